@@ -1,0 +1,628 @@
+// low-ts native addon: a flat, exception-safe surface over libtorch.
+//
+// Every exported function is declared once, in the list at the bottom, as a plain C++ lambda over
+// libtorch types. `def` adapts it to JavaScript: it converts and checks each argument, runs the
+// call inside one guard that turns any C++ error into a JavaScript exception, and converts the
+// result. Tensors cross the boundary as type-tagged N-API externals, so a foreign object can
+// never be mistaken for a tensor; the TypeScript layer (src/torch/) wraps them in classes.
+//
+// Keep to the stable API (at:: ops, torch::autograd) so this builds against Debian's libtorch 1.13
+// and the official 2.x releases alike.
+
+#include <napi.h>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/Version.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/generated/variable_factories.h>
+#include <torch/version.h>
+
+#include <cstring>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace {
+
+using at::Tensor;
+using Vec = std::vector<int64_t>;
+using OptTensor = c10::optional<Tensor>;
+
+// ---------------------------------------------------------------------------------------------
+// Tensor handles
+
+const napi_type_tag kTensorTag = {0x6c6f772d74732d74ULL, 0x656e736f72000001ULL};
+
+struct Handle {
+  Tensor tensor;
+  int64_t bytes = 0;  // what we told V8 about, so the finalizer can take back exactly that
+  bool disposed = false;
+};
+
+int64_t g_liveHandles = 0;
+int64_t g_liveBytes = 0;
+
+int64_t tensorBytes(const Tensor& t) {
+  return t.defined() ? static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size()) : 0;
+}
+
+void release(Napi::Env env, Handle* h) {
+  if (h->disposed) return;
+  h->disposed = true;
+  h->tensor = Tensor();
+  g_liveHandles -= 1;
+  g_liveBytes -= h->bytes;
+  // Reporting external memory lets V8's collector see what a forgotten tensor costs.
+  if (h->bytes) Napi::MemoryManagement::AdjustExternalMemory(env, -h->bytes);
+  h->bytes = 0;
+}
+
+Napi::Value wrap(Napi::Env env, Tensor t) {
+  auto* h = new Handle{std::move(t)};
+  h->bytes = tensorBytes(h->tensor);
+  g_liveHandles += 1;
+  g_liveBytes += h->bytes;
+  if (h->bytes) Napi::MemoryManagement::AdjustExternalMemory(env, h->bytes);
+  auto ext = Napi::External<Handle>::New(env, h, [](Napi::Env env, Handle* h) {
+    release(env, h);
+    delete h;
+  });
+  ext.TypeTag(&kTensorTag);
+  return ext;
+}
+
+struct ArgError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+Handle* handleOf(const Napi::Value& v, size_t i) {
+  if (!v.IsExternal() || !v.As<Napi::External<Handle>>().CheckTypeTag(&kTensorTag)) {
+    throw ArgError("argument " + std::to_string(i) + ": expected a tensor");
+  }
+  return v.As<Napi::External<Handle>>().Data();
+}
+
+Tensor tensorOf(const Napi::Value& v, size_t i) {
+  Handle* h = handleOf(v, i);
+  if (h->disposed) throw ArgError("argument " + std::to_string(i) + ": tensor was disposed");
+  return h->tensor;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argument conversion: From<T>::get(value, index)
+
+c10::ScalarType parseDtype(const std::string& s) {
+  if (s == "float32") return at::kFloat;
+  if (s == "float64") return at::kDouble;
+  if (s == "float16") return at::kHalf;
+  if (s == "bfloat16") return at::kBFloat16;
+  if (s == "int64") return at::kLong;
+  if (s == "int32") return at::kInt;
+  if (s == "int16") return at::kShort;
+  if (s == "int8") return at::kChar;
+  if (s == "uint8") return at::kByte;
+  if (s == "bool") return at::kBool;
+  throw ArgError("unknown dtype '" + s + "' (expected float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8 or bool)");
+}
+
+std::string dtypeName(c10::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return "float32";
+    case at::kDouble: return "float64";
+    case at::kHalf: return "float16";
+    case at::kBFloat16: return "bfloat16";
+    case at::kLong: return "int64";
+    case at::kInt: return "int32";
+    case at::kShort: return "int16";
+    case at::kChar: return "int8";
+    case at::kByte: return "uint8";
+    case at::kBool: return "bool";
+    default: return c10::toString(t);
+  }
+}
+
+struct Dtype {
+  c10::ScalarType type;
+};
+struct Device {
+  c10::Device device;
+};
+
+template <typename T>
+struct From;
+
+template <>
+struct From<Tensor> {
+  static Tensor get(const Napi::Value& v, size_t i) { return tensorOf(v, i); }
+};
+template <>
+struct From<OptTensor> {
+  static OptTensor get(const Napi::Value& v, size_t i) {
+    if (v.IsNull() || v.IsUndefined()) return c10::nullopt;
+    return tensorOf(v, i);
+  }
+};
+template <>
+struct From<double> {
+  static double get(const Napi::Value& v, size_t i) {
+    if (!v.IsNumber()) throw ArgError("argument " + std::to_string(i) + ": expected a number");
+    return v.As<Napi::Number>().DoubleValue();
+  }
+};
+template <>
+struct From<int64_t> {
+  static int64_t get(const Napi::Value& v, size_t i) {
+    if (!v.IsNumber()) throw ArgError("argument " + std::to_string(i) + ": expected an integer");
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (d != static_cast<double>(static_cast<int64_t>(d))) {
+      throw ArgError("argument " + std::to_string(i) + ": expected an integer, got " + std::to_string(d));
+    }
+    return static_cast<int64_t>(d);
+  }
+};
+template <>
+struct From<c10::optional<int64_t>> {
+  static c10::optional<int64_t> get(const Napi::Value& v, size_t i) {
+    if (v.IsNull() || v.IsUndefined()) return c10::nullopt;
+    return From<int64_t>::get(v, i);
+  }
+};
+template <>
+struct From<c10::optional<double>> {
+  static c10::optional<double> get(const Napi::Value& v, size_t i) {
+    if (v.IsNull() || v.IsUndefined()) return c10::nullopt;
+    return From<double>::get(v, i);
+  }
+};
+template <>
+struct From<bool> {
+  static bool get(const Napi::Value& v, size_t i) {
+    if (!v.IsBoolean()) throw ArgError("argument " + std::to_string(i) + ": expected a boolean");
+    return v.As<Napi::Boolean>().Value();
+  }
+};
+template <>
+struct From<std::string> {
+  static std::string get(const Napi::Value& v, size_t i) {
+    if (!v.IsString()) throw ArgError("argument " + std::to_string(i) + ": expected a string");
+    return v.As<Napi::String>().Utf8Value();
+  }
+};
+template <>
+struct From<Dtype> {
+  static Dtype get(const Napi::Value& v, size_t i) { return {parseDtype(From<std::string>::get(v, i))}; }
+};
+template <>
+struct From<Device> {
+  static Device get(const Napi::Value& v, size_t i) { return {c10::Device(From<std::string>::get(v, i))}; }
+};
+template <>
+struct From<Vec> {
+  static Vec get(const Napi::Value& v, size_t i) {
+    if (!v.IsArray()) throw ArgError("argument " + std::to_string(i) + ": expected an array of integers");
+    auto a = v.As<Napi::Array>();
+    Vec out(a.Length());
+    for (uint32_t k = 0; k < a.Length(); k++) out[k] = From<int64_t>::get(a.Get(k), i);
+    return out;
+  }
+};
+template <>
+struct From<std::vector<Tensor>> {
+  static std::vector<Tensor> get(const Napi::Value& v, size_t i) {
+    if (!v.IsArray()) throw ArgError("argument " + std::to_string(i) + ": expected an array of tensors");
+    auto a = v.As<Napi::Array>();
+    std::vector<Tensor> out;
+    out.reserve(a.Length());
+    for (uint32_t k = 0; k < a.Length(); k++) out.push_back(tensorOf(a.Get(k), i));
+    return out;
+  }
+};
+template <>
+struct From<std::vector<OptTensor>> {
+  static std::vector<OptTensor> get(const Napi::Value& v, size_t i) {
+    if (!v.IsArray()) throw ArgError("argument " + std::to_string(i) + ": expected an array of tensors or nulls");
+    auto a = v.As<Napi::Array>();
+    std::vector<OptTensor> out;
+    for (uint32_t k = 0; k < a.Length(); k++) out.push_back(From<OptTensor>::get(a.Get(k), i));
+    return out;
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Result conversion
+
+Napi::Value toJs(Napi::Env env, Tensor t) {
+  if (!t.defined()) return env.Null();
+  return wrap(env, std::move(t));
+}
+Napi::Value toJs(Napi::Env env, double d) { return Napi::Number::New(env, d); }
+Napi::Value toJs(Napi::Env env, int64_t d) { return Napi::Number::New(env, static_cast<double>(d)); }
+Napi::Value toJs(Napi::Env env, bool b) { return Napi::Boolean::New(env, b); }
+Napi::Value toJs(Napi::Env env, const std::string& s) { return Napi::String::New(env, s); }
+Napi::Value toJs(Napi::Env env, const Vec& v) {
+  auto a = Napi::Array::New(env, v.size());
+  for (size_t k = 0; k < v.size(); k++) a.Set(static_cast<uint32_t>(k), Napi::Number::New(env, static_cast<double>(v[k])));
+  return a;
+}
+Napi::Value toJs(Napi::Env env, const std::vector<Tensor>& v) {
+  auto a = Napi::Array::New(env, v.size());
+  for (size_t k = 0; k < v.size(); k++) a.Set(static_cast<uint32_t>(k), toJs(env, v[k]));
+  return a;
+}
+Napi::Value toJs(Napi::Env env, const std::tuple<Tensor, Tensor>& t) {
+  auto a = Napi::Array::New(env, 2);
+  a.Set(0u, toJs(env, std::get<0>(t)));
+  a.Set(1u, toJs(env, std::get<1>(t)));
+  return a;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The adapter and the guard
+
+template <typename Fn>
+Napi::Value guarded(const Napi::CallbackInfo& info, const char* name, Fn&& body) {
+  try {
+    return body();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const c10::Error& e) {
+    throw Napi::Error::New(info.Env(), std::string(name) + ": " + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), std::string(name) + ": " + e.what());
+  } catch (...) {
+    throw Napi::Error::New(info.Env(), std::string(name) + ": unknown native error");
+  }
+}
+
+template <typename R, typename... A, size_t... I>
+Napi::Value invoke(R (*f)(A...), const Napi::CallbackInfo& info, std::index_sequence<I...>) {
+  if constexpr (std::is_void_v<R>) {
+    f(From<std::decay_t<A>>::get(info[I], I)...);
+    return info.Env().Undefined();
+  } else {
+    return toJs(info.Env(), f(From<std::decay_t<A>>::get(info[I], I)...));
+  }
+}
+
+template <typename R, typename... A>
+void def(Napi::Env env, Napi::Object exports, const char* name, R (*f)(A...)) {
+  exports.Set(name, Napi::Function::New(
+                        env,
+                        [f, name](const Napi::CallbackInfo& info) -> Napi::Value {
+                          return guarded(info, name, [&] {
+                            if (info.Length() != sizeof...(A)) {
+                              throw ArgError("expected " + std::to_string(sizeof...(A)) + " arguments, got " +
+                                             std::to_string(info.Length()));
+                            }
+                            return invoke(f, info, std::index_sequence_for<A...>{});
+                          });
+                        },
+                        name));
+}
+
+// Raw functions, for the few calls that move bulk data or need the Env.
+void defRaw(Napi::Env env, Napi::Object exports, const char* name, Napi::Value (*f)(const Napi::CallbackInfo&)) {
+  exports.Set(name, Napi::Function::New(
+                        env, [f, name](const Napi::CallbackInfo& info) { return guarded(info, name, [&] { return f(info); }); },
+                        name));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bulk data in and out
+
+// fromArray(typedArray, shape): copies the typed array's bytes into a new tensor of its element type.
+Napi::Value fromArray(const Napi::CallbackInfo& info) {
+  if (info.Length() != 2 || !info[0].IsTypedArray()) throw ArgError("fromArray(typedArray, shape): expected a typed array");
+  auto ta = info[0].As<Napi::TypedArray>();
+  Vec shape = From<Vec>::get(info[1], 1);
+  c10::ScalarType type;
+  switch (ta.TypedArrayType()) {
+    case napi_float32_array: type = at::kFloat; break;
+    case napi_float64_array: type = at::kDouble; break;
+    case napi_int32_array: type = at::kInt; break;
+    case napi_bigint64_array: type = at::kLong; break;
+    case napi_uint8_array: type = at::kByte; break;
+    case napi_int8_array: type = at::kChar; break;
+    case napi_int16_array: type = at::kShort; break;
+    default: throw ArgError("fromArray: unsupported typed array (use Float32Array, Float64Array, Int32Array, BigInt64Array, Uint8Array, Int8Array or Int16Array)");
+  }
+  int64_t n = 1;
+  for (auto d : shape) {
+    if (d < 0) throw ArgError("fromArray: negative dimension in shape");
+    n *= d;
+  }
+  if (n != static_cast<int64_t>(ta.ElementLength())) {
+    throw ArgError("fromArray: shape has " + std::to_string(n) + " elements but the array has " + std::to_string(ta.ElementLength()));
+  }
+  Tensor t = at::empty(shape, at::TensorOptions().dtype(type));
+  auto bytes = ta.ArrayBuffer();
+  if (n) std::memcpy(t.data_ptr(), static_cast<uint8_t*>(bytes.Data()) + ta.ByteOffset(), n * t.element_size());
+  return wrap(info.Env(), t);
+}
+
+// toArray(t): a typed array holding a copy of the tensor's values (bool as Uint8Array).
+Napi::Value toArray(const Napi::CallbackInfo& info) {
+  if (info.Length() != 1) throw ArgError("toArray(tensor): expected 1 argument");
+  Tensor t = tensorOf(info[0], 0).detach().to(at::kCPU).contiguous();
+  napi_typedarray_type kind;
+  switch (t.scalar_type()) {
+    case at::kFloat: kind = napi_float32_array; break;
+    case at::kDouble: kind = napi_float64_array; break;
+    case at::kInt: kind = napi_int32_array; break;
+    case at::kLong: kind = napi_bigint64_array; break;
+    case at::kByte: case at::kBool: kind = napi_uint8_array; break;
+    case at::kChar: kind = napi_int8_array; break;
+    case at::kShort: kind = napi_int16_array; break;
+    default: t = t.to(at::kFloat); kind = napi_float32_array; break;
+  }
+  size_t n = static_cast<size_t>(t.numel());
+  auto buf = Napi::ArrayBuffer::New(info.Env(), n * t.element_size());
+  if (n) std::memcpy(buf.Data(), t.data_ptr(), n * t.element_size());
+  napi_value out;
+  napi_status status = napi_create_typedarray(info.Env(), kind, n, buf, 0, &out);
+  NAPI_THROW_IF_FAILED(info.Env(), status, Napi::Value());
+  return Napi::Value(info.Env(), out);
+}
+
+// dispose(t): frees the tensor now rather than when the collector gets to it. Idempotent.
+Napi::Value dispose(const Napi::CallbackInfo& info) {
+  if (info.Length() != 1) throw ArgError("dispose(tensor): expected 1 argument");
+  release(info.Env(), handleOf(info[0], 0));
+  return info.Env().Undefined();
+}
+
+Napi::Value isDisposed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), handleOf(info[0], 0)->disposed);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers used by the declarations
+
+at::TensorOptions opts(const Dtype& d, const Device& dev) { return at::TensorOptions().dtype(d.type).device(dev.device); }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// The declaration list. One line per function; names are the JavaScript names.
+
+#define F +[]
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto d = [&](const char* name, auto f) { def(env, exports, name, f); };
+
+  defRaw(env, exports, "fromArray", fromArray);
+  defRaw(env, exports, "toArray", toArray);
+  defRaw(env, exports, "dispose", dispose);
+  defRaw(env, exports, "isDisposed", isDisposed);
+
+  // Library and process state
+  d("version", F() -> std::string {
+    return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." + std::to_string(TORCH_VERSION_PATCH);
+  });
+  d("config", F() -> std::string { return at::show_config(); });
+  d("parallelInfo", F() -> std::string { return at::get_parallel_info(); });
+  d("setNumThreads", F(int64_t n) { at::set_num_threads(static_cast<int>(n)); });
+  d("getNumThreads", F() -> int64_t { return at::get_num_threads(); });
+  d("manualSeed", F(int64_t s) { at::manual_seed(static_cast<uint64_t>(s)); });
+  d("cudaIsAvailable", F() -> bool { return at::hasCUDA(); });
+  d("cudaDeviceCount", F() -> int64_t { return static_cast<int64_t>(at::getNumGPUs()); });
+  d("liveHandles", F() -> int64_t { return g_liveHandles; });
+  d("liveBytes", F() -> int64_t { return g_liveBytes; });
+  d("setGradEnabled", F(bool on) { at::GradMode::set_enabled(on); });
+  d("isGradEnabled", F() -> bool { return at::GradMode::is_enabled(); });
+
+  // Tensor facts
+  d("shape", F(Tensor t) -> Vec { return t.sizes().vec(); });
+  d("dtype", F(Tensor t) -> std::string { return dtypeName(t.scalar_type()); });
+  d("device", F(Tensor t) -> std::string { return t.device().str(); });
+  d("numel", F(Tensor t) -> int64_t { return t.numel(); });
+  d("requiresGrad", F(Tensor t) -> bool { return t.requires_grad(); });
+  d("isLeaf", F(Tensor t) -> bool { return t.is_leaf(); });
+  d("isContiguous", F(Tensor t) -> bool { return t.is_contiguous(); });
+  d("item", F(Tensor t) -> double {
+    TORCH_CHECK(t.numel() == 1, "item() needs a tensor with one element, got shape ", t.sizes());
+    return t.item<double>();
+  });
+  d("sameStorage", F(Tensor a, Tensor b) -> bool { return a.is_alias_of(b); });
+
+  // Creation
+  d("zeros", F(Vec s, Dtype dt, Device dev) -> Tensor { return at::zeros(s, opts(dt, dev)); });
+  d("ones", F(Vec s, Dtype dt, Device dev) -> Tensor { return at::ones(s, opts(dt, dev)); });
+  d("full", F(Vec s, double v, Dtype dt, Device dev) -> Tensor { return at::full(s, v, opts(dt, dev)); });
+  d("empty", F(Vec s, Dtype dt, Device dev) -> Tensor { return at::empty(s, opts(dt, dev)); });
+  d("arange", F(double start, double end, double step, Dtype dt, Device dev) -> Tensor { return at::arange(start, end, step, opts(dt, dev)); });
+  d("linspace", F(double start, double end, int64_t steps, Dtype dt, Device dev) -> Tensor { return at::linspace(start, end, steps, opts(dt, dev)); });
+  d("eye", F(int64_t n, Dtype dt, Device dev) -> Tensor { return at::eye(n, opts(dt, dev)); });
+  d("rand", F(Vec s, Dtype dt, Device dev) -> Tensor { return at::rand(s, opts(dt, dev)); });
+  d("randn", F(Vec s, Dtype dt, Device dev) -> Tensor { return at::randn(s, opts(dt, dev)); });
+  d("randint", F(int64_t lo, int64_t hi, Vec s, Device dev) -> Tensor { return at::randint(lo, hi, s, opts({at::kLong}, dev)); });
+  d("randperm", F(int64_t n, Device dev) -> Tensor { return at::randperm(n, opts({at::kLong}, dev)); });
+  d("zerosLike", F(Tensor t) -> Tensor { return at::zeros_like(t); });
+  d("onesLike", F(Tensor t) -> Tensor { return at::ones_like(t); });
+  d("fullLike", F(Tensor t, double v) -> Tensor { return at::full_like(t, v); });
+  d("scalarTensor", F(double v, Dtype dt, Device dev) -> Tensor { return at::scalar_tensor(v, opts(dt, dev)); });
+
+  // Conversion and copies
+  d("toDtype", F(Tensor t, Dtype dt) -> Tensor { return t.to(dt.type); });
+  d("toDevice", F(Tensor t, Device dev) -> Tensor { return t.to(dev.device); });
+  d("clone", F(Tensor t) -> Tensor { return t.clone(); });
+  d("contiguous", F(Tensor t) -> Tensor { return t.contiguous(); });
+  d("detach", F(Tensor t) -> Tensor { return t.detach(); });
+
+  // Elementwise, tensor with tensor (broadcasting)
+  d("add", F(Tensor a, Tensor b, double alpha) -> Tensor { return at::add(a, b, alpha); });
+  d("sub", F(Tensor a, Tensor b, double alpha) -> Tensor { return at::sub(a, b, alpha); });
+  d("mul", F(Tensor a, Tensor b) -> Tensor { return at::mul(a, b); });
+  d("div", F(Tensor a, Tensor b) -> Tensor { return at::div(a, b); });
+  d("pow", F(Tensor a, Tensor b) -> Tensor { return at::pow(a, b); });
+  d("remainder", F(Tensor a, Tensor b) -> Tensor { return at::remainder(a, b); });
+  d("maximum", F(Tensor a, Tensor b) -> Tensor { return at::maximum(a, b); });
+  d("minimum", F(Tensor a, Tensor b) -> Tensor { return at::minimum(a, b); });
+  d("eq", F(Tensor a, Tensor b) -> Tensor { return at::eq(a, b); });
+  d("ne", F(Tensor a, Tensor b) -> Tensor { return at::ne(a, b); });
+  d("lt", F(Tensor a, Tensor b) -> Tensor { return at::lt(a, b); });
+  d("le", F(Tensor a, Tensor b) -> Tensor { return at::le(a, b); });
+  d("gt", F(Tensor a, Tensor b) -> Tensor { return at::gt(a, b); });
+  d("ge", F(Tensor a, Tensor b) -> Tensor { return at::ge(a, b); });
+  d("logicalAnd", F(Tensor a, Tensor b) -> Tensor { return at::logical_and(a, b); });
+  d("logicalOr", F(Tensor a, Tensor b) -> Tensor { return at::logical_or(a, b); });
+  d("where", F(Tensor c, Tensor a, Tensor b) -> Tensor { return at::where(c, a, b); });
+
+  // Elementwise, tensor with a number (a number keeps the tensor's dtype, as in PyTorch)
+  d("addScalar", F(Tensor a, double b) -> Tensor { return at::add(a, b); });
+  d("subScalar", F(Tensor a, double b) -> Tensor { return at::sub(a, b); });
+  d("rsubScalar", F(Tensor a, double b) -> Tensor { return at::rsub(a, b); });
+  d("mulScalar", F(Tensor a, double b) -> Tensor { return at::mul(a, b); });
+  d("divScalar", F(Tensor a, double b) -> Tensor { return at::div(a, b); });
+  d("powScalar", F(Tensor a, double b) -> Tensor { return at::pow(a, b); });
+  d("remainderScalar", F(Tensor a, double b) -> Tensor { return at::remainder(a, b); });
+  d("eqScalar", F(Tensor a, double b) -> Tensor { return at::eq(a, b); });
+  d("neScalar", F(Tensor a, double b) -> Tensor { return at::ne(a, b); });
+  d("ltScalar", F(Tensor a, double b) -> Tensor { return at::lt(a, b); });
+  d("leScalar", F(Tensor a, double b) -> Tensor { return at::le(a, b); });
+  d("gtScalar", F(Tensor a, double b) -> Tensor { return at::gt(a, b); });
+  d("geScalar", F(Tensor a, double b) -> Tensor { return at::ge(a, b); });
+  d("clamp", F(Tensor a, c10::optional<double> lo, c10::optional<double> hi) -> Tensor {
+    return at::clamp(a, lo ? c10::optional<at::Scalar>(*lo) : c10::nullopt, hi ? c10::optional<at::Scalar>(*hi) : c10::nullopt);
+  });
+  d("maskedFill", F(Tensor a, Tensor mask, double v) -> Tensor { return at::masked_fill(a, mask, v); });
+
+  // Elementwise, unary
+  d("neg", F(Tensor a) -> Tensor { return at::neg(a); });
+  d("abs", F(Tensor a) -> Tensor { return at::abs(a); });
+  d("sign", F(Tensor a) -> Tensor { return at::sign(a); });
+  d("exp", F(Tensor a) -> Tensor { return at::exp(a); });
+  d("log", F(Tensor a) -> Tensor { return at::log(a); });
+  d("log1p", F(Tensor a) -> Tensor { return at::log1p(a); });
+  d("sqrt", F(Tensor a) -> Tensor { return at::sqrt(a); });
+  d("rsqrt", F(Tensor a) -> Tensor { return at::rsqrt(a); });
+  d("square", F(Tensor a) -> Tensor { return at::square(a); });
+  d("reciprocal", F(Tensor a) -> Tensor { return at::reciprocal(a); });
+  d("floor", F(Tensor a) -> Tensor { return at::floor(a); });
+  d("ceil", F(Tensor a) -> Tensor { return at::ceil(a); });
+  d("round", F(Tensor a) -> Tensor { return at::round(a); });
+  d("sin", F(Tensor a) -> Tensor { return at::sin(a); });
+  d("cos", F(Tensor a) -> Tensor { return at::cos(a); });
+  d("tanh", F(Tensor a) -> Tensor { return at::tanh(a); });
+  d("sigmoid", F(Tensor a) -> Tensor { return at::sigmoid(a); });
+  d("relu", F(Tensor a) -> Tensor { return at::relu(a); });
+  d("logicalNot", F(Tensor a) -> Tensor { return at::logical_not(a); });
+  d("isnan", F(Tensor a) -> Tensor { return at::isnan(a); });
+  d("isfinite", F(Tensor a) -> Tensor { return at::isfinite(a); });
+
+  // Reductions
+  d("sumAll", F(Tensor a) -> Tensor { return at::sum(a); });
+  d("sum", F(Tensor a, Vec dims, bool keep) -> Tensor { return at::sum(a, dims, keep); });
+  d("meanAll", F(Tensor a) -> Tensor { return at::mean(a); });
+  d("mean", F(Tensor a, Vec dims, bool keep) -> Tensor { return at::mean(a, dims, keep); });
+  d("prodAll", F(Tensor a) -> Tensor { return at::prod(a); });
+  d("maxAll", F(Tensor a) -> Tensor { return at::max(a); });
+  d("minAll", F(Tensor a) -> Tensor { return at::min(a); });
+  d("maxDim", F(Tensor a, int64_t dim, bool keep) -> std::tuple<Tensor, Tensor> { return at::max(a, dim, keep); });
+  d("minDim", F(Tensor a, int64_t dim, bool keep) -> std::tuple<Tensor, Tensor> { return at::min(a, dim, keep); });
+  d("argmax", F(Tensor a, c10::optional<int64_t> dim, bool keep) -> Tensor { return at::argmax(a, dim, keep); });
+  d("argmin", F(Tensor a, c10::optional<int64_t> dim, bool keep) -> Tensor { return at::argmin(a, dim, keep); });
+  d("std", F(Tensor a, Vec dims, bool unbiased, bool keep) -> Tensor { return at::std(a, at::OptionalIntArrayRef(dims), unbiased, keep); });
+  d("var", F(Tensor a, Vec dims, bool unbiased, bool keep) -> Tensor { return at::var(a, at::OptionalIntArrayRef(dims), unbiased, keep); });
+  d("logsumexp", F(Tensor a, Vec dims, bool keep) -> Tensor { return at::logsumexp(a, dims, keep); });
+  d("cumsum", F(Tensor a, int64_t dim) -> Tensor { return at::cumsum(a, dim); });
+  d("any", F(Tensor a) -> Tensor { return at::any(a); });
+  d("all", F(Tensor a) -> Tensor { return at::all(a); });
+  d("sort", F(Tensor a, int64_t dim, bool descending) -> std::tuple<Tensor, Tensor> { return at::sort(a, dim, descending); });
+  d("topk", F(Tensor a, int64_t k, int64_t dim, bool largest) -> std::tuple<Tensor, Tensor> { return at::topk(a, k, dim, largest, true); });
+  d("bincount", F(Tensor a, int64_t minlength) -> Tensor { return at::bincount(a, {}, minlength); });
+
+  // Linear algebra
+  d("matmul", F(Tensor a, Tensor b) -> Tensor { return at::matmul(a, b); });
+
+  // Shape and views
+  d("reshape", F(Tensor a, Vec s) -> Tensor { return at::reshape(a, s); });
+  d("view", F(Tensor a, Vec s) -> Tensor { return a.view(s); });
+  d("permute", F(Tensor a, Vec dims) -> Tensor { return a.permute(dims); });
+  d("transpose", F(Tensor a, int64_t d0, int64_t d1) -> Tensor { return at::transpose(a, d0, d1); });
+  d("flatten", F(Tensor a, int64_t start, int64_t end) -> Tensor { return at::flatten(a, start, end); });
+  d("squeeze", F(Tensor a, c10::optional<int64_t> dim) -> Tensor { return dim ? at::squeeze(a, *dim) : at::squeeze(a); });
+  d("unsqueeze", F(Tensor a, int64_t dim) -> Tensor { return at::unsqueeze(a, dim); });
+  d("expand", F(Tensor a, Vec s) -> Tensor { return a.expand(s); });
+  d("repeat", F(Tensor a, Vec s) -> Tensor { return a.repeat(s); });
+  d("flip", F(Tensor a, Vec dims) -> Tensor { return at::flip(a, dims); });
+  d("narrow", F(Tensor a, int64_t dim, int64_t start, int64_t len) -> Tensor { return at::narrow(a, dim, start, len); });
+  d("slice", F(Tensor a, int64_t dim, int64_t start, int64_t end, int64_t step) -> Tensor { return at::slice(a, dim, start, end, step); });
+  d("select", F(Tensor a, int64_t dim, int64_t i) -> Tensor { return at::select(a, dim, i); });
+  d("cat", F(std::vector<Tensor> ts, int64_t dim) -> Tensor { return at::cat(ts, dim); });
+  d("stack", F(std::vector<Tensor> ts, int64_t dim) -> Tensor { return at::stack(ts, dim); });
+  d("split", F(Tensor a, int64_t size, int64_t dim) -> std::vector<Tensor> { return at::split(a, size, dim); });
+  d("chunk", F(Tensor a, int64_t n, int64_t dim) -> std::vector<Tensor> { return at::chunk(a, n, dim); });
+
+  // Indexing
+  d("indexSelect", F(Tensor a, int64_t dim, Tensor idx) -> Tensor { return at::index_select(a, dim, idx); });
+  d("gather", F(Tensor a, int64_t dim, Tensor idx) -> Tensor { return at::gather(a, dim, idx); });
+  d("scatter", F(Tensor a, int64_t dim, Tensor idx, Tensor src) -> Tensor { return at::scatter(a, dim, idx, src); });
+  d("scatterAdd", F(Tensor a, int64_t dim, Tensor idx, Tensor src) -> Tensor { return at::scatter_add(a, dim, idx, src); });
+  d("maskedSelect", F(Tensor a, Tensor mask) -> Tensor { return at::masked_select(a, mask); });
+  d("index", F(Tensor a, Tensor idx) -> Tensor { return a.index({at::indexing::TensorIndex(idx)}); });
+  d("indexPut_", F(Tensor a, Tensor idx, Tensor v) { a.index_put_({at::indexing::TensorIndex(idx)}, v); });
+  d("nonzero", F(Tensor a) -> Tensor { return at::nonzero(a); });
+  d("oneHot", F(Tensor a, int64_t n) -> Tensor { return at::one_hot(a, n); });
+
+  // Neural-network functions
+  d("linear", F(Tensor x, Tensor w, OptTensor b) -> Tensor { return at::linear(x, w, b); });
+  d("conv2d", F(Tensor x, Tensor w, OptTensor b, Vec stride, Vec pad, Vec dil, int64_t groups) -> Tensor {
+    return at::conv2d(x, w, b, stride, pad, dil, groups);
+  });
+  d("maxPool2d", F(Tensor x, Vec k, Vec stride, Vec pad, Vec dil, bool ceil) -> Tensor { return at::max_pool2d(x, k, stride, pad, dil, ceil); });
+  d("avgPool2d", F(Tensor x, Vec k, Vec stride, Vec pad, bool ceil, bool countPad) -> Tensor {
+    return at::avg_pool2d(x, k, stride, pad, ceil, countPad);
+  });
+  d("adaptiveAvgPool2d", F(Tensor x, Vec size) -> Tensor { return at::adaptive_avg_pool2d(x, size); });
+  d("batchNorm", F(Tensor x, OptTensor w, OptTensor b, OptTensor rm, OptTensor rv, bool training, double momentum, double eps) -> Tensor {
+    return at::batch_norm(x, w, b, rm, rv, training, momentum, eps, at::globalContext().userEnabledCuDNN());
+  });
+  d("dropout", F(Tensor x, double p, bool training) -> Tensor { return at::dropout(x, p, training); });
+  d("softmax", F(Tensor x, int64_t dim) -> Tensor { return at::softmax(x, dim); });
+  d("logSoftmax", F(Tensor x, int64_t dim) -> Tensor { return at::log_softmax(x, dim); });
+  // reduction: 0 none, 1 mean, 2 sum (at::Reduction)
+  d("crossEntropy", F(Tensor x, Tensor y, OptTensor w, int64_t reduction, double smoothing) -> Tensor {
+    return at::cross_entropy_loss(x, y, w, reduction, -100, smoothing);
+  });
+  d("nllLoss", F(Tensor x, Tensor y, OptTensor w, int64_t reduction) -> Tensor { return at::nll_loss(x, y, w, reduction, -100); });
+  d("bceWithLogits", F(Tensor x, Tensor y, OptTensor w, int64_t reduction) -> Tensor {
+    return at::binary_cross_entropy_with_logits(x, y, w, c10::nullopt, reduction);
+  });
+  d("mseLoss", F(Tensor x, Tensor y, int64_t reduction) -> Tensor { return at::mse_loss(x, y, reduction); });
+
+  // In place (used by optimizers, initializers and running statistics; call under noGrad)
+  d("add_", F(Tensor a, Tensor b, double alpha) { a.add_(b, alpha); });
+  d("addScalar_", F(Tensor a, double b) { a.add_(b); });
+  d("mul_", F(Tensor a, Tensor b) { a.mul_(b); });
+  d("mulScalar_", F(Tensor a, double b) { a.mul_(b); });
+  d("divScalar_", F(Tensor a, double b) { a.div_(b); });
+  d("addcmul_", F(Tensor a, Tensor b, Tensor c, double v) { a.addcmul_(b, c, v); });
+  d("addcdiv_", F(Tensor a, Tensor b, Tensor c, double v) { a.addcdiv_(b, c, v); });
+  d("copy_", F(Tensor a, Tensor b) { a.copy_(b); });
+  d("zero_", F(Tensor a) { a.zero_(); });
+  d("fill_", F(Tensor a, double v) { a.fill_(v); });
+  d("clamp_", F(Tensor a, c10::optional<double> lo, c10::optional<double> hi) {
+    a.clamp_(lo ? c10::optional<at::Scalar>(*lo) : c10::nullopt, hi ? c10::optional<at::Scalar>(*hi) : c10::nullopt);
+  });
+  d("uniform_", F(Tensor a, double lo, double hi) { a.uniform_(lo, hi); });
+  d("normal_", F(Tensor a, double mean, double std) { a.normal_(mean, std); });
+  d("bernoulli_", F(Tensor a, double p) { a.bernoulli_(p); });
+
+  // Autograd
+  d("setRequiresGrad", F(Tensor a, bool on) { a.requires_grad_(on); });
+  d("grad", F(Tensor a) -> Tensor { return a.grad(); });
+  d("setGrad", F(Tensor a, OptTensor g) { a.mutable_grad() = g ? *g : Tensor(); });
+  d("backward", F(Tensor a, OptTensor g, bool retain) { a.backward(g ? *g : Tensor(), retain); });
+  d("autogradGrad", F(std::vector<Tensor> outputs, std::vector<Tensor> inputs, std::vector<OptTensor> gradOutputs, bool retain, bool create, bool allowUnused) -> std::vector<Tensor> {
+    std::vector<Tensor> go;
+    for (auto& g : gradOutputs) go.push_back(g ? *g : Tensor());
+    return torch::autograd::grad(outputs, inputs, go, retain, create, allowUnused);
+  });
+
+  return exports;
+}
+
+NODE_API_MODULE(low_native, Init)

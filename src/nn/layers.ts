@@ -1,0 +1,172 @@
+// The layers the paper's models are built from, with PyTorch's constructor arguments and defaults.
+import { Tensor, F, empty, ones, zeros, scalar, noGrad } from '../torch/index.js';
+import { Module } from './module.js';
+import { defaultLayerInit } from './init.js';
+
+type Pair = number | [number, number];
+
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    o: { bias?: boolean } = {},
+  ) {
+    super();
+    this.weight = this.registerParameter('weight', empty([outFeatures, inFeatures]));
+    this.bias = o.bias === false ? null : this.registerParameter('bias', empty([outFeatures]));
+    defaultLayerInit(this.weight, this.bias);
+  }
+  forward(x: Tensor): Tensor {
+    return F.linear(x, this.weight, this.bias);
+  }
+}
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+  bias?: boolean;
+}
+export class Conv2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: Pair,
+    readonly options: Conv2dOptions = {},
+  ) {
+    super();
+    const [kh, kw] = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
+    const groups = options.groups ?? 1;
+    if (inChannels % groups || outChannels % groups) {
+      throw new RangeError(`Conv2d: channels (${inChannels} in, ${outChannels} out) must be divisible by groups (${groups})`);
+    }
+    this.weight = this.registerParameter('weight', empty([outChannels, inChannels / groups, kh, kw]));
+    this.bias = options.bias === false ? null : this.registerParameter('bias', empty([outChannels]));
+    defaultLayerInit(this.weight, this.bias);
+  }
+  forward(x: Tensor): Tensor {
+    return F.conv2d(x, this.weight, this.bias, this.options);
+  }
+}
+
+export class BatchNorm2d extends Module {
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  readonly runningMean: Tensor | null;
+  readonly runningVar: Tensor | null;
+  private readonly numBatchesTracked: Tensor | null;
+  readonly eps: number;
+  readonly momentum: number;
+  constructor(
+    readonly numFeatures: number,
+    o: { eps?: number; momentum?: number; affine?: boolean; trackRunningStats?: boolean } = {},
+  ) {
+    super();
+    this.eps = o.eps ?? 1e-5;
+    this.momentum = o.momentum ?? 0.1;
+    const affine = o.affine ?? true;
+    const track = o.trackRunningStats ?? true;
+    this.weight = affine ? this.registerParameter('weight', ones([numFeatures])) : null;
+    this.bias = affine ? this.registerParameter('bias', zeros([numFeatures])) : null;
+    this.runningMean = track ? this.registerBuffer('running_mean', zeros([numFeatures])) : null;
+    this.runningVar = track ? this.registerBuffer('running_var', ones([numFeatures])) : null;
+    this.numBatchesTracked = track ? this.registerBuffer('num_batches_tracked', scalar(0, { dtype: 'int64' })) : null;
+  }
+  forward(x: Tensor): Tensor {
+    if (x.ndim !== 4) throw new RangeError(`BatchNorm2d: expected a 4-d input [N, C, H, W], got [${x.shape.join(', ')}]`);
+    const useBatchStats = this.training || this.runningMean === null;
+    if (this.training && this.numBatchesTracked) {
+      const n = this.numBatchesTracked;
+      noGrad(() => n.add_(1));
+    }
+    return F.batchNorm(x, {
+      weight: this.weight,
+      bias: this.bias,
+      runningMean: this.runningMean,
+      runningVar: this.runningVar,
+      training: useBatchStats,
+      momentum: this.momentum,
+      eps: this.eps,
+    });
+  }
+}
+
+export class Dropout extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new RangeError(`Dropout: p = ${p}, expected a probability in [0, 1]`);
+  }
+  forward(x: Tensor): Tensor {
+    return this.p === 0 || !this.training ? x : F.dropout(x, this.p, true);
+  }
+}
+
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return x.relu();
+  }
+}
+
+export class MaxPool2d extends Module {
+  constructor(
+    readonly kernelSize: Pair,
+    readonly options: F.Pool2dOptions = {},
+  ) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return F.maxPool2d(x, this.kernelSize, this.options);
+  }
+}
+
+export class AvgPool2d extends Module {
+  constructor(
+    readonly kernelSize: Pair,
+    readonly options: F.Pool2dOptions & { countIncludePad?: boolean } = {},
+  ) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return F.avgPool2d(x, this.kernelSize, this.options);
+  }
+}
+
+export class AdaptiveAvgPool2d extends Module {
+  constructor(readonly outputSize: Pair) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return F.adaptiveAvgPool2d(x, this.outputSize);
+  }
+}
+
+export class Flatten extends Module {
+  constructor(
+    readonly startDim = 1,
+    readonly endDim = -1,
+  ) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return x.flatten(this.startDim, this.endDim);
+  }
+}
+
+/** Modules applied in order; children are named "0", "1", ... as in PyTorch. */
+export class Sequential extends Module {
+  readonly layers: Module[];
+  constructor(...layers: Module[]) {
+    super();
+    this.layers = layers.map((m, i) => this.registerModule(String(i), m));
+  }
+  forward(x: Tensor): Tensor {
+    let y = x;
+    for (const layer of this.layers) y = layer.forward(y);
+    return y;
+  }
+}

@@ -1,0 +1,124 @@
+// Module: the base of every layer and model, as torch.nn.Module. A module owns named parameters
+// (trainable tensors), buffers (state such as batch-norm running statistics) and child modules;
+// names are dotted paths ("features.0.weight"), so state dicts line up with PyTorch's.
+import { Tensor, keep, noGrad, saveTensors, loadTensors } from '../torch/index.js';
+
+export abstract class Module {
+  /** Training mode (dropout active, batch norm uses batch statistics) or evaluation mode. */
+  training = true;
+  private readonly ownParameters = new Map<string, Tensor>();
+  private readonly ownBuffers = new Map<string, Tensor>();
+  private readonly children = new Map<string, Module>();
+
+  abstract forward(x: Tensor): Tensor;
+
+  /** Makes `t` a trainable parameter of this module; it outlives any open tidy scope. */
+  protected registerParameter(name: string, t: Tensor): Tensor {
+    keep(t);
+    if (!t.requiresGrad) t.requiresGrad = true;
+    this.ownParameters.set(name, t);
+    return t;
+  }
+  protected registerBuffer(name: string, t: Tensor): Tensor {
+    keep(t);
+    this.ownBuffers.set(name, t);
+    return t;
+  }
+  protected registerModule<M extends Module>(name: string, m: M): M {
+    this.children.set(name, m);
+    return m;
+  }
+
+  namedChildren(): [string, Module][] {
+    return [...this.children.entries()];
+  }
+  /** This module and all below it, depth first, with dotted names ('' for this one). */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [name, child] of this.children) out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
+    return out;
+  }
+  namedParameters(): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [name, p] of m.ownParameters) out.push([prefix ? `${prefix}.${name}` : name, p]);
+    }
+    return out;
+  }
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+  namedBuffers(): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [name, b] of m.ownBuffers) out.push([prefix ? `${prefix}.${name}` : name, b]);
+    }
+    return out;
+  }
+  /** Number of trainable scalars. */
+  parameterCount(): number {
+    return this.parameters().reduce((n, p) => n + p.numel(), 0);
+  }
+
+  train(on = true): this {
+    for (const [, m] of this.namedModules()) m.training = on;
+    return this;
+  }
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Clears every parameter's gradient (PyTorch's zero_grad(set_to_none=True)). */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
+
+  /** Parameters and buffers by name. The tensors are the module's own, not copies. */
+  stateDict(): Map<string, Tensor> {
+    return new Map([...this.namedParameters(), ...this.namedBuffers()]);
+  }
+
+  /**
+   * Copies values into this module's parameters and buffers. With `strict`, the names must match
+   * exactly; shapes must always match. Errors name the offending entries.
+   */
+  loadStateDict(state: Map<string, Tensor>, strict = true): void {
+    const own = this.stateDict();
+    if (strict) {
+      const missing = [...own.keys()].filter((k) => !state.has(k));
+      const unexpected = [...state.keys()].filter((k) => !own.has(k));
+      if (missing.length || unexpected.length) {
+        throw new Error(
+          `loadStateDict: ${missing.length ? `missing keys: ${missing.join(', ')}` : ''}${missing.length && unexpected.length ? '; ' : ''}${unexpected.length ? `unexpected keys: ${unexpected.join(', ')}` : ''}`,
+        );
+      }
+    }
+    for (const [name, target] of own) {
+      const source = state.get(name);
+      if (!source) continue;
+      const a = target.shape.join('x');
+      const b = source.shape.join('x');
+      if (a !== b) throw new Error(`loadStateDict: '${name}' has shape [${b}] in the state, the module expects [${a}]`);
+      noGrad(() => target.copy_(source));
+    }
+  }
+
+  save(file: string, metadata: unknown = null): void {
+    saveTensors(file, this.stateDict(), metadata);
+  }
+  load(file: string, strict = true): void {
+    const { tensors } = loadTensors(file);
+    try {
+      this.loadStateDict(tensors, strict);
+    } catch (e) {
+      throw new Error(`${file}: ${(e as Error).message}`);
+    } finally {
+      for (const t of tensors.values()) t.dispose();
+    }
+  }
+
+  /** Frees every parameter and buffer now. */
+  dispose(): void {
+    for (const t of this.stateDict().values()) t.dispose();
+  }
+}

@@ -1,0 +1,2 @@
+export { SGD, type SGDOptions } from './sgd.js';
+export * from './schedule.js';

@@ -1,0 +1,90 @@
+// Stochastic gradient descent with momentum, Nesterov momentum and weight decay, step for step
+// what torch.optim.SGD does:
+//   g = grad + weightDecay * p
+//   buf = g                                   (first step)
+//   buf = momentum * buf + (1 - dampening) * g (later steps)
+//   g = g + momentum * buf  (Nesterov)   or   g = buf
+//   p = p - lr * g
+import { Tensor, keep, noGrad, tidy } from '../torch/index.js';
+
+export interface SGDOptions {
+  lr: number;
+  momentum?: number;
+  dampening?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+}
+
+export class SGD {
+  /** The learning rate of the next step; schedules change it between steps. */
+  lr: number;
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly weightDecay: number;
+  readonly nesterov: boolean;
+  private readonly buffers: (Tensor | null)[];
+
+  constructor(
+    readonly params: Tensor[],
+    o: SGDOptions,
+  ) {
+    const check = (name: string, v: number, ok: boolean) => {
+      if (!Number.isFinite(v) || !ok) throw new RangeError(`SGD: invalid ${name} ${v}`);
+    };
+    this.lr = o.lr;
+    this.momentum = o.momentum ?? 0;
+    this.dampening = o.dampening ?? 0;
+    this.weightDecay = o.weightDecay ?? 0;
+    this.nesterov = o.nesterov ?? false;
+    check('lr', this.lr, this.lr >= 0);
+    check('momentum', this.momentum, this.momentum >= 0);
+    check('weightDecay', this.weightDecay, this.weightDecay >= 0);
+    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
+      throw new RangeError('SGD: Nesterov momentum requires momentum > 0 and dampening = 0');
+    }
+    this.buffers = params.map(() => null);
+  }
+
+  /** Clears the gradients of the optimized parameters. */
+  zeroGrad(): void {
+    for (const p of this.params) p.grad = null;
+  }
+
+  step(): void {
+    noGrad(() =>
+      tidy(() => {
+        this.params.forEach((p, i) => {
+          const grad = p.grad;
+          if (grad === null) return;
+          let g = this.weightDecay ? grad.add(p, this.weightDecay) : grad;
+          if (this.momentum) {
+            let buf = this.buffers[i] ?? null;
+            if (buf === null) {
+              buf = keep(g.clone());
+              this.buffers[i] = buf;
+            } else {
+              buf.mul_(this.momentum).add_(g, 1 - this.dampening);
+            }
+            g = this.nesterov ? g.add(buf, this.momentum) : buf;
+          }
+          p.add_(g, -this.lr);
+        });
+      }),
+    );
+  }
+
+  /** The momentum buffers by parameter index, for checkpoints (null where none exists yet). */
+  stateTensors(): (Tensor | null)[] {
+    return this.buffers.slice();
+  }
+  /** Restores momentum buffers saved by stateTensors (copies them). */
+  loadStateTensors(buffers: (Tensor | null)[]): void {
+    if (buffers.length !== this.params.length) {
+      throw new RangeError(`SGD.loadStateTensors: ${buffers.length} buffers for ${this.params.length} parameters`);
+    }
+    buffers.forEach((b, i) => {
+      this.buffers[i]?.dispose();
+      this.buffers[i] = b === null ? null : keep(b.clone());
+    });
+  }
+}

@@ -1,0 +1,148 @@
+// Making tensors: from JavaScript data, and the usual factories (seeded by manualSeed).
+import { native } from './native.js';
+import { Tensor, wrap, type DType, type Device, type TypedArrayLike } from './tensor.js';
+
+export interface TensorOptions {
+  dtype?: DType;
+  device?: Device;
+  requiresGrad?: boolean;
+}
+
+type Nested = number | boolean | Nested[];
+
+function finish(t: Tensor, o: TensorOptions): Tensor {
+  if (o.requiresGrad) t.requiresGrad = true;
+  return t;
+}
+
+function inferShape(data: Nested): number[] {
+  const shape: number[] = [];
+  let level: Nested = data;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    level = level[0] as Nested;
+  }
+  return shape;
+}
+
+function flattenNested(data: Nested, shape: number[], depth: number, out: number[]): void {
+  if (depth === shape.length) {
+    if (Array.isArray(data)) throw new RangeError(`tensor(): ragged nested array (too deep at depth ${depth})`);
+    out.push(typeof data === 'boolean' ? Number(data) : data);
+    return;
+  }
+  if (!Array.isArray(data) || data.length !== shape[depth]) {
+    throw new RangeError(`tensor(): ragged nested array: expected length ${shape[depth]} at depth ${depth}`);
+  }
+  for (const v of data) flattenNested(v, shape, depth + 1, out);
+}
+
+const defaultDtypeOf: Record<string, DType> = {
+  Float32Array: 'float32',
+  Float64Array: 'float64',
+  Int32Array: 'int32',
+  BigInt64Array: 'int64',
+  Uint8Array: 'uint8',
+  Int8Array: 'int8',
+  Int16Array: 'int16',
+};
+
+/**
+ * A tensor holding a copy of `data`: a typed array (give `shape`, default 1-d) or nested number
+ * arrays (shape inferred; dtype float32 unless given).
+ */
+export function tensor(data: TypedArrayLike | Nested, options: TensorOptions & { shape?: number[] } = {}): Tensor {
+  let array: TypedArrayLike;
+  let shape: number[];
+  if (ArrayBuffer.isView(data)) {
+    array = data;
+    shape = options.shape ?? [data.length];
+  } else {
+    shape = options.shape ?? inferShape(data);
+    const flat: number[] = [];
+    flattenNested(data, inferShape(data), 0, flat);
+    array = options.dtype === 'float64' ? Float64Array.from(flat) : Float32Array.from(flat);
+  }
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== array.length) {
+    throw new RangeError(`tensor(): shape [${shape.join(', ')}] has ${count} elements but the data has ${array.length}`);
+  }
+  let t = wrap(native.fromArray(array, shape));
+  const wanted = options.dtype ?? (ArrayBuffer.isView(data) ? defaultDtypeOf[data.constructor.name] : 'float32');
+  if (wanted && wanted !== t.dtype) {
+    const converted = t.to(wanted);
+    t.dispose();
+    t = converted;
+  }
+  if (options.device && options.device !== 'cpu') {
+    const moved = t.to({ device: options.device });
+    t.dispose();
+    t = moved;
+  }
+  return finish(t, options);
+}
+
+const dt = (o: TensorOptions): DType => o.dtype ?? 'float32';
+const dev = (o: TensorOptions): Device => o.device ?? 'cpu';
+
+export function zeros(shape: number[], o: TensorOptions = {}): Tensor {
+  return finish(wrap(native.zeros(shape, dt(o), dev(o))), o);
+}
+export function ones(shape: number[], o: TensorOptions = {}): Tensor {
+  return finish(wrap(native.ones(shape, dt(o), dev(o))), o);
+}
+export function full(shape: number[], value: number, o: TensorOptions = {}): Tensor {
+  return finish(wrap(native.full(shape, value, dt(o), dev(o))), o);
+}
+export function empty(shape: number[], o: TensorOptions = {}): Tensor {
+  return finish(wrap(native.empty(shape, dt(o), dev(o))), o);
+}
+export function scalar(value: number, o: TensorOptions = {}): Tensor {
+  return finish(wrap(native.scalarTensor(value, dt(o), dev(o))), o);
+}
+/** Values start, start+step, ... below end; int64 by default, as PyTorch does for integer bounds. */
+export function arange(start: number, end?: number, step = 1, o: TensorOptions = {}): Tensor {
+  if (end === undefined) [start, end] = [0, start];
+  const integral = Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step);
+  return finish(wrap(native.arange(start, end, step, o.dtype ?? (integral ? 'int64' : 'float32'), dev(o))), o);
+}
+export function linspace(start: number, end: number, steps: number, o: TensorOptions = {}): Tensor {
+  return finish(wrap(native.linspace(start, end, steps, dt(o), dev(o))), o);
+}
+export function eye(n: number, o: TensorOptions = {}): Tensor {
+  return finish(wrap(native.eye(n, dt(o), dev(o))), o);
+}
+/** Uniform on [0, 1). */
+export function rand(shape: number[], o: TensorOptions = {}): Tensor {
+  return finish(wrap(native.rand(shape, dt(o), dev(o))), o);
+}
+/** Standard normal. */
+export function randn(shape: number[], o: TensorOptions = {}): Tensor {
+  return finish(wrap(native.randn(shape, dt(o), dev(o))), o);
+}
+/** Integers uniform on [low, high), int64. */
+export function randint(low: number, high: number, shape: number[], o: { device?: Device } = {}): Tensor {
+  return wrap(native.randint(low, high, shape, o.device ?? 'cpu'));
+}
+/** A random permutation of 0..n-1, int64. */
+export function randperm(n: number, o: { device?: Device } = {}): Tensor {
+  return wrap(native.randperm(n, o.device ?? 'cpu'));
+}
+export function zerosLike(t: Tensor): Tensor {
+  return wrap(native.zerosLike(t.handle));
+}
+export function onesLike(t: Tensor): Tensor {
+  return wrap(native.onesLike(t.handle));
+}
+export function fullLike(t: Tensor, value: number): Tensor {
+  return wrap(native.fullLike(t.handle, value));
+}
+export function cat(tensors: Tensor[], dim = 0): Tensor {
+  return wrap(native.cat(tensors.map((t) => t.handle), dim));
+}
+export function stack(tensors: Tensor[], dim = 0): Tensor {
+  return wrap(native.stack(tensors.map((t) => t.handle), dim));
+}
+export function where(condition: Tensor, a: Tensor, b: Tensor): Tensor {
+  return wrap(native.where(condition.handle, a.handle, b.handle));
+}

@@ -1,0 +1,8 @@
+// The engine's public surface: `import { torch } from 'low-ts'` reads like PyTorch.
+export { Tensor, type DType, type Device, type TypedArrayLike } from './tensor.js';
+export { tidy, keep } from './scope.js';
+export * from './creation.js';
+export { noGrad, enableGrad, isGradEnabled, grad, type GradOptions } from './autograd.js';
+export { manualSeed, setNumThreads, getNumThreads, cuda, libtorchVersion, memoryStats, activeBlas } from './runtime.js';
+export * as F from './functional.js';
+export { saveTensors, loadTensors, TensorFileError } from './serialize.js';

@@ -1,0 +1,226 @@
+// Loads the native addon and describes its flat surface. Only src/torch/ talks to it; everything
+// else uses the Tensor class. Handles are opaque: the addon checks their type tag on every call.
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** An opaque reference to a libtorch tensor owned by the addon. */
+export type NativeTensor = { readonly __nativeTensor: unique symbol };
+type T = NativeTensor;
+type OptT = T | null;
+type Pair = [T, T];
+
+export interface Native {
+  fromArray(data: ArrayBufferView, shape: number[]): T;
+  toArray(t: T): Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array;
+  dispose(t: T): void;
+  isDisposed(t: T): boolean;
+
+  version(): string;
+  config(): string;
+  parallelInfo(): string;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  manualSeed(seed: number): void;
+  cudaIsAvailable(): boolean;
+  cudaDeviceCount(): number;
+  liveHandles(): number;
+  liveBytes(): number;
+  setGradEnabled(on: boolean): void;
+  isGradEnabled(): boolean;
+
+  shape(t: T): number[];
+  dtype(t: T): string;
+  device(t: T): string;
+  numel(t: T): number;
+  requiresGrad(t: T): boolean;
+  isLeaf(t: T): boolean;
+  isContiguous(t: T): boolean;
+  item(t: T): number;
+  sameStorage(a: T, b: T): boolean;
+
+  zeros(s: number[], dtype: string, device: string): T;
+  ones(s: number[], dtype: string, device: string): T;
+  full(s: number[], v: number, dtype: string, device: string): T;
+  empty(s: number[], dtype: string, device: string): T;
+  arange(start: number, end: number, step: number, dtype: string, device: string): T;
+  linspace(start: number, end: number, steps: number, dtype: string, device: string): T;
+  eye(n: number, dtype: string, device: string): T;
+  rand(s: number[], dtype: string, device: string): T;
+  randn(s: number[], dtype: string, device: string): T;
+  randint(lo: number, hi: number, s: number[], device: string): T;
+  randperm(n: number, device: string): T;
+  zerosLike(t: T): T;
+  onesLike(t: T): T;
+  fullLike(t: T, v: number): T;
+  scalarTensor(v: number, dtype: string, device: string): T;
+
+  toDtype(t: T, dtype: string): T;
+  toDevice(t: T, device: string): T;
+  clone(t: T): T;
+  contiguous(t: T): T;
+  detach(t: T): T;
+
+  add(a: T, b: T, alpha: number): T;
+  sub(a: T, b: T, alpha: number): T;
+  mul(a: T, b: T): T;
+  div(a: T, b: T): T;
+  pow(a: T, b: T): T;
+  remainder(a: T, b: T): T;
+  maximum(a: T, b: T): T;
+  minimum(a: T, b: T): T;
+  eq(a: T, b: T): T;
+  ne(a: T, b: T): T;
+  lt(a: T, b: T): T;
+  le(a: T, b: T): T;
+  gt(a: T, b: T): T;
+  ge(a: T, b: T): T;
+  logicalAnd(a: T, b: T): T;
+  logicalOr(a: T, b: T): T;
+  where(c: T, a: T, b: T): T;
+
+  addScalar(a: T, b: number): T;
+  subScalar(a: T, b: number): T;
+  rsubScalar(a: T, b: number): T;
+  mulScalar(a: T, b: number): T;
+  divScalar(a: T, b: number): T;
+  powScalar(a: T, b: number): T;
+  remainderScalar(a: T, b: number): T;
+  eqScalar(a: T, b: number): T;
+  neScalar(a: T, b: number): T;
+  ltScalar(a: T, b: number): T;
+  leScalar(a: T, b: number): T;
+  gtScalar(a: T, b: number): T;
+  geScalar(a: T, b: number): T;
+  clamp(a: T, lo: number | null, hi: number | null): T;
+  maskedFill(a: T, mask: T, v: number): T;
+
+  neg(a: T): T;
+  abs(a: T): T;
+  sign(a: T): T;
+  exp(a: T): T;
+  log(a: T): T;
+  log1p(a: T): T;
+  sqrt(a: T): T;
+  rsqrt(a: T): T;
+  square(a: T): T;
+  reciprocal(a: T): T;
+  floor(a: T): T;
+  ceil(a: T): T;
+  round(a: T): T;
+  sin(a: T): T;
+  cos(a: T): T;
+  tanh(a: T): T;
+  sigmoid(a: T): T;
+  relu(a: T): T;
+  logicalNot(a: T): T;
+  isnan(a: T): T;
+  isfinite(a: T): T;
+
+  sumAll(a: T): T;
+  sum(a: T, dims: number[], keep: boolean): T;
+  meanAll(a: T): T;
+  mean(a: T, dims: number[], keep: boolean): T;
+  prodAll(a: T): T;
+  maxAll(a: T): T;
+  minAll(a: T): T;
+  maxDim(a: T, dim: number, keep: boolean): Pair;
+  minDim(a: T, dim: number, keep: boolean): Pair;
+  argmax(a: T, dim: number | null, keep: boolean): T;
+  argmin(a: T, dim: number | null, keep: boolean): T;
+  std(a: T, dims: number[], unbiased: boolean, keep: boolean): T;
+  var(a: T, dims: number[], unbiased: boolean, keep: boolean): T;
+  logsumexp(a: T, dims: number[], keep: boolean): T;
+  cumsum(a: T, dim: number): T;
+  any(a: T): T;
+  all(a: T): T;
+  sort(a: T, dim: number, descending: boolean): Pair;
+  topk(a: T, k: number, dim: number, largest: boolean): Pair;
+  bincount(a: T, minlength: number): T;
+
+  matmul(a: T, b: T): T;
+
+  reshape(a: T, s: number[]): T;
+  view(a: T, s: number[]): T;
+  permute(a: T, dims: number[]): T;
+  transpose(a: T, d0: number, d1: number): T;
+  flatten(a: T, start: number, end: number): T;
+  squeeze(a: T, dim: number | null): T;
+  unsqueeze(a: T, dim: number): T;
+  expand(a: T, s: number[]): T;
+  repeat(a: T, s: number[]): T;
+  flip(a: T, dims: number[]): T;
+  narrow(a: T, dim: number, start: number, len: number): T;
+  slice(a: T, dim: number, start: number, end: number, step: number): T;
+  select(a: T, dim: number, i: number): T;
+  cat(ts: T[], dim: number): T;
+  stack(ts: T[], dim: number): T;
+  split(a: T, size: number, dim: number): T[];
+  chunk(a: T, n: number, dim: number): T[];
+
+  indexSelect(a: T, dim: number, idx: T): T;
+  gather(a: T, dim: number, idx: T): T;
+  scatter(a: T, dim: number, idx: T, src: T): T;
+  scatterAdd(a: T, dim: number, idx: T, src: T): T;
+  maskedSelect(a: T, mask: T): T;
+  index(a: T, idx: T): T;
+  indexPut_(a: T, idx: T, v: T): void;
+  nonzero(a: T): T;
+  oneHot(a: T, n: number): T;
+
+  linear(x: T, w: T, b: OptT): T;
+  conv2d(x: T, w: T, b: OptT, stride: number[], pad: number[], dil: number[], groups: number): T;
+  maxPool2d(x: T, k: number[], stride: number[], pad: number[], dil: number[], ceil: boolean): T;
+  avgPool2d(x: T, k: number[], stride: number[], pad: number[], ceil: boolean, countPad: boolean): T;
+  adaptiveAvgPool2d(x: T, size: number[]): T;
+  batchNorm(x: T, w: OptT, b: OptT, rm: OptT, rv: OptT, training: boolean, momentum: number, eps: number): T;
+  dropout(x: T, p: number, training: boolean): T;
+  softmax(x: T, dim: number): T;
+  logSoftmax(x: T, dim: number): T;
+  crossEntropy(x: T, y: T, w: OptT, reduction: number, smoothing: number): T;
+  nllLoss(x: T, y: T, w: OptT, reduction: number): T;
+  bceWithLogits(x: T, y: T, w: OptT, reduction: number): T;
+  mseLoss(x: T, y: T, reduction: number): T;
+
+  add_(a: T, b: T, alpha: number): void;
+  addScalar_(a: T, b: number): void;
+  mul_(a: T, b: T): void;
+  mulScalar_(a: T, b: number): void;
+  divScalar_(a: T, b: number): void;
+  addcmul_(a: T, b: T, c: T, v: number): void;
+  addcdiv_(a: T, b: T, c: T, v: number): void;
+  copy_(a: T, b: T): void;
+  zero_(a: T): void;
+  fill_(a: T, v: number): void;
+  clamp_(a: T, lo: number | null, hi: number | null): void;
+  uniform_(a: T, lo: number, hi: number): void;
+  normal_(a: T, mean: number, std: number): void;
+  bernoulli_(a: T, p: number): void;
+
+  setRequiresGrad(a: T, on: boolean): void;
+  grad(a: T): OptT;
+  setGrad(a: T, g: OptT): void;
+  backward(a: T, g: OptT, retain: boolean): void;
+  autogradGrad(outputs: T[], inputs: T[], gradOutputs: OptT[], retain: boolean, create: boolean, allowUnused: boolean): OptT[];
+}
+
+function findAddon(): string {
+  // Walk up from this file (src/torch or dist/src/torch) to the package root.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'build', 'Release', 'low_native.node');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error(
+    'low-ts: the native addon is not built (build/Release/low_native.node is missing). ' +
+      'Run `bash scripts/setup.sh` (installs libtorch from Debian and builds it), or `npm install` with LIBTORCH set to a libtorch folder.',
+  );
+}
+
+export const native: Native = createRequire(import.meta.url)(findAddon()) as Native;
+
+// Debian's libtorch starts with one intra-op thread here; users expect all cores (LOW_NUM_THREADS overrides).
+native.setNumThreads(Number(process.env.LOW_NUM_THREADS) || availableParallelism());
