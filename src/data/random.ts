@@ -30,6 +30,18 @@ export class SeededRandom {
     this.state = state;
   }
 
+  /** The generator's whole state (a checkpoint saves it; fromState restores it exactly). */
+  saveState(): number {
+    return this.state;
+  }
+
+  static fromState(state: number): SeededRandom {
+    if (!Number.isInteger(state) || state < 0 || state >= 2 ** 32) throw new RangeError(`SeededRandom state must be a 32-bit unsigned integer, got ${state}`);
+    const r = new SeededRandom(0);
+    r.state = state;
+    return r;
+  }
+
   /** Next uniformly distributed unsigned 32-bit integer. */
   nextUint32(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;

@@ -1,0 +1,53 @@
+// A long-lived Python reference process for benchmarks: one JSON command per line in, one JSON
+// answer per line out. Debian's /usr/bin/python3 is used on purpose: it is the interpreter that
+// python3-torch and python3-cvxopt install into (another python3 on PATH may lack them).
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface, type Interface } from 'node:readline';
+
+export const DEBIAN_PYTHON = '/usr/bin/python3';
+
+/** Whether `python` can import every module named; used to skip a reference with a clear note. */
+export function pythonHas(modules: string[], python = DEBIAN_PYTHON): boolean {
+  const r = spawnSync(python, ['-c', modules.map((m) => `import ${m}`).join('; ')], { stdio: 'ignore' });
+  return r.status === 0;
+}
+
+export class PythonWorker {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: Interface;
+  private readonly pending: ((line: string) => void)[] = [];
+  private stderr = '';
+  private exited: string | null = null;
+
+  constructor(script: string, args: string[], python = DEBIAN_PYTHON) {
+    this.child = spawn(python, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.lines = createInterface({ input: this.child.stdout });
+    this.lines.on('line', (line) => this.pending.shift()?.(line));
+    this.child.on('exit', (code) => {
+      this.exited = `${script} exited with code ${code}: ${this.stderr.trim().split('\n').slice(-3).join(' | ')}`;
+      for (const waiter of this.pending.splice(0)) waiter('');
+    });
+  }
+
+  /** The next line the worker prints, parsed. */
+  next<T>(): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.pending.push((line) => {
+        if (this.exited !== null && line === '') reject(new Error(this.exited));
+        else resolve(JSON.parse(line) as T);
+      });
+    });
+  }
+
+  request<T>(command: unknown): Promise<T> {
+    const answer = this.next<T>();
+    this.child.stdin.write(`${JSON.stringify(command)}\n`);
+    return answer;
+  }
+
+  close(): void {
+    this.child.stdin.end();
+    this.lines.close();
+  }
+}

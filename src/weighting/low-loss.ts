@@ -1,0 +1,41 @@
+// The LOW objective for one mini-batch: per-sample losses, their gradient norms at the logits,
+// the optimal weights (an exact projection, see low-weights.ts), and the weighted mean loss to
+// backpropagate. Weights are constants for the backward pass, as in the paper.
+import { Tensor, tensor } from '../torch/index.js';
+import { crossEntropyLoss, type PerSampleLoss } from './losses.js';
+import { gradNormSq, type GradScale } from './grad-norms.js';
+import { lowWeights } from './low-weights.js';
+
+export interface LowOptions {
+  /** Strength of the pull towards uniform weights (the paper's grid: 1, 0.5, 0.1, 0.01). */
+  lambda: number;
+  /** The per-sample loss LOW weights; cross-entropy by default. */
+  baseLoss?: PerSampleLoss;
+  /** 'sample' (paper eq. 8, default) or 'batch-mean' (the released code's scaling). */
+  gradScale?: GradScale;
+}
+
+export interface LowResult {
+  /** (1/M) sum_i w_i loss_i, with w constant: call backward() on it. */
+  loss: Tensor;
+  /** The weights w (mean 1). */
+  weights: Float64Array;
+  /** The unweighted per-sample losses [M] (still attached to the graph). */
+  perSample: Tensor;
+  /** The g_i^2 the weights were computed from. */
+  gradNormSq: Float64Array;
+}
+
+/**
+ * LOW for one batch. Drop-in for a plain loss in any loop:
+ *   const { loss, weights } = lowLoss(model.forward(x), y, { lambda: 0.1 });
+ *   loss.backward();
+ */
+export function lowLoss(logits: Tensor, labels: Tensor, o: LowOptions): LowResult {
+  const base = o.baseLoss ?? crossEntropyLoss();
+  const perSample = base.perSample(logits, labels);
+  const g2 = gradNormSq(base, logits, labels, o.gradScale ?? 'sample').toFloat64Array();
+  const weights = lowWeights(g2, { lambda: o.lambda });
+  const w = tensor(Float32Array.from(weights)).to(perSample.dtype);
+  return { loss: perSample.mul(w).mean(), weights, perSample, gradNormSq: g2 };
+}

@@ -1,0 +1,7 @@
+// Normal training: every sample weighs 1 (plain cross-entropy, or any other per-sample loss).
+import { crossEntropyLoss, type PerSampleLoss } from './losses.js';
+import { uniformWeights, type BatchView, type Strategy } from './strategy.js';
+
+export function normalStrategy(loss: PerSampleLoss = crossEntropyLoss(), label = 'normal'): Strategy {
+  return { label, loss, weigh: (b: BatchView) => uniformWeights(b.ids.length) };
+}

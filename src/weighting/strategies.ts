@@ -1,0 +1,91 @@
+// Strategies by name, from a spec that configs and the command line can carry:
+//   normal | focal[:gamma=2] | bce | spl[:q=0.5,growth=1.3] | is[:presample=3]
+//   low[:lambda=0.1,scale=sample|batch-mean,base=ce|bce|focal,gamma=2]
+import { classBalancedLoss, crossEntropyLoss, focalLoss, type PerSampleLoss } from './losses.js';
+import { normalStrategy } from './normal.js';
+import { lowStrategy } from './low.js';
+import { selfPacedStrategy } from './self-paced.js';
+import { importanceSamplingStrategy } from './importance-sampling.js';
+import type { Strategy, TrainingSetInfo } from './strategy.js';
+import type { GradScale } from './grad-norms.js';
+
+export const STRATEGY_NAMES = ['normal', 'focal', 'bce', 'spl', 'is', 'low'] as const;
+export type StrategyName = (typeof STRATEGY_NAMES)[number];
+
+export interface StrategySpec {
+  name: StrategyName;
+  /** Options by key, e.g. { lambda: 0.1, scale: 'batch-mean' }. */
+  options: Record<string, number | string>;
+}
+
+const allowedOptions: Record<StrategyName, string[]> = {
+  normal: [],
+  focal: ['gamma'],
+  bce: [],
+  spl: ['q', 'growth'],
+  is: ['presample', 'tau'],
+  low: ['lambda', 'scale', 'base', 'gamma'],
+};
+
+/** Parses "low:lambda=0.1,scale=batch-mean"; errors name the part that is wrong. */
+export function parseStrategy(text: string): StrategySpec {
+  const [name, rest] = text.trim().split(/:(.*)/s) as [string, string | undefined];
+  if (!(STRATEGY_NAMES as readonly string[]).includes(name)) {
+    throw new RangeError(`unknown strategy '${name}' in '${text}' (expected one of: ${STRATEGY_NAMES.join(', ')})`);
+  }
+  const spec: StrategySpec = { name: name as StrategyName, options: {} };
+  for (const part of (rest ?? '').split(',').filter((p) => p.trim())) {
+    const [key, value] = part.split('=').map((s) => s.trim()) as [string, string | undefined];
+    if (!allowedOptions[spec.name].includes(key) || value === undefined || value === '') {
+      throw new RangeError(
+        `strategy '${text}': bad option '${part}' (options of ${name}: ${allowedOptions[spec.name].join(', ') || 'none'}, written key=value)`,
+      );
+    }
+    const num = Number(value);
+    spec.options[key] = key === 'scale' || key === 'base' ? value : num;
+    if (key !== 'scale' && key !== 'base' && !Number.isFinite(num)) throw new RangeError(`strategy '${text}': option ${key} must be a number, got '${value}'`);
+  }
+  if (spec.name === 'low') {
+    spec.options.lambda ??= 0.1;
+    const scale = spec.options.scale ?? 'sample';
+    if (scale !== 'sample' && scale !== 'batch-mean') throw new RangeError(`strategy '${text}': scale must be 'sample' or 'batch-mean'`);
+    const base = spec.options.base ?? 'ce';
+    if (base !== 'ce' && base !== 'bce' && base !== 'focal') throw new RangeError(`strategy '${text}': base must be ce, bce or focal`);
+  }
+  return spec;
+}
+
+/** The canonical text of a spec (parseStrategy(formatStrategy(s)) gives s back). */
+export function formatStrategy(spec: StrategySpec): string {
+  const opts = Object.entries(spec.options)
+    .filter(([k, v]) => !(spec.name === 'low' && ((k === 'scale' && v === 'sample') || (k === 'base' && v === 'ce'))))
+    .map(([k, v]) => `${k}=${v}`);
+  return opts.length ? `${spec.name}:${opts.join(',')}` : spec.name;
+}
+
+function num(spec: StrategySpec, key: string): number | undefined {
+  const v = spec.options[key];
+  return typeof v === 'number' ? v : undefined;
+}
+
+export function createStrategy(spec: StrategySpec, info: TrainingSetInfo, seed = 0): Strategy {
+  const label = formatStrategy(spec);
+  switch (spec.name) {
+    case 'normal':
+      return normalStrategy(crossEntropyLoss(), label);
+    case 'focal':
+      return normalStrategy(focalLoss({ gamma: num(spec, 'gamma') ?? 2 }), label);
+    case 'bce':
+      return normalStrategy(classBalancedLoss(info.classCounts), label);
+    case 'spl':
+      return { ...selfPacedStrategy({ startQuantile: num(spec, 'q'), growth: num(spec, 'growth') }), label };
+    case 'is':
+      return { ...importanceSamplingStrategy({ presample: num(spec, 'presample'), tauThreshold: num(spec, 'tau'), seed }), label };
+    case 'low': {
+      const baseName = (spec.options.base as string | undefined) ?? 'ce';
+      const base: PerSampleLoss =
+        baseName === 'bce' ? classBalancedLoss(info.classCounts) : baseName === 'focal' ? focalLoss({ gamma: num(spec, 'gamma') ?? 2 }) : crossEntropyLoss();
+      return lowStrategy(base, { lambda: num(spec, 'lambda')!, gradScale: spec.options.scale as GradScale | undefined }, label);
+    }
+  }
+}

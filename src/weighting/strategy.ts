@@ -1,0 +1,57 @@
+// The one interface every sample-weighting strategy implements. A strategy has one job: given a
+// batch's logits, labels, per-sample losses and sample ids, return a weight per sample. The
+// trainer then minimises (1/M) sum_i w_i loss_i, with the weights treated as constants.
+import type { Tensor } from '../torch/index.js';
+import type { PerSampleLoss } from './losses.js';
+
+export interface BatchView {
+  /** Model outputs [M, C], attached to the graph (detach before using them for anything else). */
+  logits: Tensor;
+  /** int64 class indices [M]. */
+  labels: Tensor;
+  /** The samples' stable ids (dataset order), for strategies that remember samples. */
+  ids: Int32Array;
+  /** strategy.loss evaluated on the batch, [M], attached. */
+  perSample: Tensor;
+  /** 0-based epoch, and the run's total, for strategies with schedules. */
+  epoch: number;
+  epochs: number;
+}
+
+/** What a strategy needs to know about the training set when it is created. */
+export interface TrainingSetInfo {
+  classCounts: number[];
+  size: number;
+  batchSize: number;
+}
+
+export interface Strategy {
+  /** A label such as "low(lambda=0.1)", for tables and folder names. */
+  readonly label: string;
+  /** The per-sample loss this strategy weights. */
+  readonly loss: PerSampleLoss;
+  /** Weights for the batch, length M. */
+  weigh(batch: BatchView): Float64Array;
+  /** Called before each epoch's first batch. */
+  startEpoch?(epoch: number): void;
+  /** Called after each epoch's last batch. */
+  endEpoch?(epoch: number): void;
+  /**
+   * Strategies that choose which samples to train on (importance sampling) see a larger candidate
+   * batch of `presample` times the batch size and pick from it.
+   */
+  readonly presample?: number;
+  /**
+   * From candidate logits (computed without gradients) pick the positions (within the candidate
+   * batch) to train on and the weight each pick carries. Used only with `presample`.
+   */
+  select?(candidates: { logits: Tensor; labels: Tensor; ids: Int32Array }, batchSize: number): { positions: Int32Array; weights: Float64Array };
+  /** JSON-serialisable state for checkpoints, and its restoration, for strategies with memory. */
+  state?(): unknown;
+  loadState?(state: unknown): void;
+}
+
+/** Weights of 1 for M samples: plain (unweighted) training. */
+export function uniformWeights(m: number): Float64Array {
+  return new Float64Array(m).fill(1);
+}
