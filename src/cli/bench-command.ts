@@ -1,0 +1,31 @@
+// `low bench engine|solver|loader`: the speed goals, measured side by side with the references.
+import { Command } from 'commander';
+import { positiveInt } from './options.js';
+
+export function benchCommand(): Command {
+  const bench = new Command('bench').description('Benchmarks against the reference implementations, measured in the same run.');
+
+  bench
+    .command('engine')
+    .description('LeNet-5 training step (batch 256) in low-ts vs PyTorch on the same libtorch, alternating; and the cost of LOW over a plain step.')
+    .option('--threads <n>', 'intra-op threads for both sides (default: all cores)', positiveInt('--threads'))
+    .option('--batch <n>', 'batch size', positiveInt('--batch'), 256)
+    .option('--rounds <n>', 'alternating rounds', positiveInt('--rounds'), 7)
+    .option('--steps <n>', 'steps per variant per round', positiveInt('--steps'), 20)
+    .option('--json', 'print one JSON object on the last line')
+    .action(async (o: { threads?: number; batch: number; rounds: number; steps: number; json?: boolean }) => {
+      const { benchEngine } = await import('../bench/engine.js');
+      await benchEngine({ ...o, log: o.json ? (s) => console.error(s) : undefined });
+    });
+
+  bench
+    .command('solver')
+    .description('LOW weight solver (exact projection) vs CVXOPT configured as the released code, M = 32 .. 4096.')
+    .option('--json', 'print one JSON object on the last line')
+    .action(async (o: { json?: boolean }) => {
+      const { benchSolver } = await import('../bench/solver.js');
+      await benchSolver({ json: o.json });
+    });
+
+  return bench;
+}

@@ -1,0 +1,18 @@
+// The `low` command line: one sub-command per job, each defined in its own file.
+import { Command } from 'commander';
+import { benchCommand } from './bench-command.js';
+
+const program = new Command();
+program
+  .name('low')
+  .description('Train classifiers with LOW (learned optimal sample weights) and compare it with other sample-weighting strategies.')
+  .showHelpAfterError();
+
+program.addCommand(benchCommand());
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  // Errors from bad input are meant for the user: print the message, not a stack.
+  console.error(`low: ${e instanceof Error ? e.message : String(e)}`);
+  if (process.env.LOW_DEBUG && e instanceof Error) console.error(e.stack);
+  process.exit(1);
+});
