@@ -18,7 +18,9 @@
 #include <torch/csrc/autograd/generated/variable_factories.h>
 #include <torch/version.h>
 
+#include <cmath>
 #include <cstring>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -156,8 +158,11 @@ struct From<int64_t> {
   static int64_t get(const Napi::Value& v, size_t i) {
     if (!v.IsNumber()) throw ArgError("argument " + std::to_string(i) + ": expected an integer");
     double d = v.As<Napi::Number>().DoubleValue();
-    if (d != static_cast<double>(static_cast<int64_t>(d))) {
-      throw ArgError("argument " + std::to_string(i) + ": expected an integer, got " + std::to_string(d));
+    // Range first: converting NaN or a double outside int64 to int64 is undefined behaviour.
+    if (!(std::fabs(d) <= 9007199254740992.0) || d != std::trunc(d)) {
+      std::ostringstream got;
+      got << d;
+      throw ArgError("argument " + std::to_string(i) + ": expected an integer (at most 2^53 in magnitude), got " + got.str());
     }
     return static_cast<int64_t>(d);
   }
@@ -174,6 +179,32 @@ struct From<c10::optional<double>> {
   static c10::optional<double> get(const Napi::Value& v, size_t i) {
     if (v.IsNull() || v.IsUndefined()) return c10::nullopt;
     return From<double>::get(v, i);
+  }
+};
+// A JavaScript number used as a scalar operand. JavaScript has one number type, so an integral
+// value becomes an integer Scalar (as a Python int: int tensors stay int, float tensors stay
+// float) and any other value a floating one (as a Python float: int tensors promote to float).
+// A plain double Scalar would turn int64 + 1 into float32, and make int64.add_(1) and int + int
+// (alpha 1.0) throw.
+struct Num {
+  at::Scalar value;
+};
+template <>
+struct From<Num> {
+  static Num get(const Napi::Value& v, size_t i) {
+    if (!v.IsNumber()) throw ArgError("argument " + std::to_string(i) + ": expected a number");
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (std::trunc(d) == d && std::fabs(d) <= 9007199254740992.0 && !(d == 0 && std::signbit(d))) {
+      return {at::Scalar(static_cast<int64_t>(d))};
+    }
+    return {at::Scalar(d)};
+  }
+};
+template <>
+struct From<c10::optional<Num>> {
+  static c10::optional<Num> get(const Napi::Value& v, size_t i) {
+    if (v.IsNull() || v.IsUndefined()) return c10::nullopt;
+    return From<Num>::get(v, i);
   }
 };
 template <>
@@ -430,7 +461,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Creation
   d("zeros", F(Vec s, Dtype dt, Device dev) -> Tensor { return at::zeros(s, opts(dt, dev)); });
   d("ones", F(Vec s, Dtype dt, Device dev) -> Tensor { return at::ones(s, opts(dt, dev)); });
-  d("full", F(Vec s, double v, Dtype dt, Device dev) -> Tensor { return at::full(s, v, opts(dt, dev)); });
+  d("full", F(Vec s, Num v, Dtype dt, Device dev) -> Tensor { return at::full(s, v.value, opts(dt, dev)); });
   d("empty", F(Vec s, Dtype dt, Device dev) -> Tensor { return at::empty(s, opts(dt, dev)); });
   d("arange", F(double start, double end, double step, Dtype dt, Device dev) -> Tensor { return at::arange(start, end, step, opts(dt, dev)); });
   d("linspace", F(double start, double end, int64_t steps, Dtype dt, Device dev) -> Tensor { return at::linspace(start, end, steps, opts(dt, dev)); });
@@ -441,7 +472,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   d("randperm", F(int64_t n, Device dev) -> Tensor { return at::randperm(n, opts({at::kLong}, dev)); });
   d("zerosLike", F(Tensor t) -> Tensor { return at::zeros_like(t); });
   d("onesLike", F(Tensor t) -> Tensor { return at::ones_like(t); });
-  d("fullLike", F(Tensor t, double v) -> Tensor { return at::full_like(t, v); });
+  d("fullLike", F(Tensor t, Num v) -> Tensor { return at::full_like(t, v.value); });
   d("scalarTensor", F(double v, Dtype dt, Device dev) -> Tensor { return at::scalar_tensor(v, opts(dt, dev)); });
 
   // Conversion and copies
@@ -452,8 +483,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   d("detach", F(Tensor t) -> Tensor { return t.detach(); });
 
   // Elementwise, tensor with tensor (broadcasting)
-  d("add", F(Tensor a, Tensor b, double alpha) -> Tensor { return at::add(a, b, alpha); });
-  d("sub", F(Tensor a, Tensor b, double alpha) -> Tensor { return at::sub(a, b, alpha); });
+  d("add", F(Tensor a, Tensor b, Num alpha) -> Tensor { return at::add(a, b, alpha.value); });
+  d("sub", F(Tensor a, Tensor b, Num alpha) -> Tensor { return at::sub(a, b, alpha.value); });
   d("mul", F(Tensor a, Tensor b) -> Tensor { return at::mul(a, b); });
   d("div", F(Tensor a, Tensor b) -> Tensor { return at::div(a, b); });
   d("pow", F(Tensor a, Tensor b) -> Tensor { return at::pow(a, b); });
@@ -471,23 +502,23 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   d("where", F(Tensor c, Tensor a, Tensor b) -> Tensor { return at::where(c, a, b); });
 
   // Elementwise, tensor with a number (a number keeps the tensor's dtype, as in PyTorch)
-  d("addScalar", F(Tensor a, double b) -> Tensor { return at::add(a, b); });
-  d("subScalar", F(Tensor a, double b) -> Tensor { return at::sub(a, b); });
-  d("rsubScalar", F(Tensor a, double b) -> Tensor { return at::rsub(a, b); });
-  d("mulScalar", F(Tensor a, double b) -> Tensor { return at::mul(a, b); });
-  d("divScalar", F(Tensor a, double b) -> Tensor { return at::div(a, b); });
-  d("powScalar", F(Tensor a, double b) -> Tensor { return at::pow(a, b); });
-  d("remainderScalar", F(Tensor a, double b) -> Tensor { return at::remainder(a, b); });
-  d("eqScalar", F(Tensor a, double b) -> Tensor { return at::eq(a, b); });
-  d("neScalar", F(Tensor a, double b) -> Tensor { return at::ne(a, b); });
-  d("ltScalar", F(Tensor a, double b) -> Tensor { return at::lt(a, b); });
-  d("leScalar", F(Tensor a, double b) -> Tensor { return at::le(a, b); });
-  d("gtScalar", F(Tensor a, double b) -> Tensor { return at::gt(a, b); });
-  d("geScalar", F(Tensor a, double b) -> Tensor { return at::ge(a, b); });
-  d("clamp", F(Tensor a, c10::optional<double> lo, c10::optional<double> hi) -> Tensor {
-    return at::clamp(a, lo ? c10::optional<at::Scalar>(*lo) : c10::nullopt, hi ? c10::optional<at::Scalar>(*hi) : c10::nullopt);
+  d("addScalar", F(Tensor a, Num b) -> Tensor { return at::add(a, b.value); });
+  d("subScalar", F(Tensor a, Num b) -> Tensor { return at::sub(a, b.value); });
+  d("rsubScalar", F(Tensor a, Num b) -> Tensor { return at::rsub(a, b.value); });
+  d("mulScalar", F(Tensor a, Num b) -> Tensor { return at::mul(a, b.value); });
+  d("divScalar", F(Tensor a, Num b) -> Tensor { return at::div(a, b.value); });
+  d("powScalar", F(Tensor a, Num b) -> Tensor { return at::pow(a, b.value); });
+  d("remainderScalar", F(Tensor a, Num b) -> Tensor { return at::remainder(a, b.value); });
+  d("eqScalar", F(Tensor a, Num b) -> Tensor { return at::eq(a, b.value); });
+  d("neScalar", F(Tensor a, Num b) -> Tensor { return at::ne(a, b.value); });
+  d("ltScalar", F(Tensor a, Num b) -> Tensor { return at::lt(a, b.value); });
+  d("leScalar", F(Tensor a, Num b) -> Tensor { return at::le(a, b.value); });
+  d("gtScalar", F(Tensor a, Num b) -> Tensor { return at::gt(a, b.value); });
+  d("geScalar", F(Tensor a, Num b) -> Tensor { return at::ge(a, b.value); });
+  d("clamp", F(Tensor a, c10::optional<Num> lo, c10::optional<Num> hi) -> Tensor {
+    return at::clamp(a, lo ? c10::optional<at::Scalar>(lo->value) : c10::nullopt, hi ? c10::optional<at::Scalar>(hi->value) : c10::nullopt);
   });
-  d("maskedFill", F(Tensor a, Tensor mask, double v) -> Tensor { return at::masked_fill(a, mask, v); });
+  d("maskedFill", F(Tensor a, Tensor mask, Num v) -> Tensor { return at::masked_fill(a, mask, v.value); });
 
   // Elementwise, unary
   d("neg", F(Tensor a) -> Tensor { return at::neg(a); });
@@ -594,18 +625,18 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   d("mseLoss", F(Tensor x, Tensor y, int64_t reduction) -> Tensor { return at::mse_loss(x, y, reduction); });
 
   // In place (used by optimizers, initializers and running statistics; call under noGrad)
-  d("add_", F(Tensor a, Tensor b, double alpha) { a.add_(b, alpha); });
-  d("addScalar_", F(Tensor a, double b) { a.add_(b); });
+  d("add_", F(Tensor a, Tensor b, Num alpha) { a.add_(b, alpha.value); });
+  d("addScalar_", F(Tensor a, Num b) { a.add_(b.value); });
   d("mul_", F(Tensor a, Tensor b) { a.mul_(b); });
-  d("mulScalar_", F(Tensor a, double b) { a.mul_(b); });
-  d("divScalar_", F(Tensor a, double b) { a.div_(b); });
+  d("mulScalar_", F(Tensor a, Num b) { a.mul_(b.value); });
+  d("divScalar_", F(Tensor a, Num b) { a.div_(b.value); });
   d("addcmul_", F(Tensor a, Tensor b, Tensor c, double v) { a.addcmul_(b, c, v); });
   d("addcdiv_", F(Tensor a, Tensor b, Tensor c, double v) { a.addcdiv_(b, c, v); });
   d("copy_", F(Tensor a, Tensor b) { a.copy_(b); });
   d("zero_", F(Tensor a) { a.zero_(); });
-  d("fill_", F(Tensor a, double v) { a.fill_(v); });
-  d("clamp_", F(Tensor a, c10::optional<double> lo, c10::optional<double> hi) {
-    a.clamp_(lo ? c10::optional<at::Scalar>(*lo) : c10::nullopt, hi ? c10::optional<at::Scalar>(*hi) : c10::nullopt);
+  d("fill_", F(Tensor a, Num v) { a.fill_(v.value); });
+  d("clamp_", F(Tensor a, c10::optional<Num> lo, c10::optional<Num> hi) {
+    a.clamp_(lo ? c10::optional<at::Scalar>(lo->value) : c10::nullopt, hi ? c10::optional<at::Scalar>(hi->value) : c10::nullopt);
   });
   d("uniform_", F(Tensor a, double lo, double hi) { a.uniform_(lo, hi); });
   d("normal_", F(Tensor a, double mean, double std) { a.normal_(mean, std); });

@@ -61,7 +61,8 @@ export function tensor(data: TypedArrayLike | Nested, options: TensorOptions & {
     shape = options.shape ?? inferShape(data);
     const flat: number[] = [];
     flattenNested(data, inferShape(data), 0, flat);
-    array = options.dtype === 'float64' ? Float64Array.from(flat) : Float32Array.from(flat);
+    // Through float64 unless float32 is wanted: a float32 detour would round integers above 2^24.
+    array = options.dtype === undefined || options.dtype === 'float32' ? Float32Array.from(flat) : Float64Array.from(flat);
   }
   const count = shape.reduce((a, b) => a * b, 1);
   if (count !== array.length) {

@@ -3,8 +3,7 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../paths.js';
 
 /** An opaque reference to a libtorch tensor owned by the addon. */
 export type NativeTensor = { readonly __nativeTensor: unique symbol };
@@ -207,13 +206,8 @@ export interface Native {
 }
 
 function findAddon(): string {
-  // Walk up from this file (src/torch or dist/src/torch) to the package root.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, 'build', 'Release', 'low_native.node');
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
+  const file = packagePath('build', 'Release', 'low_native.node');
+  if (existsSync(file)) return file;
   throw new Error(
     'low-ts: the native addon is not built (build/Release/low_native.node is missing). ' +
       'Run `bash scripts/setup.sh` (installs libtorch from Debian and builds it), or `npm install` with LIBTORCH set to a libtorch folder.',

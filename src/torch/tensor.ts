@@ -9,7 +9,7 @@ export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | '
 export type Device = string;
 export type TypedArrayLike = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array;
 
-/** A scalar operand: numbers keep the tensor's dtype, as in PyTorch. */
+/** A scalar operand: an integral number keeps an int tensor int, any other promotes it to float (as Python ints and floats in PyTorch). */
 type Operand = Tensor | number;
 
 export class Tensor {
@@ -146,6 +146,13 @@ export class Tensor {
     return g === null ? null : wrap(g);
   }
   set grad(g: Tensor | null) {
+    // As PyTorch: a gradient must match the tensor (the addon would store anything, and a
+    // broadcastable wrong shape would then silently corrupt an optimizer step).
+    if (g !== null && (g.dtype !== this.dtype || g.device !== this.device || g.shape.join() !== this.shape.join())) {
+      throw new RangeError(
+        `grad: the assigned gradient is ${g.dtype} [${g.shape.join(', ')}] on ${g.device}, the tensor is ${this.dtype} [${this.shape.join(', ')}] on ${this.device}`,
+      );
+    }
     native.setGrad(this.handle, g === null ? null : g.handle);
   }
   /** Backpropagates from this tensor; a non-scalar needs `gradient` of the same shape. */
