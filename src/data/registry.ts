@@ -166,10 +166,23 @@ export async function loadDataset(name: string, options: LoadDatasetOptions): Pr
   const folders = spec.archiveFolder ? [dir, join(dir, spec.archiveFolder)] : [dir];
   for (const folder of folders) {
     const paths = requirements.map((requirement) => findRequirement(folder, requirement));
-    if (paths.every((path) => path !== undefined)) return spec.load(paths as string[], folder, options);
+    if (paths.every((path) => path !== undefined)) {
+      // Runs of one process (tests, in-process experiments) reuse a split instead of decoding it
+      // again. Datasets are treated as immutable everywhere (subset and noise make copies).
+      const key = JSON.stringify([name, folder, options, paths.map((p) => [p, statSync(p as string).mtimeMs])]);
+      let loaded = loadedSplits.get(key);
+      if (!loaded) {
+        loaded = Promise.resolve(spec.load(paths as string[], folder, options));
+        loadedSplits.set(key, loaded);
+        loaded.catch(() => loadedSplits.delete(key));
+      }
+      return loaded;
+    }
   }
   throw new DataError(missingFilesMessage(name, spec, dir, requirements, options));
 }
+
+const loadedSplits = new Map<string, Promise<ImageDataset>>();
 
 function findRequirement(dir: string, requirement: Requirement): string | undefined {
   return requirement.candidates

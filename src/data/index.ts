@@ -1,0 +1,12 @@
+export * from './dataset.js';
+export * from './registry.js';
+export { readIdxDataset, readIdxImages, readIdxLabels } from './idx.js';
+export { readCifar10, readCifar100 } from './cifar.js';
+export { readIsic2017, readIsic2018 } from './isic.js';
+export { readImageFolder } from './folder.js';
+export { halvingImbalance, longTailImbalance } from './imbalance.js';
+export { addLabelNoise, type LabelNoise } from './label-noise.js';
+export { stratifiedSplit, splitDataset } from './split.js';
+export { SeededRandom } from './random.js';
+export { DataLoader, weightedSampler, type Batch, type DataLoaderOptions } from './loader.js';
+export * as augment from './augment.js';
