@@ -27,5 +27,16 @@ export function benchCommand(): Command {
       await benchSolver({ json: o.json });
     });
 
+  bench
+    .command('memory')
+    .description('Resident memory over a long LeNet-5 training loop (10,000 steps, batch 256): growth after warm-up must stay under 5%.')
+    .option('--steps <n>', 'training steps', positiveInt('--steps'), 10000)
+    .option('--batch <n>', 'batch size', positiveInt('--batch'), 256)
+    .option('--json', 'print one JSON object on the last line')
+    .action(async (o: { steps: number; batch: number; json?: boolean }) => {
+      const { benchMemory } = await import('../bench/memory.js');
+      await benchMemory({ ...o, log: o.json ? (s) => console.error(s) : undefined });
+    });
+
   return bench;
 }

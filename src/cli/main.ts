@@ -1,6 +1,10 @@
 // The `low` command line: one sub-command per job, each defined in its own file.
 import { Command } from 'commander';
 import { benchCommand } from './bench-command.js';
+import { trainCommand } from './train-command.js';
+import { compareCommand } from './compare-command.js';
+import { runConfigCommand } from './run-config-command.js';
+import { demoCommand } from './demo-command.js';
 
 const program = new Command();
 program
@@ -8,11 +12,15 @@ program
   .description('Train classifiers with LOW (learned optimal sample weights) and compare it with other sample-weighting strategies.')
   .showHelpAfterError();
 
+program.addCommand(demoCommand());
+program.addCommand(trainCommand());
+program.addCommand(compareCommand());
+program.addCommand(runConfigCommand(), { hidden: true });
 program.addCommand(benchCommand());
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   // Errors from bad input are meant for the user: print the message, not a stack.
   console.error(`low: ${e instanceof Error ? e.message : String(e)}`);
   if (process.env.LOW_DEBUG && e instanceof Error) console.error(e.stack);
-  process.exit(1);
+  process.exit(e instanceof Error && e.name === 'RunInterrupted' ? 130 : 1);
 });

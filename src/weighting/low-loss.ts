@@ -36,6 +36,6 @@ export function lowLoss(logits: Tensor, labels: Tensor, o: LowOptions): LowResul
   const perSample = base.perSample(logits, labels);
   const g2 = gradNormSq(base, logits, labels, o.gradScale ?? 'sample').toFloat64Array();
   const weights = lowWeights(g2, { lambda: o.lambda });
-  const w = tensor(Float32Array.from(weights)).to(perSample.dtype);
+  const w = tensor(weights, { dtype: perSample.dtype });
   return { loss: perSample.mul(w).mean(), weights, perSample, gradNormSq: g2 };
 }

@@ -1,0 +1,109 @@
+// `low compare`: strategies x lambda grid x seeds under the paper's protocol, in parallel
+// worker processes, resumable; prints and writes the summary table.
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { addRunOptions, configFromOptions, type RunCliOptions } from './run-options.js';
+import { numberList, positiveInt } from './options.js';
+import { withInterruptHandling } from './interrupt.js';
+import { SUMMARY_METRICS, type SummaryMetric } from '../train/summary.js';
+
+export interface CompareCliOptions extends RunCliOptions {
+  strategies: string;
+  lambdas: number[];
+  seeds: number;
+  jobs: number;
+  out: string;
+  select: SummaryMetric;
+  tune?: boolean;
+  tuneLrs: number[];
+  tuneEpochs?: number;
+}
+
+export function compareCommand(): Command {
+  const cmd = new Command('compare')
+    .description(
+      'Compare strategies under the paper\'s protocol: every strategy of a seed starts from the same initialisation and sees the same sample order; ' +
+        'LOW\'s lambda is searched over a grid and chosen on a validation split carved from the training data (never the test set). Finished runs are skipped, so an interrupted experiment resumes.',
+    )
+    .option('--strategies <list>', 'strategies separated by ";" (low without lambda= is expanded over --lambdas)', 'normal;low;low:scale=batch-mean;focal;bce;spl;is')
+    .option('--lambdas <list>', "LOW's lambda grid", numberList('--lambdas'), [1, 0.5, 0.1, 0.01])
+    .option('--seeds <n>', 'number of seeds (runs) per strategy', positiveInt('--seeds'), 5)
+    .option('--jobs <n>', 'runs in parallel (each gets cores / jobs threads)', positiveInt('--jobs'), 1)
+    .addOption(new Option('--select <metric>', 'validation metric that chooses lambda').choices([...SUMMARY_METRICS]).default('acc'))
+    .option('--tune', 'tune each strategy separately first (learning rate and its own hyper-parameters) on the validation split, one seed, --tune-epochs; then run every seed at the chosen settings')
+    .option('--tune-lrs <list>', 'learning rates searched by --tune', numberList('--tune-lrs'), [0.001, 0.01, 0.1])
+    .option('--tune-epochs <n>', 'epochs of each tuning run (default: half of --epochs)', positiveInt('--tune-epochs'))
+    .requiredOption('--out <dir>', 'experiment folder');
+  addRunOptions(cmd);
+  cmd.action(async (o: CompareCliOptions) => {
+    await runCompare(o);
+  });
+  return cmd;
+}
+
+export async function runCompare(o: CompareCliOptions): Promise<string> {
+  const { planRuns, executeRuns, readOutcome } = await import('../train/experiment.js');
+  const { summarize, formatSummary, formatTuning, summaryCsv } = await import('../train/summary.js');
+  const { planTuningRuns, chooseTuned, planTunedRuns } = await import('../train/tuning.js');
+  const { validateConfig } = await import('../train/config.js');
+  type Planned = import('../train/experiment.js').PlannedRun;
+  const seeds = Array.from({ length: o.seeds }, (_, i) => i);
+  const withVal = { ...o, valFraction: o.valFraction ?? 0.1 };
+  const base = configFromOptions(withVal, 'normal', 0);
+  validateConfig(base);
+  const strategies = o.strategies.split(';').map((s) => s.trim()).filter(Boolean);
+  mkdirSync(o.out, { recursive: true });
+  const tuneEpochs = o.tuneEpochs ?? Math.max(1, Math.round(base.epochs / 2));
+  writeFileSync(
+    join(o.out, 'experiment.json'),
+    JSON.stringify({ strategies, lambdas: o.lambdas, seeds, base, select: o.select, tune: o.tune ? { lrs: o.tuneLrs, epochs: tuneEpochs, seed: 0 } : null }, null, 2),
+  );
+  const log = o.quiet ? () => {} : (s: string) => console.error(s);
+  const started = performance.now();
+
+  const execute = async (runs: Planned[], what: string) => {
+    log(`${what}: ${runs.length} runs in ${o.out}, ${o.jobs} at a time`);
+    let done = 0;
+    await withInterruptHandling((signal) =>
+      executeRuns(runs, {
+        jobs: o.jobs,
+        signal,
+        onEvent: (e) => {
+          if (e.kind === 'skip' || e.kind === 'finish' || e.kind === 'fail') done++;
+          const elapsed = (performance.now() - started) / 1000;
+          const tag = `[${done}/${runs.length}]`;
+          if (e.kind === 'start') log(`${tag} start  ${e.run.strategy} seed ${e.run.seed}`);
+          if (e.kind === 'skip') log(`${tag} done already: ${e.run.strategy} seed ${e.run.seed}`);
+          if (e.kind === 'fail') log(`${tag} FAILED ${e.run.strategy} seed ${e.run.seed}: ${e.message}`);
+          if (e.kind === 'finish') {
+            const eta = (elapsed / done) * (runs.length - done);
+            log(`${tag} finish ${e.run.strategy} seed ${e.run.seed} in ${e.seconds!.toFixed(0)} s; elapsed ${elapsed.toFixed(0)} s, ETA ${eta.toFixed(0)} s`);
+          }
+        },
+      }),
+    );
+    return runs.map(readOutcome);
+  };
+
+  let runs: Planned[];
+  let tuningText = '';
+  if (o.tune) {
+    const tuning = planTuningRuns({ strategies, lrs: o.tuneLrs, lambdas: o.lambdas, epochs: tuneEpochs, seed: 0, base }, o.out);
+    const choices = chooseTuned(await execute(tuning, `tuning (seed 0, ${tuneEpochs} epochs, validation ${o.select}, test split never read)`), o.select);
+    writeFileSync(join(o.out, 'tuning.json'), JSON.stringify(choices, null, 2));
+    tuningText = formatTuning(choices, o.select, tuneEpochs);
+    runs = planTunedRuns(choices, seeds, base, o.out);
+  } else {
+    runs = planRuns({ strategies, lambdas: o.lambdas, seeds, base }, o.out);
+  }
+  const outcomes = await execute(runs, `${seeds.length} seeds`);
+  const summary = summarize(outcomes, o.select);
+  const text = (tuningText ? tuningText + '\n\n' : '') + formatSummary(summary);
+  writeFileSync(join(o.out, 'summary.csv'), summaryCsv(outcomes));
+  writeFileSync(join(o.out, 'summary.md'), text + '\n');
+  writeFileSync(join(o.out, 'summary.json'), JSON.stringify(summary, null, 2));
+  console.log(text);
+  log(`\nwall time ${((performance.now() - started) / 1000).toFixed(0)} s; results in ${o.out} (summary.md, summary.csv, runs/)`);
+  return text;
+}

@@ -1,0 +1,44 @@
+// How a run reports progress: a live bar on a terminal (epoch, batch, loss, throughput, ETA),
+// one JSON object per line for scripts, or nothing.
+import cliProgress from 'cli-progress';
+import type { ProgressEvent } from '../train/run.js';
+
+export type ProgressMode = 'bar' | 'jsonl' | 'quiet';
+
+export function progressReporter(mode: ProgressMode, label = ''): (e: ProgressEvent) => void {
+  if (mode === 'quiet') return () => {};
+  if (mode === 'jsonl') return (e) => e.kind !== 'batch' && console.log(JSON.stringify(e.kind === 'start' ? { ...e, config: undefined } : e));
+  // A bar redraws in place on a terminal; in a log file it would print every frame, so there we
+  // print one line per epoch instead.
+  const tty = process.stderr.isTTY;
+  let bar: cliProgress.SingleBar | null = null;
+  let epochs = 0;
+  return (e) => {
+    if (e.kind === 'start') {
+      epochs = e.config.epochs;
+      const resumed = e.fromEpoch > 0 ? `, resuming after epoch ${e.fromEpoch}` : '';
+      console.error(`${label}${e.config.strategy} on ${e.config.dataset} (${e.trainSize} training samples, ${e.batches} batches per epoch${resumed})`);
+      if (tty) {
+        bar = new cliProgress.SingleBar(
+          { format: `${label}epoch {epoch}/{epochs} |{bar}| {value}/{total} batches | loss {loss} | {rate} samples/s | ETA {eta_formatted}`, hideCursor: true, clearOnComplete: true, stream: process.stderr },
+          cliProgress.Presets.shades_classic,
+        );
+      }
+    } else if (e.kind === 'batch') {
+      if (!bar) return;
+      if (e.batch === 1) bar.start(e.batches, 0, { epoch: e.epoch + 1, epochs, loss: '-', rate: '-' });
+      bar.update(e.batch, { loss: e.loss.toFixed(4), rate: Math.round(e.samplesPerSecond) });
+    } else if (e.kind === 'epoch') {
+      bar?.stop();
+      const r = e.row;
+      const split = r.test_acc === undefined ? 'val' : 'test';
+      const m = (k: string) => (100 * (r as Record<string, number>)[`${split}_${k}`]!).toFixed(2);
+      console.error(
+        `${label}epoch ${r.epoch}/${epochs}: train loss ${r.train_loss.toFixed(4)}, train err ${(100 * r.train_err).toFixed(2)}%, ` +
+          `${split} err ${m('err')}%, BAcc ${m('bacc')}%, mAUC ${m('mauc')}%, mF1 ${m('mf1')}% (${r.seconds.toFixed(1)} s)`,
+      );
+    } else if (e.kind === 'done') {
+      bar?.stop();
+    }
+  };
+}

@@ -1,0 +1,29 @@
+// `low run-config FILE --out DIR`: runs a training run from a config file. `low compare` starts
+// its worker processes with it; users can also rerun a run from its folder's config.json.
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { positiveInt } from './options.js';
+import { progressReporter } from './progress.js';
+import { withInterruptHandling } from './interrupt.js';
+import type { RunConfig } from '../train/config.js';
+
+export function runConfigCommand(): Command {
+  return new Command('run-config')
+    .description('Run (or resume) one training run from a config.json file.')
+    .argument('<config>', 'a run configuration (config.json of a run folder)')
+    .requiredOption('--out <dir>', 'run folder')
+    .option('--threads <n>', 'intra-op threads', positiveInt('--threads'))
+    .action(async (file: string, o: { out: string; threads?: number }) => {
+      let config: RunConfig;
+      try {
+        config = JSON.parse(readFileSync(file, 'utf8')) as RunConfig;
+      } catch (e) {
+        throw new Error(`${file}: cannot read a run configuration (${(e as Error).message})`);
+      }
+      const torch = await import('../torch/index.js');
+      if (o.threads) torch.setNumThreads(o.threads);
+      const { trainRun } = await import('../train/run.js');
+      // Workers log one line per epoch on stderr (kept in the run's worker.log).
+      await withInterruptHandling((signal) => trainRun(config, { out: o.out, signal, onProgress: progressReporter(process.stderr.isTTY ? 'bar' : 'bar') }));
+    });
+}

@@ -1,0 +1,146 @@
+// Everything that defines a training run. A run folder's config.json holds exactly this, so a
+// run can be resumed or reproduced from its folder alone.
+import { parseStrategy } from '../weighting/strategies.js';
+import { constantLr, cosineLr, multiStepLr, piecewiseLr, type Schedule } from '../optim/schedule.js';
+
+export type ImbalanceConfig = { kind: 'halving' } | { kind: 'long-tail'; ratio: number };
+export type NoiseConfig = { kind: 'symmetric' | 'pair'; rate: number };
+export type ScheduleConfig =
+  | { kind: 'constant' }
+  | { kind: 'multistep'; milestones: number[]; gamma: number }
+  | { kind: 'piecewise'; values: number[]; milestones: number[] }
+  | { kind: 'cosine' };
+
+export interface RunConfig {
+  dataset: string;
+  dataDir?: string;
+  /** The paper's NC/2^k imbalance, or a long-tail profile; null for the dataset as is. */
+  imbalance: ImbalanceConfig | null;
+  /** Injected label noise (clean labels are kept for scoring detection). */
+  noise: NoiseConfig | null;
+  /** Use only this many training samples (a stratified subset), for quick runs. */
+  trainLimit: number | null;
+  /** Evaluate on a stratified subset of this many test samples (quick runs; the paper uses the whole test set). */
+  testLimit: number | null;
+  /**
+   * Evaluate on the test split every epoch. Tuning runs set this to false: they never load the
+   * test split, so hyper-parameters cannot be chosen on it even by accident.
+   */
+  evaluateTest: boolean;
+  /** Fraction of the training set held out, stratified, for validation (model selection). */
+  valFraction: number;
+  model: string;
+  /** Strategy spec, e.g. "low:lambda=0.1" (see weighting/strategies.ts). */
+  strategy: string;
+  /**
+   * The pretrained mentor file for strategy `mentornet` (`--mentor FILE`; made by `low mentornet
+   * pretrain`). Absent for every other strategy (trainRun drops it there, so it never changes
+   * their config.json).
+   */
+  mentor?: string;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+  schedule: ScheduleConfig;
+  augment: 'none' | 'standard';
+  /** Seeds everything: data subsets, noise, split, initialisation, sample order, augmentation. */
+  seed: number;
+}
+
+/** The paper's setups by name (GUIDE section 2 / paper section 4). */
+export const PRESETS: Record<string, Partial<RunConfig>> = {
+  'mnist-lenet5': {
+    model: 'lenet5', epochs: 100, batchSize: 256, lr: 0.001, momentum: 0.9, nesterov: true, weightDecay: 1e-4,
+    schedule: { kind: 'constant' }, augment: 'none',
+  },
+  'cifar-wrn-28-2': {
+    model: 'wrn-28-2', epochs: 100, batchSize: 128, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4,
+    schedule: { kind: 'piecewise', values: [0.1, 0.02, 0.004], milestones: [30, 60] }, augment: 'standard',
+  },
+  'cifar-densenet-bc': {
+    model: 'densenet-bc', epochs: 300, batchSize: 64, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 1e-4,
+    schedule: { kind: 'multistep', milestones: [150, 225], gamma: 0.1 }, augment: 'standard',
+  },
+  'isic-densenet161': {
+    model: 'densenet161', epochs: 150, batchSize: 32, lr: 1e-4, momentum: 0.9, nesterov: true, weightDecay: 1e-4,
+    schedule: { kind: 'multistep', milestones: [75, 112], gamma: 0.1 }, augment: 'standard',
+  },
+};
+
+export const DEFAULT_CONFIG: RunConfig = {
+  dataset: 'fashion-mnist',
+  imbalance: null,
+  noise: null,
+  trainLimit: null,
+  testLimit: null,
+  evaluateTest: true,
+  valFraction: 0,
+  model: 'lenet5',
+  strategy: 'normal',
+  epochs: 10,
+  batchSize: 256,
+  lr: 0.001,
+  momentum: 0.9,
+  nesterov: true,
+  weightDecay: 1e-4,
+  schedule: { kind: 'constant' },
+  augment: 'none',
+  seed: 0,
+};
+
+/** Checks every field; the error names the option and what was expected. */
+export function validateConfig(c: RunConfig): RunConfig {
+  const fail = (option: string, expected: string, got: unknown) => {
+    throw new RangeError(`invalid option ${option}: expected ${expected}, got ${JSON.stringify(got)}`);
+  };
+  const posInt = (k: keyof RunConfig) => {
+    const v = c[k];
+    if (!(typeof v === 'number' && Number.isInteger(v) && v >= 1)) fail(k, 'a positive integer', v);
+  };
+  posInt('epochs');
+  posInt('batchSize');
+  if (!(Number.isFinite(c.lr) && c.lr > 0)) fail('lr', 'a positive number', c.lr);
+  if (!(c.momentum >= 0 && c.momentum < 1)) fail('momentum', 'a number in [0, 1)', c.momentum);
+  if (!(c.weightDecay >= 0 && Number.isFinite(c.weightDecay))) fail('weightDecay', 'a number >= 0', c.weightDecay);
+  if (!(c.valFraction >= 0 && c.valFraction < 1)) fail('valFraction', 'a fraction in [0, 1)', c.valFraction);
+  if (!(Number.isSafeInteger(c.seed) && c.seed >= 0)) fail('seed', 'a non-negative integer', c.seed);
+  if (c.trainLimit !== null && !(Number.isInteger(c.trainLimit) && c.trainLimit >= 1)) fail('trainLimit', 'a positive integer or null', c.trainLimit);
+  if (c.testLimit !== null && !(Number.isInteger(c.testLimit) && c.testLimit >= 1)) fail('testLimit', 'a positive integer or null', c.testLimit);
+  if (c.noise && !(c.noise.rate >= 0 && c.noise.rate <= 1)) fail('noise.rate', 'a fraction in [0, 1]', c.noise.rate);
+  if (c.imbalance?.kind === 'long-tail' && !(c.imbalance.ratio >= 1)) fail('imbalance.ratio', 'a number >= 1', c.imbalance.ratio);
+  if (typeof c.evaluateTest !== 'boolean') fail('evaluateTest', 'true or false', c.evaluateTest);
+  if (!c.evaluateTest && c.valFraction === 0) fail('valFraction', 'a validation split when the test split is not evaluated', c.valFraction);
+  if (c.augment !== 'none' && c.augment !== 'standard') fail('augment', "'none' or 'standard'", c.augment);
+  if (c.nesterov && c.momentum === 0) fail('nesterov', 'momentum > 0 (Nesterov needs momentum)', c.nesterov);
+  const spec = parseStrategy(c.strategy);
+  if (c.mentor !== undefined && !(typeof c.mentor === 'string' && c.mentor !== '')) fail('mentor', 'a file name', c.mentor);
+  if (spec.name === 'mentornet' && c.mentor === undefined) fail('mentor', "a mentor file for strategy 'mentornet' (--mentor FILE, made by `low mentornet pretrain`)", c.mentor);
+  scheduleFor(c);
+  return c;
+}
+
+/** The config without fields its strategy does not use (the mentor file of a non-MentorNet run). */
+export function withoutUnusedFields(c: RunConfig): RunConfig {
+  if (c.mentor === undefined || parseStrategy(c.strategy).name === 'mentornet') return c;
+  const { mentor: _unused, ...rest } = c;
+  return rest;
+}
+
+export function scheduleFor(c: RunConfig): Schedule {
+  const s = c.schedule;
+  switch (s.kind) {
+    case 'constant':
+      return constantLr(c.lr);
+    case 'multistep':
+      return multiStepLr(c.lr, s.milestones, s.gamma);
+    case 'piecewise':
+      return piecewiseLr(s.values, s.milestones);
+    case 'cosine':
+      return cosineLr(c.lr, c.epochs);
+    default:
+      throw new RangeError(`invalid option schedule: unknown kind ${JSON.stringify((s as { kind: unknown }).kind)}`);
+  }
+}

@@ -1,0 +1,139 @@
+// An experiment: strategies x lambda grid x seeds, each run in its own folder, run by a pool of
+// worker processes (`--jobs`), skipping runs that already finished. Within one seed every
+// strategy starts from the same initial weights and sees the same sample order (trainRun seeds
+// both from the run's seed).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatStrategy, parseStrategy, type StrategySpec } from '../weighting/strategies.js';
+import type { RunConfig } from './config.js';
+import type { MetricsRow } from './metrics-file.js';
+
+export interface ExperimentPlan {
+  /** The strategies to compare, as specs; `low` without a lambda is expanded over `lambdas`. */
+  strategies: string[];
+  lambdas: number[];
+  seeds: number[];
+  /** Everything but strategy and seed. */
+  base: Omit<RunConfig, 'strategy' | 'seed'>;
+}
+
+export interface PlannedRun {
+  /** Canonical strategy text, e.g. "low:lambda=0.1". */
+  strategy: string;
+  /** The strategy without its tuned value (lambda), e.g. "low" or "low:scale=batch-mean". */
+  family: string;
+  seed: number;
+  dir: string;
+  config: RunConfig;
+}
+
+/** Expands the plan into runs; folder names are stable so finished runs can be found again. */
+export function planRuns(plan: ExperimentPlan, out: string): PlannedRun[] {
+  const specs: StrategySpec[] = [];
+  for (const text of plan.strategies) {
+    const spec = parseStrategy(text);
+    const explicitLambda = /lambda=/.test(text);
+    if (spec.name === 'low' && !explicitLambda) {
+      for (const lambda of plan.lambdas) specs.push({ name: 'low', options: { ...spec.options, lambda } });
+    } else {
+      specs.push(spec);
+    }
+  }
+  const runs: PlannedRun[] = [];
+  for (const seed of plan.seeds) {
+    for (const spec of specs) {
+      const strategy = formatStrategy(spec);
+      const familySpec: StrategySpec = { name: spec.name, options: { ...spec.options } };
+      delete familySpec.options.lambda;
+      const family = formatStrategy(familySpec);
+      const dir = join(out, 'runs', strategy.replace(/[:=,]/g, '_'), `seed-${seed}`);
+      runs.push({ strategy, family, seed, dir, config: { ...plan.base, strategy, seed } as RunConfig });
+    }
+  }
+  return runs;
+}
+
+export function isFinished(run: PlannedRun): boolean {
+  return existsSync(join(run.dir, 'final.json'));
+}
+
+export interface RunOutcome {
+  run: PlannedRun;
+  rows: MetricsRow[];
+}
+
+export function readOutcome(run: PlannedRun): RunOutcome {
+  const { rows } = JSON.parse(readFileSync(join(run.dir, 'final.json'), 'utf8')) as { rows: MetricsRow[] };
+  return { run, rows };
+}
+
+/** The CLI entry, so workers run the same build (compiled, or TypeScript through the same loader). */
+function cliEntry(): string {
+  const self = fileURLToPath(import.meta.url);
+  return self.endsWith('.ts') ? join(self, '..', '..', 'cli', 'main.ts') : join(self, '..', '..', 'cli', 'main.js');
+}
+
+export interface ExecuteOptions {
+  jobs: number;
+  /** Called as runs start and finish, for progress display. */
+  onEvent?: (e: { kind: 'start' | 'finish' | 'skip' | 'fail'; run: PlannedRun; index: number; total: number; message?: string; seconds?: number }) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs every unfinished run in worker processes, `jobs` at a time, each with cores / jobs
+ * threads so that jobs x threads stays within the machine. A failed run is reported and the
+ * others go on; the promise rejects at the end if any failed.
+ */
+export async function executeRuns(runs: PlannedRun[], o: ExecuteOptions): Promise<void> {
+  const threads = Math.max(1, Math.floor(availableParallelism() / o.jobs));
+  const queue = runs.map((run, index) => ({ run, index }));
+  const failures: string[] = [];
+  const worker = async () => {
+    for (let item = queue.shift(); item; item = queue.shift()) {
+      const { run, index } = item;
+      if (o.signal?.aborted) return;
+      if (isFinished(run)) {
+        o.onEvent?.({ kind: 'skip', run, index, total: runs.length });
+        continue;
+      }
+      mkdirSync(run.dir, { recursive: true });
+      writeFileSync(join(run.dir, 'config.request.json'), JSON.stringify(run.config));
+      o.onEvent?.({ kind: 'start', run, index, total: runs.length });
+      const started = performance.now();
+      const code = await runWorker(run, threads, o.signal);
+      const seconds = (performance.now() - started) / 1000;
+      if (code === 0) o.onEvent?.({ kind: 'finish', run, index, total: runs.length, seconds });
+      else {
+        const log = existsSync(join(run.dir, 'worker.log')) ? readFileSync(join(run.dir, 'worker.log'), 'utf8').trim().split('\n').slice(-3).join(' | ') : '';
+        failures.push(`${run.strategy} seed ${run.seed}: exit ${code}: ${log}`);
+        o.onEvent?.({ kind: 'fail', run, index, total: runs.length, message: log });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, o.jobs) }, worker));
+  if (failures.length) throw new Error(`${failures.length} run(s) failed:\n  ${failures.join('\n  ')}`);
+}
+
+function runWorker(run: PlannedRun, threads: number, signal?: AbortSignal): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [...process.execArgv, cliEntry(), 'run-config', join(run.dir, 'config.request.json'), '--out', run.dir, '--threads', String(threads)],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let log = '';
+    child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    // The worker checkpoints every epoch; on abort it stops at its next batch.
+    const onAbort = () => child.kill('SIGINT');
+    signal?.addEventListener('abort', onAbort);
+    child.on('close', (code) => {
+      signal?.removeEventListener('abort', onAbort);
+      writeFileSync(join(run.dir, 'worker.log'), log);
+      resolve(code ?? 1);
+    });
+  });
+}

@@ -1,0 +1,98 @@
+// Per-sample history of a run: for every training sample and epoch, its mean weight, mean loss
+// and mean margin (assigned logit minus the largest other logit) over the times it was seen.
+// This is what the insight figures, the class curves and label-error detection are built from.
+import { tensor, type Tensor } from '../torch/index.js';
+
+export class SampleHistory {
+  /** [epochs x samples], row-major by epoch; NaN where a sample was not seen that epoch. */
+  readonly weight: Float32Array;
+  readonly loss: Float32Array;
+  readonly margin: Float32Array;
+  private readonly sums: { w: Float64Array; l: Float64Array; m: Float64Array; n: Int32Array };
+
+  constructor(
+    readonly epochs: number,
+    readonly samples: number,
+    data?: { weight: Float32Array; loss: Float32Array; margin: Float32Array },
+  ) {
+    const size = epochs * samples;
+    if (data && (data.weight.length !== size || data.loss.length !== size || data.margin.length !== size)) {
+      throw new RangeError(`SampleHistory: stored arrays do not have ${epochs} x ${samples} entries`);
+    }
+    this.weight = data?.weight ?? new Float32Array(size).fill(NaN);
+    this.loss = data?.loss ?? new Float32Array(size).fill(NaN);
+    this.margin = data?.margin ?? new Float32Array(size).fill(NaN);
+    this.sums = { w: new Float64Array(samples), l: new Float64Array(samples), m: new Float64Array(samples), n: new Int32Array(samples) };
+  }
+
+  /** Adds one batch: positions index the training set; arrays are aligned with them. */
+  record(positions: Int32Array, weights: ArrayLike<number>, losses: ArrayLike<number>, margins: ArrayLike<number>): void {
+    const s = this.sums;
+    for (let i = 0; i < positions.length; i++) {
+      const p = positions[i]!;
+      s.w[p]! += weights[i]!;
+      s.l[p]! += losses[i]!;
+      s.m[p]! += margins[i]!;
+      s.n[p]! += 1;
+    }
+  }
+
+  /** Closes an epoch: stores the means and clears the accumulators. */
+  endEpoch(epoch: number): void {
+    const s = this.sums;
+    const row = epoch * this.samples;
+    for (let p = 0; p < this.samples; p++) {
+      const n = s.n[p]!;
+      this.weight[row + p] = n ? s.w[p]! / n : NaN;
+      this.loss[row + p] = n ? s.l[p]! / n : NaN;
+      this.margin[row + p] = n ? s.m[p]! / n : NaN;
+    }
+    s.w.fill(0);
+    s.l.fill(0);
+    s.m.fill(0);
+    s.n.fill(0);
+  }
+
+  /** Discards accumulated, unclosed batches (an interrupted epoch). */
+  discardOpenEpoch(): void {
+    this.sums.w.fill(0);
+    this.sums.l.fill(0);
+    this.sums.m.fill(0);
+    this.sums.n.fill(0);
+  }
+
+  /** Mean weight per class per epoch, [epochs][classes] (NaN for unseen). */
+  classMeans(labels: Int32Array, numClasses: number, upToEpoch = this.epochs): number[][] {
+    const out: number[][] = [];
+    for (let e = 0; e < upToEpoch; e++) {
+      const sum = new Float64Array(numClasses);
+      const n = new Float64Array(numClasses);
+      for (let p = 0; p < this.samples; p++) {
+        const w = this.weight[e * this.samples + p]!;
+        if (Number.isNaN(w)) continue;
+        sum[labels[p]!]! += w;
+        n[labels[p]!]! += 1;
+      }
+      out.push(Array.from(sum, (s, c) => (n[c]! ? s / n[c]! : NaN)));
+    }
+    return out;
+  }
+
+  toTensors(): Record<string, Tensor> {
+    const shape = [this.epochs, this.samples];
+    return {
+      'history.weight': tensor(this.weight, { shape }),
+      'history.loss': tensor(this.loss, { shape }),
+      'history.margin': tensor(this.margin, { shape }),
+    };
+  }
+
+  static fromTensors(t: Map<string, Tensor>): SampleHistory {
+    const w = t.get('history.weight');
+    const l = t.get('history.loss');
+    const m = t.get('history.margin');
+    if (!w || !l || !m) throw new RangeError('history tensors missing (history.weight, history.loss, history.margin)');
+    const [epochs, samples] = w.shape as [number, number];
+    return new SampleHistory(epochs, samples, { weight: w.toFloat32Array(), loss: l.toFloat32Array(), margin: m.toFloat32Array() });
+  }
+}

@@ -1,0 +1,291 @@
+// One training run, start to finish, resumable: dataset -> batches (with sample ids) -> model ->
+// per-sample losses -> strategy (weights) -> weighted loss -> optimizer step; the weights also
+// flow into the per-sample history. A checkpoint is written after every epoch; a run restarted
+// on the same folder continues from the last one and ends with exactly the result an
+// uninterrupted run would have had.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as torch from '../torch/index.js';
+import { SGD } from '../optim/index.js';
+import { createModel } from '../models/registry.js';
+import { DataLoader } from '../data/loader.js';
+import { augmentationFor } from '../data/augment.js';
+import { SeededRandom } from '../data/random.js';
+import { createStrategy, parseStrategy } from '../weighting/strategies.js';
+import type { Strategy } from '../weighting/strategy.js';
+import { validateConfig, scheduleFor, withoutUnusedFields, type RunConfig } from './config.js';
+import { prepareData, type RunData } from './prepare-data.js';
+import { SampleHistory } from './history.js';
+import { evaluateModel, type EvalResult } from './evaluate-model.js';
+import { marginsAndHits } from './margins.js';
+import { loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
+import { METRIC_COLUMNS, writeMetricsCsv, type MetricsRow } from './metrics-file.js';
+
+export type ProgressEvent =
+  | { kind: 'start'; config: RunConfig; fromEpoch: number; trainSize: number; batches: number }
+  | { kind: 'batch'; epoch: number; batch: number; batches: number; loss: number; samplesPerSecond: number }
+  | { kind: 'epoch'; row: MetricsRow }
+  | { kind: 'done'; rows: MetricsRow[] };
+
+export interface RunOptions {
+  /** The run folder (created if needed). */
+  out: string;
+  onProgress?: (e: ProgressEvent) => void;
+  /** Aborting stops the run at the next batch; the last epoch's checkpoint stays. */
+  signal?: AbortSignal;
+  /** Stop after this many epochs have been completed in total (for tests of resuming). */
+  stopAfterEpoch?: number;
+}
+
+export interface RunResult {
+  rows: MetricsRow[];
+  final: MetricsRow;
+  out: string;
+}
+
+export class RunInterrupted extends Error {
+  constructor(
+    readonly out: string,
+    readonly completedEpochs: number,
+  ) {
+    super(`interrupted; ${completedEpochs} epoch(s) are checkpointed in ${out}; run the same command again to resume`);
+    this.name = 'RunInterrupted';
+  }
+}
+
+export class TrainingDiverged extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainingDiverged';
+  }
+}
+
+/** Seeds libtorch per epoch, so dropout and other torch randomness resume exactly. */
+function torchSeed(seed: number, epoch: number): number {
+  return (seed * 100003 + epoch * 7919 + 17) % 2147483647;
+}
+
+export async function trainRun(input: RunConfig, o: RunOptions): Promise<RunResult> {
+  const config = validateConfig(withoutUnusedFields(input));
+  mkdirSync(o.out, { recursive: true });
+  const configFile = join(o.out, 'config.json');
+  const configJson = JSON.stringify(config, null, 2);
+  if (existsSync(configFile) && readFileSync(configFile, 'utf8') !== configJson) {
+    throw new Error(`${o.out} holds a run with a different configuration (see its config.json); choose another output folder or delete it`);
+  }
+  writeFileSync(configFile, configJson);
+
+  const data = await prepareData(config);
+  const spec = parseStrategy(config.strategy);
+  const strategy = createStrategy(spec, { classCounts: data.trainCounts, size: data.train.labels.length, batchSize: config.batchSize }, config.seed, { mentor: config.mentor });
+  writeSamplesFile(o.out, data);
+
+  // Same seed -> same initial weights for every strategy (the paper's protocol).
+  torch.manualSeed(config.seed);
+  const [c, h, w] = data.train.shape;
+  const model = createModel(config.model, { numClasses: data.numClasses, inChannels: c, inputSize: h === w ? h : Math.max(h, w) });
+  const optimizer = new SGD(model.parameters(), {
+    lr: config.lr,
+    momentum: config.momentum,
+    nesterov: config.nesterov,
+    weightDecay: config.weightDecay,
+  });
+  const schedule = scheduleFor(config);
+  let history = new SampleHistory(config.epochs, data.train.labels.length);
+  let rows: MetricsRow[] = [];
+  let startEpoch = 0;
+
+  const checkpointFile = join(o.out, 'checkpoint.lowt');
+  if (existsSync(checkpointFile)) {
+    const state = loadCheckpoint(checkpointFile, model, optimizer);
+    history = state.history;
+    rows = state.rows;
+    startEpoch = state.epoch;
+    if (state.strategyState !== undefined) strategy.loadState?.(state.strategyState);
+  }
+
+  const presample = strategy.presample ?? 1;
+  const trainLoader = new DataLoader(data.train, {
+    batchSize: config.batchSize * presample,
+    shuffle: true,
+    seed: config.seed,
+    transform: augmentationFor(config.dataset, true, { augment: config.augment }),
+    sampler: presample > 1 ? presampleOrder(data.train.labels.length, presample, config.seed) : undefined,
+  });
+  const evalTransform = augmentationFor(config.dataset, false);
+  o.onProgress?.({ kind: 'start', config, fromEpoch: startEpoch, trainSize: data.train.labels.length, batches: trainLoader.numBatches });
+
+  try {
+    for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
+      if (o.stopAfterEpoch !== undefined && epoch >= o.stopAfterEpoch) break;
+      const row = await trainEpoch({ epoch, config, data, model, optimizer, strategy, loader: trainLoader, history, lr: schedule(epoch), signal: o.signal, onProgress: o.onProgress, out: o.out });
+      const test = data.test ? evaluateModel(model, data.test, { batchSize: 512, transform: evalTransform }) : null;
+      const val = data.val ? evaluateModel(model, data.val, { batchSize: 512, transform: evalTransform }) : null;
+      Object.assign(row, test ? metricsOf('test', test) : {}, val ? metricsOf('val', val) : {});
+      rows.push(row);
+      const state: CheckpointState = { epoch: epoch + 1, rows, history, strategyState: strategy.state?.() };
+      saveCheckpoint(checkpointFile, model, optimizer, state);
+      writeMetricsCsv(join(o.out, 'metrics.csv'), rows);
+      writeClassWeights(join(o.out, 'class-weights.csv'), history, data, epoch + 1);
+      o.onProgress?.({ kind: 'epoch', row });
+    }
+  } finally {
+    model.dispose();
+  }
+  const final = rows[rows.length - 1]!;
+  if (rows.length === config.epochs) {
+    writeFileSync(join(o.out, 'final.json'), JSON.stringify({ config, final, rows }, null, 2));
+  }
+  o.onProgress?.({ kind: 'done', rows });
+  return { rows, final, out: o.out };
+}
+
+interface EpochContext {
+  epoch: number;
+  config: RunConfig;
+  data: RunData;
+  model: ReturnType<typeof createModel>;
+  optimizer: SGD;
+  strategy: Strategy;
+  loader: DataLoader;
+  history: SampleHistory;
+  lr: number;
+  signal?: AbortSignal;
+  onProgress?: (e: ProgressEvent) => void;
+  out: string;
+}
+
+async function trainEpoch(x: EpochContext): Promise<MetricsRow> {
+  const { epoch, config, model, optimizer, strategy, history } = x;
+  optimizer.lr = x.lr;
+  torch.manualSeed(torchSeed(config.seed, epoch));
+  model.train();
+  strategy.startEpoch?.(epoch);
+  const started = performance.now();
+  let weightedLoss = 0;
+  let plainLoss = 0;
+  let seen = 0;
+  let errors = 0;
+  let batchIndex = 0;
+  const batches = x.loader.numBatches;
+  for await (const batch of x.loader.epoch(epoch)) {
+    try {
+      if (x.signal?.aborted) {
+        history.discardOpenEpoch();
+        throw new RunInterrupted(x.out, epoch);
+      }
+      const step = torch.tidy(() => {
+        let { x: inputs, y: labels, ids, positions } = batch;
+        let preWeights: Float64Array | null = null;
+        if (strategy.select) {
+          const candidates = torch.noGrad(() => model.forward(inputs));
+          const picked = strategy.select({ logits: candidates, labels, ids }, config.batchSize);
+          const index = torch.tensor(picked.positions).long();
+          inputs = inputs.indexSelect(0, index);
+          labels = labels.indexSelect(0, index);
+          ids = picked.positions.map((p) => ids[p]!);
+          positions = picked.positions.map((p) => positions[p]!);
+          preWeights = picked.weights;
+        }
+        const logits = model.forward(inputs);
+        const perSample = strategy.loss.perSample(logits, labels);
+        const weights = strategy.weigh({ logits, labels, ids, perSample, epoch, epochs: config.epochs });
+        if (preWeights) for (let i = 0; i < weights.length; i++) weights[i]! *= preWeights[i]!;
+        const loss = perSample.mul(torch.tensor(weights, { dtype: perSample.dtype })).mean();
+        const value = loss.item();
+        if (!Number.isFinite(value)) {
+          throw new TrainingDiverged(
+            `epoch ${epoch + 1}, batch ${batchIndex + 1}: the loss is ${value}; training stopped. ` +
+              `The last good checkpoint (${epoch} epoch(s)) is kept in ${x.out}. Try a smaller learning rate.`,
+          );
+        }
+        optimizer.zeroGrad();
+        loss.backward();
+        optimizer.step();
+        const losses = perSample.detach().toFloat32Array();
+        const { margins, hits } = marginsAndHits(logits.detach().toFloat32Array(), Int32Array.from(labels.toInt32Array()), logits.size(1));
+        return { value, weights, losses, margins, hits, positions };
+      });
+      history.record(step.positions, step.weights, step.losses, step.margins);
+      const m = step.losses.length;
+      weightedLoss += step.value * m;
+      for (let i = 0; i < m; i++) plainLoss += step.losses[i]!;
+      errors += m - step.hits;
+      seen += m;
+      batchIndex++;
+      const elapsed = (performance.now() - started) / 1000;
+      x.onProgress?.({ kind: 'batch', epoch, batch: batchIndex, batches, loss: weightedLoss / seen, samplesPerSecond: seen / elapsed });
+    } finally {
+      batch.dispose();
+    }
+  }
+  strategy.endEpoch?.(epoch);
+  history.endEpoch(epoch);
+  const weightRow = history.weight.subarray(epoch * history.samples, (epoch + 1) * history.samples);
+  return {
+    epoch: epoch + 1,
+    lr: x.lr,
+    train_loss: weightedLoss / seen,
+    train_loss_plain: plainLoss / seen,
+    train_err: errors / seen,
+    weight_std: stdIgnoringNaN(weightRow),
+    seconds: (performance.now() - started) / 1000,
+  } as MetricsRow;
+}
+
+function metricsOf(prefix: 'test' | 'val', r: EvalResult): Partial<MetricsRow> {
+  return {
+    [`${prefix}_loss`]: r.loss,
+    [`${prefix}_err`]: 1 - r.evaluation.acc,
+    [`${prefix}_acc`]: r.evaluation.acc,
+    [`${prefix}_bacc`]: r.evaluation.bacc,
+    [`${prefix}_mauc`]: r.evaluation.mauc,
+    [`${prefix}_mf1`]: r.evaluation.mf1,
+  } as Partial<MetricsRow>;
+}
+
+function stdIgnoringNaN(values: Float32Array): number {
+  let n = 0;
+  let sum = 0;
+  let sq = 0;
+  for (const v of values) {
+    if (Number.isNaN(v)) continue;
+    n++;
+    sum += v;
+    sq += v * v;
+  }
+  return n > 1 ? Math.sqrt(Math.max(0, (sq - (sum * sum) / n) / (n - 1))) : NaN;
+}
+
+/**
+ * For presampling strategies: each epoch visits `presample` seeded permutations back to back, so
+ * an epoch still has N / b steps while every step sees presample * b candidates.
+ */
+function presampleOrder(n: number, presample: number, seed: number): (epoch: number) => Int32Array {
+  return (epoch) => {
+    const order = new Int32Array(n * presample);
+    for (let k = 0; k < presample; k++) order.set(new SeededRandom(seed, `presample-${epoch}-${k}`).permutation(n), k * n);
+    return order;
+  };
+}
+
+/** What analysis needs about the training samples: ids, labels (as trained), clean labels, class names. */
+function writeSamplesFile(out: string, d: RunData): void {
+  const tensors: Record<string, torch.Tensor> = {
+    ids: torch.tensor(d.train.ids),
+    labels: torch.tensor(d.train.labels),
+  };
+  if (d.cleanLabels) tensors.cleanLabels = torch.tensor(d.cleanLabels);
+  if (d.isNoisy) tensors.isNoisy = torch.tensor(d.isNoisy);
+  torch.saveTensors(join(out, 'samples.lowt'), tensors, { classNames: d.classNames, dataset: d.train.name, trainCounts: d.trainCounts });
+  for (const t of Object.values(tensors)) t.dispose();
+}
+
+function writeClassWeights(file: string, history: SampleHistory, d: RunData, epochs: number): void {
+  const means = history.classMeans(d.train.labels, d.numClasses, epochs);
+  const lines = ['epoch,class,class_name,mean_weight'];
+  means.forEach((row, e) => row.forEach((m, c) => lines.push(`${e + 1},${c},${d.classNames[c]},${Number.isNaN(m) ? '' : m}`)));
+  writeFileSync(file, lines.join('\n') + '\n');
+}
+
+export { METRIC_COLUMNS };

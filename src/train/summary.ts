@@ -1,0 +1,203 @@
+// The experiment's summary, in the paper's format: mean +- std over seeds per strategy of the
+// final-epoch test metrics, with each strategy family's tuned value (LOW's lambda) chosen on the
+// validation split, never on the test set; and paired comparisons of LOW against each baseline
+// across seeds (wins, mean difference, Wilcoxon signed-rank and paired t-test).
+import { mean, sampleStd, pairedTTest, wilcoxonSignedRank } from '../metrics/stats.js';
+import { markdownTable } from '../bench/table.js';
+import type { RunOutcome } from './experiment.js';
+import type { TunedChoice } from './tuning.js';
+import type { MetricName, MetricsRow } from './metrics-file.js';
+
+export const SUMMARY_METRICS = ['acc', 'bacc', 'mauc', 'mf1'] as const;
+export type SummaryMetric = (typeof SUMMARY_METRICS)[number];
+
+export interface StrategySummary {
+  strategy: string;
+  family: string;
+  seeds: number[];
+  /** Final-epoch test metrics per seed, in seed order. */
+  test: Record<SummaryMetric, number[]>;
+  /** Final-epoch validation metric used for selection, mean over seeds (NaN without validation). */
+  valScore: number;
+}
+
+export interface PairedComparison {
+  strategy: string;
+  baseline: string;
+  metric: SummaryMetric;
+  n: number;
+  wins: number;
+  ties: number;
+  meanDifference: number;
+  wilcoxonP: number;
+  tTestP: number;
+}
+
+export interface ExperimentSummary {
+  all: StrategySummary[];
+  /** One per family: the value chosen on validation (or the only one). */
+  selected: StrategySummary[];
+  /** One per family: chosen on the test set, as the paper does (optimistic). */
+  selectedOnTest: StrategySummary[];
+  selectionMetric: SummaryMetric;
+  hasValidation: boolean;
+  comparisons: PairedComparison[];
+}
+
+const last = (rows: MetricsRow[]): MetricsRow => rows[rows.length - 1]!;
+
+export function summarize(outcomes: RunOutcome[], selectionMetric: SummaryMetric = 'acc'): ExperimentSummary {
+  const byStrategy = new Map<string, RunOutcome[]>();
+  for (const o of outcomes) {
+    const list = byStrategy.get(o.run.strategy) ?? [];
+    list.push(o);
+    byStrategy.set(o.run.strategy, list);
+  }
+  const all: StrategySummary[] = [];
+  for (const [strategy, list] of byStrategy) {
+    list.sort((a, b) => a.run.seed - b.run.seed);
+    const test = Object.fromEntries(SUMMARY_METRICS.map((m) => [m, list.map((o) => last(o.rows)[`test_${m}` as MetricName])])) as Record<SummaryMetric, number[]>;
+    const val = list.map((o) => last(o.rows)[`val_${selectionMetric}` as MetricName]);
+    all.push({ strategy, family: list[0]!.run.family, seeds: list.map((o) => o.run.seed), test, valScore: mean(val) });
+  }
+  const hasValidation = all.every((s) => Number.isFinite(s.valScore));
+  const pickBest = (score: (s: StrategySummary) => number) => {
+    const best = new Map<string, StrategySummary>();
+    for (const s of all) {
+      const current = best.get(s.family);
+      if (!current || score(s) > score(current)) best.set(s.family, s);
+    }
+    return [...best.values()];
+  };
+  const selected = hasValidation ? pickBest((s) => s.valScore) : pickBest((s) => mean(s.test[selectionMetric]));
+  const selectedOnTest = pickBest((s) => mean(s.test[selectionMetric]));
+
+  const comparisons: PairedComparison[] = [];
+  const lows = selected.filter((s) => s.family.startsWith('low'));
+  const baselines = selected.filter((s) => !s.family.startsWith('low'));
+  for (const low of lows) {
+    for (const base of baselines) {
+      for (const metric of SUMMARY_METRICS) {
+        const seeds = low.seeds.filter((seed) => base.seeds.includes(seed));
+        const a = seeds.map((seed) => low.test[metric][low.seeds.indexOf(seed)]!);
+        const b = seeds.map((seed) => base.test[metric][base.seeds.indexOf(seed)]!);
+        const diffs = a.map((v, i) => v - b[i]!);
+        comparisons.push({
+          strategy: low.strategy,
+          baseline: base.strategy,
+          metric,
+          n: seeds.length,
+          wins: diffs.filter((d) => d > 0).length,
+          ties: diffs.filter((d) => d === 0).length,
+          meanDifference: diffs.length ? mean(diffs) : NaN,
+          wilcoxonP: seeds.length >= 1 ? safe(() => wilcoxonSignedRank(a, b).pValue) : NaN,
+          tTestP: seeds.length >= 2 ? safe(() => pairedTTest(a, b).pValue) : NaN,
+        });
+      }
+    }
+  }
+  return { all, selected, selectedOnTest, selectionMetric, hasValidation, comparisons };
+}
+
+function safe(f: () => number): number {
+  try {
+    return f();
+  } catch {
+    return NaN;
+  }
+}
+
+const pct = (values: number[]) => {
+  const m = mean(values) * 100;
+  const s = values.length > 1 ? sampleStd(values) * 100 : NaN;
+  return Number.isNaN(s) ? m.toFixed(2) : `${m.toFixed(2)} ± ${s.toFixed(2)}`;
+};
+
+function metricTable(list: StrategySummary[]): string {
+  return markdownTable(
+    ['strategy', 'seeds', 'Acc %', 'BAcc %', 'mAUC %', 'mF1 %'],
+    list.map((s) => [s.strategy, s.seeds.length, pct(s.test.acc), pct(s.test.bacc), pct(s.test.mauc), pct(s.test.mf1)]),
+  );
+}
+
+/** The summary as Markdown: what `low compare` prints and writes to summary.md. */
+export function formatSummary(s: ExperimentSummary): string {
+  const out: string[] = [];
+  out.push(
+    s.hasValidation
+      ? `## Test metrics (final epoch, mean ± std over seeds); LOW's lambda chosen by validation ${s.selectionMetric}`
+      : `## Test metrics (final epoch, mean ± std over seeds); no validation split, so tuned values were chosen on the test set (optimistic)`,
+  );
+  out.push(metricTable(s.selected));
+  if (s.hasValidation) {
+    out.push('', `## Paper protocol: best value of each grid chosen on the test set (optimistic, as the paper reports it)`);
+    out.push(metricTable(s.selectedOnTest));
+  }
+  if (s.all.length > s.selected.length) {
+    out.push('', '## Every configuration');
+    out.push(
+      markdownTable(
+        ['strategy', 'seeds', `val ${s.selectionMetric} %`, 'Acc %', 'BAcc %', 'mAUC %', 'mF1 %'],
+        s.all.map((r) => [r.strategy, r.seeds.length, Number.isFinite(r.valScore) ? (100 * r.valScore).toFixed(2) : 'n/a', pct(r.test.acc), pct(r.test.bacc), pct(r.test.mauc), pct(r.test.mf1)]),
+      ),
+    );
+  }
+  if (s.comparisons.length) {
+    out.push('', '## Paired comparison across seeds (LOW minus baseline, test set)');
+    out.push(
+      markdownTable(
+        ['LOW', 'baseline', 'metric', 'wins', 'mean diff (pp)', 'Wilcoxon p', 't-test p', 'verdict'],
+        s.comparisons.map((c) => [
+          c.strategy,
+          c.baseline,
+          c.metric,
+          `${c.wins}/${c.n}`,
+          (100 * c.meanDifference).toFixed(2),
+          Number.isNaN(c.wilcoxonP) ? 'n/a' : c.wilcoxonP.toFixed(3),
+          Number.isNaN(c.tTestP) ? 'n/a' : c.tTestP.toFixed(3),
+          verdict(c),
+        ]),
+      ),
+    );
+    out.push('', 'Wilcoxon: two-sided signed-rank test (exact for n <= 25 without ties); t-test: two-sided paired t-test. With few seeds neither can reach p < 0.05 (Wilcoxon needs n >= 6).');
+  }
+  return out.join('\n');
+}
+
+function verdict(c: PairedComparison): string {
+  const p = Number.isNaN(c.tTestP) ? c.wilcoxonP : Math.min(c.wilcoxonP, c.tTestP);
+  if (Number.isNaN(p) || p >= 0.05) return 'within noise';
+  return c.meanDifference > 0 ? 'LOW better' : 'LOW worse';
+}
+
+/** The tuning record: each family's chosen settings and every candidate's validation score. */
+export function formatTuning(choices: TunedChoice[], metric: SummaryMetric, epochs: number): string {
+  const rows: (string | number)[][] = [];
+  for (const c of choices) {
+    for (const k of [...c.candidates].sort((a, b) => b.valScore - a.valScore)) {
+      const chosen = k.strategy === c.strategy && k.lr === c.lr;
+      rows.push([c.family, k.strategy, k.lr, Number.isNaN(k.valScore) ? 'diverged' : (100 * k.valScore).toFixed(2), chosen ? 'chosen' : '']);
+    }
+  }
+  return [
+    `## Tuning (seed 0, ${epochs} epochs, validation ${metric}; the test split is never read)`,
+    markdownTable(['family', 'setting', 'lr', `val ${metric} %`, ''], rows),
+  ].join('\n');
+}
+
+/** summary.csv: one line per run configuration and seed. */
+export function summaryCsv(outcomes: RunOutcome[]): string {
+  const cols = ['strategy', 'family', 'seed', 'epochs', ...SUMMARY_METRICS.map((m) => `test_${m}`), ...SUMMARY_METRICS.map((m) => `val_${m}`), 'test_loss', 'seconds'];
+  const lines = [cols.join(',')];
+  for (const o of outcomes) {
+    const r = last(o.rows);
+    const seconds = o.rows.reduce((a, row) => a + row.seconds, 0);
+    const v = (x: number) => (Number.isNaN(x) || x === undefined ? '' : String(x));
+    lines.push(
+      [o.run.strategy, o.run.family, o.run.seed, o.rows.length, ...SUMMARY_METRICS.map((m) => v(r[`test_${m}` as MetricName])), ...SUMMARY_METRICS.map((m) => v(r[`val_${m}` as MetricName])), v(r.test_loss), seconds.toFixed(1)]
+        .map((x) => (typeof x === 'string' && x.includes(',') ? `"${x}"` : String(x)))
+        .join(','),
+    );
+  }
+  return lines.join('\n') + '\n';
+}
