@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { lowWeights } from '../weighting/low-weights.js';
+import { SeededRandom } from '../data/random.js';
 
 export interface SolverBenchOptions {
   /** Print one JSON object on the last line (the M = 256, lambda = 0.1 row and the whole table). */
@@ -48,24 +49,14 @@ const CVXOPT_BUDGET_S = 10;
 // ---------------------------------------------------------------------------------------------
 // Inputs: what LOW sees for softmax cross-entropy on random standard-normal logits.
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * g2_j = ||softmax(z_j) - onehot(y_j)||^2 for M random samples (logits normal with standard
  * deviation `logitScale`, labels uniform): the paper's eq. 8 per-sample scaling. Divide by M^2 for
  * the released code's.
  */
 export function randomCeGradNormSq(m: number, classes: number, seed: number, logitScale = 1): Float64Array {
-  const rand = mulberry32(seed);
+  const rng = new SeededRandom(seed, 'solver-bench');
+  const rand = () => rng.next();
   const normal = () => {
     // Box-Muller; 1 - u keeps log away from 0.
     const u = 1 - rand();

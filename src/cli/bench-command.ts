@@ -28,6 +28,17 @@ export function benchCommand(): Command {
     });
 
   bench
+    .command('loader')
+    .description('Fashion-MNIST epochs with augmentation training LeNet-5 (batch 256): the share of the epoch the loop waits for data, with the prefetch worker and without.')
+    .option('--epochs <n>', 'epochs per mode (the first includes starting the worker)', positiveInt('--epochs'), 3)
+    .option('--threads <n>', 'intra-op threads', positiveInt('--threads'))
+    .option('--json', 'print one JSON object on the last line')
+    .action(async (o: { json?: boolean; epochs: number; threads?: number }) => {
+      const { benchLoader } = await import('../bench/loader.js');
+      await benchLoader({ json: o.json, epochs: o.epochs, threads: o.threads, prefetch: [2, 0] });
+    });
+
+  bench
     .command('memory')
     .description('Resident memory over a long LeNet-5 training loop (10,000 steps, batch 256): growth after warm-up must stay under 5%.')
     .option('--steps <n>', 'training steps', positiveInt('--steps'), 10000)

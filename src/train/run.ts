@@ -130,6 +130,7 @@ export async function trainRun(input: RunConfig, o: RunOptions): Promise<RunResu
       o.onProgress?.({ kind: 'epoch', row });
     }
   } finally {
+    trainLoader.close();
     model.dispose();
   }
   const final = rows[rows.length - 1]!;
