@@ -1,2 +1,3 @@
 export { SGD, type SGDOptions } from './sgd.js';
 export * from './schedule.js';
+export { Adam, type AdamOptions } from './adam.js';

@@ -1,15 +1,18 @@
 // Strategies by name, from a spec that configs and the command line can carry:
 //   normal | focal[:gamma=2] | bce | spl[:q=0.5,growth=1.3] | is[:presample=3]
 //   low[:lambda=0.1,scale=sample|batch-mean,base=ce|bce|focal,gamma=2]
+//   mentornet-pd[:p=0.7,decay=0.9,lambda2=0,burnin=0.2] | mentornet[:decay=0.9] (needs a mentor file)
 import { classBalancedLoss, crossEntropyLoss, focalLoss, type PerSampleLoss } from './losses.js';
 import { normalStrategy } from './normal.js';
 import { lowStrategy } from './low.js';
 import { selfPacedStrategy } from './self-paced.js';
 import { importanceSamplingStrategy } from './importance-sampling.js';
+import { mentorNetPDStrategy } from './mentornet-pd.js';
+import { mentorNetStrategy } from './mentornet.js';
 import type { Strategy, TrainingSetInfo } from './strategy.js';
 import type { GradScale } from './grad-norms.js';
 
-export const STRATEGY_NAMES = ['normal', 'focal', 'bce', 'spl', 'is', 'low'] as const;
+export const STRATEGY_NAMES = ['normal', 'focal', 'bce', 'spl', 'is', 'low', 'mentornet-pd', 'mentornet'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 export interface StrategySpec {
@@ -25,7 +28,15 @@ const allowedOptions: Record<StrategyName, string[]> = {
   spl: ['q', 'growth'],
   is: ['presample', 'tau'],
   low: ['lambda', 'scale', 'base', 'gamma'],
+  'mentornet-pd': ['p', 'decay', 'lambda2', 'burnin'],
+  mentornet: ['decay'],
 };
+
+/** Files a strategy needs besides its spec (kept out of the spec so specs stay short, path-free names). */
+export interface StrategyResources {
+  /** MentorNet-DD's pretrained mentor (RunConfig.mentor, `--mentor FILE`). */
+  mentor?: string;
+}
 
 /** Parses "low:lambda=0.1,scale=batch-mean"; errors name the part that is wrong. */
 export function parseStrategy(text: string): StrategySpec {
@@ -68,7 +79,7 @@ function num(spec: StrategySpec, key: string): number | undefined {
   return typeof v === 'number' ? v : undefined;
 }
 
-export function createStrategy(spec: StrategySpec, info: TrainingSetInfo, seed = 0): Strategy {
+export function createStrategy(spec: StrategySpec, info: TrainingSetInfo, seed = 0, resources: StrategyResources = {}): Strategy {
   const label = formatStrategy(spec);
   switch (spec.name) {
     case 'normal':
@@ -86,6 +97,17 @@ export function createStrategy(spec: StrategySpec, info: TrainingSetInfo, seed =
       const base: PerSampleLoss =
         baseName === 'bce' ? classBalancedLoss(info.classCounts) : baseName === 'focal' ? focalLoss({ gamma: num(spec, 'gamma') ?? 2 }) : crossEntropyLoss();
       return lowStrategy(base, { lambda: num(spec, 'lambda')!, gradScale: spec.options.scale as GradScale | undefined }, label);
+    }
+    case 'mentornet-pd':
+      return {
+        ...mentorNetPDStrategy({ percentile: num(spec, 'p'), decay: num(spec, 'decay'), lambda2: num(spec, 'lambda2'), burnin: num(spec, 'burnin') }),
+        label,
+      };
+    case 'mentornet': {
+      if (!resources.mentor) {
+        throw new RangeError("strategy 'mentornet' needs a pretrained mentor: give --mentor FILE (made by `low mentornet pretrain --from RUN_FOLDER --out FILE`)");
+      }
+      return { ...mentorNetStrategy({ mentor: resources.mentor, decay: num(spec, 'decay'), numClasses: info.classCounts.length }), label };
     }
   }
 }

@@ -1,0 +1,79 @@
+// Adam (Kingma & Ba 2015), step for step what torch.optim.Adam does (amsgrad off, L2 weight decay
+// added to the gradient as in Adam, not AdamW):
+//   g = grad + weightDecay * p
+//   m = beta1 * m + (1 - beta1) * g
+//   v = beta2 * v + (1 - beta2) * g^2
+//   p = p - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+// t counts steps from 1; m and v start at zero.
+import { Tensor, keep, noGrad, tidy, zerosLike } from '../torch/index.js';
+
+export interface AdamOptions {
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+}
+
+export class Adam {
+  /** The learning rate of the next step; schedules change it between steps. */
+  lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** Steps taken so far (per parameter, as PyTorch; a parameter without a gradient is not stepped). */
+  private readonly steps: number[];
+  private readonly m: (Tensor | null)[];
+  private readonly v: (Tensor | null)[];
+
+  constructor(
+    readonly params: Tensor[],
+    o: AdamOptions = {},
+  ) {
+    this.lr = o.lr ?? 1e-3;
+    [this.beta1, this.beta2] = o.betas ?? [0.9, 0.999];
+    this.eps = o.eps ?? 1e-8;
+    this.weightDecay = o.weightDecay ?? 0;
+    const check = (name: string, v: number, ok: boolean) => {
+      if (!Number.isFinite(v) || !ok) throw new RangeError(`Adam: invalid ${name} ${v}`);
+    };
+    check('lr', this.lr, this.lr >= 0);
+    check('beta1', this.beta1, this.beta1 >= 0 && this.beta1 < 1);
+    check('beta2', this.beta2, this.beta2 >= 0 && this.beta2 < 1);
+    check('eps', this.eps, this.eps >= 0);
+    check('weightDecay', this.weightDecay, this.weightDecay >= 0);
+    this.steps = params.map(() => 0);
+    this.m = params.map(() => null);
+    this.v = params.map(() => null);
+  }
+
+  zeroGrad(): void {
+    for (const p of this.params) p.grad = null;
+  }
+
+  step(): void {
+    noGrad(() =>
+      tidy(() => {
+        this.params.forEach((p, i) => {
+          const grad = p.grad;
+          if (grad === null) return;
+          const g = this.weightDecay ? grad.add(p, this.weightDecay) : grad;
+          const m = (this.m[i] ??= keep(zerosLike(p)));
+          const v = (this.v[i] ??= keep(zerosLike(p)));
+          const t = ++this.steps[i]!;
+          m.mul_(this.beta1).add_(g, 1 - this.beta1);
+          v.mul_(this.beta2).addcmul_(g, g, 1 - this.beta2);
+          const bias1 = 1 - this.beta1 ** t;
+          const bias2 = 1 - this.beta2 ** t;
+          const denom = v.div(bias2).sqrt().add(this.eps);
+          p.addcdiv_(m, denom, -this.lr / bias1);
+        });
+      }),
+    );
+  }
+
+  /** Frees the moment buffers. */
+  dispose(): void {
+    for (const t of [...this.m, ...this.v]) t?.dispose();
+  }
+}

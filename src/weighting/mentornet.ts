@@ -1,0 +1,161 @@
+// MentorNet-DD as a strategy: a mentor network pretrained by `low mentornet pretrain` (see
+// models/mentornet-dd.ts and weighting/mentornet-pretrain.ts) weighs every sample of the student's
+// batch from its current loss, its loss difference, its label, the training progress and its
+// recent loss history. The mentor is fixed while the student trains.
+//
+// The inputs, computed here exactly as the pretraining examples are:
+//   loss difference = loss - lambda, lambda an exponential moving average (decay `decay`) of the
+//     batch's p-th loss percentile, p the percentile the mentor was pretrained with (the authors'
+//     "loss_p_percentile" moving average; at pretraining lambda is that epoch's p-th percentile);
+//   progress bucket = floor(buckets * epoch / epochs);
+//   history = the (loss, loss difference) this sample had in each of the last window-1 epochs in
+//     which it was seen, kept per sample id; the current epoch's pair joins it when the epoch ends.
+// Weights: the mentor's sigmoid outputs v, rescaled so the batch mean is 1, w_i = M v_i / sum_j v_j,
+// as LOW's weights are (sum w = M). (The authors' student minimises mean_i(v_i l_i) instead.)
+//
+// Checkpoints: state() holds the moving average and every sample's loss history (as base64 float32),
+// so a resumed run continues with exactly the mentor inputs an uninterrupted run would have had.
+// Fine-tuning the mentor during student training (the paper's Algorithm 1 can update it) is not
+// implemented: a data-driven update needs to know which labels are clean, which a real noisy run
+// does not.
+import { noGrad, tidy } from '../torch/index.js';
+import { loadMentor, MentorFileError, packFeatures, progressBucket, type MentorNetDD, type MentorMetadata } from '../models/mentornet-dd.js';
+import { crossEntropyLoss, type PerSampleLoss } from './losses.js';
+import { normaliseToMeanOne, percentile } from './mentornet-pd.js';
+import type { BatchView, Strategy } from './strategy.js';
+
+export interface MentorNetOptions {
+  /** The mentor file written by `low mentornet pretrain`. */
+  mentor: string;
+  /** Decay of the moving average of the batch loss percentile (default 0.9). */
+  decay?: number;
+  /** Classes of the student's task; must match the mentor's label embedding when it has one. */
+  numClasses?: number;
+}
+
+interface SavedState {
+  lambda: number | null;
+  window: number;
+  /** base64 Int32Array of sample ids. */
+  ids: string;
+  /** base64 Uint8Array: how many history pairs each id has. */
+  counts: string;
+  /** base64 Float32Array: the pairs, (loss, diff), oldest first, id after id. */
+  values: string;
+}
+
+const b64 = (a: ArrayBufferView): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+function fromB64<T>(s: string, Ctor: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number }): T {
+  const buf = Buffer.from(s, 'base64');
+  const copy = new Uint8Array(buf.length);
+  copy.set(buf);
+  return new Ctor(copy.buffer, 0, buf.length / Ctor.BYTES_PER_ELEMENT);
+}
+
+/** A strategy weighing with an already loaded mentor (the caller owns the model). */
+export function mentorNetWithModel(model: MentorNetDD, meta: Pick<MentorMetadata, 'percentile'>, o: { decay?: number; file?: string } = {}, loss: PerSampleLoss = crossEntropyLoss()): Strategy {
+  const decay = o.decay ?? 0.9;
+  if (!(decay >= 0 && decay < 1)) throw new RangeError(`mentornet: decay = ${decay}, expected a number in [0, 1)`);
+  const { window, buckets, numClasses, labelEmbedding } = model.arch;
+  const p = meta.percentile;
+  let lambda: number | null = null;
+  /** Past epochs' (loss, diff) pairs per sample id, oldest first, at most window - 1 pairs. */
+  let history = new Map<number, number[]>();
+  let pending = new Map<number, [number, number]>();
+  model.eval();
+  return {
+    label: `mentornet(${o.file ?? 'mentor'})`,
+    loss,
+    startEpoch() {
+      pending = new Map();
+    },
+    weigh(b: BatchView) {
+      const l = b.perSample.detach().toFloat64Array();
+      const labels = b.labels.toInt32Array();
+      if (labelEmbedding > 0) {
+        for (const y of labels) {
+          if (y < 0 || y >= numClasses) {
+            throw new MentorFileError(o.file ?? 'mentor', `was pretrained for ${numClasses} classes; this batch has label ${y}`);
+          }
+        }
+      }
+      const q = percentile(l, p);
+      lambda = lambda === null ? q : decay * lambda + (1 - decay) * q;
+      const ref = lambda;
+      const bucket = progressBucket(b.epoch, b.epochs, buckets);
+      const v = tidy(() => {
+        const x = packFeatures(l.length, window, (r, out, at) => {
+          out[at] = labels[r]!;
+          out[at + 1] = bucket;
+          const past = history.get(b.ids[r]!) ?? [];
+          const have = past.length / 2;
+          // Steps 0 .. window-2 hold the past (right-aligned), the last step the current epoch.
+          for (let k = 0; k < have; k++) {
+            const t = window - 1 - have + k;
+            out[at + 2 + 3 * t] = past[2 * k]!;
+            out[at + 2 + 3 * t + 1] = past[2 * k + 1]!;
+            out[at + 2 + 3 * t + 2] = 1;
+          }
+          const t = window - 1;
+          out[at + 2 + 3 * t] = l[r]!;
+          out[at + 2 + 3 * t + 1] = l[r]! - ref;
+          out[at + 2 + 3 * t + 2] = 1;
+        });
+        return noGrad(() => model.weights(x)).toFloat64Array();
+      });
+      for (let r = 0; r < l.length; r++) pending.set(b.ids[r]!, [l[r]!, l[r]! - ref]);
+      return normaliseToMeanOne(v);
+    },
+    endEpoch() {
+      if (window < 2) {
+        pending = new Map();
+        return;
+      }
+      for (const [id, pair] of pending) {
+        const past = history.get(id) ?? [];
+        past.push(Math.fround(pair[0]), Math.fround(pair[1])); // float32, as checkpoints store it
+        while (past.length > 2 * (window - 1)) past.splice(0, 2);
+        history.set(id, past);
+      }
+      pending = new Map();
+    },
+    state(): SavedState {
+      const ids = Int32Array.from(history.keys());
+      const counts = new Uint8Array(ids.length);
+      const values: number[] = [];
+      ids.forEach((id, i) => {
+        const past = history.get(id)!;
+        counts[i] = past.length / 2;
+        values.push(...past);
+      });
+      return { lambda, window, ids: b64(ids), counts: b64(counts), values: b64(Float32Array.from(values)) };
+    },
+    loadState(s) {
+      const saved = s as SavedState;
+      if (saved.window !== window) throw new RangeError(`mentornet: the checkpoint's history window is ${saved.window}, the mentor's ${window}`);
+      lambda = saved.lambda;
+      const ids = fromB64(saved.ids, Int32Array);
+      const counts = fromB64(saved.counts, Uint8Array);
+      const values = fromB64(saved.values, Float32Array);
+      history = new Map();
+      let at = 0;
+      ids.forEach((id, i) => {
+        const n = 2 * counts[i]!;
+        history.set(id, Array.from(values.subarray(at, at + n)));
+        at += n;
+      });
+      pending = new Map();
+    },
+  };
+}
+
+/** Loads the mentor file and checks it fits the task; errors name the file. */
+export function mentorNetStrategy(o: MentorNetOptions, loss: PerSampleLoss = crossEntropyLoss()): Strategy {
+  const { model, metadata } = loadMentor(o.mentor);
+  const arch = model.arch;
+  if (o.numClasses !== undefined && arch.labelEmbedding > 0 && o.numClasses !== arch.numClasses) {
+    model.dispose();
+    throw new MentorFileError(o.mentor, `was pretrained for ${arch.numClasses} classes (its label embedding); this run has ${o.numClasses}`);
+  }
+  return mentorNetWithModel(model, metadata, { decay: o.decay, file: o.mentor }, loss);
+}
