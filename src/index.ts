@@ -36,3 +36,6 @@ export { DEFAULT_CONFIG, PRESETS, validateConfig, type RunConfig } from './train
 export { SampleHistory } from './train/history.js';
 export { planRuns, executeRuns, type ExperimentPlan } from './train/experiment.js';
 export { summarize, formatSummary } from './train/summary.js';
+
+// Insight: per-sample scores, per-class weights, lowest/highest-weighted samples, label-error detection
+export * as analysis from './analysis/index.js';

@@ -5,6 +5,9 @@ import { trainCommand } from './train-command.js';
 import { compareCommand } from './compare-command.js';
 import { runConfigCommand } from './run-config-command.js';
 import { demoCommand } from './demo-command.js';
+import { reportCommand } from './report-command.js';
+import { suspectsCommand } from './suspects-command.js';
+import { mentornetCommand } from './mentornet-command.js';
 
 const program = new Command();
 program
@@ -15,6 +18,9 @@ program
 program.addCommand(demoCommand());
 program.addCommand(trainCommand());
 program.addCommand(compareCommand());
+program.addCommand(reportCommand());
+program.addCommand(suspectsCommand());
+program.addCommand(mentornetCommand());
 program.addCommand(runConfigCommand(), { hidden: true });
 program.addCommand(benchCommand());
 

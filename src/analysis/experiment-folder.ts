@@ -1,0 +1,111 @@
+// Reading an experiment folder (what `low compare` writes): experiment.json, the run folders
+// under runs/<strategy>/seed-<n>/, and the summary recomputed from the finished runs, so that a
+// partly finished experiment can be looked at too.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { planRuns, type PlannedRun } from '../train/experiment.js';
+import { summarize, SUMMARY_METRICS, type ExperimentSummary, type SummaryMetric } from '../train/summary.js';
+import type { RunConfig } from '../train/config.js';
+import { formatStrategy, parseStrategy } from '../weighting/strategies.js';
+import { isRunFolder, readRunFolder, RunFolderError, type RunFolder } from './run-folder.js';
+
+export interface ExperimentPlanFile {
+  strategies: string[];
+  lambdas: number[];
+  seeds: number[];
+  base: Omit<RunConfig, 'strategy' | 'seed'>;
+  select?: SummaryMetric;
+}
+
+export interface ExperimentRun {
+  /** Canonical strategy text, e.g. "low:lambda=0.1". */
+  strategy: string;
+  /** The strategy without lambda, e.g. "low" or "low:scale=batch-mean". */
+  family: string;
+  seed: number;
+  dir: string;
+  /** Config and metrics only (no history); see {@link readRunDetails}. */
+  run: RunFolder;
+}
+
+export interface ExperimentFolder {
+  dir: string;
+  plan: ExperimentPlanFile;
+  /** Runs that have at least one completed epoch, in plan order. */
+  runs: ExperimentRun[];
+  /** Planned runs with no completed epoch yet. */
+  pending: { strategy: string; seed: number }[];
+  /** Recomputed from the finished runs; null when none has finished. */
+  summary: ExperimentSummary | null;
+}
+
+export function isExperimentFolder(dir: string): boolean {
+  return existsSync(join(dir, 'experiment.json'));
+}
+
+/** The family of a strategy: its canonical text without lambda. */
+export function strategyFamily(strategy: string): string {
+  const spec = parseStrategy(strategy);
+  delete spec.options.lambda;
+  return formatStrategy(spec);
+}
+
+/** LOW's lambda of a strategy text, or null for strategies without one. */
+export function lambdaOf(strategy: string): number | null {
+  const spec = parseStrategy(strategy);
+  return spec.name === 'low' && typeof spec.options.lambda === 'number' ? spec.options.lambda : null;
+}
+
+export function readExperimentFolder(dir: string): ExperimentFolder {
+  const planFile = join(dir, 'experiment.json');
+  if (!existsSync(planFile)) throw new RunFolderError(`${dir} is not an experiment folder (no experiment.json)`);
+  const plan = JSON.parse(readFileSync(planFile, 'utf8')) as ExperimentPlanFile;
+  let planned: Pick<PlannedRun, 'strategy' | 'family' | 'seed' | 'dir'>[];
+  try {
+    planned = planRuns({ strategies: plan.strategies, lambdas: plan.lambdas, seeds: plan.seeds, base: plan.base }, dir);
+  } catch {
+    planned = scanRuns(dir);
+  }
+  const runs: ExperimentRun[] = [];
+  const pending: { strategy: string; seed: number }[] = [];
+  for (const p of planned) {
+    if (!isRunFolder(p.dir)) {
+      pending.push({ strategy: p.strategy, seed: p.seed });
+      continue;
+    }
+    const run = readRunFolder(p.dir, { history: false });
+    if (run.rows.length === 0) pending.push({ strategy: p.strategy, seed: p.seed });
+    else runs.push({ strategy: p.strategy, family: p.family, seed: p.seed, dir: p.dir, run });
+  }
+  const finished = runs.filter((r) => r.run.finished);
+  const select = plan.select && (SUMMARY_METRICS as readonly string[]).includes(plan.select) ? plan.select : 'acc';
+  const summary = finished.length
+    ? summarize(
+        finished.map((r) => ({ run: { strategy: r.strategy, family: r.family, seed: r.seed, dir: r.dir, config: r.run.config }, rows: r.run.rows })),
+        select,
+      )
+    : null;
+  return { dir, plan, runs, pending, summary };
+}
+
+/** Run folders found under runs/ when experiment.json cannot be expanded (e.g. written by another version). */
+function scanRuns(dir: string): Pick<PlannedRun, 'strategy' | 'family' | 'seed' | 'dir'>[] {
+  const root = join(dir, 'runs');
+  if (!existsSync(root)) return [];
+  const out: Pick<PlannedRun, 'strategy' | 'family' | 'seed' | 'dir'>[] = [];
+  for (const s of readdirSync(root).sort()) {
+    for (const seedDir of readdirSync(join(root, s)).sort()) {
+      const runDir = join(root, s, seedDir);
+      if (!existsSync(join(runDir, 'config.json'))) continue;
+      const config = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as RunConfig;
+      const strategy = formatStrategy(parseStrategy(config.strategy));
+      out.push({ strategy, family: strategyFamily(strategy), seed: config.seed, dir: runDir });
+    }
+  }
+  return out;
+}
+
+/** A run of the experiment with its per-sample history and samples. */
+export function readRunDetails(run: ExperimentRun): RunFolder {
+  return readRunFolder(run.dir);
+}

@@ -1,0 +1,148 @@
+// Reading a run folder back for analysis: config.json, metrics.csv (or final.json), the training
+// samples as trained (samples.lowt) and the per-sample history stored in checkpoint.lowt. The
+// history is cut to the epochs the checkpoint completed, so an unfinished run reads as a shorter one.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadTensors, type Tensor } from '../torch/index.js';
+import type { RunConfig } from '../train/config.js';
+import { SampleHistory } from '../train/history.js';
+import { readMetricsCsv, type MetricsRow } from '../train/metrics-file.js';
+
+/** The training samples of a run, in training-set order (the history's sample order). */
+export interface RunSamples {
+  /** Stable ids (index in the dataset's original file order). */
+  ids: Int32Array;
+  /** Labels as trained (after injected noise). */
+  labels: Int32Array;
+  /** Labels before injected noise; null when the run had no noise. */
+  cleanLabels: Int32Array | null;
+  /** 1 where the label was flipped by injected noise; null when the run had no noise. */
+  isNoisy: Uint8Array | null;
+  classNames: string[];
+  dataset: string;
+  trainCounts: number[];
+}
+
+export interface RunFolder {
+  dir: string;
+  config: RunConfig;
+  /** One row per completed epoch. */
+  rows: MetricsRow[];
+  /** Whether the run completed all its epochs (final.json exists). */
+  finished: boolean;
+  /** Epochs the checkpoint holds (0 without a checkpoint). */
+  completedEpochs: number;
+  /** Per-sample weight, loss and margin for the completed epochs; null when not read or absent. */
+  history: SampleHistory | null;
+  samples: RunSamples | null;
+}
+
+export class RunFolderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunFolderError';
+  }
+}
+
+/** Whether `dir` looks like a run folder (config.json beside metrics.csv or final.json). */
+export function isRunFolder(dir: string): boolean {
+  return existsSync(join(dir, 'config.json')) && (existsSync(join(dir, 'metrics.csv')) || existsSync(join(dir, 'final.json')));
+}
+
+export interface ReadRunOptions {
+  /** Read the per-sample history and samples (default true); false reads config and metrics only. */
+  history?: boolean;
+}
+
+export function readRunFolder(dir: string, o: ReadRunOptions = {}): RunFolder {
+  const configFile = join(dir, 'config.json');
+  if (!existsSync(configFile)) throw new RunFolderError(`${dir} is not a run folder (no config.json)`);
+  let config: RunConfig;
+  try {
+    config = JSON.parse(readFileSync(configFile, 'utf8')) as RunConfig;
+  } catch (e) {
+    throw new RunFolderError(`${configFile}: not valid JSON (${(e as Error).message})`);
+  }
+  const finalFile = join(dir, 'final.json');
+  const finished = existsSync(finalFile);
+  let rows: MetricsRow[] = [];
+  if (existsSync(join(dir, 'metrics.csv'))) rows = readMetricsCsv(join(dir, 'metrics.csv'));
+  else if (finished) rows = (JSON.parse(readFileSync(finalFile, 'utf8')) as { rows: MetricsRow[] }).rows;
+
+  let history: SampleHistory | null = null;
+  let samples: RunSamples | null = null;
+  let completedEpochs = rows.length;
+  if (o.history ?? true) {
+    const checkpoint = join(dir, 'checkpoint.lowt');
+    if (existsSync(checkpoint)) {
+      const h = readHistoryFile(checkpoint);
+      history = h.history;
+      completedEpochs = h.completedEpochs;
+    }
+    const samplesFile = join(dir, 'samples.lowt');
+    if (existsSync(samplesFile)) samples = readSamplesFile(samplesFile);
+    if (history && samples && history.samples !== samples.labels.length) {
+      throw new RunFolderError(`${dir}: the history has ${history.samples} samples but samples.lowt has ${samples.labels.length}`);
+    }
+  }
+  return { dir, config, rows, finished, completedEpochs, history, samples };
+}
+
+function withTensors<T>(file: string, f: (tensors: Map<string, Tensor>, metadata: unknown) => T): T {
+  const { tensors, metadata } = loadTensors(file);
+  try {
+    return f(tensors, metadata);
+  } finally {
+    for (const t of tensors.values()) t.dispose();
+  }
+}
+
+/** samples.lowt: ids, labels, and with injected noise cleanLabels and isNoisy; class names in the metadata. */
+export function readSamplesFile(file: string): RunSamples {
+  return withTensors(file, (t, metadata) => {
+    const ids = t.get('ids');
+    const labels = t.get('labels');
+    if (!ids || !labels) throw new RunFolderError(`${file}: missing the 'ids' or 'labels' tensor`);
+    const meta = (metadata ?? {}) as { classNames?: string[]; dataset?: string; trainCounts?: number[] };
+    const labelArray = labels.toInt32Array();
+    const numClasses = meta.classNames?.length ?? labelArray.reduce((m, l) => Math.max(m, l + 1), 0);
+    const noisy = t.get('isNoisy');
+    return {
+      ids: ids.toInt32Array(),
+      labels: labelArray,
+      cleanLabels: t.get('cleanLabels')?.toInt32Array() ?? null,
+      isNoisy: noisy ? Uint8Array.from(noisy.toInt32Array()) : null,
+      classNames: meta.classNames ?? Array.from({ length: numClasses }, (_, c) => String(c)),
+      dataset: meta.dataset ?? '',
+      trainCounts: meta.trainCounts ?? countLabels(labelArray, numClasses),
+    };
+  });
+}
+
+function countLabels(labels: Int32Array, numClasses: number): number[] {
+  const counts = new Array<number>(numClasses).fill(0);
+  for (const l of labels) counts[l]!++;
+  return counts;
+}
+
+/** The history tensors of a checkpoint, cut to the epochs it completed. */
+export function readHistoryFile(file: string): { history: SampleHistory; completedEpochs: number } {
+  return withTensors(file, (t, metadata) => {
+    let full: SampleHistory;
+    try {
+      full = SampleHistory.fromTensors(t);
+    } catch (e) {
+      throw new RunFolderError(`${file}: ${(e as Error).message}`);
+    }
+    const epochMeta = (metadata as { epoch?: unknown } | null)?.epoch;
+    const completedEpochs = typeof epochMeta === 'number' ? Math.min(epochMeta, full.epochs) : full.epochs;
+    return { history: truncateHistory(full, completedEpochs), completedEpochs };
+  });
+}
+
+/** The first `epochs` epochs of a history (views, not copies). */
+export function truncateHistory(h: SampleHistory, epochs: number): SampleHistory {
+  if (epochs === h.epochs) return h;
+  const n = epochs * h.samples;
+  return new SampleHistory(epochs, h.samples, { weight: h.weight.subarray(0, n), loss: h.loss.subarray(0, n), margin: h.margin.subarray(0, n) });
+}
