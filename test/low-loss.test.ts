@@ -18,8 +18,8 @@ test('CE gradient norms: closed form equals autograd and finite differences', ()
   torch.tidy(() => {
     const { logits, labels } = batch(1);
     const ce = crossEntropyLoss();
-    const closed = gradNormSq(ce, logits, labels).toFloat64Array();
-    const auto = gradNormSqAutograd(ce, logits, labels).toFloat64Array();
+    const closed = gradNormSq(ce, logits, labels);
+    const auto = gradNormSqAutograd(ce, logits, labels);
     closed.forEach((v, i) => close(v, auto[i]!, 1e-12, `row ${i}`));
     // Finite differences of sample 0's own loss with respect to its 5 logits.
     const z = logits.toFloat64Array();
@@ -45,8 +45,8 @@ test("gradScale 'batch-mean' is the per-sample g^2 divided by M^2 (the released 
   torch.tidy(() => {
     const { logits, labels } = batch(2, 8);
     const ce = crossEntropyLoss();
-    const sample = gradNormSq(ce, logits, labels, 'sample').toFloat64Array();
-    const mean = gradNormSq(ce, logits, labels, 'batch-mean').toFloat64Array();
+    const sample = gradNormSq(ce, logits, labels, 'sample');
+    const mean = gradNormSq(ce, logits, labels, 'batch-mean');
     // Independently: autograd of the batch-mean loss, as LOW.py does it.
     const z = logits.detach().requiresGrad_();
     const [g] = torch.grad(torch.F.crossEntropy(z, labels, { reduction: 'mean' }), z);
@@ -75,7 +75,7 @@ test('focal loss with gamma = 0 equals cross-entropy; a value worked by hand', (
 test('focal loss gradient norms from autograd match finite differences', () => {
   torch.tidy(() => {
     const { logits, labels } = batch(4, 4, 3);
-    const g2 = gradNormSq(focalLoss({ gamma: 2 }), logits, labels).toFloat64Array();
+    const g2 = gradNormSq(focalLoss({ gamma: 2 }), logits, labels);
     const z = logits.toFloat64Array();
     const y = labels.toNumbers();
     const fl = (row: number[], c: number) => {
@@ -115,8 +115,8 @@ test('class-balanced weights worked by hand on 3 classes', () => {
     const got = bce.perSample(z, y).toFloat64Array();
     close(got[0]!, ce[0]! * (10 / 18), 1e-6, 'sample 0');
     close(got[1]!, ce[1]! * (10 / 3), 1e-6, 'sample 1');
-    const auto = gradNormSqAutograd(bce, z, y).toFloat64Array();
-    const closed = gradNormSq(bce, z, y).toFloat64Array();
+    const auto = gradNormSqAutograd(bce, z, y);
+    const closed = gradNormSq(bce, z, y);
     closed.forEach((v, i) => close(v, auto[i]!, 1e-6, `bce g2 row ${i}`));
   });
 });
@@ -141,5 +141,19 @@ test('lowLoss: weights average 1 and the loss is sum(w * l) / M, with w constant
         close(grad[i * 10 + k]!, expected, 1e-9, `grad ${i},${k}`);
       }
     }
+  });
+});
+
+test('the fused CE gradient-norm kernel matches the tensor formula in float32 and rejects bad labels', () => {
+  torch.tidy(() => {
+    torch.manualSeed(6);
+    const z = torch.randn([64, 7]).mul(3);
+    const y = torch.randint(0, 7, [64]);
+    const fused = torch.F.crossEntropyGradNormSq(z, y);
+    const formula = torch.F.softmax(z.double(), 1).sub(torch.F.oneHot(y, 7).double()).square().sum(1).toFloat64Array();
+    fused.forEach((v, i) => close(v, formula[i]!, 1e-12, `row ${i}`));
+    assert.throws(() => torch.F.crossEntropyGradNormSq(z, torch.full([64], 7, { dtype: 'int64' })), /label 7 of row 0 is out of range for 7 classes/);
+    assert.throws(() => torch.F.crossEntropyGradNormSq(z, y.float()), /labels must be integers/);
+    assert.throws(() => torch.F.crossEntropyGradNormSq(z.flatten(), y), /logits must be 2-d/);
   });
 });

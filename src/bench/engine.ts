@@ -64,9 +64,9 @@ export async function benchEngine(o: EngineBenchOptions = {}): Promise<EngineBen
       lowLoss(model.forward(x), y, { lambda }).loss.backward();
       opt.step();
     });
-  const timeSteps = (fn: () => void) => {
+  const timeSteps = (fn: () => void, count = steps) => {
     const ms: number[] = [];
-    for (let i = 0; i < steps; i++) {
+    for (let i = 0; i < count; i++) {
       const t0 = performance.now();
       fn();
       ms.push(performance.now() - t0);
@@ -93,9 +93,14 @@ export async function benchEngine(o: EngineBenchOptions = {}): Promise<EngineBen
     if (hasCvxopt) await py.request({ mode: 'low-cvxopt', steps: 2 });
   }
   for (let r = 0; r < rounds; r++) {
-    samples.ce.push(...timeSteps(stepCe));
+    // low-ts's plain and LOW steps interleave in chunks of 5, so that LOW's overhead is measured
+    // on the same machine state; then PyTorch runs the same numbers of steps.
+    for (let done = 0; done < steps; done += 5) {
+      const chunk = Math.min(5, steps - done);
+      samples.ce.push(...timeSteps(stepCe, chunk));
+      samples.low.push(...timeSteps(stepLow, chunk));
+    }
     if (py) samples.torchCe.push(...(await py.request<{ ms: number[] }>({ mode: 'ce', steps })).ms);
-    samples.low.push(...timeSteps(stepLow));
     if (py && hasCvxopt) samples.torchLow.push(...(await py.request<{ ms: number[] }>({ mode: 'low-cvxopt', steps })).ms);
     log(`round ${r + 1}/${rounds}: low-ts ${median(samples.ce).toFixed(2)} ms${py ? `, PyTorch ${median(samples.torchCe).toFixed(2)} ms` : ''}`);
   }

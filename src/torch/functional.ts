@@ -100,6 +100,13 @@ export interface LossOptions {
 export function crossEntropy(logits: Tensor, target: Tensor, o: LossOptions & { labelSmoothing?: number } = {}): Tensor {
   return wrap(native.crossEntropy(logits.handle, target.handle, o.weight ? o.weight.handle : null, reduction(o.reduction), o.labelSmoothing ?? 0));
 }
+/**
+ * ||softmax(z_i) - onehot(y_i)||^2 for each row of logits [M, C]: the squared norm of the
+ * cross-entropy gradient at the logits, computed in one pass in double precision.
+ */
+export function crossEntropyGradNormSq(logits: Tensor, target: Tensor): Float64Array {
+  return native.ceGradNormSq(logits.handle, target.handle);
+}
 /** Negative log-likelihood of log-probabilities [N, C] against int64 class indices [N]. */
 export function nllLoss(logProbs: Tensor, target: Tensor, o: LossOptions = {}): Tensor {
   return wrap(native.nllLoss(logProbs.handle, target.handle, o.weight ? o.weight.handle : null, reduction(o.reduction)));

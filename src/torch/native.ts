@@ -15,6 +15,7 @@ export interface Native {
   fromArray(data: ArrayBufferView, shape: number[]): T;
   toArray(t: T): Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array;
   dispose(t: T): void;
+  ceGradNormSq(logits: T, labels: T): Float64Array;
   isDisposed(t: T): boolean;
 
   version(): string;

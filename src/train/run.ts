@@ -13,6 +13,7 @@ import { augmentationFor } from '../data/augment.js';
 import { SeededRandom } from '../data/random.js';
 import { createStrategy, parseStrategy } from '../weighting/strategies.js';
 import type { Strategy } from '../weighting/strategy.js';
+import { weightTensor } from '../weighting/low-loss.js';
 import { validateConfig, scheduleFor, withoutUnusedFields, type RunConfig } from './config.js';
 import { prepareData, type RunData } from './prepare-data.js';
 import { SampleHistory } from './history.js';
@@ -192,7 +193,7 @@ async function trainEpoch(x: EpochContext): Promise<MetricsRow> {
         const perSample = strategy.loss.perSample(logits, labels);
         const weights = strategy.weigh({ logits, labels, ids, perSample, epoch, epochs: config.epochs });
         if (preWeights) for (let i = 0; i < weights.length; i++) weights[i]! *= preWeights[i]!;
-        const loss = perSample.mul(torch.tensor(weights, { dtype: perSample.dtype })).mean();
+        const loss = perSample.mul(weightTensor(weights, perSample.dtype)).mean();
         const value = loss.item();
         if (!Number.isFinite(value)) {
           throw new TrainingDiverged(

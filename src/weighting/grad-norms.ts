@@ -4,7 +4,7 @@
 // Since loss_i depends only on logits_i, one backward pass of sum_i loss_i through a *detached*
 // copy of the logits gives every row d loss_i / d logits_i at once, without touching the model's
 // parameter gradients.
-import { Tensor, grad, enableGrad } from '../torch/index.js';
+import { Tensor, grad, enableGrad, tidy } from '../torch/index.js';
 import type { PerSampleLoss } from './losses.js';
 
 /**
@@ -15,20 +15,25 @@ import type { PerSampleLoss } from './losses.js';
  */
 export type GradScale = 'sample' | 'batch-mean';
 
-/** ||d loss_i / d logits_i||^2 through autograd, for any per-sample loss. Returns [N]. */
-export function gradNormSqAutograd(loss: PerSampleLoss, logits: Tensor, labels: Tensor): Tensor {
-  return enableGrad(() => {
-    const z = logits.detach().requiresGrad_(true);
-    const perSample = loss.perSample(z, labels);
-    const [g] = grad(perSample.sum(), z);
-    return g!.square().sum(1);
-  });
+/** ||d loss_i / d logits_i||^2 through autograd, for any per-sample loss; one entry per sample. */
+export function gradNormSqAutograd(loss: PerSampleLoss, logits: Tensor, labels: Tensor): Float64Array {
+  return tidy(() =>
+    enableGrad(() => {
+      const z = logits.detach().requiresGrad_(true);
+      const perSample = loss.perSample(z, labels);
+      const [g] = grad(perSample.sum(), z);
+      return g!.square().sum(1).toFloat64Array();
+    }),
+  );
 }
 
-/** g_i^2 for each sample, from the loss's closed form when it has one, scaled as asked. Returns [N]. */
-export function gradNormSq(loss: PerSampleLoss, logits: Tensor, labels: Tensor, scale: GradScale = 'sample'): Tensor {
-  const g2 = loss.gradNormSq ? loss.gradNormSq(logits.detach(), labels) : gradNormSqAutograd(loss, logits, labels);
-  if (scale === 'sample') return g2;
-  if (scale === 'batch-mean') return g2.div(logits.size(0) ** 2);
-  throw new RangeError(`gradScale '${scale as string}': expected 'sample' or 'batch-mean'`);
+/** g_i^2 for each sample, from the loss's closed form when it has one, scaled as asked. */
+export function gradNormSq(loss: PerSampleLoss, logits: Tensor, labels: Tensor, scale: GradScale = 'sample'): Float64Array {
+  if (scale !== 'sample' && scale !== 'batch-mean') throw new RangeError(`gradScale '${scale as string}': expected 'sample' or 'batch-mean'`);
+  const g2 = loss.gradNormSq ? loss.gradNormSq(logits, labels) : gradNormSqAutograd(loss, logits, labels);
+  if (scale === 'batch-mean') {
+    const m2 = g2.length ** 2;
+    for (let i = 0; i < g2.length; i++) g2[i]! /= m2;
+  }
+  return g2;
 }

@@ -56,7 +56,7 @@ export function importanceSamplingStrategy(o: ImportanceSamplingOptions = {}, lo
     weigh: (b: BatchView) => uniformWeights(b.ids.length),
     select({ logits, labels }, b) {
       const B = logits.size(0);
-      const scores = gradNormSq(loss, logits, labels).sqrt().toFloat64Array();
+      const scores = gradNormSq(loss, logits, labels).map(Math.sqrt);
       const threshold = o.tauThreshold ?? (B + 3 * b) / (3 * b);
       tau = momentum * tau + (1 - momentum) * varianceReduction(scores);
       active = tau > threshold;

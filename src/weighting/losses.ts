@@ -1,7 +1,7 @@
 // Per-sample losses (reduction 'none') that LOW and the baselines weight: cross-entropy,
 // class-balanced cross-entropy and focal loss. Each maps logits [N, C] and int64 labels [N] to
 // a loss per sample [N], differentiable with respect to the logits.
-import { Tensor, F, tensor } from '../torch/index.js';
+import { Tensor, F, tensor, keep } from '../torch/index.js';
 
 export interface PerSampleLoss {
   /** A short name for logs and configs: 'ce', 'bce' or 'focal'. */
@@ -10,9 +10,9 @@ export interface PerSampleLoss {
   perSample(logits: Tensor, labels: Tensor): Tensor;
   /**
    * ||d loss_i / d logits_i||^2 per sample in closed form, when the loss has one; LOW falls back
-   * to autograd otherwise. Computed on detached logits.
+   * to autograd otherwise. Never touches the autograd graph.
    */
-  gradNormSq?(logits: Tensor, labels: Tensor): Tensor;
+  gradNormSq?(logits: Tensor, labels: Tensor): Float64Array;
 }
 
 /** Softmax cross-entropy. Its gradient at the logits is softmax(z) - onehot(y). */
@@ -20,13 +20,8 @@ export function crossEntropyLoss(): PerSampleLoss {
   return {
     name: 'ce',
     perSample: (logits, labels) => F.crossEntropy(logits, labels, { reduction: 'none' }),
-    gradNormSq: (logits, labels) => ceGradient(logits, labels).square().sum(1),
+    gradNormSq: (logits, labels) => F.crossEntropyGradNormSq(logits, labels),
   };
-}
-
-function ceGradient(logits: Tensor, labels: Tensor): Tensor {
-  const z = logits.detach();
-  return F.softmax(z, 1).sub(F.oneHot(labels, z.size(1)).to(z.dtype));
 }
 
 /**
@@ -51,13 +46,19 @@ export function classBalancedWeights(classCounts: ArrayLike<number>): Float64Arr
 /** Cross-entropy with each sample scaled by its class's weight (see classBalancedWeights). */
 export function classBalancedLoss(classCounts: ArrayLike<number>): PerSampleLoss & { classWeights: Float64Array } {
   const weights = classBalancedWeights(classCounts);
-  const perClass = tensor(Float32Array.from(weights));
+  const perClass = keep(tensor(Float32Array.from(weights)));
   const sampleWeights = (labels: Tensor) => perClass.indexSelect(0, labels);
   return {
     name: 'bce',
     classWeights: weights,
     perSample: (logits, labels) => F.crossEntropy(logits, labels, { reduction: 'none' }).mul(sampleWeights(labels).to(logits.dtype)),
-    gradNormSq: (logits, labels) => ceGradient(logits, labels).square().sum(1).mul(sampleWeights(labels).to(logits.dtype).square()),
+    // The gradient is w_y (softmax - onehot), so its squared norm is w_y^2 times CE's.
+    gradNormSq: (logits, labels) => {
+      const g2 = F.crossEntropyGradNormSq(logits, labels);
+      const y = labels.toInt32Array();
+      for (let i = 0; i < g2.length; i++) g2[i]! *= weights[y[i]!]! ** 2;
+      return g2;
+    },
   };
 }
 
@@ -72,7 +73,7 @@ export interface FocalOptions {
 export function focalLoss(o: FocalOptions = {}): PerSampleLoss {
   const gamma = o.gamma ?? 2;
   if (!(Number.isFinite(gamma) && gamma >= 0)) throw new RangeError(`focal loss: gamma = ${gamma}, expected a finite number >= 0`);
-  const alpha = o.alpha ? tensor(Float32Array.from(o.alpha)) : null;
+  const alpha = o.alpha ? keep(tensor(Float32Array.from(o.alpha))) : null;
   const perSample = (logits: Tensor, labels: Tensor): Tensor => {
     const logp = F.logSoftmax(logits, 1).gather(1, labels.unsqueeze(1)).squeeze(1);
     const modulation = gamma === 0 ? null : logp.exp().rsub(1).clamp(0).pow(gamma);

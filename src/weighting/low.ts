@@ -16,6 +16,6 @@ export function lowStrategy(base: PerSampleLoss, o: LowStrategyOptions, label?: 
   return {
     label: label ?? `low${base.name === 'ce' ? '' : `+${base.name}`}(lambda=${o.lambda}${scale === 'sample' ? '' : `,${scale}`})`,
     loss: base,
-    weigh: (b: BatchView) => lowWeights(gradNormSq(base, b.logits, b.labels, scale).toFloat64Array(), { lambda: o.lambda }),
+    weigh: (b: BatchView) => lowWeights(gradNormSq(base, b.logits, b.labels, scale), { lambda: o.lambda }),
   };
 }

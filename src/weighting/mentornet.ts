@@ -12,6 +12,10 @@
 //     which it was seen, kept per sample id; the current epoch's pair joins it when the epoch ends.
 // Weights: the mentor's sigmoid outputs v, rescaled so the batch mean is 1, w_i = M v_i / sum_j v_j,
 // as LOW's weights are (sum w = M). (The authors' student minimises mean_i(v_i l_i) instead.)
+// Burn-in: in the first `burnin` fraction of the epochs (default 0.2) every weight is 1, as the
+// authors run MentorNet-DD (burn_in_epoch=18 of 100 in their commands); the mentor's inputs are
+// still tracked. Not reproduced from their student: the progress input frozen after the burn-in
+// (fixed_epoch_after_burn_in) and the random "example dropout" of weights.
 //
 // Checkpoints: state() holds the moving average and every sample's loss history (as base64 float32),
 // so a resumed run continues with exactly the mentor inputs an uninterrupted run would have had.
@@ -29,6 +33,8 @@ export interface MentorNetOptions {
   mentor: string;
   /** Decay of the moving average of the batch loss percentile (default 0.9). */
   decay?: number;
+  /** Fraction of the epochs, from the start, in which every weight is 1 (default 0.2). */
+  burnin?: number;
   /** Classes of the student's task; must match the mentor's label embedding when it has one. */
   numClasses?: number;
 }
@@ -53,9 +59,16 @@ function fromB64<T>(s: string, Ctor: { new (b: ArrayBuffer, o: number, n: number
 }
 
 /** A strategy weighing with an already loaded mentor (the caller owns the model). */
-export function mentorNetWithModel(model: MentorNetDD, meta: Pick<MentorMetadata, 'percentile'>, o: { decay?: number; file?: string } = {}, loss: PerSampleLoss = crossEntropyLoss()): Strategy {
+export function mentorNetWithModel(
+  model: MentorNetDD,
+  meta: Pick<MentorMetadata, 'percentile'>,
+  o: { decay?: number; burnin?: number; file?: string } = {},
+  loss: PerSampleLoss = crossEntropyLoss(),
+): Strategy {
   const decay = o.decay ?? 0.9;
+  const burnin = o.burnin ?? 0.2;
   if (!(decay >= 0 && decay < 1)) throw new RangeError(`mentornet: decay = ${decay}, expected a number in [0, 1)`);
+  if (!(burnin >= 0 && burnin <= 1)) throw new RangeError(`mentornet: burnin = ${burnin}, expected a fraction in [0, 1]`);
   const { window, buckets, numClasses, labelEmbedding } = model.arch;
   const p = meta.percentile;
   let lambda: number | null = null;
@@ -104,6 +117,9 @@ export function mentorNetWithModel(model: MentorNetDD, meta: Pick<MentorMetadata
         return noGrad(() => model.weights(x)).toFloat64Array();
       });
       for (let r = 0; r < l.length; r++) pending.set(b.ids[r]!, [l[r]!, l[r]! - ref]);
+      // Burn-in: every weight 1 (the authors' v = max(v, 1) in the first burn_in_epoch); the
+      // moving average and the histories are kept all the same.
+      if (b.epoch < burnin * b.epochs) return new Float64Array(l.length).fill(1);
       return normaliseToMeanOne(v);
     },
     endEpoch() {
@@ -157,5 +173,5 @@ export function mentorNetStrategy(o: MentorNetOptions, loss: PerSampleLoss = cro
     model.dispose();
     throw new MentorFileError(o.mentor, `was pretrained for ${arch.numClasses} classes (its label embedding); this run has ${o.numClasses}`);
   }
-  return mentorNetWithModel(model, metadata, { decay: o.decay, file: o.mentor }, loss);
+  return mentorNetWithModel(model, metadata, { decay: o.decay, burnin: o.burnin, file: o.mentor }, loss);
 }

@@ -1,7 +1,7 @@
 // Strategies by name, from a spec that configs and the command line can carry:
 //   normal | focal[:gamma=2] | bce | spl[:q=0.5,growth=1.3] | is[:presample=3]
 //   low[:lambda=0.1,scale=sample|batch-mean,base=ce|bce|focal,gamma=2]
-//   mentornet-pd[:p=0.7,decay=0.9,lambda2=0,burnin=0.2] | mentornet[:decay=0.9] (needs a mentor file)
+//   mentornet-pd[:p=0.7,decay=0.9,lambda2=0,burnin=0.2] | mentornet[:decay=0.9,burnin=0.2] (needs a mentor file)
 import { classBalancedLoss, crossEntropyLoss, focalLoss, type PerSampleLoss } from './losses.js';
 import { normalStrategy } from './normal.js';
 import { lowStrategy } from './low.js';
@@ -29,7 +29,7 @@ const allowedOptions: Record<StrategyName, string[]> = {
   is: ['presample', 'tau'],
   low: ['lambda', 'scale', 'base', 'gamma'],
   'mentornet-pd': ['p', 'decay', 'lambda2', 'burnin'],
-  mentornet: ['decay'],
+  mentornet: ['decay', 'burnin'],
 };
 
 /** Files a strategy needs besides its spec (kept out of the spec so specs stay short, path-free names). */
@@ -107,7 +107,7 @@ export function createStrategy(spec: StrategySpec, info: TrainingSetInfo, seed =
       if (!resources.mentor) {
         throw new RangeError("strategy 'mentornet' needs a pretrained mentor: give --mentor FILE (made by `low mentornet pretrain --from RUN_FOLDER --out FILE`)");
       }
-      return { ...mentorNetStrategy({ mentor: resources.mentor, decay: num(spec, 'decay'), numClasses: info.classCounts.length }), label };
+      return { ...mentorNetStrategy({ mentor: resources.mentor, decay: num(spec, 'decay'), burnin: num(spec, 'burnin'), numClasses: info.classCounts.length }), label };
     }
   }
 }
