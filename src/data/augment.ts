@@ -311,13 +311,19 @@ function asFloat(x: Tensor): Tensor {
  * channel (or a single entry for all channels) and describe intensities in [0, 1]: uint8 input
  * is scaled by 1/255 in the same pass (x * (1 / (255 std)) - mean / std).
  */
+/**
+ * The per-channel affine map of each normalize transform, for uint8 input (scale includes the
+ * 1/255): the loader applies it in one native pass while turning gathered bytes into a tensor.
+ */
+export const normalizeOnBytes = new WeakMap<Transform, { scale: number[]; shift: number[] }>();
+
 export function normalize(mean: readonly number[], std: readonly number[]): Transform {
   if (mean.length === 0 || mean.length !== std.length) {
     throw new RangeError(`normalize: mean (${mean.length} values) and std (${std.length} values) must have the same, non-zero length`);
   }
   for (const s of std) if (!(s > 0) || !Number.isFinite(s)) throw new RangeError(`normalize: std values must be positive and finite, got ${s}`);
   for (const m of mean) if (!Number.isFinite(m)) throw new RangeError(`normalize: mean values must be finite, got ${m}`);
-  return (x) => {
+  const transform: Transform = (x) => {
     const [, c] = dims4(x, 'normalize');
     if (mean.length !== 1 && mean.length !== c) {
       throw new RangeError(`normalize: ${mean.length} mean/std values for a batch with ${c} channels`);
@@ -332,6 +338,8 @@ export function normalize(mean: readonly number[], std: readonly number[]): Tran
       return xf.mul_(tensor(Float32Array.from(scale), { shape })).add_(tensor(Float32Array.from(shift), { shape }));
     });
   };
+  normalizeOnBytes.set(transform, { scale: std.map((s) => 1 / (255 * s)), shift: mean.map((m, i) => -m / std[i]!) });
+  return transform;
 }
 
 /**

@@ -35,8 +35,8 @@
  * consumer is waiting for one of its batches, so a forgotten loader cannot hang the process.
  */
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { Tensor, keep, tensor, tidy } from '../torch/index.js';
-import { checkGeometry, splitGeometry, toFloat, type Geometry, type GeometricTransform, type Transform } from './augment.js';
+import { Tensor, keep, tensor, tidy, affineFromBytes } from '../torch/index.js';
+import { checkGeometry, normalizeOnBytes, splitGeometry, toFloat, type Geometry, type GeometricTransform, type Transform } from './augment.js';
 import { datasetSize, imageSize, type ImageDataset } from './dataset.js';
 import { SeededRandom } from './random.js';
 
@@ -267,6 +267,8 @@ export class DataLoader {
     }
     const x = keep(
       tidy(() => {
+        const affine = transform === null ? undefined : normalizeOnBytes.get(transform);
+        if (affine) return affineFromBytes(bytes, [b, ...shape], affine.scale, affine.shift);
         const raw = tensor(bytes, { shape: [b, ...shape] });
         let out = transform === null ? raw : transform(raw, rng);
         if (!(out instanceof Tensor)) throw new TypeError('DataLoader: the transform must return a Tensor');

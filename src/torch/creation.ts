@@ -147,3 +147,12 @@ export function stack(tensors: Tensor[], dim = 0): Tensor {
 export function where(condition: Tensor, a: Tensor, b: Tensor): Tensor {
   return wrap(native.where(condition.handle, a.handle, b.handle));
 }
+
+/**
+ * A float32 tensor of `shape` [B, C, ...] from uint8 bytes, each value mapped to
+ * byte * scale[c] + shift[c] for its channel c (one value applies to every channel). One pass,
+ * and the bytes may live in shared memory: the data loader's batch conversion.
+ */
+export function affineFromBytes(bytes: Uint8Array, shape: number[], scale: number[], shift: number[]): Tensor {
+  return wrap(native.affineBytes(bytes, shape, scale, shift));
+}

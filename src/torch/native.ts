@@ -16,6 +16,7 @@ export interface Native {
   toArray(t: T): Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array;
   dispose(t: T): void;
   ceGradNormSq(logits: T, labels: T): Float64Array;
+  affineBytes(bytes: Uint8Array, shape: number[], scale: number[], shift: number[]): T;
   isDisposed(t: T): boolean;
 
   version(): string;
