@@ -18,6 +18,9 @@ export { normalStrategy } from './weighting/normal.js';
 export { lowStrategy } from './weighting/low.js';
 export { selfPacedStrategy } from './weighting/self-paced.js';
 export { importanceSamplingStrategy, varianceReduction } from './weighting/importance-sampling.js';
+export { mentorNetPDStrategy, mentorNetPDWeight } from './weighting/mentornet-pd.js';
+export { mentorNetStrategy, mentorNetWithModel } from './weighting/mentornet.js';
+export { pretrainMentor, readNoisyRun, evaluateMentorOnRun } from './weighting/mentornet-pretrain.js';
 export { parseStrategy, formatStrategy, createStrategy, STRATEGY_NAMES, type StrategySpec } from './weighting/strategies.js';
 
 // Data

@@ -15,7 +15,7 @@ test('affineFromBytes maps each byte to byte * scale[c] + shift[c], from shared 
   // Sample 1: channel 0 bytes 4, 5, 6 -> 3, 3.5, 4; channel 1 bytes 200, 100, 50 -> 399, 199, 99.
   assert.deepEqual(Array.from(t.toFloat32Array()), [1, 6, 128.5, 1, 3, 5, 3, 3.5, 4, 399, 199, 99]);
   const plain = torch.tensor(shared, { shape: [12] });
-  assert.deepEqual(Array.from(plain.toArray()), Array.from(shared));
+  assert.deepEqual(Array.from(plain.toArray() as Uint8Array), Array.from(shared));
   assert.throws(() => torch.affineFromBytes(shared, [2, 2, 2], scale, shift), /shape has 8 elements but the array has 12/);
   assert.throws(() => torch.affineFromBytes(shared, [2, 2, 3], [1, 2, 3], [0, 0, 0]), /1 or C = 2 values/);
   t.dispose();

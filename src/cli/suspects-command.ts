@@ -89,7 +89,9 @@ function fmt(v: number): string {
 
 function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 || i === 0 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  // Numbers right-aligned, text left-aligned.
+  const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => r[i] === '' || Number.isFinite(Number(r[i])) || /^-?(Infinity|NaN)$/.test(r[i]!)));
+  const line = (cells: string[]) => cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   console.log(line(header));
   for (const r of rows) console.log(line(r));
 }

@@ -269,7 +269,7 @@ export function gallerySpec(items: GalleryItem[], o: GalleryOptions): VlSpec<Gal
   const size = o.imageSize ?? 56;
   const hasNoise = items.some((i) => i.noisy !== null);
   const cellW = Math.max(size + 16, 128);
-  const cellH = size + (hasNoise ? 60 : 48);
+  const cellH = size + (hasNoise ? 62 : 50);
   const rows = Math.max(1, Math.ceil(items.length / columns));
   const values: GalleryCell[] = items.map((it, k) => ({
     ...it,
@@ -284,8 +284,9 @@ export function gallerySpec(items: GalleryItem[], o: GalleryOptions): VlSpec<Gal
   }));
   const x = { field: 'cx', type: 'quantitative', scale: null, axis: null };
   const y = { field: 'top', type: 'quantitative', scale: null, axis: null };
+  // No text limit: vega measures text without a font in Node and would cut labels that fit.
   const text = (field: string, dy: number, extra: Record<string, unknown> = {}) => ({
-    mark: { type: 'text', baseline: 'top', align: 'center', fontSize: 10, dy, limit: cellW - 4, ...extra },
+    mark: { type: 'text', baseline: 'top', align: 'center', fontSize: 10, dy, ...extra },
     encoding: { x, y, text: { field } },
   });
   const layer: unknown[] = [
@@ -293,20 +294,20 @@ export function gallerySpec(items: GalleryItem[], o: GalleryOptions): VlSpec<Gal
       mark: { type: 'image', width: size, height: size, align: 'center', baseline: 'top', aria: false },
       encoding: { x, y, url: { field: 'image', type: 'nominal' } },
     },
-    text('line1', size + 3, { fontWeight: 'bold' }),
+    text('line1', size + 5, { fontWeight: 'bold' }),
     {
-      ...text('line2', size + 15),
+      ...text('line2', size + 17),
       encoding: { x, y, text: { field: 'line2' }, color: { condition: { test: '!datum.correct', value: '#c62828' }, value: '#222' } },
     },
-    text('line3', size + 27, { color: '#444' }),
+    text('line3', size + 29, { color: '#444' }),
   ];
   if (hasNoise) {
     layer.push(
       {
-        mark: { type: 'square', size: (size + 6) ** 2, filled: false, stroke: '#d32f2f', strokeWidth: 3, yOffset: size / 2 },
+        mark: { type: 'square', size: (size + 4) ** 2, filled: false, stroke: '#d32f2f', strokeWidth: 2.5, yOffset: size / 2 },
         encoding: { x, y, opacity: { condition: { test: 'datum.noisy', value: 1 }, value: 0 } },
       },
-      text('line4', size + 39, { color: '#d32f2f' }),
+      text('line4', size + 41, { color: '#d32f2f' }),
     );
   }
   return {
@@ -322,7 +323,7 @@ export function gallerySpec(items: GalleryItem[], o: GalleryOptions): VlSpec<Gal
 function fmtValue(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
-  return a !== 0 && (a < 0.01 || a >= 1e4) ? v.toExponential(2) : v.toFixed(a >= 100 ? 1 : 3);
+  return a !== 0 && (a < 0.01 || a >= 1e4) ? v.toExponential(1) : v.toFixed(a >= 100 ? 1 : 3);
 }
 
 /** Renders a Vega-Lite spec to an SVG document (standalone: with its XML namespaces). */
