@@ -2,10 +2,11 @@
 // released code, on the same inputs, for batch sizes 32 to 4096.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 
 import { lowWeights } from '../weighting/low-weights.js';
 import { SeededRandom } from '../data/random.js';
+import { packagePath } from '../paths.js';
+import { DEBIAN_PYTHON } from './python.js';
 
 export interface SolverBenchOptions {
   /** Print one JSON object on the last line (the M = 256, lambda = 0.1 row and the whole table). */
@@ -139,12 +140,9 @@ interface CvxoptReply {
 }
 
 function helperScript(): string {
-  // From src/bench (tsx) or dist/src/bench (compiled), the script sits under the package root.
-  for (const rel of ['../../scripts/bench/cvxopt_low.py', '../../../scripts/bench/cvxopt_low.py']) {
-    const p = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(p)) return p;
-  }
-  throw new Error('scripts/bench/cvxopt_low.py not found next to the low-ts sources');
+  const p = packagePath('scripts', 'bench', 'cvxopt_low.py');
+  if (!existsSync(p)) throw new Error(`${p} not found: the CVXOPT side of the benchmark ships in scripts/bench/`);
+  return p;
 }
 
 function runCvxopt(
@@ -219,7 +217,7 @@ function printTable(rows: SolverBenchResult[]): void {
  * Prints a table (and a JSON line with `json`); without a usable CVXOPT it still reports low-ts.
  */
 export async function benchSolver(opts: SolverBenchOptions = {}): Promise<SolverBenchResult[]> {
-  const python = opts.python ?? '/usr/bin/python3';
+  const python = opts.python ?? DEBIAN_PYTHON;
   const repeats = opts.repeats ?? 25;
   if (!Number.isInteger(repeats) || repeats < 1) {
     throw new RangeError(`benchSolver: repeats is ${repeats}; it must be an integer >= 1`);

@@ -23,7 +23,7 @@ export function runConfigCommand(): Command {
       const torch = await import('../torch/index.js');
       if (o.threads) torch.setNumThreads(o.threads);
       const { trainRun } = await import('../train/run.js');
-      // Workers log one line per epoch on stderr (kept in the run's worker.log).
-      await withInterruptHandling((signal) => trainRun(config, { out: o.out, signal, onProgress: progressReporter(process.stderr.isTTY ? 'bar' : 'bar') }));
+      // Off a terminal (a compare worker) the reporter prints one line per epoch, kept in worker.log.
+      await withInterruptHandling((signal) => trainRun(config, { out: o.out, signal, onProgress: progressReporter('bar') }));
     });
 }
