@@ -48,8 +48,11 @@ export interface Geometry {
   cols: AxisMap;
 }
 
+// One buffer for the four arrays: a geometry is built for every training batch, and allocating
+// a typed array's buffer costs more than filling it.
 function emptyAxis(b: number): AxisMap {
-  return { scale: new Int32Array(b), offset: new Int32Array(b), lo: new Int32Array(b), hi: new Int32Array(b) };
+  const all = new Int32Array(4 * b);
+  return { scale: all.subarray(0, b), offset: all.subarray(b, 2 * b), lo: all.subarray(2 * b, 3 * b), hi: all.subarray(3 * b) };
 }
 
 /** Sets sample i of `map` to out o <- in s*o + t, valid where 0 <= s*o + t < inSize and 0 <= o < size. */
@@ -105,15 +108,23 @@ export function chainGeometry(first: Geometry, second: Geometry): Geometry {
 export function checkGeometry(g: Geometry, b: number, h: number, w: number): void {
   checkInt('geometry: height', g.height, 1);
   checkInt('geometry: width', g.width, 1);
-  for (const [axis, map, size, inSize] of [['rows', g.rows, g.height, h], ['cols', g.cols, g.width, w]] as const) {
-    if ([map.scale, map.offset, map.lo, map.hi].some((a) => a.length !== b)) throw new RangeError(`geometry: ${axis} maps are not for a batch of ${b}`);
-    for (let i = 0; i < b; i++) {
-      const [s, t, lo, hi] = [map.scale[i]!, map.offset[i]!, map.lo[i]!, map.hi[i]!];
-      const inside = (o: number) => s * o + t >= 0 && s * o + t < inSize;
-      if ((s !== 1 && s !== -1) || lo < 0 || hi < lo || hi > size || (lo < hi && !(inside(lo) && inside(hi - 1)))) {
-        throw new RangeError(`geometry: ${axis} map of sample ${i} (scale ${s}, offset ${t}, outputs ${lo}..${hi - 1}) reads outside 0..${inSize - 1}`);
-      }
-    }
+  checkAxis('rows', g.rows, b, g.height, h);
+  checkAxis('cols', g.cols, b, g.width, w);
+}
+
+// Runs once per batch on the training thread when the loader offloads geometry: kept free of
+// allocations (a destructuring or closure per sample made it cost as much as the crop itself).
+function checkAxis(axis: string, map: AxisMap, b: number, size: number, inSize: number): void {
+  const { scale, offset, lo, hi } = map;
+  if (scale.length !== b || offset.length !== b || lo.length !== b || hi.length !== b) throw new RangeError(`geometry: ${axis} maps are not for a batch of ${b}`);
+  for (let i = 0; i < b; i++) {
+    const s = scale[i]!;
+    const t = offset[i]!;
+    const first = lo[i]!;
+    const end = hi[i]!;
+    const bad =
+      (s !== 1 && s !== -1) || first < 0 || end < first || end > size || (first < end && (s * first + t < 0 || s * first + t >= inSize || s * (end - 1) + t < 0 || s * (end - 1) + t >= inSize));
+    if (bad) throw new RangeError(`geometry: ${axis} map of sample ${i} (scale ${s}, offset ${t}, outputs ${first}..${end - 1}) reads outside 0..${inSize - 1}`);
   }
 }
 
@@ -435,8 +446,9 @@ export function flipBatch(x: Tensor, flip: ArrayLike<number | boolean>, dim: 2 |
 
 /** Offsets for a batch of random crops, drawn in the documented order. */
 function drawOffsets(rng: SeededRandom, b: number, rowRange: number, colRange: number): [Int32Array, Int32Array] {
-  const tops = new Int32Array(b);
-  const lefts = new Int32Array(b);
+  const both = new Int32Array(2 * b);
+  const tops = both.subarray(0, b);
+  const lefts = both.subarray(b);
   for (let i = 0; i < b; i++) {
     tops[i] = rng.int(rowRange + 1);
     lefts[i] = rng.int(colRange + 1);

@@ -102,8 +102,10 @@ export interface EpochStats {
   batches: number;
   /** Milliseconds waiting for gathered bytes (the worker), or gathering them inline. */
   gatherMs: number;
-  /** Milliseconds turning bytes into tensors, transforming them, and asking the worker for a later batch. */
+  /** Milliseconds turning bytes into tensors and transforming them. */
   prepareMs: number;
+  /** Milliseconds asking the worker for a later batch (drawing its geometric decisions, sending the request). */
+  requestMs: number;
 }
 
 /** The number of batches `count` samples make. */
@@ -259,8 +261,10 @@ export class DataLoader {
   makeBatch(epoch: number, index: number, positions: Int32Array, bytes: Uint8Array, shape: number[], transform: Transform | null, rng: SeededRandom): Batch {
     const ds = this.dataset;
     const b = positions.length;
-    const ids = new Int32Array(b);
-    const labels = new Int32Array(b);
+    // One buffer for both (allocating typed-array buffers is costly on the training thread).
+    const both = new Int32Array(2 * b);
+    const ids = both.subarray(0, b);
+    const labels = both.subarray(b);
     for (let i = 0; i < b; i++) {
       ids[i] = ds.ids[positions[i]!]!;
       labels[i] = ds.labels[positions[i]!]!;
@@ -310,7 +314,7 @@ export class Epoch implements AsyncIterable<Batch> {
   /** Number of batches. */
   readonly length: number;
   /** Timing of the most recent (or current) pass. */
-  stats: EpochStats = { batches: 0, gatherMs: 0, prepareMs: 0 };
+  stats: EpochStats = { batches: 0, gatherMs: 0, prepareMs: 0, requestMs: 0 };
 
   constructor(
     readonly loader: DataLoader,
@@ -327,7 +331,7 @@ export class Epoch implements AsyncIterable<Batch> {
 
   private async *run(): AsyncGenerator<Batch, void, undefined> {
     const { loader, epoch, positions, length } = this;
-    const stats: EpochStats = { batches: 0, gatherMs: 0, prepareMs: 0 };
+    const stats: EpochStats = { batches: 0, gatherMs: 0, prepareMs: 0, requestMs: 0 };
     this.stats = stats;
     const bs = loader.batchSize;
     const ds = loader.dataset;
@@ -338,7 +342,7 @@ export class Epoch implements AsyncIterable<Batch> {
     const { geometric, rest } = loader.offloadParts();
     // Batches requested from the worker: the generator (which already drew the geometric
     // decisions, if offloaded) and the shape of the bytes that will come back.
-    const pending = new Map<number, { rng: SeededRandom; shape: number[] }>();
+    const pending = new Map<number, { rng: SeededRandom; shape: number[]; positions: Int32Array }>();
     const request = (k: number) => {
       if (worker === null || k >= length) return;
       const rng = loader.augmentationRandom(epoch, k);
@@ -350,8 +354,9 @@ export class Epoch implements AsyncIterable<Batch> {
         checkGeometry(geometry, b, ds.shape[1], ds.shape[2]); // the worker trusts the maps
         shape = [ds.shape[0], geometry.height, geometry.width];
       }
-      pending.set(k, { rng, shape });
-      worker.request(k, slice(k), geometry);
+      const chosen = slice(k);
+      pending.set(k, { rng, shape, positions: chosen });
+      worker.request(k, chosen, geometry);
     };
     let completed = false;
     try {
@@ -359,21 +364,24 @@ export class Epoch implements AsyncIterable<Batch> {
       for (let k = 0; k < length; k++) {
         const t0 = performance.now();
         const ahead = pending.get(k);
-        const chunk = ahead !== undefined ? await worker!.get(k) : inline.gather(slice(k));
+        const chosen = ahead !== undefined ? ahead.positions : slice(k);
+        const chunk = ahead !== undefined ? await worker!.get(k) : inline.gather(chosen);
         const t1 = performance.now();
         let batch: Batch;
         try {
           batch =
             ahead !== undefined
-              ? loader.makeBatch(epoch, k, slice(k), chunk.bytes, ahead.shape, geometric !== null ? rest : loader.transform, ahead.rng)
-              : loader.makeBatch(epoch, k, slice(k), chunk.bytes, [...ds.shape], loader.transform, loader.augmentationRandom(epoch, k));
+              ? loader.makeBatch(epoch, k, chosen, chunk.bytes, ahead.shape, geometric !== null ? rest : loader.transform, ahead.rng)
+              : loader.makeBatch(epoch, k, chosen, chunk.bytes, [...ds.shape], loader.transform, loader.augmentationRandom(epoch, k));
         } finally {
           chunk.release();
           pending.delete(k);
         }
+        const t2 = performance.now();
         if (k > 0) request(k + loader.prefetch);
         stats.gatherMs += t1 - t0;
-        stats.prepareMs += performance.now() - t1;
+        stats.prepareMs += t2 - t1;
+        stats.requestMs += performance.now() - t2;
         stats.batches++;
         yield batch;
       }
