@@ -2,7 +2,7 @@
 // inline SVG charts, sample images as data URIs; no script, no external URL), readable on a
 // laptop screen. Also the page of `low suspects --out`.
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { SUMMARY_METRICS, type ExperimentSummary, type StrategySummary } from '../train/summary.js';
 import { mean, sampleStd } from '../metrics/stats.js';
 import { formatStrategy, parseStrategy } from '../weighting/strategies.js';
@@ -423,7 +423,7 @@ export async function buildExperimentReport(dir: string, o: ReportOptions = {}):
   const finished = exp.runs.filter((r) => r.run.finished).length;
   const planned = exp.runs.length + exp.pending.length;
   if (exp.pending.length || finished < exp.runs.length) {
-    notes.push(`${finished} of ${planned} runs are finished; ${exp.runs.length - finished} are partly done and ${exp.pending.length} not started (${exp.pending.map((p) => `${p.strategy} seed ${p.seed}`).join(', ') || 'none'}). The summary uses finished runs only; the curves use every completed epoch.`);
+    notes.push(`${finished} of ${planned} runs are finished; ${exp.runs.length - finished} are partly done and ${exp.pending.length} not started${listSome(exp.pending.map((p) => `${p.strategy} seed ${p.seed}`))}. The summary uses finished runs only; the curves use every completed epoch.`);
   }
 
   s.add('summary', 'Summary', exp.summary ? summaryTables(exp.summary) : '<p>No run has finished yet.</p>');
@@ -513,6 +513,13 @@ export async function buildExperimentReport(dir: string, o: ReportOptions = {}):
 
 // ---- entry points ----------------------------------------------------------------------------------------
 
+/** " (a, b, c and 12 more)": a long list shortened for a one-line note. */
+function listSome(items: string[], shown = 5): string {
+  if (items.length === 0) return '';
+  const head = items.slice(0, shown).join(', ');
+  return items.length > shown ? ` (${head} and ${items.length - shown} more)` : ` (${head})`;
+}
+
 export async function buildReport(folder: string, o: ReportOptions = {}): Promise<Report> {
   if (isExperimentFolder(folder)) return buildExperimentReport(folder, o);
   if (isRunFolder(folder)) return buildRunReport(folder, o);
@@ -533,6 +540,7 @@ export async function writeChartPngs(charts: ReportChart[], dir: string): Promis
 
 export async function writeReport(folder: string, out: string, o: ReportOptions = {}): Promise<Report & { out: string; pngs: string[] }> {
   const report = await buildReport(folder, o);
+  mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, report.html);
   const pngs = o.pngDir ? await writeChartPngs(report.charts, o.pngDir) : [];
   return { ...report, out, pngs };
