@@ -42,7 +42,11 @@ export function compareCommand(): Command {
   return cmd;
 }
 
-export async function runCompare(o: CompareCliOptions): Promise<string> {
+/**
+ * Runs the experiment and returns its summary text. `execute` replaces the worker process that
+ * runs each run (tests run them in this process); `--threads` sets each run's intra-op threads.
+ */
+export async function runCompare(o: CompareCliOptions, execution: { execute?: import('../train/experiment.js').RunExecutor } = {}): Promise<string> {
   const { planRuns, executeRuns, readOutcome } = await import('../train/experiment.js');
   const { summarize, formatSummary, formatTuning, summaryCsv } = await import('../train/summary.js');
   const { planTuningRuns, chooseTuned, planTunedRuns } = await import('../train/tuning.js');
@@ -68,6 +72,8 @@ export async function runCompare(o: CompareCliOptions): Promise<string> {
     await withInterruptHandling((signal) =>
       executeRuns(runs, {
         jobs: o.jobs,
+        threads: o.threads,
+        execute: execution.execute,
         signal,
         onEvent: (e) => {
           if (e.kind === 'skip' || e.kind === 'finish' || e.kind === 'fail') done++;

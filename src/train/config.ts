@@ -129,6 +129,14 @@ export function withoutUnusedFields(c: RunConfig): RunConfig {
   return rest;
 }
 
+/**
+ * The text of a run folder's config.json. A folder whose config.json holds another text holds a
+ * different run: it is neither resumed nor reused.
+ */
+export function configFileText(c: RunConfig): string {
+  return JSON.stringify(withoutUnusedFields(c), null, 2);
+}
+
 export function scheduleFor(c: RunConfig): Schedule {
   const s = c.schedule;
   switch (s.kind) {

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatStrategy, parseStrategy, type StrategySpec } from '../weighting/strategies.js';
-import type { RunConfig } from './config.js';
+import { configFileText, type RunConfig } from './config.js';
 import type { MetricsRow } from './metrics-file.js';
 
 export interface ExperimentPlan {
@@ -76,20 +76,48 @@ function cliEntry(): string {
   return self.endsWith('.ts') ? join(self, '..', '..', 'cli', 'main.ts') : join(self, '..', '..', 'cli', 'main.js');
 }
 
+/**
+ * Runs one planned run to completion in `run.dir` (its config is in config.request.json there);
+ * rejects with the reason when it fails. The default is a worker process (`low run-config`).
+ */
+export type RunExecutor = (run: PlannedRun, o: { threads: number; signal?: AbortSignal }) => Promise<void>;
+
 export interface ExecuteOptions {
   jobs: number;
+  /** Intra-op threads of each run; default cores / jobs. */
+  threads?: number;
+  /** How a run is executed; default {@link workerProcess}. */
+  execute?: RunExecutor;
   /** Called as runs start and finish, for progress display. */
   onEvent?: (e: { kind: 'start' | 'finish' | 'skip' | 'fail'; run: PlannedRun; index: number; total: number; message?: string; seconds?: number }) => void;
   signal?: AbortSignal;
 }
 
+/** Planned runs whose folder holds a run with another configuration (another plan, options or data). */
+export function conflictingRuns(runs: PlannedRun[]): PlannedRun[] {
+  return runs.filter((run) => {
+    const file = join(run.dir, 'config.json');
+    return existsSync(file) && readFileSync(file, 'utf8') !== configFileText(run.config);
+  });
+}
+
 /**
  * Runs every unfinished run in worker processes, `jobs` at a time, each with cores / jobs
- * threads so that jobs x threads stays within the machine. A failed run is reported and the
- * others go on; the promise rejects at the end if any failed.
+ * threads (unless `threads` is given) so that jobs x threads stays within the machine. A failed
+ * run is reported and the others go on; the promise rejects at the end if any failed. Before
+ * anything runs, it rejects if a run folder holds a run with a different configuration: a
+ * finished run is reused only when it is exactly the planned one.
  */
 export async function executeRuns(runs: PlannedRun[], o: ExecuteOptions): Promise<void> {
-  const threads = Math.max(1, Math.floor(availableParallelism() / o.jobs));
+  const conflicts = conflictingRuns(runs);
+  if (conflicts.length) {
+    throw new Error(
+      `${conflicts.length} run folder(s) hold a run with a different configuration (see their config.json), so they are neither resumed nor reused:\n  ` +
+        `${conflicts.map((run) => run.dir).join('\n  ')}\nRun the same plan again to resume, or choose another --out (or delete those folders).`,
+    );
+  }
+  const threads = o.threads ?? Math.max(1, Math.floor(availableParallelism() / o.jobs));
+  const execute = o.execute ?? workerProcess;
   const queue = runs.map((run, index) => ({ run, index }));
   const failures: string[] = [];
   const worker = async () => {
@@ -104,19 +132,29 @@ export async function executeRuns(runs: PlannedRun[], o: ExecuteOptions): Promis
       writeFileSync(join(run.dir, 'config.request.json'), JSON.stringify(run.config));
       o.onEvent?.({ kind: 'start', run, index, total: runs.length });
       const started = performance.now();
-      const code = await runWorker(run, threads, o.signal);
-      const seconds = (performance.now() - started) / 1000;
-      if (code === 0) o.onEvent?.({ kind: 'finish', run, index, total: runs.length, seconds });
-      else {
-        const log = existsSync(join(run.dir, 'worker.log')) ? readFileSync(join(run.dir, 'worker.log'), 'utf8').trim().split('\n').slice(-3).join(' | ') : '';
-        failures.push(`${run.strategy} seed ${run.seed}: exit ${code}: ${log}`);
-        o.onEvent?.({ kind: 'fail', run, index, total: runs.length, message: log });
+      try {
+        await execute(run, { threads, signal: o.signal });
+        const seconds = (performance.now() - started) / 1000;
+        o.onEvent?.({ kind: 'finish', run, index, total: runs.length, seconds });
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        failures.push(`${run.strategy} seed ${run.seed}: ${message}`);
+        o.onEvent?.({ kind: 'fail', run, index, total: runs.length, message });
       }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, o.jobs) }, worker));
   if (failures.length) throw new Error(`${failures.length} run(s) failed:\n  ${failures.join('\n  ')}`);
 }
+
+/** The default {@link RunExecutor}: `low run-config` in a child process, its stderr kept in worker.log. */
+export const workerProcess: RunExecutor = async (run, { threads, signal }) => {
+  const code = await runWorker(run, threads, signal);
+  if (code !== 0) {
+    const log = existsSync(join(run.dir, 'worker.log')) ? readFileSync(join(run.dir, 'worker.log'), 'utf8').trim().split('\n').slice(-3).join(' | ') : '';
+    throw new Error(`exit ${code}: ${log}`);
+  }
+};
 
 function runWorker(run: PlannedRun, threads: number, signal?: AbortSignal): Promise<number> {
   return new Promise((resolve) => {

@@ -14,7 +14,7 @@ import { SeededRandom } from '../data/random.js';
 import { createStrategy, parseStrategy } from '../weighting/strategies.js';
 import type { Strategy } from '../weighting/strategy.js';
 import { weightTensor } from '../weighting/low-loss.js';
-import { validateConfig, scheduleFor, withoutUnusedFields, type RunConfig } from './config.js';
+import { validateConfig, scheduleFor, withoutUnusedFields, configFileText, type RunConfig } from './config.js';
 import { prepareData, type RunData } from './prepare-data.js';
 import { SampleHistory } from './history.js';
 import { evaluateModel, type EvalResult } from './evaluate-model.js';
@@ -70,7 +70,7 @@ export async function trainRun(input: RunConfig, o: RunOptions): Promise<RunResu
   const config = validateConfig(withoutUnusedFields(input));
   mkdirSync(o.out, { recursive: true });
   const configFile = join(o.out, 'config.json');
-  const configJson = JSON.stringify(config, null, 2);
+  const configJson = configFileText(config);
   if (existsSync(configFile) && readFileSync(configFile, 'utf8') !== configJson) {
     throw new Error(`${o.out} holds a run with a different configuration (see its config.json); choose another output folder or delete it`);
   }

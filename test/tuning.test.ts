@@ -1,0 +1,329 @@
+// `low compare --tune` on a tiny synthetic dataset in MNIST's IDX format (8x8 images, 10 classes,
+// 400 training and 100 test samples, an MLP, 2-3 epochs): tuning never reads the test split (a
+// poisoned test split changes nothing about the choices), and an interrupted tuned experiment
+// resumes to exactly the result of an uninterrupted one, without retraining finished runs.
+// The runs execute in this process (runCompare's `execute`, doing what the `run-config` worker
+// does) except in the first test, which uses the real worker processes.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import * as torch from '../src/torch/index.js';
+import { runCompare, type CompareCliOptions } from '../src/cli/compare-command.js';
+import { RunInterrupted, trainRun } from '../src/train/run.js';
+import type { RunExecutor } from '../src/train/experiment.js';
+import type { RunConfig } from '../src/train/config.js';
+import { readMetricsCsv, type MetricsRow } from '../src/train/metrics-file.js';
+import type { TunedChoice } from '../src/train/tuning.js';
+import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from '../src/data/idx.js';
+import { idxBytes, makeTempDir, patternBytes, writeFile } from './data-fixtures.js';
+
+const temp = makeTempDir('tuning');
+after(temp.remove);
+
+const SIDE = 8;
+const TEST_IMAGES = 't10k-images-idx3-ubyte';
+const TEST_LABELS = 't10k-labels-idx1-ubyte';
+
+/** Class c: a fixed random pattern of its own, half-blended with per-sample noise (learnable, not trivially). */
+function samples(n: number, seed: number): { images: Uint8Array; labels: Uint8Array } {
+  const px = SIDE * SIDE;
+  const noise = patternBytes(n * px, seed);
+  const prototypes = Array.from({ length: 10 }, (_, c) => patternBytes(px, 1000 + c));
+  const images = new Uint8Array(n * px);
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    labels[i] = (i * 7) % 10;
+    for (let p = 0; p < px; p++) images[i * px + p] = (prototypes[labels[i]!]![p]! + noise[i * px + p]!) >> 1;
+  }
+  return { images, labels };
+}
+
+type Poison = 'none' | 'truncated' | 'wrong-labels';
+
+/** An MNIST-layout data folder; its test split clean, truncated (unreadable) or with every label wrong. */
+function dataDir(name: string, poison: Poison): string {
+  const dir = join(temp.dir, name);
+  const train = samples(400, 1);
+  const test = samples(100, 2);
+  writeFile(join(dir, 'train-images-idx3-ubyte'), idxBytes(IDX_IMAGES_MAGIC, [400, SIDE, SIDE], train.images));
+  writeFile(join(dir, 'train-labels-idx1-ubyte'), idxBytes(IDX_LABELS_MAGIC, [400], train.labels));
+  const testImages = idxBytes(IDX_IMAGES_MAGIC, [100, SIDE, SIDE], test.images);
+  const testLabels = poison === 'wrong-labels' ? test.labels.map((y) => (y + 1) % 10) : test.labels;
+  writeFile(join(dir, TEST_IMAGES), poison === 'truncated' ? testImages.subarray(0, testImages.length / 2) : testImages);
+  writeFile(join(dir, TEST_LABELS), poison === 'truncated' ? Buffer.from('not an IDX file') : idxBytes(IDX_LABELS_MAGIC, [100], testLabels));
+  return dir;
+}
+
+const options = (dir: string, out: string, over: Partial<CompareCliOptions> = {}): CompareCliOptions => ({
+  strategies: 'normal;low',
+  lambdas: [1, 0.1],
+  seeds: 2,
+  jobs: 1,
+  threads: 1,
+  out,
+  select: 'acc',
+  tune: true,
+  tuneLrs: [0.01, 0.1],
+  tuneEpochs: 2,
+  dataset: 'mnist',
+  dataDir: dir,
+  model: 'mlp',
+  epochs: 3,
+  batchSize: 50,
+  valFraction: 0.25,
+  quiet: true,
+  ...over,
+});
+
+/** Does in this process what the `run-config` worker does, recording which runs it trained. */
+function inProcess(trained: string[] = []): RunExecutor {
+  return async (run, { threads, signal }) => {
+    trained.push(run.dir);
+    torch.setNumThreads(threads);
+    const config = JSON.parse(readFileSync(join(run.dir, 'config.request.json'), 'utf8')) as RunConfig;
+    await trainRun(config, { out: run.dir, signal });
+  };
+}
+
+/**
+ * Like {@link inProcess}, but the experiment is interrupted part-way: `finish` runs complete, the
+ * next is stopped after its first epoch (a checkpoint, no final.json), the rest never start.
+ */
+function interruptedAfter(finish: number, trained: string[]): RunExecutor {
+  const full = inProcess(trained);
+  let started = 0;
+  return async (run, o) => {
+    started++;
+    if (started <= finish) return full(run, o);
+    if (started > finish + 1) throw new Error('not started: the experiment was interrupted');
+    trained.push(run.dir);
+    const config = JSON.parse(readFileSync(join(run.dir, 'config.request.json'), 'utf8')) as RunConfig;
+    const stop = new AbortController();
+    await assert.rejects(
+      trainRun(config, { out: run.dir, signal: stop.signal, onProgress: (e) => e.kind === 'epoch' && stop.abort() }),
+      RunInterrupted,
+    );
+    throw new Error('interrupted');
+  };
+}
+
+/** runCompare without its summary on stdout. */
+async function compare(o: CompareCliOptions, execute?: RunExecutor): Promise<string> {
+  const log = console.log;
+  console.log = () => {};
+  try {
+    return await runCompare(o, { execute });
+  } finally {
+    console.log = log;
+  }
+}
+
+/** Run folders (holding config.json) under `root`, relative to it, sorted. */
+function runDirs(root: string): string[] {
+  const found: string[] = [];
+  const walk = (rel: string) => {
+    const dir = join(root, rel);
+    if (existsSync(join(dir, 'config.json'))) found.push(rel);
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) walk(join(rel, e.name));
+  };
+  walk('');
+  return found.sort();
+}
+
+const rowsOf = (runDir: string): MetricsRow[] => (JSON.parse(readFileSync(join(runDir, 'final.json'), 'utf8')) as { rows: MetricsRow[] }).rows;
+/** Rows without the wall-clock column, the one thing that legitimately differs between two identical runs. */
+const timeless = (rows: MetricsRow[]) => rows.map(({ seconds: _seconds, ...rest }) => rest);
+const tuningOf = (out: string) => JSON.parse(readFileSync(join(out, 'tuning.json'), 'utf8')) as TunedChoice[];
+/** summary.csv without its seconds column. */
+const csvWithoutSeconds = (out: string) => {
+  const lines = readFileSync(join(out, 'summary.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+  const k = lines[0]!.indexOf('seconds');
+  assert.ok(k >= 0);
+  return lines.map((cells) => cells.filter((_, i) => i !== k).join(','));
+};
+
+/** Bytes and modification times of a run folder's files: what retraining would change. */
+function snapshot(runDir: string): Record<string, { bytes: string; mtimeMs: number }> {
+  const files: Record<string, { bytes: string; mtimeMs: number }> = {};
+  for (const f of readdirSync(runDir).sort()) {
+    files[f] = { bytes: readFileSync(join(runDir, f)).toString('base64'), mtimeMs: statSync(join(runDir, f)).mtimeMs };
+  }
+  return files;
+}
+
+const finishedRuns = (out: string) => runDirs(out).filter((d) => existsSync(join(out, d, 'final.json')));
+
+// One clean, uninterrupted tuned experiment, the reference of several tests.
+const cleanData = dataDir('clean', 'none');
+let reference: Promise<string> | undefined;
+function referenceExperiment(): Promise<string> {
+  reference ??= (async () => {
+    const out = join(temp.dir, 'reference');
+    await compare(options(cleanData, out), inProcess());
+    return out;
+  })();
+  return reference;
+}
+
+test('tuning with an unreadable test split completes and records its choices; only the final runs fail, naming the file (worker processes)', async () => {
+  const dir = dataDir('truncated', 'truncated');
+  const out = join(temp.dir, 'truncated-exp');
+  // The real `low run-config` worker processes, with a grid small enough to start few of them.
+  await assert.rejects(compare(options(dir, out, { strategies: 'normal', seeds: 1, jobs: 2 })), (e: Error) => {
+    assert.match(e.message, /^1 run\(s\) failed:/);
+    assert.ok(e.message.includes(join(dir, TEST_IMAGES)), `the error names the test file: ${e.message}`);
+    assert.match(e.message, /truncated/);
+    return true;
+  });
+  const choices = tuningOf(out);
+  assert.equal(choices.length, 1);
+  assert.equal(choices[0]!.family, 'normal');
+  assert.deepEqual(choices[0]!.candidates.map((c) => c.lr).sort(), [0.01, 0.1]);
+  for (const c of choices[0]!.candidates) assert.ok(c.valScore > 0 && c.valScore <= 1, `validation score ${c.valScore}`);
+  const best = Math.max(...choices[0]!.candidates.map((c) => c.valScore));
+  assert.equal(choices[0]!.valScore, best, 'the best validation score is chosen');
+
+  const tuning = runDirs(join(out, 'tune'));
+  assert.equal(tuning.length, 2);
+  for (const d of tuning) {
+    const rows = rowsOf(join(out, 'tune', d));
+    assert.equal(rows.length, 2, `${d}: both tuning epochs`);
+    for (const r of rows) {
+      assert.ok(Number.isFinite(r.val_acc), `${d}: validation scored`);
+      assert.equal(r.test_acc, undefined, `${d}: no test metric`);
+    }
+  }
+  // The final run reached the test split, and failed on it before training.
+  const finals = runDirs(join(out, 'runs'));
+  assert.equal(finals.length, 1);
+  assert.ok(!existsSync(join(out, 'runs', finals[0]!, 'final.json')));
+  assert.ok(!existsSync(join(out, 'runs', finals[0]!, 'checkpoint.lowt')));
+  assert.match(readFileSync(join(out, 'runs', finals[0]!, 'worker.log'), 'utf8'), /t10k-images-idx3-ubyte: \d+ bytes, expected \d+ .*truncated/);
+  assert.ok(!existsSync(join(out, 'summary.md')));
+});
+
+test('the full tuning grid with an unreadable test split: every tuning run finishes, every final run fails on the test file', async () => {
+  const dir = dataDir('truncated-grid', 'truncated');
+  const out = join(temp.dir, 'truncated-grid-exp');
+  await assert.rejects(compare(options(dir, out), inProcess()), (e: Error) => {
+    assert.match(e.message, /^4 run\(s\) failed:/, '2 families x 2 seeds, all in the final phase');
+    const lines = e.message.split('\n').slice(1);
+    assert.equal(lines.length, 4);
+    for (const line of lines) assert.ok(line.includes(`${join(dir, TEST_IMAGES)}: `) && /truncated$/.test(line), line);
+    return true;
+  });
+  // The same choices and validation scores as with the clean test split.
+  assert.deepEqual(tuningOf(out), tuningOf(await referenceExperiment()));
+  assert.equal(runDirs(join(out, 'tune')).length, 6, 'normal x 2 lrs + low x 2 lambdas x 2 lrs');
+  assert.equal(finishedRuns(join(out, 'tune')).length, 6);
+  assert.equal(finishedRuns(join(out, 'runs')).length, 0);
+});
+
+test('wrong test labels change the test metrics but nothing about tuning: same choices, same validation score of every tuning run', async () => {
+  const dir = dataDir('wrong-labels', 'wrong-labels');
+  const out = join(temp.dir, 'wrong-labels-exp');
+  await compare(options(dir, out), inProcess());
+  const clean = await referenceExperiment();
+
+  const choices = tuningOf(out);
+  assert.deepEqual(choices, tuningOf(clean));
+  assert.deepEqual(choices.map((c) => [c.family, c.candidates.length]), [['normal', 2], ['low', 4]]);
+  // The candidates' scores differ, so the choice is a real one.
+  assert.ok(new Set(choices.flatMap((c) => c.candidates.map((k) => k.valScore))).size > 2);
+  const tuning = runDirs(join(out, 'tune'));
+  assert.deepEqual(tuning, runDirs(join(clean, 'tune')));
+  for (const d of tuning) {
+    assert.deepEqual(timeless(rowsOf(join(out, 'tune', d))), timeless(rowsOf(join(clean, 'tune', d))), `${d}: every tuning metric`);
+  }
+  const section = (text: string) => text.slice(0, text.indexOf('## Test metrics'));
+  assert.equal(section(readFileSync(join(out, 'summary.md'), 'utf8')), section(readFileSync(join(clean, 'summary.md'), 'utf8')));
+
+  // The poison is real: the final runs train identically but score differently on the test split.
+  const finals = runDirs(join(out, 'runs'));
+  assert.equal(finals.length, 4);
+  for (const d of finals) {
+    const poisoned = rowsOf(join(out, 'runs', d));
+    const reference = rowsOf(join(clean, 'runs', d));
+    for (const k of ['train_loss', 'train_err', 'val_loss', 'val_acc', 'val_mauc'] as const) {
+      assert.deepEqual(poisoned.map((r) => r[k]), reference.map((r) => r[k]), `${d}: ${k}`);
+    }
+    assert.ok(reference.at(-1)!.test_acc > poisoned.at(-1)!.test_acc + 0.2, `${d}: test accuracy ${reference.at(-1)!.test_acc} clean, ${poisoned.at(-1)!.test_acc} poisoned`);
+  }
+});
+
+test('an interrupted tuned experiment resumes without retraining finished runs, to the summary of an uninterrupted one', async () => {
+  const out = join(temp.dir, 'resumed');
+  const o = options(cleanData, out);
+
+  // 1. Interrupted during tuning: 2 of 6 tuning runs finish, the third stops after 1 of 2 epochs.
+  const first: string[] = [];
+  await assert.rejects(compare(o, interruptedAfter(2, first)), /4 run\(s\) failed/);
+  assert.equal(first.length, 3, 'the runs after the interruption never trained');
+  assert.equal(finishedRuns(out).length, 2);
+  assert.ok(!existsSync(join(out, 'tuning.json')), 'no choice without every tuning run');
+  const partial = first[2]!;
+  assert.equal(readMetricsCsv(join(partial, 'metrics.csv')).length, 1, 'one of its two epochs checkpointed');
+  assert.ok(existsSync(join(partial, 'checkpoint.lowt')) && !existsSync(join(partial, 'final.json')));
+
+  // 2. Rerun, interrupted during the final phase: the 4 remaining tuning runs, then 1 of 4 final runs.
+  let done = Object.fromEntries(finishedRuns(out).map((d) => [d, snapshot(join(out, d))]));
+  const second: string[] = [];
+  await assert.rejects(compare(o, interruptedAfter(5, second)), /3 run\(s\) failed/);
+  assert.equal(second.length, 6);
+  assert.equal(second[0], partial, 'the interrupted run is resumed first');
+  for (const d of Object.keys(done)) assert.ok(!second.includes(join(out, d)), `${d} is not retrained`);
+  for (const [d, files] of Object.entries(done)) assert.deepEqual(snapshot(join(out, d)), files, `${d}: files untouched`);
+  assert.ok(existsSync(join(out, 'tuning.json')));
+  assert.equal(finishedRuns(join(out, 'tune')).length, 6);
+  assert.equal(finishedRuns(join(out, 'runs')).length, 1);
+
+  // 3. Rerun to the end: only the interrupted final run and the two never started.
+  done = Object.fromEntries(finishedRuns(out).map((d) => [d, snapshot(join(out, d))]));
+  assert.equal(Object.keys(done).length, 7);
+  const third: string[] = [];
+  await compare(o, inProcess(third));
+  assert.equal(third.length, 3);
+  for (const d of third) assert.ok(d.startsWith(join(out, 'runs')), `${d} is a final run`);
+  for (const [d, files] of Object.entries(done)) assert.deepEqual(snapshot(join(out, d)), files, `${d}: files untouched`);
+
+  // The same result as an uninterrupted experiment in a fresh folder.
+  const clean = await referenceExperiment();
+  assert.deepEqual(runDirs(out), runDirs(clean));
+  for (const d of runDirs(out)) assert.deepEqual(timeless(rowsOf(join(out, d))), timeless(rowsOf(join(clean, d))), `${d}: every metric of every epoch`);
+  assert.equal(readFileSync(join(out, 'tuning.json'), 'utf8'), readFileSync(join(clean, 'tuning.json'), 'utf8'));
+  assert.equal(readFileSync(join(out, 'summary.md'), 'utf8'), readFileSync(join(clean, 'summary.md'), 'utf8'));
+  assert.equal(readFileSync(join(out, 'summary.json'), 'utf8'), readFileSync(join(clean, 'summary.json'), 'utf8'));
+  assert.deepEqual(csvWithoutSeconds(out), csvWithoutSeconds(clean));
+
+  // 4. A finished experiment rerun: nothing trains, the same summary.
+  const fourth: string[] = [];
+  await compare(o, inProcess(fourth));
+  assert.deepEqual(fourth, []);
+  assert.equal(readFileSync(join(out, 'summary.md'), 'utf8'), readFileSync(join(clean, 'summary.md'), 'utf8'));
+});
+
+test('a folder holding a tuned experiment with another plan is refused before anything runs, naming the folders', async () => {
+  const out = join(temp.dir, 'other-plan');
+  const o = options(cleanData, out, { strategies: 'normal', seeds: 1 });
+  await compare(o, inProcess());
+  const before = Object.fromEntries(runDirs(out).map((d) => [d, snapshot(join(out, d))]));
+  assert.equal(Object.keys(before).length, 3);
+
+  // Other tuning epochs: every tuning run differs.
+  const trained: string[] = [];
+  await assert.rejects(compare({ ...o, tuneEpochs: 1 }, inProcess(trained)), (e: Error) => {
+    assert.match(e.message, /^2 run folder\(s\) hold a run with a different configuration/);
+    assert.ok(e.message.includes(join(out, 'tune', 'normal__lr_0.01', 'seed-0')) && e.message.includes(join(out, 'tune', 'normal__lr_0.1', 'seed-0')), e.message);
+    assert.match(e.message, /choose another --out/);
+    return true;
+  });
+  // Other final epochs with the same tuning budget: the identical tuning runs are reused, the final run is refused.
+  await assert.rejects(compare({ ...o, epochs: 4 }, inProcess(trained)), (e: Error) => {
+    assert.match(e.message, /^1 run folder\(s\) hold a run with a different configuration/);
+    assert.ok(e.message.includes(join(out, 'runs')) && !e.message.includes(join(out, 'tune')), e.message);
+    return true;
+  });
+  assert.deepEqual(trained, [], 'nothing was trained');
+  for (const [d, files] of Object.entries(before)) assert.deepEqual(snapshot(join(out, d)), files, `${d}: files untouched`);
+});
