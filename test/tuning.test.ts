@@ -309,6 +309,7 @@ test('a folder holding a tuned experiment with another plan is refused before an
   await compare(o, inProcess());
   const before = Object.fromEntries(runDirs(out).map((d) => [d, snapshot(join(out, d))]));
   assert.equal(Object.keys(before).length, 3);
+  const plan = readFileSync(join(out, 'experiment.json'), 'utf8');
 
   // Other tuning epochs: every tuning run differs.
   const trained: string[] = [];
@@ -318,6 +319,7 @@ test('a folder holding a tuned experiment with another plan is refused before an
     assert.match(e.message, /choose another --out/);
     return true;
   });
+  assert.equal(readFileSync(join(out, 'experiment.json'), 'utf8'), plan, 'the refused plan did not replace experiment.json');
   // Other final epochs with the same tuning budget: the identical tuning runs are reused, the final run is refused.
   await assert.rejects(compare({ ...o, epochs: 4 }, inProcess(trained)), (e: Error) => {
     assert.match(e.message, /^1 run folder\(s\) hold a run with a different configuration/);
@@ -326,4 +328,20 @@ test('a folder holding a tuned experiment with another plan is refused before an
   });
   assert.deepEqual(trained, [], 'nothing was trained');
   for (const [d, files] of Object.entries(before)) assert.deepEqual(snapshot(join(out, d)), files, `${d}: files untouched`);
+});
+
+test('the report reads a tuned experiment: its final runs under their tuned labels, the choices, and the summary compare wrote', async () => {
+  const { readExperimentFolder } = await import('../src/analysis/experiment-folder.js');
+  const clean = await referenceExperiment();
+  const exp = readExperimentFolder(clean);
+  assert.deepEqual(exp.tuning, tuningOf(clean));
+  assert.deepEqual(exp.pending, []);
+  const written = JSON.parse(readFileSync(join(clean, 'summary.json'), 'utf8')) as { selected: { strategy: string; seeds: number[]; test: Record<string, number[]> }[] };
+  assert.ok(written.selected.every((s) => s.strategy.includes(' @ lr=')));
+  assert.deepEqual(
+    exp.summary?.selected.map((s) => ({ strategy: s.strategy, seeds: s.seeds, test: s.test })),
+    written.selected.map((s) => ({ strategy: s.strategy, seeds: s.seeds, test: s.test })),
+  );
+  // Every final run folder is one of the experiment's runs; no tuning run is.
+  assert.deepEqual(exp.runs.map((r) => r.dir).sort(), runDirs(join(clean, 'runs')).map((d) => join(clean, 'runs', d)).sort());
 });

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { planRuns, type PlannedRun } from '../train/experiment.js';
+import { planTunedRuns, type TunedChoice } from '../train/tuning.js';
 import { summarize, SUMMARY_METRICS, type ExperimentSummary, type SummaryMetric } from '../train/summary.js';
 import type { RunConfig } from '../train/config.js';
 import { formatStrategy, parseStrategy } from '../weighting/strategies.js';
@@ -15,6 +16,8 @@ export interface ExperimentPlanFile {
   seeds: number[];
   base: Omit<RunConfig, 'strategy' | 'seed'>;
   select?: SummaryMetric;
+  /** Set when the experiment tunes each strategy first (`low compare --tune`). */
+  tune?: { lrs: number[]; epochs: number; seed: number } | null;
 }
 
 export interface ExperimentRun {
@@ -37,22 +40,27 @@ export interface ExperimentFolder {
   pending: { strategy: string; seed: number }[];
   /** Recomputed from the finished runs; null when none has finished. */
   summary: ExperimentSummary | null;
+  /** Tuned experiments: the settings chosen per strategy (tuning.json); null until tuning has finished, or untuned. */
+  tuning: TunedChoice[] | null;
 }
 
 export function isExperimentFolder(dir: string): boolean {
   return existsSync(join(dir, 'experiment.json'));
 }
 
+/** The strategy spec of a run label: tuned experiments label runs "low:lambda=0.1 @ lr=0.01". */
+const specText = (strategy: string) => strategy.split(' @ ')[0]!;
+
 /** The family of a strategy: its canonical text without lambda. */
 export function strategyFamily(strategy: string): string {
-  const spec = parseStrategy(strategy);
+  const spec = parseStrategy(specText(strategy));
   delete spec.options.lambda;
   return formatStrategy(spec);
 }
 
 /** LOW's lambda of a strategy text, or null for strategies without one. */
 export function lambdaOf(strategy: string): number | null {
-  const spec = parseStrategy(strategy);
+  const spec = parseStrategy(specText(strategy));
   return spec.name === 'low' && typeof spec.options.lambda === 'number' ? spec.options.lambda : null;
 }
 
@@ -61,10 +69,18 @@ export function readExperimentFolder(dir: string): ExperimentFolder {
   if (!existsSync(planFile)) throw new RunFolderError(`${dir} is not an experiment folder (no experiment.json)`);
   const plan = JSON.parse(readFileSync(planFile, 'utf8')) as ExperimentPlanFile;
   let planned: Pick<PlannedRun, 'strategy' | 'family' | 'seed' | 'dir'>[];
-  try {
-    planned = planRuns({ strategies: plan.strategies, lambdas: plan.lambdas, seeds: plan.seeds, base: plan.base }, dir);
-  } catch {
-    planned = scanRuns(dir);
+  let tuning: TunedChoice[] | null = null;
+  const tuningFile = join(dir, 'tuning.json');
+  if (plan.tune) {
+    // The final runs exist once tuning has chosen their settings; the tuning runs are not the comparison.
+    tuning = existsSync(tuningFile) ? (JSON.parse(readFileSync(tuningFile, 'utf8')) as TunedChoice[]) : null;
+    planned = tuning ? planTunedRuns(tuning, plan.seeds, plan.base, dir) : [];
+  } else {
+    try {
+      planned = planRuns({ strategies: plan.strategies, lambdas: plan.lambdas, seeds: plan.seeds, base: plan.base }, dir);
+    } catch {
+      planned = scanRuns(dir);
+    }
   }
   const runs: ExperimentRun[] = [];
   const pending: { strategy: string; seed: number }[] = [];
@@ -85,7 +101,7 @@ export function readExperimentFolder(dir: string): ExperimentFolder {
         select,
       )
     : null;
-  return { dir, plan, runs, pending, summary };
+  return { dir, plan, runs, pending, summary, tuning };
 }
 
 /** Run folders found under runs/ when experiment.json cannot be expanded (e.g. written by another version). */

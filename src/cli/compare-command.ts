@@ -47,7 +47,7 @@ export function compareCommand(): Command {
  * runs each run (tests run them in this process); `--threads` sets each run's intra-op threads.
  */
 export async function runCompare(o: CompareCliOptions, execution: { execute?: import('../train/experiment.js').RunExecutor } = {}): Promise<string> {
-  const { planRuns, executeRuns, readOutcome } = await import('../train/experiment.js');
+  const { planRuns, executeRuns, readOutcome, refuseConflicts } = await import('../train/experiment.js');
   const { summarize, formatSummary, formatTuning, summaryCsv } = await import('../train/summary.js');
   const { planTuningRuns, chooseTuned, planTunedRuns } = await import('../train/tuning.js');
   const { validateConfig } = await import('../train/config.js');
@@ -59,6 +59,12 @@ export async function runCompare(o: CompareCliOptions, execution: { execute?: im
   const strategies = o.strategies.split(';').map((s) => s.trim()).filter(Boolean);
   mkdirSync(o.out, { recursive: true });
   const tuneEpochs = o.tuneEpochs ?? Math.max(1, Math.round(base.epochs / 2));
+  // A folder holding other runs is refused before its experiment.json is replaced (executeRuns
+  // checks again, and checks the tuned final runs once tuning has chosen them).
+  const firstPhase = o.tune
+    ? planTuningRuns({ strategies, lrs: o.tuneLrs, lambdas: o.lambdas, epochs: tuneEpochs, seed: 0, base }, o.out)
+    : planRuns({ strategies, lambdas: o.lambdas, seeds, base }, o.out);
+  refuseConflicts(firstPhase);
   writeFileSync(
     join(o.out, 'experiment.json'),
     JSON.stringify({ strategies, lambdas: o.lambdas, seeds, base, select: o.select, tune: o.tune ? { lrs: o.tuneLrs, epochs: tuneEpochs, seed: 0 } : null }, null, 2),
@@ -95,13 +101,12 @@ export async function runCompare(o: CompareCliOptions, execution: { execute?: im
   let runs: Planned[];
   let tuningText = '';
   if (o.tune) {
-    const tuning = planTuningRuns({ strategies, lrs: o.tuneLrs, lambdas: o.lambdas, epochs: tuneEpochs, seed: 0, base }, o.out);
-    const choices = chooseTuned(await execute(tuning, `tuning (seed 0, ${tuneEpochs} epochs, validation ${o.select}, test split never read)`), o.select);
+    const choices = chooseTuned(await execute(firstPhase, `tuning (seed 0, ${tuneEpochs} epochs, validation ${o.select}, test split never read)`), o.select);
     writeFileSync(join(o.out, 'tuning.json'), JSON.stringify(choices, null, 2));
     tuningText = formatTuning(choices, o.select, tuneEpochs);
     runs = planTunedRuns(choices, seeds, base, o.out);
   } else {
-    runs = planRuns({ strategies, lambdas: o.lambdas, seeds, base }, o.out);
+    runs = firstPhase;
   }
   const outcomes = await execute(runs, `${seeds.length} seeds`);
   const summary = summarize(outcomes, o.select);

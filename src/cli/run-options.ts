@@ -51,7 +51,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--val-fraction <x>', 'stratified validation fraction carved from the training set', probability('--val-fraction'))
     .addOption(new Option('--augment <kind>', 'augmentation').choices(['none', 'standard']))
     .option('--mentor <file>', 'pretrained mentor for strategy mentornet (made by `low mentornet pretrain`)')
-    .option('--threads <n>', 'intra-op threads (default: all cores)', positiveInt('--threads'))
+    .option('--threads <n>', 'intra-op threads of each run (default: all cores; with compare, cores / --jobs)', positiveInt('--threads'))
     .option('--quiet', 'print nothing while training')
     .option('--jsonl', 'print one JSON object per line (start, epoch, done) instead of a progress bar');
 }

@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { SUMMARY_METRICS, type ExperimentSummary, type StrategySummary } from '../train/summary.js';
+import type { TunedChoice } from '../train/tuning.js';
 import { mean, sampleStd } from '../metrics/stats.js';
 import { formatStrategy, parseStrategy } from '../weighting/strategies.js';
 import type { MetricName, MetricsRow } from '../train/metrics-file.js';
@@ -405,10 +406,30 @@ function summaryTables(sum: ExperimentSummary): string {
   return out.join('\n');
 }
 
+/** Every tuning candidate per strategy family, best first, the chosen one marked. */
+function tuningTable(choices: TunedChoice[], metric: string, epochs: number, seed: number): string {
+  const rows: (string | number)[][] = [];
+  for (const c of choices) {
+    for (const k of [...c.candidates].sort((a, b) => b.valScore - a.valScore || Number(Number.isNaN(a.valScore)) - Number(Number.isNaN(b.valScore)))) {
+      const chosen = k.strategy === c.strategy && k.lr === c.lr;
+      rows.push([c.family, k.strategy, k.lr, Number.isNaN(k.valScore) ? 'diverged' : (100 * k.valScore).toFixed(2), chosen ? 'chosen' : '']);
+    }
+  }
+  return (
+    `<p>Each strategy's settings were chosen by validation ${escapeHtml(metric)} after ${epochs} epochs with seed ${seed}; the test split was never read.</p>` +
+    table(['family', 'setting', 'lr', `val ${metric} %`, ''], rows, { numericFrom: 2 })
+  );
+}
+
 /** The run the galleries come from: the requested strategy, else the LOW setting the summary chose, else any reweighting run. */
 function galleryRunOf(exp: ExperimentFolder, requested?: string): ExperimentFolder['runs'][number] | undefined {
   const finishedFirst = (strategy: string) => exp.runs.filter((r) => r.strategy === strategy).sort((a, b) => Number(b.run.finished) - Number(a.run.finished) || a.seed - b.seed)[0];
-  if (requested) return finishedFirst(formatStrategy(parseStrategy(requested)));
+  if (requested) {
+    const wanted = formatStrategy(parseStrategy(requested));
+    // Tuned experiments label runs "spec @ lr=...": the spec is what the user names.
+    const match = exp.runs.find((r) => r.strategy === wanted || r.strategy.split(' @ ')[0] === wanted);
+    return match && finishedFirst(match.strategy);
+  }
   const low = exp.summary?.selected.find((s) => s.family.startsWith('low'));
   if (low) return finishedFirst(low.strategy);
   return exp.runs.find((r) => r.family.startsWith('low')) ?? exp.runs[0];
@@ -426,11 +447,13 @@ export async function buildExperimentReport(dir: string, o: ReportOptions = {}):
     notes.push(`${finished} of ${planned} runs are finished; ${exp.runs.length - finished} are partly done and ${exp.pending.length} not started${listSome(exp.pending.map((p) => `${p.strategy} seed ${p.seed}`))}. The summary uses finished runs only; the curves use every completed epoch.`);
   }
 
+  if (exp.plan.tune && !exp.tuning) notes.push(`Tuning has not finished (runs under ${join(dir, 'tune')}): the final runs start once every strategy's settings are chosen.`);
   s.add('summary', 'Summary', exp.summary ? summaryTables(exp.summary) : '<p>No run has finished yet.</p>');
+  if (exp.plan.tune && exp.tuning) s.add('tuning', 'Tuning', tuningTable(exp.tuning, exp.plan.select ?? 'acc', exp.plan.tune.epochs, exp.plan.tune.seed));
   s.add(
     'config',
     'Configuration',
-    `<p>Folder <code>${escapeHtml(resolve(dir))}</code>. Strategies ${escapeHtml(exp.plan.strategies.join('; '))}; LOW's lambda grid ${escapeHtml(exp.plan.lambdas.join(', '))}; seeds ${escapeHtml(exp.plan.seeds.join(', '))}; lambda selected by ${escapeHtml(exp.plan.select ?? 'acc')}.</p>` +
+    `<p>Folder <code>${escapeHtml(resolve(dir))}</code>. Strategies ${escapeHtml(exp.plan.strategies.join('; '))}; LOW's lambda grid ${escapeHtml(exp.plan.lambdas.join(', '))}; seeds ${escapeHtml(exp.plan.seeds.join(', '))}; lambda selected by ${escapeHtml(exp.plan.select ?? 'acc')}${exp.plan.tune ? `; tuned first (learning rates ${escapeHtml(exp.plan.tune.lrs.join(', '))}, ${exp.plan.tune.epochs} epochs, seed ${exp.plan.tune.seed}): the configuration below is the final runs' apart from each strategy's chosen settings` : ''}.</p>` +
       configTable(exp.plan.base, ['strategy', 'seed']),
   );
 

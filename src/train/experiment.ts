@@ -101,6 +101,17 @@ export function conflictingRuns(runs: PlannedRun[]): PlannedRun[] {
   });
 }
 
+/** Throws, naming the folders, if any planned run's folder holds a run with another configuration. */
+export function refuseConflicts(runs: PlannedRun[]): void {
+  const conflicts = conflictingRuns(runs);
+  if (conflicts.length) {
+    throw new Error(
+      `${conflicts.length} run folder(s) hold a run with a different configuration (see their config.json), so they are neither resumed nor reused:\n  ` +
+        `${conflicts.map((run) => run.dir).join('\n  ')}\nRun the same plan again to resume, or choose another --out (or delete those folders).`,
+    );
+  }
+}
+
 /**
  * Runs every unfinished run in worker processes, `jobs` at a time, each with cores / jobs
  * threads (unless `threads` is given) so that jobs x threads stays within the machine. A failed
@@ -109,13 +120,7 @@ export function conflictingRuns(runs: PlannedRun[]): PlannedRun[] {
  * finished run is reused only when it is exactly the planned one.
  */
 export async function executeRuns(runs: PlannedRun[], o: ExecuteOptions): Promise<void> {
-  const conflicts = conflictingRuns(runs);
-  if (conflicts.length) {
-    throw new Error(
-      `${conflicts.length} run folder(s) hold a run with a different configuration (see their config.json), so they are neither resumed nor reused:\n  ` +
-        `${conflicts.map((run) => run.dir).join('\n  ')}\nRun the same plan again to resume, or choose another --out (or delete those folders).`,
-    );
-  }
+  refuseConflicts(runs);
   const threads = o.threads ?? Math.max(1, Math.floor(availableParallelism() / o.jobs));
   const execute = o.execute ?? workerProcess;
   const queue = runs.map((run, index) => ({ run, index }));
