@@ -1,9 +1,10 @@
 // MentorNet: the predefined curriculum against hand-computed weights, the LSTM cell against the
 // LSTM equations in plain JavaScript, MentorNet-DD's shapes, learning, saving and loading, clear
-// errors for bad mentor files, the strategy's checkpoint state, and pretraining from a run folder.
+// errors for bad mentor files, the strategy's checkpoint state, pretraining from a run folder, and
+// fine-tuning the mentor on a run (its loss, its targets, exact resume, bad options).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as torch from '../src/torch/index.js';
@@ -11,10 +12,12 @@ import { LSTMCell } from '../src/nn/index.js';
 import { Adam } from '../src/optim/adam.js';
 import { mentorNetPDStrategy, mentorNetPDWeight } from '../src/weighting/mentornet-pd.js';
 import { mentorNetStrategy, mentorNetWithModel } from '../src/weighting/mentornet.js';
-import { MentorNetDD, MentorFileError, featureWidth, loadMentor, saveMentor, type MentorNetArchitecture } from '../src/models/mentornet-dd.js';
+import { MentorNetDD, MentorFileError, featureWidth, loadMentor, progressBucket, saveMentor, type MentorNetArchitecture } from '../src/models/mentornet-dd.js';
+import { fineTuneTargets, readFineTunedMentor, targetSource, type FineTuneState } from '../src/weighting/mentornet-finetune.js';
+import { trainRun } from '../src/train/run.js';
 import { buildExamples, epochReferences, mentorScores, pretrainMentor, readNoisyRun, evaluateMentorOnRun } from '../src/weighting/mentornet-pretrain.js';
 import { createStrategy, parseStrategy, formatStrategy } from '../src/weighting/strategies.js';
-import { DEFAULT_CONFIG, validateConfig, withoutUnusedFields } from '../src/train/config.js';
+import { DEFAULT_CONFIG, validateConfig, withoutUnusedFields, type RunConfig } from '../src/train/config.js';
 import type { BatchView } from '../src/weighting/strategy.js';
 import { uniform } from './engine-helpers.js';
 
@@ -350,6 +353,215 @@ test('pretraining from a run folder: examples, held-out AUC, evaluation on anoth
     // A run without injected noise cannot teach a mentor.
     torch.tidy(() => torch.saveTensors(join(folder, 'samples.lowt'), { labels: torch.tensor(Int32Array.from({ length: N })) }, {}));
     assert.throws(() => readNoisyRun(folder), /no injected label noise/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// ---- fine-tuning the mentor on a run -----------------------------------------------------------
+
+/** Mean binary cross-entropy of weights in (0, 1) against 0/1 targets, in plain JavaScript. */
+function bce(scores: ArrayLike<number>, y: ArrayLike<number>): number {
+  let total = 0;
+  for (let i = 0; i < y.length; i++) total -= y[i] ? Math.log(scores[i]!) : Math.log(1 - scores[i]!);
+  return total / y.length;
+}
+
+/** Two batches of epoch 0 of 4 and their MentorNet-PD targets, worked by hand (percentile 0.5, decay 0.9). */
+const epochZero = [
+  // Median of 0.1, 0.5, 1, 2, 5 is 1 -> lambda1 = 1 (first batch) -> v* = 1[l <= 1] = 1, 1, 1, 0, 0.
+  { losses: [0.1, 0.5, 1, 2, 5], ids: [3, 8, 1, 0, 6], labels: [0, 1, 2, 0, 1], lambda: 1, pd: [1, 1, 1, 0, 0] },
+  // Median of 0.2, 3 is 1.6 -> lambda1 = 0.9 * 1 + 0.1 * 1.6 = 1.06 -> v* = 1, 0.
+  { losses: [0.2, 3], ids: [4, 2], labels: [2, 1], lambda: 1.06, pd: [1, 0] },
+];
+
+/** The mentor's features for epochZero, built by hand: no history yet, the current (loss, loss - lambda1) last. */
+function epochZeroFeatures(arch: MentorNetArchitecture): { x: Float32Array; rows: number } {
+  const width = featureWidth(arch.window);
+  const rows = epochZero.reduce((n, b) => n + b.losses.length, 0);
+  const x = new Float32Array(rows * width);
+  let r = 0;
+  for (const b of epochZero) {
+    b.losses.forEach((l, i) => {
+      const at = r++ * width;
+      x[at] = b.labels[i]!;
+      x[at + 1] = progressBucket(0, 4, arch.buckets);
+      const now = at + 2 + 3 * (arch.window - 1);
+      x[now] = l;
+      x[now + 1] = l - b.lambda;
+      x[now + 2] = 1;
+    });
+  }
+  return { x, rows };
+}
+
+const feedEpochZero = (s: ReturnType<typeof mentorNetWithModel>) => {
+  s.startEpoch!(0);
+  for (const b of epochZero) s.weigh(view(b.losses, 0, { ids: b.ids, labels: b.labels, epochs: 4 }));
+};
+
+const firstRound = (s: ReturnType<typeof mentorNetWithModel>) => (s.state!() as { finetune: FineTuneState }).finetune.rounds[0]!;
+
+test('MentorNet fine-tuning: the round after an epoch changes the mentor and lowers its loss on that epoch\'s dynamics', () => {
+  torch.tidy(() => {
+    torch.manualSeed(6);
+    const model = new MentorNetDD(tiny);
+    const s = mentorNetWithModel(model, { percentile: 0.5 }, { burnin: 0, finetune: { steps: 30, lr: 0.01, targets: { kind: 'curriculum' } } });
+    const ex = epochZeroFeatures(tiny);
+    const y = epochZero.flatMap((b) => b.pd);
+    const lossNow = () => bce(mentorScores(model, ex), y);
+    const params = () => model.parameters().map((p) => Array.from(p.toFloat32Array()));
+    const before = lossNow();
+    const p0 = params();
+    feedEpochZero(s);
+    assert.deepEqual(params(), p0, 'weighing alone leaves the mentor as it is');
+    s.endEpoch!(0);
+    const after = lossNow();
+    assert.notDeepEqual(params(), p0, 'the round changed the mentor');
+    assert.ok(after < 0.8 * before, `BCE on the epoch's dynamics ${before} -> ${after}`);
+    // The strategy's own record of the round agrees: it fine-tuned on exactly the hand-built examples.
+    const round = firstRound(s);
+    assert.equal(round.examples, 7);
+    assert.ok(Math.abs(round.lossBefore - before) < 1e-4 && Math.abs(round.lossAfter - after) < 1e-4, `recorded ${round.lossBefore} -> ${round.lossAfter}`);
+    model.dispose();
+  });
+});
+
+test('MentorNet fine-tuning targets: a noisy run\'s clean/noisy flags, else MentorNet-PD\'s weights (by hand)', () => {
+  const flags = { ids: Int32Array.from([3, 8, 1, 0, 6, 4, 2]), isNoisy: Uint8Array.from([0, 1, 0, 0, 1, 0, 0]) };
+  const fromFlags = targetSource('auto', flags);
+  assert.equal(fromFlags.kind, 'clean-flags');
+  assert.deepEqual(Array.from(fineTuneTargets(fromFlags, [8, 3, 6, 0], [0.1, 9, 9, 9], 1)), [0, 1, 0, 1], 'flags, whatever the losses');
+  assert.throws(() => fineTuneTargets(fromFlags, [11], [1], 1), /sample id 11 has no clean\/noisy flag/);
+  assert.equal(targetSource('auto', null).kind, 'curriculum');
+  assert.equal(targetSource('curriculum', flags).kind, 'curriculum');
+  // The curriculum's targets are MentorNet-PD's selection: v* = 1[l <= lambda1], by hand and by the strategy.
+  const pd = mentorNetPDStrategy({ percentile: 0.5, decay: 0.9, lambda2: 0, burnin: 0 });
+  for (const b of epochZero) {
+    const targets = Array.from(fineTuneTargets({ kind: 'curriculum' }, b.ids, b.losses, b.lambda));
+    assert.deepEqual(targets, b.pd);
+    torch.tidy(() => assert.deepEqual(Array.from(pd.weigh(view(b.losses, 0)), (w) => (w > 0 ? 1 : 0)), targets));
+  }
+
+  // As a run creates the strategy: which targets it chose shows in the loss of its first round,
+  // computed here from the untouched mentor file and the expected targets.
+  const dir = mkdtempSync(join(tmpdir(), 'mentornet-ft-'));
+  try {
+    torch.tidy(() => {
+      torch.manualSeed(7);
+      const file = join(dir, 'mentor.lowt');
+      saveMentor(file, new MentorNetDD(tiny), { percentile: 0.5 });
+      const { model } = loadMentor(file);
+      const scores = mentorScores(model, epochZeroFeatures(tiny));
+      const cleanTargets = [3, 8, 1, 0, 6, 4, 2].map((id) => 1 - flags.isNoisy[flags.ids.indexOf(id)]!);
+      const pdTargets = epochZero.flatMap((b) => b.pd);
+      assert.notDeepEqual(cleanTargets, pdTargets);
+      const info = { classCounts: [1, 1, 1], size: 7, batchSize: 5 };
+      const runWith = (strategy: string, noise: typeof flags | null) => {
+        const s = createStrategy(parseStrategy(strategy), { ...info, noise }, 0, { mentor: file });
+        feedEpochZero(s);
+        s.endEpoch!(0);
+        return firstRound(s).lossBefore;
+      };
+      const near = (a: number, b: number) => Math.abs(a - b) < 1e-4;
+      const noisy = runWith('mentornet:finetune=1,burnin=0,decay=0.9', flags);
+      assert.ok(near(noisy, bce(scores, cleanTargets)) && !near(noisy, bce(scores, pdTargets)), `noisy run: ${noisy}`);
+      const clean = runWith('mentornet:finetune=1,burnin=0,decay=0.9', null);
+      assert.ok(near(clean, bce(scores, pdTargets)) && !near(clean, bce(scores, cleanTargets)), `clean run: ${clean}`);
+      const forced = runWith('mentornet:finetune=1,burnin=0,targets=curriculum', flags);
+      assert.ok(near(forced, bce(scores, pdTargets)), `targets=curriculum on a noisy run: ${forced}`);
+      model.dispose();
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const hasFashionMnist = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
+
+test('MentorNet fine-tuning: an interrupted run resumes to exactly the uninterrupted result, fine-tuned mentor included', { skip: hasFashionMnist ? false : 'Debian package dataset-fashion-mnist is not installed' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mentornet-ft-run-'));
+  try {
+    const file = join(dir, 'mentor.lowt');
+    torch.tidy(() => {
+      torch.manualSeed(8);
+      saveMentor(file, new MentorNetDD({ ...tiny, numClasses: 10 }), { percentile: 0.7 });
+    });
+    const config: RunConfig = {
+      ...DEFAULT_CONFIG,
+      trainLimit: 300,
+      testLimit: 200,
+      epochs: 2,
+      batchSize: 100,
+      lr: 0.01,
+      model: 'mlp',
+      noise: { kind: 'symmetric', rate: 0.2 },
+      strategy: 'mentornet:finetune=1,burnin=0,ftsteps=5',
+      mentor: file,
+    };
+    const full = join(dir, 'full');
+    const parts = join(dir, 'parts');
+    const a = await trainRun(config, { out: full });
+    await trainRun(config, { out: parts, stopAfterEpoch: 1 });
+    const b = await trainRun(config, { out: parts });
+    assert.deepEqual(b.rows.map((r) => [r.train_loss, r.weight_std, r.test_loss, r.test_acc]), a.rows.map((r) => [r.train_loss, r.weight_std, r.test_loss, r.test_acc]));
+    const checkpoint = (folder: string) => {
+      const { tensors, metadata } = torch.loadTensors(join(folder, 'checkpoint.lowt'));
+      const model = [...tensors].filter(([k]) => k.startsWith('model.')).map(([k, t]) => [k, Array.from(t.toFloat32Array())]);
+      for (const t of tensors.values()) t.dispose();
+      return { model, strategy: (metadata as { strategyState: { finetune: FineTuneState } }).strategyState };
+    };
+    const [ca, cb] = [checkpoint(full), checkpoint(parts)];
+    assert.deepEqual(cb.model, ca.model, 'the student');
+    assert.deepEqual(cb.strategy, ca.strategy, 'the mentor, its inputs and its fine-tuning record');
+    assert.equal(ca.strategy.finetune.rounds.length, 2);
+    for (const r of ca.strategy.finetune.rounds) assert.ok(r.lossAfter < r.lossBefore, `epoch ${r.epoch}: BCE ${r.lossBefore} -> ${r.lossAfter}`);
+    // The fine-tuned mentor, as `low mentornet export` reads it, is no longer the file's.
+    torch.tidy(() => {
+      const tuned = readFineTunedMentor(parts);
+      const { model: original } = loadMentor(file);
+      const ex = epochZeroFeatures({ ...tiny, numClasses: 10 });
+      assert.notDeepEqual(Array.from(mentorScores(tuned.model, ex)), Array.from(mentorScores(original, ex)));
+      assert.equal(tuned.epochs, 2);
+      tuned.model.dispose();
+      original.dispose();
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('MentorNet fine-tuning options: bad values and stray options are refused, naming the option', () => {
+  const spec = parseStrategy('mentornet:finetune=1,ftsteps=5,ftlr=0.01,targets=curriculum');
+  assert.deepEqual(spec.options, { finetune: 1, ftsteps: 5, ftlr: 0.01, targets: 'curriculum' });
+  assert.deepEqual(parseStrategy(formatStrategy(spec)), spec);
+  const refused: [string, RegExp][] = [
+    ['mentornet:finetune=2', /finetune must be 0 \(the mentor stays fixed\) or 1/],
+    ['mentornet:finetune=yes', /option finetune must be a number, got 'yes'/],
+    ['mentornet:finetune=1,ftsteps=0', /ftsteps must be a positive integer/],
+    ['mentornet:finetune=1,ftsteps=2.5', /ftsteps must be a positive integer/],
+    ['mentornet:finetune=1,ftlr=0', /ftlr must be a positive number/],
+    ['mentornet:finetune=1,targets=clean', /targets must be auto .* or curriculum, got 'clean'/],
+    ['mentornet:ftsteps=5,ftlr=0.1', /ftsteps, ftlr only apply when the mentor is fine-tuned; add finetune=1/],
+    ['mentornet:finetune=0,targets=auto', /targets only apply when the mentor is fine-tuned/],
+  ];
+  for (const [text, message] of refused) {
+    assert.throws(() => parseStrategy(text), (e: Error) => e instanceof RangeError && e.message.includes(`'${text}'`) && message.test(e.message), text);
+  }
+  assert.throws(() => validateConfig({ ...DEFAULT_CONFIG, strategy: 'mentornet:finetune=2', mentor: '/x/mentor.lowt' }), /finetune must be 0/);
+  validateConfig({ ...DEFAULT_CONFIG, strategy: 'mentornet:finetune=1', mentor: '/x/mentor.lowt' });
+  torch.tidy(() => {
+    // A fine-tuning run refuses a checkpoint state that holds no fine-tuned mentor.
+    const fixed = mentorNetWithModel(new MentorNetDD(tiny), { percentile: 0.5 });
+    const tuning = mentorNetWithModel(new MentorNetDD(tiny), { percentile: 0.5 }, { finetune: { targets: { kind: 'curriculum' } } });
+    assert.throws(() => tuning.loadState!(JSON.parse(JSON.stringify(fixed.state!()))), /holds no fine-tuned mentor/);
+  });
+  // Exporting from a run that did not fine-tune names the folder and the option to use.
+  const dir = mkdtempSync(join(tmpdir(), 'mentornet-ft-'));
+  try {
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ strategy: 'mentornet', mentor: '/x/mentor.lowt' }));
+    torch.tidy(() => torch.saveTensors(join(dir, 'checkpoint.lowt'), { a: torch.zeros([1]) }, { epoch: 1, strategyState: { lambda: 1 } }));
+    assert.throws(() => readFineTunedMentor(dir), (e: Error) => e.message.startsWith(dir) && /not a run with a fine-tuned mentor/.test(e.message) && /mentornet:finetune=1/.test(e.message));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

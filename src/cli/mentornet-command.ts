@@ -1,12 +1,13 @@
-// `low mentornet pretrain|eval`: learn a MentorNet-DD from a run trained with injected label noise,
-// and measure how well a mentor separates clean from noisy samples on another run.
+// `low mentornet pretrain|eval|export`: learn a MentorNet-DD from a run trained with injected label
+// noise, measure how well a mentor separates clean from noisy samples on another run, and take the
+// mentor a run fine-tuned (mentornet:finetune=1) out of its checkpoint.
 import { Command } from 'commander';
 import { nonNegativeInt, positiveInt, positiveNumber, probability } from './options.js';
 
 const pct = (x: number) => (Number.isNaN(x) ? '  -  ' : x.toFixed(4));
 
 export function mentornetCommand(): Command {
-  const cmd = new Command('mentornet').description('MentorNet-DD: pretrain a mentor from a noisy run, evaluate it on another run. Train with it: low train --strategy mentornet --mentor FILE.');
+  const cmd = new Command('mentornet').description('MentorNet-DD: pretrain a mentor from a noisy run, evaluate it on another run, export a fine-tuned one. Train with it: low train --strategy mentornet[:finetune=1] --mentor FILE.');
 
   cmd
     .command('pretrain')
@@ -99,6 +100,24 @@ export function mentornetCommand(): Command {
       console.log(`mentor on the run's loss history: AUC ${pct(r.auc)} over all pairs; by epoch ${r.aucByEpoch.map(pct).join(' ')}`);
       console.log(`the loss alone (lower = clean):     AUC ${pct(r.lossAuc)} over all pairs; by epoch ${r.lossAucByEpoch.map(pct).join(' ')}`);
       if (r.recordedAucByEpoch) console.log(`weights the run gave (its own strategy), AUC by epoch: ${r.recordedAucByEpoch.map(pct).join(' ')}`);
+    });
+  cmd
+    .command('export')
+    .description(
+      'Write the mentor as fine-tuned by a run trained with --strategy mentornet:finetune=1 (up to its last checkpoint) to a mentor file, ' +
+        'for `low mentornet eval` or another run; prints its fine-tuning loss before and after each epoch\'s round.',
+    )
+    .requiredOption('--from <dir>', 'run folder trained with mentornet:finetune=1')
+    .requiredOption('--out <file>', 'mentor file to write')
+    .action(async (o: { from: string; out: string }) => {
+      const { readFineTunedMentor } = await import('../weighting/mentornet-finetune.js');
+      const { saveMentor } = await import('../models/mentornet-dd.js');
+      const { model, metadata, rounds, epochs } = readFineTunedMentor(o.from);
+      const fineTuning = { from: o.from, epochs, rounds };
+      saveMentor(o.out, model, { percentile: metadata.percentile, pretraining: metadata.pretraining, fineTuning });
+      model.dispose();
+      for (const r of rounds) console.log(`epoch ${r.epoch + 1}: ${r.examples} examples, BCE ${pct(r.lossBefore)} -> ${pct(r.lossAfter)}`);
+      console.log(`wrote ${o.out}`);
     });
   return cmd;
 }

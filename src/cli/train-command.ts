@@ -8,7 +8,7 @@ import { withInterruptHandling } from './interrupt.js';
 export function trainCommand(): Command {
   const cmd = new Command('train')
     .description('Train one model with one strategy; writes config.json, metrics.csv, class-weights.csv, the per-sample history and checkpoints to --out, and resumes there if interrupted.')
-    .option('--strategy <spec>', 'normal | focal[:gamma=2] | bce | spl[:q=0.5,growth=1.3] | is[:presample=3] | low[:lambda=0.1,scale=sample|batch-mean,base=ce|bce|focal] | mentornet-pd[:p=0.7,decay=0.9,lambda2=0,burnin=0.2] | mentornet[:decay=0.9,burnin=0.2] (with --mentor FILE)', 'low:lambda=0.1')
+    .option('--strategy <spec>', 'normal | focal[:gamma=2] | bce | spl[:q=0.5,growth=1.3] | is[:presample=3] | low[:lambda=0.1,scale=sample|batch-mean,base=ce|bce|focal] | mentornet-pd[:p=0.7,decay=0.9,lambda2=0,burnin=0.2] | mentornet[:decay=0.9,burnin=0.2,finetune=0|1,ftsteps=20,ftlr=0.001,targets=auto|curriculum] (with --mentor FILE; finetune=1 fine-tunes the mentor on this run)', 'low:lambda=0.1')
     .option('--seed <n>', 'random seed (data subsets, initialisation, sample order)', nonNegativeInt('--seed'), 0)
     .requiredOption('--out <dir>', 'run folder');
   addRunOptions(cmd);

@@ -163,6 +163,8 @@ export interface MentorMetadata {
   percentile: number;
   /** Free-form: where and how it was pretrained (run folder, model, noise, AUCs). */
   pretraining?: Record<string, unknown>;
+  /** Free-form, for a mentor fine-tuned by a run (`low mentornet export`): the run and its rounds. */
+  fineTuning?: Record<string, unknown>;
 }
 
 /** A mentor file that cannot be used; the message names the file and the problem. */

@@ -78,7 +78,9 @@ export async function trainRun(input: RunConfig, o: RunOptions): Promise<RunResu
 
   const data = await prepareData(config);
   const spec = parseStrategy(config.strategy);
-  const strategy = createStrategy(spec, { classCounts: data.trainCounts, size: data.train.labels.length, batchSize: config.batchSize }, config.seed, { mentor: config.mentor });
+  const noise = data.isNoisy ? { ids: data.train.ids, isNoisy: data.isNoisy } : null; // MentorNet's fine-tuning targets
+  const info = { classCounts: data.trainCounts, size: data.train.labels.length, batchSize: config.batchSize, noise };
+  const strategy = createStrategy(spec, info, config.seed, { mentor: config.mentor });
   writeSamplesFile(o.out, data);
 
   // Same seed -> same initial weights for every strategy (the paper's protocol).

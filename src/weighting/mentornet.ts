@@ -17,15 +17,20 @@
 // still tracked. Not reproduced from their student: the progress input frozen after the burn-in
 // (fixed_epoch_after_burn_in) and the random "example dropout" of weights.
 //
+// With `finetune` the mentor is not fixed: after every epoch it takes a few Adam steps on the
+// examples it weighed in that epoch, towards the run's known clean/noisy flags when the run
+// injected its label noise, otherwise towards the predefined curriculum's weights (see
+// weighting/mentornet-finetune.ts for the targets and the schedule).
+//
 // Checkpoints: state() holds the moving average and every sample's loss history (as base64 float32),
-// so a resumed run continues with exactly the mentor inputs an uninterrupted run would have had.
-// Fine-tuning the mentor during student training (the paper's Algorithm 1 can update it) is not
-// implemented: a data-driven update needs to know which labels are clean, which a real noisy run
-// does not.
+// and with `finetune` the mentor's parameters, so a resumed run continues with exactly the mentor
+// and the mentor inputs an uninterrupted run would have had.
 import { noGrad, tidy } from '../torch/index.js';
 import { loadMentor, MentorFileError, packFeatures, progressBucket, type MentorNetDD, type MentorMetadata } from '../models/mentornet-dd.js';
 import { crossEntropyLoss, type PerSampleLoss } from './losses.js';
 import { normaliseToMeanOne, percentile } from './mentornet-pd.js';
+import { MentorFineTuner, fineTuneTargets, type FineTuneOptions, type FineTuneState, type TargetSource } from './mentornet-finetune.js';
+import { b64, fromB64 } from './base64.js';
 import type { BatchView, Strategy } from './strategy.js';
 
 export interface MentorNetOptions {
@@ -37,6 +42,13 @@ export interface MentorNetOptions {
   burnin?: number;
   /** Classes of the student's task; must match the mentor's label embedding when it has one. */
   numClasses?: number;
+  /** Fine-tune the mentor on this run (see weighting/mentornet-finetune.ts); absent: it stays fixed. */
+  finetune?: FineTuning;
+}
+
+/** Fine-tuning: the optimisation schedule and where the targets come from. */
+export interface FineTuning extends FineTuneOptions {
+  targets: TargetSource;
 }
 
 interface SavedState {
@@ -48,21 +60,15 @@ interface SavedState {
   counts: string;
   /** base64 Float32Array: the pairs, (loss, diff), oldest first, id after id. */
   values: string;
-}
-
-const b64 = (a: ArrayBufferView): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
-function fromB64<T>(s: string, Ctor: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number }): T {
-  const buf = Buffer.from(s, 'base64');
-  const copy = new Uint8Array(buf.length);
-  copy.set(buf);
-  return new Ctor(copy.buffer, 0, buf.length / Ctor.BYTES_PER_ELEMENT);
+  /** The fine-tuned mentor, with `finetune`. */
+  finetune?: FineTuneState;
 }
 
 /** A strategy weighing with an already loaded mentor (the caller owns the model). */
 export function mentorNetWithModel(
   model: MentorNetDD,
   meta: Pick<MentorMetadata, 'percentile'>,
-  o: { decay?: number; burnin?: number; file?: string } = {},
+  o: { decay?: number; burnin?: number; file?: string; finetune?: FineTuning } = {},
   loss: PerSampleLoss = crossEntropyLoss(),
 ): Strategy {
   const decay = o.decay ?? 0.9;
@@ -75,12 +81,15 @@ export function mentorNetWithModel(
   /** Past epochs' (loss, diff) pairs per sample id, oldest first, at most window - 1 pairs. */
   let history = new Map<number, number[]>();
   let pending = new Map<number, [number, number]>();
+  const tuner = o.finetune ? new MentorFineTuner(model, o.finetune) : null;
+  const targets = o.finetune?.targets;
   model.eval();
   return {
     label: `mentornet(${o.file ?? 'mentor'})`,
     loss,
     startEpoch() {
       pending = new Map();
+      tuner?.discard();
     },
     weigh(b: BatchView) {
       const l = b.perSample.detach().toFloat64Array();
@@ -96,7 +105,7 @@ export function mentorNetWithModel(
       lambda = lambda === null ? q : decay * lambda + (1 - decay) * q;
       const ref = lambda;
       const bucket = progressBucket(b.epoch, b.epochs, buckets);
-      const v = tidy(() => {
+      const { v, features } = tidy(() => {
         const x = packFeatures(l.length, window, (r, out, at) => {
           out[at] = labels[r]!;
           out[at + 1] = bucket;
@@ -114,15 +123,17 @@ export function mentorNetWithModel(
           out[at + 2 + 3 * t + 1] = l[r]! - ref;
           out[at + 2 + 3 * t + 2] = 1;
         });
-        return noGrad(() => model.weights(x)).toFloat64Array();
+        return { v: noGrad(() => model.weights(x)).toFloat64Array(), features: tuner ? x.toFloat32Array() : null };
       });
       for (let r = 0; r < l.length; r++) pending.set(b.ids[r]!, [l[r]!, l[r]! - ref]);
+      if (tuner && features && targets) tuner.record(features, fineTuneTargets(targets, b.ids, l, ref));
       // Burn-in: every weight 1 (the authors' v = max(v, 1) in the first burn_in_epoch); the
       // moving average and the histories are kept all the same.
       if (b.epoch < burnin * b.epochs) return new Float64Array(l.length).fill(1);
       return normaliseToMeanOne(v);
     },
-    endEpoch() {
+    endEpoch(epoch) {
+      tuner?.finishEpoch(epoch);
       if (window < 2) {
         pending = new Map();
         return;
@@ -144,7 +155,9 @@ export function mentorNetWithModel(
         counts[i] = past.length / 2;
         values.push(...past);
       });
-      return { lambda, window, ids: b64(ids), counts: b64(counts), values: b64(Float32Array.from(values)) };
+      const saved: SavedState = { lambda, window, ids: b64(ids), counts: b64(counts), values: b64(Float32Array.from(values)) };
+      if (tuner) saved.finetune = tuner.state();
+      return saved;
     },
     loadState(s) {
       const saved = s as SavedState;
@@ -161,6 +174,10 @@ export function mentorNetWithModel(
         at += n;
       });
       pending = new Map();
+      if (tuner) {
+        if (!saved.finetune) throw new RangeError('mentornet: the checkpoint holds no fine-tuned mentor, but this run fine-tunes it');
+        tuner.loadState(saved.finetune);
+      }
     },
   };
 }
@@ -173,5 +190,5 @@ export function mentorNetStrategy(o: MentorNetOptions, loss: PerSampleLoss = cro
     model.dispose();
     throw new MentorFileError(o.mentor, `was pretrained for ${arch.numClasses} classes (its label embedding); this run has ${o.numClasses}`);
   }
-  return mentorNetWithModel(model, metadata, { decay: o.decay, burnin: o.burnin, file: o.mentor }, loss);
+  return mentorNetWithModel(model, metadata, { decay: o.decay, burnin: o.burnin, file: o.mentor, finetune: o.finetune }, loss);
 }

@@ -1,7 +1,8 @@
 // Strategies by name, from a spec that configs and the command line can carry:
 //   normal | focal[:gamma=2] | bce | spl[:q=0.5,growth=1.3] | is[:presample=3]
 //   low[:lambda=0.1,scale=sample|batch-mean,base=ce|bce|focal,gamma=2]
-//   mentornet-pd[:p=0.7,decay=0.9,lambda2=0,burnin=0.2] | mentornet[:decay=0.9,burnin=0.2] (needs a mentor file)
+//   mentornet-pd[:p=0.7,decay=0.9,lambda2=0,burnin=0.2]
+//   mentornet[:decay=0.9,burnin=0.2,finetune=0|1,ftsteps=20,ftlr=0.001,targets=auto|curriculum] (needs a mentor file)
 import { classBalancedLoss, crossEntropyLoss, focalLoss, type PerSampleLoss } from './losses.js';
 import { normalStrategy } from './normal.js';
 import { lowStrategy } from './low.js';
@@ -9,6 +10,7 @@ import { selfPacedStrategy } from './self-paced.js';
 import { importanceSamplingStrategy } from './importance-sampling.js';
 import { mentorNetPDStrategy } from './mentornet-pd.js';
 import { mentorNetStrategy } from './mentornet.js';
+import { targetSource } from './mentornet-finetune.js';
 import type { Strategy, TrainingSetInfo } from './strategy.js';
 import type { GradScale } from './grad-norms.js';
 
@@ -29,8 +31,13 @@ const allowedOptions: Record<StrategyName, string[]> = {
   is: ['presample', 'tau'],
   low: ['lambda', 'scale', 'base', 'gamma'],
   'mentornet-pd': ['p', 'decay', 'lambda2', 'burnin'],
-  mentornet: ['decay', 'burnin'],
+  mentornet: ['decay', 'burnin', 'finetune', 'ftsteps', 'ftlr', 'targets'],
 };
+
+/** Options whose values are words, not numbers. */
+const wordOptions = ['scale', 'base', 'targets'];
+/** MentorNet options that only mean something when the mentor is fine-tuned. */
+const fineTuneOptions = ['ftsteps', 'ftlr', 'targets'];
 
 /** Files a strategy needs besides its spec (kept out of the spec so specs stay short, path-free names). */
 export interface StrategyResources {
@@ -53,8 +60,9 @@ export function parseStrategy(text: string): StrategySpec {
       );
     }
     const num = Number(value);
-    spec.options[key] = key === 'scale' || key === 'base' ? value : num;
-    if (key !== 'scale' && key !== 'base' && !Number.isFinite(num)) throw new RangeError(`strategy '${text}': option ${key} must be a number, got '${value}'`);
+    const word = wordOptions.includes(key);
+    spec.options[key] = word ? value : num;
+    if (!word && !Number.isFinite(num)) throw new RangeError(`strategy '${text}': option ${key} must be a number, got '${value}'`);
   }
   if (spec.name === 'low') {
     spec.options.lambda ??= 0.1;
@@ -63,7 +71,22 @@ export function parseStrategy(text: string): StrategySpec {
     const base = spec.options.base ?? 'ce';
     if (base !== 'ce' && base !== 'bce' && base !== 'focal') throw new RangeError(`strategy '${text}': base must be ce, bce or focal`);
   }
+  if (spec.name === 'mentornet') checkMentorNetOptions(text, spec.options);
   return spec;
+}
+
+/** Fine-tuning options: values in range, and none of them without finetune=1. */
+function checkMentorNetOptions(text: string, o: StrategySpec['options']): void {
+  const bad = (message: string) => new RangeError(`strategy '${text}': ${message}`);
+  const finetune = o.finetune ?? 0;
+  if (finetune !== 0 && finetune !== 1) throw bad(`finetune must be 0 (the mentor stays fixed) or 1 (fine-tune it on this run), got ${finetune}`);
+  if (o.ftsteps !== undefined && !(Number.isInteger(o.ftsteps) && (o.ftsteps as number) >= 1)) throw bad(`ftsteps must be a positive integer (Adam steps per epoch), got ${o.ftsteps}`);
+  if (o.ftlr !== undefined && !((o.ftlr as number) > 0)) throw bad(`ftlr must be a positive number (the fine-tuning learning rate), got ${o.ftlr}`);
+  if (o.targets !== undefined && o.targets !== 'auto' && o.targets !== 'curriculum') {
+    throw bad(`targets must be auto (the run's clean/noisy flags when it injected the noise, else the predefined curriculum) or curriculum, got '${o.targets}'`);
+  }
+  const orphan = fineTuneOptions.filter((k) => o[k] !== undefined);
+  if (finetune === 0 && orphan.length) throw bad(`${orphan.join(', ')} only apply when the mentor is fine-tuned; add finetune=1`);
 }
 
 /** The canonical text of a spec (parseStrategy(formatStrategy(s)) gives s back). */
@@ -107,7 +130,12 @@ export function createStrategy(spec: StrategySpec, info: TrainingSetInfo, seed =
       if (!resources.mentor) {
         throw new RangeError("strategy 'mentornet' needs a pretrained mentor: give --mentor FILE (made by `low mentornet pretrain --from RUN_FOLDER --out FILE`)");
       }
-      return { ...mentorNetStrategy({ mentor: resources.mentor, decay: num(spec, 'decay'), burnin: num(spec, 'burnin'), numClasses: info.classCounts.length }), label };
+      const finetune =
+        num(spec, 'finetune') === 1
+          ? { steps: num(spec, 'ftsteps'), lr: num(spec, 'ftlr'), seed, targets: targetSource((spec.options.targets as 'auto' | 'curriculum' | undefined) ?? 'auto', info.noise) }
+          : undefined;
+      const o = { mentor: resources.mentor, decay: num(spec, 'decay'), burnin: num(spec, 'burnin'), numClasses: info.classCounts.length, finetune };
+      return { ...mentorNetStrategy(o), label };
     }
   }
 }

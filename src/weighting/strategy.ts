@@ -23,6 +23,11 @@ export interface TrainingSetInfo {
   classCounts: number[];
   size: number;
   batchSize: number;
+  /**
+   * Which training samples (by id) had their labels flipped, on a run that injected the noise
+   * itself (--noise); absent otherwise. Only MentorNet's fine-tuning reads it.
+   */
+  noise?: { ids: Int32Array; isNoisy: Uint8Array } | null;
 }
 
 export interface Strategy {
