@@ -566,3 +566,10 @@ test('MentorNet fine-tuning options: bad values and stray options are refused, n
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('MentorNet specs that spell out a default name the same run (one label, one folder)', () => {
+  const canonical = (t: string) => formatStrategy(parseStrategy(t));
+  assert.equal(canonical('mentornet:finetune=0'), canonical('mentornet'));
+  assert.equal(canonical('mentornet:finetune=1,targets=auto'), canonical('mentornet:finetune=1'));
+  assert.notEqual(canonical('mentornet:finetune=1,targets=curriculum'), canonical('mentornet:finetune=1'));
+});

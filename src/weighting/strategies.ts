@@ -87,6 +87,9 @@ function checkMentorNetOptions(text: string, o: StrategySpec['options']): void {
   }
   const orphan = fineTuneOptions.filter((k) => o[k] !== undefined);
   if (finetune === 0 && orphan.length) throw bad(`${orphan.join(', ')} only apply when the mentor is fine-tuned; add finetune=1`);
+  // Spelled-out defaults name the same run: one canonical text, one label, one run folder.
+  if (o.finetune === 0) delete o.finetune;
+  if (o.targets === 'auto') delete o.targets;
 }
 
 /** The canonical text of a spec (parseStrategy(formatStrategy(s)) gives s back). */
