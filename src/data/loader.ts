@@ -15,9 +15,9 @@
  * standard pipelines: the per-channel normalisation, one pass). The random decisions are still
  * drawn on the main thread, from the batch's own generator, so the batches are identical with
  * and without the worker (`offload: false` keeps the geometric steps as tensor ops on the main
- * thread; `prefetch: 0` does everything inside next(), with no worker). Buffers travel by
- * transfer, not copy, and are reused. The first batch of an epoch is prepared on the main
- * thread while the worker starts.
+ * thread; `prefetch: 0` does everything inside next(), with no worker). Requests and batches
+ * pass through rings of shared memory, not messages (see GatherWorker). The first batch of an
+ * epoch is prepared on the main thread while the worker starts.
  *
  * The worker reads the images from a SharedArrayBuffer: unless the dataset's images already
  * live in one, the loader copies them once (cached per images array, shared by every loader
@@ -34,7 +34,7 @@
  * per epoch) until `loader.close()`. The worker never keeps the process alive unless the
  * consumer is waiting for one of its batches, so a forgotten loader cannot hang the process.
  */
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { Tensor, keep, tensor, tidy, affineFromBytes } from '../torch/index.js';
 import { checkGeometry, normalizeOnBytes, splitGeometry, toFloat, type Geometry, type GeometricTransform, type Transform } from './augment.js';
 import { datasetSize, imageSize, type ImageDataset } from './dataset.js';
@@ -216,7 +216,8 @@ export class DataLoader {
     idleWorkers.unregister(this.token);
     if (kept !== null && kept.usable) return kept;
     kept?.close();
-    return new GatherWorker(this.dataset.images, this.dataset.shape);
+    // One slot per batch requested ahead, and one for the batch being turned into tensors.
+    return new GatherWorker(this.dataset.images, this.dataset.shape, this.batchSize, this.prefetch + 1);
   }
 
   /** Takes a worker back after a pass: kept (idle, not keeping the process alive) if the pass completed, else terminated. */
@@ -342,7 +343,7 @@ export class Epoch implements AsyncIterable<Batch> {
     const { geometric, rest } = loader.offloadParts();
     // Batches requested from the worker: the generator (which already drew the geometric
     // decisions, if offloaded) and the shape of the bytes that will come back.
-    const pending = new Map<number, { rng: SeededRandom; shape: number[]; positions: Int32Array }>();
+    const pending = new Map<number, { rng: SeededRandom; shape: number[]; positions: Int32Array; ticket: Ticket }>();
     const request = (k: number) => {
       if (worker === null || k >= length) return;
       const rng = loader.augmentationRandom(epoch, k);
@@ -355,8 +356,7 @@ export class Epoch implements AsyncIterable<Batch> {
         shape = [ds.shape[0], geometry.height, geometry.width];
       }
       const chosen = slice(k);
-      pending.set(k, { rng, shape, positions: chosen });
-      worker.request(k, chosen, geometry);
+      pending.set(k, { rng, shape, positions: chosen, ticket: worker.request(chosen, geometry) });
     };
     let completed = false;
     try {
@@ -365,16 +365,15 @@ export class Epoch implements AsyncIterable<Batch> {
         const t0 = performance.now();
         const ahead = pending.get(k);
         const chosen = ahead !== undefined ? ahead.positions : slice(k);
-        const chunk = ahead !== undefined ? await worker!.get(k) : inline.gather(chosen);
+        const bytes = ahead !== undefined ? await worker!.get(ahead.ticket) : inline.gather(chosen);
         const t1 = performance.now();
         let batch: Batch;
         try {
           batch =
             ahead !== undefined
-              ? loader.makeBatch(epoch, k, chosen, chunk.bytes, ahead.shape, geometric !== null ? rest : loader.transform, ahead.rng)
-              : loader.makeBatch(epoch, k, chosen, chunk.bytes, [...ds.shape], loader.transform, loader.augmentationRandom(epoch, k));
+              ? loader.makeBatch(epoch, k, chosen, bytes, ahead.shape, geometric !== null ? rest : loader.transform, ahead.rng)
+              : loader.makeBatch(epoch, k, chosen, bytes, [...ds.shape], loader.transform, loader.augmentationRandom(epoch, k));
         } finally {
-          chunk.release();
           pending.delete(k);
         }
         const t2 = performance.now();
@@ -417,12 +416,6 @@ export function batchTensors(ds: ImageDataset, start: number, end: number, trans
   return { x, y };
 }
 
-/** Bytes of a batch, and how to hand their buffer back. */
-interface Chunk {
-  bytes: Uint8Array;
-  release(): void;
-}
-
 /** Copies the images at `positions` into `out`, one after the other. */
 function gatherInto(images: Uint8Array, bytesPerImage: number, positions: ArrayLike<number>, out: Uint8Array): void {
   for (let i = 0; i < positions.length; i++) {
@@ -438,58 +431,81 @@ class InlineGather {
     private readonly bytesPerImage: number,
     private readonly batchSize: number,
   ) {}
-  gather(positions: Int32Array): Chunk {
+  /** The bytes of the samples at `positions`, valid until the next call. */
+  gather(positions: Int32Array): Uint8Array {
     this.buffer ??= new Uint8Array(this.batchSize * this.bytesPerImage);
     const bytes = this.buffer.subarray(0, positions.length * this.bytesPerImage);
     gatherInto(this.images, this.bytesPerImage, positions, bytes);
-    return { bytes, release: () => {} };
+    return bytes;
   }
 }
 
 /** Niceness of the gather worker thread (0 normal .. 19 lowest). */
 const WORKER_NICE = 10;
 
+// Shared control words: requests written by the training thread, requests completed by the
+// worker, and a stop flag.
+const REQUESTED = 0;
+const DONE = 1;
+const STOP = 2;
+/** Per request slot: count, output height, width (0: no geometry), output buffer replaced (0/1). */
+const HEADER = 4;
+
 // The worker is a small CommonJS script (no TypeScript, no imports of this package), so it runs
-// the same from sources under tsx and from the compiled package, and starts fast. Each request
-// names a batch, optionally carries a buffer to fill and the row and column maps of the
-// transform's geometric steps; the worker copies the samples' bytes (through the maps) and sends
-// the buffer back on a MessageChannel that the main thread reads synchronously
-// (receiveMessageOnPort): a ready batch costs no event-loop turn. When nothing is ready yet, the
-// main thread waits asynchronously (Atomics.waitAsync) on a counter the worker bumps per reply.
+// the same from sources under tsx and from the compiled package, and starts fast. It talks to the
+// training thread through shared memory only, because messages cost more than the work itself
+// (cloning or even moving typed arrays through postMessage took 0.1-0.2 ms per batch on this
+// 2-core machine, as much as gathering the batch): the training thread writes each request (the
+// positions and, for geometric steps, the row and column maps) into a slot of a shared ring and
+// bumps REQUESTED; the worker, blocked in Atomics.wait, takes the requests in order, writes the
+// batch's bytes into the matching slot of a shared output ring, and bumps DONE. A ready batch
+// costs the training thread one Atomics.load; when it is not ready, the thread waits
+// asynchronously (Atomics.waitAsync) on DONE. The one message on the port is a larger output
+// ring, sent when a batch no longer fits.
 const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
+const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 // Linux niceness is per thread: this lowers the worker's priority only. On a busy machine the
-// worker then no longer preempts the training thread each time it is woken with a request
-// (measured: postMessage cost 0.8 ms per batch at nice 0, 0.08 ms at nice 10).
+// worker then no longer preempts the training thread each time it is woken with a request.
 // (Elsewhere the call would lower the whole process, so it is made on Linux only.)
 if (process.platform === 'linux') {
   try {
     require('node:os').setPriority(${WORKER_NICE});
   } catch {}
 }
-const { buffer, byteOffset, byteLength, shape, port, seq } = workerData;
-const images = new Uint8Array(buffer, byteOffset, byteLength);
+const { images: imageBuffer, byteOffset, byteLength, shape, port, control, requests, slots, slotInts } = workerData;
+const images = new Uint8Array(imageBuffer, byteOffset, byteLength);
+const ctrl = new Int32Array(control);
+const req = new Int32Array(requests);
+let out = null;
+let slotBytes = 0;
 const [C, H, W] = shape;
 const imageBytes = C * H * W;
-port.on('message', ({ id, positions, buffer: out, geometry }) => {
-  const count = positions.length;
-  const height = geometry ? geometry.height : H;
-  const width = geometry ? geometry.width : W;
+for (let done = 0; ; done++) {
+  while (Atomics.load(ctrl, ${REQUESTED}) === done && Atomics.load(ctrl, ${STOP}) === 0) Atomics.wait(ctrl, ${REQUESTED}, done);
+  if (Atomics.load(ctrl, ${STOP}) !== 0) break;
+  const slot = done % slots;
+  const base = slot * slotInts;
+  const count = req[base], outHeight = req[base + 1], outWidth = req[base + 2];
+  if (req[base + 3] !== 0) {
+    const m = receiveMessageOnPort(port).message;
+    out = new Uint8Array(m.buffer);
+    slotBytes = m.slotBytes;
+  }
+  const p = base + ${HEADER};
+  const geometry = outHeight > 0;
+  const height = geometry ? outHeight : H;
+  const width = geometry ? outWidth : W;
   const outImage = C * height * width;
-  const length = count * outImage;
-  if (out === undefined || out === null || out.byteLength < length) out = new ArrayBuffer(length);
-  const bytes = new Uint8Array(out, 0, length);
+  const bytes = out.subarray(slot * slotBytes, slot * slotBytes + count * outImage);
   for (let s = 0; s < count; s++) {
-    const from = positions[s] * imageBytes;
+    const from = req[p + s] * imageBytes;
     if (!geometry) {
       bytes.set(images.subarray(from, from + imageBytes), s * outImage);
       continue;
     }
     // The sample's row and column maps: out o <- in scale*o + offset for lo <= o < hi, else 0.
-    const R = geometry.rows;
-    const Q = geometry.cols;
-    const rs = R.scale[s], rt = R.offset[s], rlo = R.lo[s], rhi = R.hi[s];
-    const cs = Q.scale[s], ct = Q.offset[s], clo = Q.lo[s], chi = Q.hi[s];
+    const rs = req[p + count + s], rt = req[p + 2 * count + s], rlo = req[p + 3 * count + s], rhi = req[p + 4 * count + s];
+    const cs = req[p + 5 * count + s], ct = req[p + 6 * count + s], clo = req[p + 7 * count + s], chi = req[p + 8 * count + s];
     for (let ch = 0; ch < C; ch++) {
       for (let r = 0; r < height; r++) {
         const o = s * outImage + (ch * height + r) * width;
@@ -508,11 +524,9 @@ port.on('message', ({ id, positions, buffer: out, geometry }) => {
       }
     }
   }
-  port.postMessage({ id, buffer: out, length }, [out]);
-  // Tell a waiting main thread that a reply is queued (it reads replies synchronously).
-  Atomics.add(seq, 0, 1);
-  Atomics.notify(seq, 0);
-});
+  Atomics.store(ctrl, ${DONE}, done + 1);
+  Atomics.notify(ctrl, ${DONE});
+}
 `;
 
 const sharedCopies = new WeakMap<Uint8Array, Uint8Array>();
@@ -538,35 +552,64 @@ export function shareImages(ds: ImageDataset): ImageDataset {
   return { ...ds, images: sharedImages(ds.images) };
 }
 
-interface Delivery {
-  buffer: ArrayBuffer;
+/** A request in flight: where its bytes will be. */
+interface Ticket {
+  /** Its sequence number (the worker completes requests in this order). */
+  seq: number;
+  /** The output ring it is written to, and its byte range there. */
+  ring: Uint8Array<ArrayBufferLike>;
+  start: number;
   length: number;
 }
 
 /**
- * A worker thread that gathers (and, given maps, crops and flips) the batches it is asked for.
- * It lives across epochs when a pass completes, and never keeps the process alive unless the
- * consumer is waiting for one of its batches.
+ * A worker thread that gathers (and, given maps, crops and flips) the batches it is asked for,
+ * in the order asked, through shared memory (see WORKER_SOURCE). At most `slots` requests are in
+ * flight; the bytes of a completed request stay valid until `slots` later requests. It lives
+ * across epochs when a pass completes, and never keeps the process alive unless the consumer is
+ * waiting for one of its batches.
  */
 export class GatherWorker {
   private readonly worker: Worker;
   private readonly port: MessagePort;
-  /** Replies sent by the worker so far (bumped by it after each reply, and by fail()). */
-  private readonly replies = new Int32Array(new SharedArrayBuffer(4));
-  private readonly ready = new Map<number, Delivery>();
-  private readonly pool: ArrayBuffer[] = [];
-  private inFlight = 0;
+  private readonly control = new Int32Array(new SharedArrayBuffer(3 * 4));
+  private readonly requests: Int32Array;
+  private readonly slotInts: number;
+  private ring: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
+  private slotBytes = 0;
+  private requested = 0;
   private failure: Error | null = null;
   private closed = false;
 
-  constructor(images: Uint8Array, shape: [number, number, number]) {
+  /**
+   * @param maxCount the most samples one request holds (the batch size)
+   * @param slots requests that may be in flight at once, at least 1
+   */
+  constructor(
+    images: Uint8Array,
+    private readonly shape: [number, number, number],
+    private readonly maxCount: number,
+    private readonly slots: number,
+  ) {
     const shared = sharedImages(images);
+    this.slotInts = HEADER + 9 * maxCount;
+    this.requests = new Int32Array(new SharedArrayBuffer(slots * this.slotInts * 4));
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
       execArgv: [],
-      workerData: { buffer: shared.buffer, byteOffset: shared.byteOffset, byteLength: shared.byteLength, shape, port: port2, seq: this.replies },
+      workerData: {
+        images: shared.buffer,
+        byteOffset: shared.byteOffset,
+        byteLength: shared.byteLength,
+        shape,
+        port: port2,
+        control: this.control.buffer,
+        requests: this.requests.buffer,
+        slots,
+        slotInts: this.slotInts,
+      },
       transferList: [port2],
     });
     this.worker.unref();
@@ -576,57 +619,72 @@ export class GatherWorker {
     });
   }
 
+  /** Requests sent and not yet completed. */
+  private get inFlight(): number {
+    return this.requested - Atomics.load(this.control, DONE);
+  }
+
   /** Not closed, not failed, and nothing in flight. */
   get usable(): boolean {
-    return !this.closed && this.failure === null && this.inFlight === 0 && this.ready.size === 0;
+    return !this.closed && this.failure === null && this.inFlight === 0;
   }
 
   private fail(e: Error): void {
     this.failure ??= e;
     // Wake a waiting get() so that it sees the failure.
-    Atomics.add(this.replies, 0, 1);
-    Atomics.notify(this.replies, 0);
+    Atomics.notify(this.control, DONE);
   }
 
-  /** Asks for the samples at `positions` (through `geometry` if given), to be collected with get(id). */
-  request(id: number, positions: Int32Array, geometry: Geometry | null): void {
+  /**
+   * Asks for the samples at `positions` (through `geometry` if given; the caller has checked it),
+   * to be collected with get(). At most `slots` requests may be in flight.
+   */
+  request(positions: Int32Array, geometry: Geometry | null): Ticket {
     if (this.closed) throw new Error('DataLoader: the gather worker is closed');
-    const buffer = this.pool.pop();
-    this.inFlight++;
-    // The maps are small and copied (a transform may keep them); the pixel buffer is moved.
-    this.port.postMessage({ id, positions, buffer, geometry }, buffer === undefined ? [] : [buffer]);
-  }
-
-  /** Moves every reply already queued into `ready`, without an event-loop turn. */
-  private drain(): void {
-    for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) {
-      const reply = m.message as { id: number; buffer: ArrayBuffer; length: number };
-      this.inFlight--;
-      this.ready.set(reply.id, { buffer: reply.buffer, length: reply.length });
+    if (this.failure !== null) throw this.failure;
+    const count = positions.length;
+    if (count > this.maxCount) throw new RangeError(`DataLoader: a request of ${count} samples, more than the ${this.maxCount} a slot holds`);
+    if (this.inFlight >= this.slots) throw new Error(`DataLoader: more than ${this.slots} batches requested ahead`);
+    const [c, h, w] = this.shape;
+    const length = count * c * (geometry?.height ?? h) * (geometry?.width ?? w);
+    // A batch larger than the slots (a geometry that enlarges the images) gets a larger ring; the
+    // worker picks it up with this request. Earlier requests keep writing to the old one.
+    const grow = length > this.slotBytes;
+    if (grow) {
+      this.slotBytes = Math.max(length, this.maxCount * c * h * w);
+      this.ring = new Uint8Array(new SharedArrayBuffer(this.slots * this.slotBytes));
+      this.port.postMessage({ buffer: this.ring.buffer, slotBytes: this.slotBytes });
     }
+    const seq = this.requested;
+    const slot = seq % this.slots;
+    const base = slot * this.slotInts;
+    const req = this.requests;
+    req[base] = count;
+    req[base + 1] = geometry?.height ?? 0;
+    req[base + 2] = geometry?.width ?? 0;
+    req[base + 3] = grow ? 1 : 0;
+    req.set(positions, base + HEADER);
+    if (geometry !== null) {
+      const maps = [geometry.rows.scale, geometry.rows.offset, geometry.rows.lo, geometry.rows.hi, geometry.cols.scale, geometry.cols.offset, geometry.cols.lo, geometry.cols.hi];
+      for (let k = 0; k < maps.length; k++) req.set(maps[k]!, base + HEADER + (k + 1) * count);
+    }
+    this.requested++;
+    Atomics.store(this.control, REQUESTED, this.requested);
+    Atomics.notify(this.control, REQUESTED);
+    return { seq, ring: this.ring, start: slot * this.slotBytes, length };
   }
 
-  async get(id: number): Promise<Chunk> {
+  /** The bytes of a request, once the worker has written them. */
+  async get(ticket: Ticket): Promise<Uint8Array> {
     for (;;) {
       if (this.closed) throw new Error('DataLoader: the gather worker is closed');
-      const seen = Atomics.load(this.replies, 0);
-      this.drain();
-      const delivery = this.ready.get(id);
-      if (delivery !== undefined) {
-        this.ready.delete(id);
-        const { buffer, length } = delivery;
-        return {
-          bytes: new Uint8Array(buffer, 0, length),
-          release: () => {
-            if (!this.closed) this.pool.push(buffer);
-          },
-        };
-      }
+      const done = Atomics.load(this.control, DONE);
+      if (done > ticket.seq) return ticket.ring.subarray(ticket.start, ticket.start + ticket.length);
       if (this.failure !== null) throw this.failure;
       // Only a pending get() keeps the process alive, so an abandoned iteration cannot hang it.
       this.worker.ref();
       try {
-        const wait = waitAsync(this.replies, 0, seen);
+        const wait = waitAsync(this.control, DONE, done);
         if (wait.async) await wait.value;
       } finally {
         this.worker.unref();
@@ -638,9 +696,10 @@ export class GatherWorker {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.ready.clear();
-    this.pool.length = 0;
     this.fail(new Error('DataLoader: the gather worker was closed'));
+    // The worker leaves its loop at the stop flag; terminate() also ends a wait.
+    Atomics.store(this.control, STOP, 1);
+    Atomics.notify(this.control, REQUESTED);
     this.port.close();
     void this.worker.terminate();
   }

@@ -14,6 +14,8 @@
  */
 export class SeededRandom {
   private state: number;
+  private lastN = 0;
+  private lastLimit = 0;
 
   /**
    * @param seed any safe integer (negative and values above 2^32 are fine)
@@ -58,10 +60,16 @@ export class SeededRandom {
 
   /** Uniform integer in [0, n), exactly uniform (rejection of the biased tail). */
   int(n: number): number {
-    if (!Number.isInteger(n) || n < 1 || n > 2 ** 32) {
-      throw new RangeError(`int(n) needs an integer n in [1, 2^32], got ${n}`);
+    // The batch pipeline draws the same n hundreds of times per batch: check it and compute its
+    // rejection limit once per n.
+    if (n !== this.lastN) {
+      if (!Number.isInteger(n) || n < 1 || n > 2 ** 32) {
+        throw new RangeError(`int(n) needs an integer n in [1, 2^32], got ${n}`);
+      }
+      this.lastN = n;
+      this.lastLimit = 2 ** 32 - (2 ** 32 % n);
     }
-    const limit = 2 ** 32 - (2 ** 32 % n);
+    const limit = this.lastLimit;
     let x = this.nextUint32();
     while (x >= limit) x = this.nextUint32();
     return x % n;
