@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The evidence study of RESULTS.md, every experiment in one resumable script: run it again after an
+# interruption (or in the next working session) and finished runs are skipped.
+#
+#   bash scripts/experiments/evidence.sh                     # everything, into runs/evidence
+#   OUT=/data/evidence ONLY=imbalanced-paper bash scripts/experiments/evidence.sh
+#
+# 1. the MentorNet mentor (a noisy teacher run, then `low mentornet pretrain`), for MentorNet's rows;
+# 2. imbalanced Fashion-MNIST (the paper's NC/2^k), LeNet-5, 5 seeds, the paper's protocol as written
+#    (lr 0.001, 100 epochs, lambda grid chosen on validation);                    -> imbalanced-paper
+# 3. the same, each strategy tuned first (learning rate and its own options, one seed, 30 epochs,
+#    validation only), then 5 seeds at the chosen settings;                       -> imbalanced-tuned
+# 4. balanced Fashion-MNIST (the analogue of the paper's MNIST), 3 seeds, paper protocol; -> balanced-paper
+# 5. the same tuned;                                                              -> balanced-tuned
+#
+# Wall time on the 2-core machine of BENCHMARKS.md, 2 runs at a time with 1 thread each: a 100-epoch
+# imbalanced run takes 2.5-6 minutes, a balanced one about 5 times that; steps 2-3 take about 6 hours,
+# steps 4-5 about 15.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+OUT=${OUT:-runs/evidence}
+JOBS=${JOBS:-2}
+THREADS=${THREADS:-1}
+ONLY=${ONLY:-}
+LAMBDAS=1,0.5,0.1,0.01
+STRATEGIES="normal;low;low:scale=batch-mean;focal;bce;spl;is;low:base=bce;low:base=focal;mentornet;mentornet-pd"
+MENTOR="$OUT/mentor/mentor.lowt"
+
+low() { node bin/low.js "$@"; }
+wanted() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
+mkdir -p "$OUT"
+
+# 1. The mentor: a normal LeNet-5 run with 20 % symmetric noise, and MentorNet-DD learnt from its
+#    per-sample loss history (RESULTS.md, MentorNet); used unchanged on every student below, as the
+#    paper used a mentor pretrained on other data.
+if [ ! -f "$MENTOR" ]; then
+  low train --strategy normal --noise symmetric:0.2 --lr 0.01 --epochs 10 --train-limit 20000 --test-limit 2000 \
+    --seed 0 --threads "$THREADS" --quiet --out "$OUT/mentor/teacher"
+  low mentornet pretrain --from "$OUT/mentor/teacher" --out "$MENTOR" --threads "$THREADS"
+fi
+
+common=(--preset mnist-lenet5 --strategies "$STRATEGIES" --lambdas "$LAMBDAS" --mentor "$MENTOR" --select bacc
+  --jobs "$JOBS" --threads "$THREADS")
+tuning=(--tune --tune-lrs 0.001,0.01,0.1 --tune-epochs 30)
+
+wanted imbalanced-paper && low compare "${common[@]}" --imbalance paper --seeds 5 --out "$OUT/imbalanced-paper"
+wanted imbalanced-tuned && low compare "${common[@]}" "${tuning[@]}" --imbalance paper --seeds 5 --out "$OUT/imbalanced-tuned"
+wanted balanced-paper && low compare "${common[@]}" --seeds 3 --out "$OUT/balanced-paper"
+wanted balanced-tuned && low compare "${common[@]}" "${tuning[@]}" --seeds 3 --out "$OUT/balanced-tuned"
+
+for name in imbalanced-paper imbalanced-tuned balanced-paper balanced-tuned; do
+  if [ -f "$OUT/$name/summary.md" ]; then low report "$OUT/$name" --out "$OUT/$name/report.html"; fi
+done
