@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 import * as torch from '../src/torch/index.js';
 import { DataLoader, batchTensors, weightedSampler, type Batch, type DataLoaderOptions } from '../src/data/loader.js';
-import { compose, horizontalFlip, normalize, randomCrop, randomCropWithPadding, verticalFlip } from '../src/data/augment.js';
+import { applyGeometry, compose, horizontalFlip, normalize, randomCrop, randomCropWithPadding, verticalFlip, type GeometricTransform } from '../src/data/augment.js';
 import type { ImageDataset } from '../src/data/dataset.js';
 import { benchLoader } from '../src/bench/loader.js';
 import { SeededRandom } from '../src/data/random.js';
@@ -156,6 +156,36 @@ test('batches are identical with the worker (offloaded or not) and without it, a
   const other = await collect(make({ transformSeed: 10 }), 2);
   assert.deepEqual(other.map((b) => b.ids), reference.map((b) => b.ids));
   assert.notDeepEqual(other.map((b) => b.x), reference.map((b) => b.x));
+});
+
+test('a geometric step that enlarges the images: the worker grows its output ring, batches stay identical', async () => {
+  // Zero padding by 2 on every side, then a random flip: the worker's output slots must hold
+  // batches larger than the dataset's images.
+  const pad = 2;
+  const geometry = (b: number, h: number, w: number) => {
+    const axis = (size: number) => ({
+      scale: new Int32Array(b).fill(1),
+      offset: new Int32Array(b).fill(-pad),
+      lo: new Int32Array(b).fill(pad),
+      hi: new Int32Array(b).fill(size + pad),
+    });
+    return { height: h + 2 * pad, width: w + 2 * pad, rows: axis(h), cols: axis(w) };
+  };
+  const padding: GeometricTransform = Object.assign((x: torch.Tensor) => applyGeometry(x, geometry(x.shape[0]!, x.shape[2]!, x.shape[3]!)), { geometry });
+  const ds = synthetic(21, [2, 5, 4]);
+  const transform = compose(padding, horizontalFlip());
+  const make = (prefetch: number) => new DataLoader(ds, { batchSize: 6, shuffle: true, seed: 3, transform, prefetch });
+  const reference = await collect(make(0), 1);
+  assert.deepEqual(reference[0]!.shape, [6, 2, 9, 8]);
+  // The padding is zero and the centre holds the image (the flip mirrors columns only).
+  const first = reference[0]!;
+  const plane = 9 * 8;
+  assert.equal(first.x[0], 0);
+  assert.equal(first.x[plane - 1], 0);
+  const loader = make(2);
+  assert.deepEqual(await collect(loader, 1), reference);
+  assert.deepEqual(await collect(loader, 2), await collect(make(0), 2), 'the grown ring serves the next epoch too');
+  loader.close();
 });
 
 test('the worker is reused across completed epochs and batches free their tensors', async () => {
