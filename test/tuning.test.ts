@@ -345,3 +345,28 @@ test('the report reads a tuned experiment: its final runs under their tuned labe
   // Every final run folder is one of the experiment's runs; no tuning run is.
   assert.deepEqual(exp.runs.map((r) => r.dir).sort(), runDirs(join(clean, 'runs')).map((d) => join(clean, 'runs', d)).sort());
 });
+
+test('the tuning plan: each family searches its own options (not those the user fixed) at every learning rate', async () => {
+  const { planTuningRuns } = await import('../src/train/tuning.js');
+  const base = { ...(JSON.parse(readFileSync(join(await referenceExperiment(), 'experiment.json'), 'utf8')) as { base: Omit<RunConfig, 'strategy' | 'seed'> }).base };
+  const plan = (strategies: string[]) =>
+    planTuningRuns({ strategies, lrs: [0.01, 0.1], lambdas: [1, 0.1], epochs: 3, seed: 0, base }, '/nowhere').map((r) => r.strategy);
+  assert.deepEqual(plan(['normal']), ['normal @ lr=0.01', 'normal @ lr=0.1']);
+  assert.deepEqual(plan(['low:scale=batch-mean']), [
+    'low:scale=batch-mean,lambda=1 @ lr=0.01',
+    'low:scale=batch-mean,lambda=1 @ lr=0.1',
+    'low:scale=batch-mean,lambda=0.1 @ lr=0.01',
+    'low:scale=batch-mean,lambda=0.1 @ lr=0.1',
+  ]);
+  assert.deepEqual(plan(['low:lambda=0.5']), ['low:lambda=0.5 @ lr=0.01', 'low:lambda=0.5 @ lr=0.1'], 'a lambda the user gave is kept');
+  assert.equal(plan(['focal']).length, 3 * 2);
+  assert.equal(plan(['spl']).length, 2 * 2 * 2);
+  assert.equal(plan(['is']).length, 3 * 2);
+  assert.deepEqual(plan(['mentornet-pd']).filter((s) => s.endsWith('lr=0.1')), ['mentornet-pd:p=0.5 @ lr=0.1', 'mentornet-pd:p=0.7 @ lr=0.1', 'mentornet-pd:p=0.9 @ lr=0.1']);
+  assert.deepEqual(plan(['mentornet']).filter((s) => s.endsWith('lr=0.1')), ['mentornet:burnin=0 @ lr=0.1', 'mentornet:burnin=0.2 @ lr=0.1']);
+  // Every tuning run evaluates on validation only and has the tuning budget.
+  for (const r of planTuningRuns({ strategies: ['low', 'focal'], lrs: [0.1], lambdas: [1], epochs: 3, seed: 0, base }, '/nowhere')) {
+    assert.equal(r.config.evaluateTest, false);
+    assert.equal(r.config.epochs, 3);
+  }
+});

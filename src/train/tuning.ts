@@ -1,8 +1,9 @@
 // Per-strategy tuning for a fair comparison: every strategy gets its own learning rate and its own
 // hyper-parameters (LOW's lambda, focal's gamma, the self-paced schedule, the importance-sampling
-// presample factor), searched on a validation split carved from the training data with a stated
-// budget (one seed, a shorter schedule). Tuning runs never load the test split. The chosen settings
-// are then trained on every seed like any other experiment.
+// presample factor, MentorNet-PD's loss percentile, MentorNet's burn-in), searched on a
+// validation split carved from the training data with a stated budget (one seed, a shorter
+// schedule). Tuning runs never load the test split. The chosen settings are then trained on every
+// seed like any other experiment.
 import { join } from 'node:path';
 import { formatStrategy, parseStrategy, type StrategySpec } from '../weighting/strategies.js';
 import type { RunConfig } from './config.js';
@@ -32,6 +33,12 @@ export function searchGrid(spec: StrategySpec, lambdas: number[]): Record<string
       return { q: [0.5, 0.7], growth: [1.1, 1.3] };
     case 'is':
       return { presample: [2, 3, 5] };
+    case 'mentornet-pd':
+      // The loss percentile below which samples count as clean: its main knob, as lambda is LOW's.
+      return { p: [0.5, 0.7, 0.9] };
+    case 'mentornet':
+      // Whether the pretrained mentor weighs from the start or after the first 20 % of training.
+      return { burnin: [0, 0.2] };
     default:
       return {};
   }
