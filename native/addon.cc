@@ -12,6 +12,7 @@
 #include <napi.h>
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -532,6 +533,18 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   d("setNumThreads", F(int64_t n) { at::set_num_threads(static_cast<int>(n)); });
   d("getNumThreads", F() -> int64_t { return at::get_num_threads(); });
   d("manualSeed", F(int64_t s) { at::manual_seed(static_cast<uint64_t>(s)); });
+  // The default CPU generator's whole state (a uint8 tensor), and its restoration: what a
+  // checkpoint taken in the middle of an epoch needs for dropout to continue exactly.
+  d("getRngState", F() -> Tensor {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    return gen.get_state();
+  });
+  d("setRngState", F(Tensor state) {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(state);
+  });
   d("cudaIsAvailable", F() -> bool { return at::hasCUDA(); });
   d("cudaDeviceCount", F() -> int64_t { return static_cast<int64_t>(at::getNumGPUs()); });
   d("liveHandles", F() -> int64_t { return g_liveHandles; });

@@ -1,6 +1,7 @@
 // The data loader on small synthetic datasets: seeded order, every sample once per epoch, last
-// batch kept or dropped, the sampler hook, identical batches with and without the worker, option
-// errors, tensor lifetimes, and processes that exit after an early break.
+// batch kept or dropped, the sampler hook, identical batches with and without the worker, epochs
+// started at a later batch, option errors, tensor lifetimes, and processes that exit after an
+// early break.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import * as torch from '../src/torch/index.js';
-import { DataLoader, batchTensors, weightedSampler, type Batch, type DataLoaderOptions } from '../src/data/loader.js';
+import { DataLoader, batchTensors, weightedSampler, type Batch, type DataLoaderOptions, type EpochOptions } from '../src/data/loader.js';
 import { applyGeometry, compose, horizontalFlip, normalize, randomCrop, randomCropWithPadding, verticalFlip, type GeometricTransform } from '../src/data/augment.js';
 import type { ImageDataset } from '../src/data/dataset.js';
 import { benchLoader } from '../src/bench/loader.js';
@@ -34,9 +35,9 @@ function synthetic(n: number, shape: [number, number, number] = [1, 4, 4]): Imag
 }
 
 /** Every batch of one epoch as plain data (tensors disposed). */
-async function collect(loader: DataLoader, epoch: number) {
+async function collect(loader: DataLoader, epoch: number, options?: EpochOptions) {
   const out: { ids: number[]; positions: number[]; labels: number[]; y: number[]; x: number[]; shape: number[]; index: number }[] = [];
-  for await (const b of loader.epoch(epoch)) {
+  for await (const b of loader.epoch(epoch, options)) {
     try {
       out.push({
         ids: Array.from(b.ids),
@@ -156,6 +157,41 @@ test('batches are identical with the worker (offloaded or not) and without it, a
   const other = await collect(make({ transformSeed: 10 }), 2);
   assert.deepEqual(other.map((b) => b.ids), reference.map((b) => b.ids));
   assert.notDeepEqual(other.map((b) => b.x), reference.map((b) => b.x));
+});
+
+test('an epoch started at batch k delivers batches k.. of a full pass, without preparing the earlier ones', async () => {
+  const ds = synthetic(37, [3, 6, 5]);
+  // Counts the batches the loader prepares: its geometric decisions are drawn once per batch,
+  // on the main thread, whether the worker or the main thread then applies them.
+  let prepared = 0;
+  const crop = randomCropWithPadding(2);
+  const geometry = (b: number, h: number, w: number, rng: SeededRandom) => {
+    prepared++;
+    return crop.geometry(b, h, w, rng);
+  };
+  const counted: GeometricTransform = Object.assign((x: torch.Tensor, rng: SeededRandom) => applyGeometry(x, geometry(x.shape[0]!, x.shape[2]!, x.shape[3]!, rng)), { geometry });
+  const transform = compose(counted, horizontalFlip(), normalize([0.1, 0.2, 0.3], [0.5, 0.4, 0.3]));
+  const make = (o: Partial<DataLoaderOptions>) => new DataLoader(ds, { batchSize: 8, shuffle: true, seed: 9, transform, ...o });
+  const reference = await collect(make({ prefetch: 0 }), 2);
+  assert.equal(reference.length, 5);
+  for (const o of [{ prefetch: 0 }, { prefetch: 1 }, { prefetch: 2 }, { prefetch: 3, offload: false }]) {
+    const loader = make(o);
+    for (const fromBatch of [0, 1, 3, 4, 5]) {
+      prepared = 0;
+      const rest = await collect(loader, 2, { fromBatch });
+      assert.deepEqual(rest, reference.slice(fromBatch), `${JSON.stringify(o)}, from batch ${fromBatch}`);
+      assert.equal(prepared, 5 - fromBatch, `${JSON.stringify(o)}, from batch ${fromBatch}: batches prepared`);
+    }
+    // A full pass after a partial one (the kept worker) is still the reference.
+    assert.deepEqual(await collect(loader, 2), reference);
+    loader.close();
+  }
+  // With a sampler (importance sampling's presampled order) too.
+  const sampler = (e: number) => new SeededRandom(e, 'sampler').permutation(37);
+  const sampled = await collect(make({ sampler }), 1);
+  assert.deepEqual(await collect(make({ sampler, prefetch: 2 }), 1, { fromBatch: 2 }), sampled.slice(2));
+  const loader = make({});
+  for (const bad of [-1, 6, 1.5, Number.NaN]) assert.throws(() => loader.epoch(2, { fromBatch: bad }), (e: Error) => e instanceof RangeError && /fromBatch must be an integer in 0\.\.5/.test(e.message), String(bad));
 });
 
 test('a geometric step that enlarges the images: the worker grows its output ring, batches stay identical', async () => {

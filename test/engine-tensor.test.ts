@@ -495,3 +495,30 @@ test('seeded randomness: same seed gives identical draws, another seed different
   assert.ok(Math.abs(umean - 0.5) < 0.01, `rand mean ${umean}`);
   assert.deepEqual(numbers(torch.randperm(1).toArray()), [0]);
 });
+
+test('generator state: the draws after setRngState(s) repeat those after s = getRngState(), dropout included', () => {
+  const draws = () => ({
+    rand: torch.rand([13]).toNumbers(),
+    randn: torch.randn([3]).toNumbers(),
+    randn64: torch.randn([9], { dtype: 'float64' }).toNumbers(),
+    dropout: torch.F.dropout(torch.ones([64]), 0.5, true).toNumbers(),
+    perm: torch.randperm(50).toNumbers(),
+  });
+  torch.manualSeed(11);
+  torch.rand([7]);
+  torch.randn([5], { dtype: 'float64' }); // an odd count: the generator may hold a spare normal sample
+  const state = torch.getRngState();
+  assert.equal(state.dtype, 'uint8');
+  const saved = state.toNumbers();
+  const after = draws();
+  assert.deepEqual(state.toNumbers(), saved, 'the state is a copy, not a view of the generator');
+  torch.manualSeed(99);
+  torch.rand([3]);
+  torch.setRngState(state);
+  assert.deepEqual(draws(), after);
+  // A restore is not a reseed: the draws continue from where the state was taken.
+  torch.manualSeed(11);
+  assert.notDeepEqual(draws().rand, after.rand);
+  assert.throws(() => torch.setRngState(torch.zeros([4])), /setRngState: expected the uint8 tensor/);
+  assert.throws(() => torch.setRngState(torch.zeros([4], { dtype: 'uint8' })));
+});

@@ -1,7 +1,8 @@
 // MentorNet: the predefined curriculum against hand-computed weights, the LSTM cell against the
 // LSTM equations in plain JavaScript, MentorNet-DD's shapes, learning, saving and loading, clear
 // errors for bad mentor files, the strategy's checkpoint state, pretraining from a run folder, and
-// fine-tuning the mentor on a run (its loss, its targets, exact resume, bad options).
+// fine-tuning the mentor on a run (its loss, its targets, exact resume after an epoch and after
+// Ctrl-C in the middle of one, bad options).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { createStrategy, parseStrategy, formatStrategy } from '../src/weighting/
 import { DEFAULT_CONFIG, validateConfig, withoutUnusedFields, type RunConfig } from '../src/train/config.js';
 import type { BatchView } from '../src/weighting/strategy.js';
 import { uniform } from './engine-helpers.js';
+import { assertSameRun, interruptedRun } from './resume-helpers.js';
 
 function view(losses: number[], epoch: number, o: { ids?: number[]; labels?: number[]; epochs?: number } = {}): BatchView {
   const t = torch.tensor(Float64Array.from(losses));
@@ -527,6 +529,48 @@ test('MentorNet fine-tuning: an interrupted run resumes to exactly the uninterru
       original.dispose();
     });
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('MentorNet fine-tuning: Ctrl-C in the middle of an epoch resumes at the next batch, with the open epoch\'s mentor inputs and fine-tuning examples', { skip: hasFashionMnist ? false : 'Debian package dataset-fashion-mnist is not installed' }, async () => {
+  const threads = torch.getNumThreads();
+  torch.setNumThreads(1);
+  const dir = mkdtempSync(join(tmpdir(), 'mentornet-ft-mid-'));
+  try {
+    const file = join(dir, 'mentor.lowt');
+    torch.tidy(() => {
+      torch.manualSeed(8);
+      saveMentor(file, new MentorNetDD({ ...tiny, numClasses: 10 }), { percentile: 0.7 });
+    });
+    // 3 batches of 100 per epoch; curriculum targets, so the fine-tuning targets follow the moving average.
+    const config: RunConfig = {
+      ...DEFAULT_CONFIG,
+      trainLimit: 300,
+      testLimit: 200,
+      epochs: 3,
+      batchSize: 100,
+      lr: 0.01,
+      strategy: 'mentornet:finetune=1,burnin=0,ftsteps=5,targets=curriculum',
+      mentor: file,
+    };
+    const full = { out: join(dir, 'full'), result: await trainRun(config, { out: join(dir, 'full') }) };
+    const partsDir = join(dir, 'parts');
+    // Each interruption's checkpoint holds the open epoch's pending (loss, difference) pairs and
+    // fine-tuning examples, 100 per batch trained in that epoch.
+    const onStop = (stop: { batch: number }) => {
+      const { tensors, metadata } = torch.loadTensors(join(partsDir, 'checkpoint.lowt'));
+      for (const t of tensors.values()) t.dispose();
+      const saved = metadata as { open: { batches: number }; strategyState: { pending: { ids: string }; finetune: { examples: { y: string } } } };
+      assert.equal(saved.open.batches, stop.batch);
+      assert.equal(Buffer.from(saved.strategyState.pending.ids, 'base64').length, stop.batch * 100 * 4);
+      assert.equal(Buffer.from(saved.strategyState.finetune.examples.y, 'base64').length, stop.batch * 100 * 4);
+    };
+    const stops = [{ epoch: 1, batch: 2 }, { epoch: 2, batch: 1 }, { epoch: 3, batch: 2 }];
+    const parts = { out: partsDir, result: await interruptedRun(config, partsDir, stops, onStop) };
+    assertSameRun(parts, full, 'mentornet:finetune=1');
+  } finally {
+    torch.setNumThreads(threads);
     rmSync(dir, { recursive: true, force: true });
   }
 });

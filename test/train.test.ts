@@ -1,4 +1,5 @@
-// Training runs end to end on a small slice of Fashion-MNIST: exact resume, the same start for
+// Training runs end to end on a small slice of Fashion-MNIST: exact resume after an epoch and
+// after Ctrl-C in the middle of one (every strategy with memory, and dropout), the same start for
 // every strategy of a seed, a diverging run stopping with its checkpoint kept, bad options.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,8 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as torch from '../src/torch/index.js';
 import { trainRun, TrainingDiverged } from '../src/train/run.js';
-import { DEFAULT_CONFIG, validateConfig, type RunConfig } from '../src/train/config.js';
+import { DEFAULT_CONFIG, validateConfig, configFileText, type RunConfig } from '../src/train/config.js';
 import { LeNet5 } from '../src/models/lenet5.js';
+import { assertSameRun, interruptedRun, type Stop } from './resume-helpers.js';
+
+// Small models: one intra-op thread is faster on a shared machine.
+torch.setNumThreads(1);
 
 const hasFashionMnist = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
 const skip = hasFashionMnist ? false : 'Debian package dataset-fashion-mnist is not installed';
@@ -41,6 +46,13 @@ test('an interrupted run resumes to exactly the result of an uninterrupted one',
       const first = await trainRun(small({ strategy }), { out: parts, stopAfterEpoch: 1 });
       assert.equal(first.rows.length, 1);
       assert.ok(!existsSync(join(parts, 'final.json')), 'an unfinished run has no final.json');
+      // An end-of-epoch checkpoint has exactly the layout of the checkpoints written before runs
+      // could stop in the middle of an epoch (no open epoch), so those still resume like this one.
+      const { tensors, metadata } = torch.loadTensors(join(parts, 'checkpoint.lowt'));
+      const names = [...tensors.keys()];
+      for (const t of tensors.values()) t.dispose();
+      assert.ok(names.every((k) => /^(model\.|optim\.momentum\.\d+$|history\.(weight|loss|margin)$)/.test(k)), names.join(', '));
+      assert.deepEqual(Object.keys(metadata as object).sort(), ['epoch', 'momentum', 'rows', 'strategyState'].filter((k) => strategy !== 'low:lambda=0.1' || k !== 'strategyState'));
       const b = await trainRun(small({ strategy }), { out: parts });
       assert.equal(b.rows.length, 3);
       for (const k of ['train_loss', 'train_err', 'test_loss', 'test_acc', 'test_mauc', 'weight_std'] as const) {
@@ -53,6 +65,50 @@ test('an interrupted run resumes to exactly the result of an uninterrupted one',
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+/** 600 samples in 6 batches of 100, 3 epochs, a smaller test set: about a second per run. */
+const quick = (over: Partial<RunConfig> = {}): RunConfig => small({ testLimit: 200, ...over });
+
+const midEpochCases: { strategy: string; stops: Stop[]; why: string }[] = [
+  { strategy: 'low:lambda=0.1', stops: [{ epoch: 2, batch: 3 }], why: 'stateless' },
+  { strategy: 'spl', stops: [{ epoch: 1, batch: 2 }, { epoch: 1, batch: 4 }, { epoch: 3, batch: 1 }], why: 'twice inside the first epoch, before the start threshold exists' },
+  { strategy: 'is', stops: [{ epoch: 2, batch: 3 }], why: 'its generator and moving average' },
+  { strategy: 'mentornet-pd:burnin=0', stops: [{ epoch: 1, batch: 5 }, { epoch: 2, batch: 3 }], why: 'its moving percentile' },
+];
+
+for (const c of midEpochCases) {
+  const where = c.stops.map((s) => `${s.epoch}.${s.batch}`).join(', ');
+  test(`Ctrl-C in the middle of an epoch (${c.strategy}, ${c.why}): resumed at the next batch, the run ends exactly as an uninterrupted one (stops ${where})`, { skip }, async () => {
+    const root = mkdtempSync(join(tmpdir(), 'low-mid-'));
+    try {
+      const config = quick({ strategy: c.strategy });
+      const full = { out: join(root, 'full'), result: await trainRun(config, { out: join(root, 'full') }) };
+      const parts = { out: join(root, 'parts'), result: await interruptedRun(config, join(root, 'parts'), c.stops) };
+      assertSameRun(parts, full, c.strategy);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+}
+
+test('dropout: a checkpoint in the middle of an epoch restores libtorch\'s generator, so the masks continue exactly', { skip }, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'low-drop-'));
+  try {
+    const config = quick({ model: 'mlp', dropRate: 0.3, strategy: 'normal' });
+    const full = { out: join(root, 'full'), result: await trainRun(config, { out: join(root, 'full') }) };
+    const parts = { out: join(root, 'parts'), result: await interruptedRun(config, join(root, 'parts'), [{ epoch: 2, batch: 3 }]) };
+    assertSameRun(parts, full, 'mlp with dropout');
+    // The dropout is real: without it the run differs.
+    const none = await trainRun(quick({ model: 'mlp', strategy: 'normal' }), { out: join(root, 'none') });
+    assert.notDeepEqual(none.rows.map((r) => r.train_loss), full.result.rows.map((r) => r.train_loss));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  // dropRate 0 is the same run as none (one config.json text), and only models with dropout take one.
+  assert.equal(configFileText(validateConfig(small({ model: 'mlp', dropRate: 0 }))), configFileText(small({ model: 'mlp' })));
+  assert.throws(() => validateConfig(small({ dropRate: 0.5 })), /invalid option dropRate: expected 0 for model 'lenet5', which has no dropout/);
+  assert.throws(() => validateConfig(small({ model: 'mlp', dropRate: 1 })), /invalid option dropRate: expected a probability in \[0, 1\)/);
 });
 
 test('every strategy of a seed starts from the same weights; another seed does not', () => {

@@ -53,7 +53,7 @@ export async function predictWithModel(run: RunFolder, images: TrainingImages, p
   const ds = images.dataset;
   const numClasses = ds.classNames.length;
   const [c, h, w] = ds.shape;
-  const model = createModel(run.config.model, { numClasses, inChannels: c, inputSize: h === w ? h : Math.max(h, w) });
+  const model = createModel(run.config.model, { numClasses, inChannels: c, inputSize: h === w ? h : Math.max(h, w), dropRate: run.config.dropRate });
   try {
     const { tensors } = torch.loadTensors(file);
     try {

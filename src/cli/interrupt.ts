@@ -1,11 +1,12 @@
-// Ctrl-C during training: the first one stops the run at the next batch (the last completed
-// epoch's checkpoint stays on disk, and running the same command again resumes from it); a
-// second one exits at once.
+// Ctrl-C during training: the first one stops the run before its next batch and writes a
+// checkpoint there (running the same command again resumes from that batch, to exactly the
+// result of an uninterrupted run); a second one exits at once, and the last checkpoint written
+// (an epoch's end, or an earlier interruption) stays.
 export async function withInterruptHandling<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
-    console.error('\nstopping after this batch (press Ctrl-C again to quit at once)...');
+    console.error('\nstopping after this batch and checkpointing it; the same command resumes from there (press Ctrl-C again to quit at once)...');
     controller.abort();
   };
   process.on('SIGINT', onSigint);

@@ -12,11 +12,14 @@ export function progressReporter(mode: ProgressMode, label = ''): (e: ProgressEv
   // print one line per epoch instead.
   const tty = process.stderr.isTTY;
   let bar: cliProgress.SingleBar | null = null;
+  /** The epoch the bar shows, -1 before the first batch event. */
+  let barEpoch = -1;
   let epochs = 0;
   return (e) => {
     if (e.kind === 'start') {
       epochs = e.config.epochs;
-      const resumed = e.fromEpoch > 0 ? `, resuming after epoch ${e.fromEpoch}` : '';
+      const resumed =
+        e.fromBatch > 0 ? `, resuming in epoch ${e.fromEpoch + 1} at batch ${e.fromBatch + 1}` : e.fromEpoch > 0 ? `, resuming after epoch ${e.fromEpoch}` : '';
       console.error(`${label}${e.config.strategy} on ${e.config.dataset} (${e.trainSize} training samples, ${e.batches} batches per epoch${resumed})`);
       if (tty) {
         bar = new cliProgress.SingleBar(
@@ -26,7 +29,11 @@ export function progressReporter(mode: ProgressMode, label = ''): (e: ProgressEv
       }
     } else if (e.kind === 'batch') {
       if (!bar) return;
-      if (e.batch === 1) bar.start(e.batches, 0, { epoch: e.epoch + 1, epochs, loss: '-', rate: '-' });
+      // An epoch's first event: batch 1, or the first batch after the one a resumed run stopped at.
+      if (e.epoch !== barEpoch) {
+        barEpoch = e.epoch;
+        bar.start(e.batches, e.batch - 1, { epoch: e.epoch + 1, epochs, loss: '-', rate: '-' });
+      }
       bar.update(e.batch, { loss: e.loss.toFixed(4), rate: Math.round(e.samplesPerSecond) });
     } else if (e.kind === 'epoch') {
       bar?.stop();

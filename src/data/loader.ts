@@ -16,8 +16,8 @@
  * drawn on the main thread, from the batch's own generator, so the batches are identical with
  * and without the worker (`offload: false` keeps the geometric steps as tensor ops on the main
  * thread; `prefetch: 0` does everything inside next(), with no worker). Requests and batches
- * pass through rings of shared memory, not messages (see GatherWorker). The first batch of an
- * epoch is prepared on the main thread while the worker starts.
+ * pass through rings of shared memory, not messages (see GatherWorker). The first batch of a
+ * pass is prepared on the main thread while the worker starts.
  *
  * The worker reads the images from a SharedArrayBuffer: unless the dataset's images already
  * live in one, the loader copies them once (cached per images array, shared by every loader
@@ -27,6 +27,8 @@
  * Augmentation randomness. Batch k of epoch e is transformed with
  * `new SeededRandom(transformSeed, 'augment:e:k')`: the same seed gives the same augmented
  * batches whatever the strategy, and a run resumed at any batch sees what it would have seen.
+ * `loader.epoch(e, { fromBatch: k })` starts a pass at batch k without preparing the earlier
+ * ones (a run resumed in the middle of an epoch).
  *
  * Lifetimes. Batch tensors are created outside any tidy scope; the consumer frees them with
  * `batch.dispose()`. When an epoch's iteration stops early (`break`, an exception) its worker is
@@ -106,6 +108,12 @@ export interface EpochStats {
   prepareMs: number;
   /** Milliseconds asking the worker for a later batch (drawing its geometric decisions, sending the request). */
   requestMs: number;
+}
+
+/** Where a pass over an epoch starts. */
+export interface EpochOptions {
+  /** Index of the first batch delivered (default 0); the earlier batches are not prepared. */
+  fromBatch?: number;
 }
 
 /** The number of batches `count` samples make. */
@@ -200,9 +208,12 @@ export class DataLoader {
   /**
    * One epoch: `for await (const batch of loader.epoch(e))`. The order is fixed when this is
    * called (the sampler, if any, runs now); each iteration of the returned object is a new pass.
+   * With `fromBatch: k` each pass starts at batch k (index k, the same batch a full pass
+   * delivers there), for resuming in the middle of an epoch; k may equal the number of batches
+   * (an empty pass).
    */
-  epoch(epoch: number): Epoch {
-    return new Epoch(this, epoch, this.order(epoch));
+  epoch(epoch: number, options: EpochOptions = {}): Epoch {
+    return new Epoch(this, epoch, this.order(epoch), options.fromBatch ?? 0);
   }
 
   private idleWorker: GatherWorker | null = null;
@@ -312,7 +323,7 @@ const idleWorkers = new FinalizationRegistry<GatherWorker>((worker) => worker.cl
 
 /** One epoch of a {@link DataLoader}: an async iterable of batches with a fixed order. */
 export class Epoch implements AsyncIterable<Batch> {
-  /** Number of batches. */
+  /** Number of batches in the whole epoch (a pass delivers those from `fromBatch` on). */
   readonly length: number;
   /** Timing of the most recent (or current) pass. */
   stats: EpochStats = { batches: 0, gatherMs: 0, prepareMs: 0, requestMs: 0 };
@@ -322,8 +333,13 @@ export class Epoch implements AsyncIterable<Batch> {
     readonly epoch: number,
     /** The dataset positions this epoch visits, in order. */
     readonly positions: Int32Array,
+    /** Index of the first batch a pass delivers. */
+    readonly fromBatch = 0,
   ) {
     this.length = batchCount(positions.length, loader.batchSize, loader.dropLast);
+    if (!Number.isSafeInteger(fromBatch) || fromBatch < 0 || fromBatch > this.length) {
+      throw new RangeError(`fromBatch must be an integer in 0..${this.length} (epoch ${epoch} has ${this.length} batches), got ${String(fromBatch)}`);
+    }
   }
 
   [Symbol.asyncIterator](): AsyncGenerator<Batch, void, undefined> {
@@ -331,7 +347,7 @@ export class Epoch implements AsyncIterable<Batch> {
   }
 
   private async *run(): AsyncGenerator<Batch, void, undefined> {
-    const { loader, epoch, positions, length } = this;
+    const { loader, epoch, positions, length, fromBatch: first } = this;
     const stats: EpochStats = { batches: 0, gatherMs: 0, prepareMs: 0, requestMs: 0 };
     this.stats = stats;
     const bs = loader.batchSize;
@@ -339,7 +355,7 @@ export class Epoch implements AsyncIterable<Batch> {
     const slice = (k: number) => positions.slice(k * bs, Math.min((k + 1) * bs, positions.length));
     const inline = new InlineGather(ds.images, imageSize(ds), bs);
     // The first batch is prepared here (while a new worker starts); the worker does the rest.
-    const worker = loader.prefetch > 0 && length > 1 ? loader.acquireWorker() : null;
+    const worker = loader.prefetch > 0 && length - first > 1 ? loader.acquireWorker() : null;
     const { geometric, rest } = loader.offloadParts();
     // Batches requested from the worker: the generator (which already drew the geometric
     // decisions, if offloaded) and the shape of the bytes that will come back.
@@ -360,8 +376,8 @@ export class Epoch implements AsyncIterable<Batch> {
     };
     let completed = false;
     try {
-      for (let k = 1; k <= loader.prefetch; k++) request(k);
-      for (let k = 0; k < length; k++) {
+      for (let k = first + 1; k <= first + loader.prefetch; k++) request(k);
+      for (let k = first; k < length; k++) {
         const t0 = performance.now();
         const ahead = pending.get(k);
         const chosen = ahead !== undefined ? ahead.positions : slice(k);
@@ -377,7 +393,7 @@ export class Epoch implements AsyncIterable<Batch> {
           pending.delete(k);
         }
         const t2 = performance.now();
-        if (k > 0) request(k + loader.prefetch);
+        if (k > first) request(k + loader.prefetch);
         stats.gatherMs += t1 - t0;
         stats.prepareMs += t2 - t1;
         stats.requestMs += performance.now() - t2;

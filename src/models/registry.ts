@@ -120,6 +120,11 @@ export function isModelName(name: string): boolean {
   return Object.hasOwn(ENTRIES, name) || WRN.test(name) || DENSENET_BC.test(name);
 }
 
+/** True for the models with dropout layers (wrn-D-K, densenet-bc-D-K, densenet161, mlp): those that use CreateModelOptions.dropRate. */
+export function modelHasDropout(name: string): boolean {
+  return WRN.test(name) || DENSENET_BC.test(name) || name === 'densenet-bc' || name === 'densenet161' || name === 'mlp';
+}
+
 /** A freshly initialised model by name. Unknown names throw an error listing the known ones. */
 export function createModel(name: string, options: CreateModelOptions = {}): Module {
   return entry(name).create(options);

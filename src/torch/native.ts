@@ -25,6 +25,8 @@ export interface Native {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   manualSeed(seed: number): void;
+  getRngState(): T;
+  setRngState(state: T): void;
   cudaIsAvailable(): boolean;
   cudaDeviceCount(): number;
   liveHandles(): number;

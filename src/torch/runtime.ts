@@ -1,11 +1,26 @@
-// Process-wide settings of the engine: threads, seed, devices, versions, BLAS.
+// Process-wide settings of the engine: threads, seed and generator state, devices, versions, BLAS.
 import { readFileSync } from 'node:fs';
 import { native } from './native.js';
+import { Tensor, wrap } from './tensor.js';
 
 /** Seeds libtorch's default generator (rand, randn, randperm, dropout, initializers). */
 export function manualSeed(seed: number): void {
   if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`manualSeed(${seed}): expected a non-negative integer`);
   native.manualSeed(seed);
+}
+
+/**
+ * The state of libtorch's default CPU generator, as a uint8 tensor (the caller disposes it):
+ * with {@link setRngState}, the random draws after a restore repeat those after the save.
+ */
+export function getRngState(): Tensor {
+  return wrap(native.getRngState());
+}
+
+/** Restores the default CPU generator to a state from {@link getRngState} (libtorch checks its dtype and size). */
+export function setRngState(state: Tensor): void {
+  if (!(state instanceof Tensor) || state.dtype !== 'uint8') throw new TypeError('setRngState: expected the uint8 tensor getRngState returned');
+  native.setRngState(state.handle);
 }
 
 /** Intra-op threads libtorch may use. */

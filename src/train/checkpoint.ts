@@ -1,18 +1,43 @@
 // A run's checkpoint: model parameters and buffers, optimizer momentum, the per-sample history,
-// the metrics rows so far and the strategy's memory, in one file written atomically after each
-// epoch (see torch/serialize.ts), so an interruption never leaves a half-written checkpoint.
+// the metrics rows so far and the strategy's memory, in one file written atomically (see
+// torch/serialize.ts), so an interruption never leaves a half-written checkpoint. It is written
+// after every epoch and, when a run is interrupted (Ctrl-C), between two batches: such a
+// checkpoint also holds the open epoch (its running totals, the history's running sums and
+// libtorch's generator state), from which the run resumes at the next batch. Checkpoints
+// without an open epoch (the only kind older versions wrote) resume at the next epoch.
 import * as torch from '../torch/index.js';
 import type { Module } from '../nn/index.js';
 import type { SGD } from '../optim/index.js';
 import { SampleHistory } from './history.js';
 import type { MetricsRow } from './metrics-file.js';
 
+/** Where an interrupted epoch stands: what trainEpoch has accumulated over its first batches. */
+export interface OpenEpoch {
+  /** Batches trained (the epoch resumes at batch index `batches`). */
+  batches: number;
+  /** Sum over the trained batches of the batch's weighted loss times its size. */
+  weightedLoss: number;
+  /** Sum of the unweighted per-sample losses. */
+  plainLoss: number;
+  /** Samples trained on. */
+  seen: number;
+  /** Misclassified samples among them. */
+  errors: number;
+  /** Seconds spent on the epoch so far. */
+  seconds: number;
+  /** libtorch's default generator state after the last trained batch (getRngState's bytes). */
+  torchRng: Uint8Array;
+}
+
 export interface CheckpointState {
   /** Epochs completed. */
   epoch: number;
   rows: MetricsRow[];
+  /** The history; with `open`, its running sums hold the open epoch's batches. */
   history: SampleHistory;
   strategyState?: unknown;
+  /** Present when the checkpoint was taken in the middle of epoch index `epoch`. */
+  open?: OpenEpoch;
 }
 
 interface Meta {
@@ -20,20 +45,29 @@ interface Meta {
   rows: MetricsRow[];
   strategyState?: unknown;
   momentum: boolean[];
+  /** The open epoch's totals; its generator state is the tensor RNG_TENSOR. */
+  open?: Omit<OpenEpoch, 'torchRng'>;
 }
+
+const RNG_TENSOR = 'rng.torch';
 
 export function saveCheckpoint(file: string, model: Module, optimizer: SGD, state: CheckpointState): void {
   const tensors = new Map<string, torch.Tensor>();
   for (const [k, v] of model.stateDict()) tensors.set(`model.${k}`, v);
   const buffers = optimizer.stateTensors();
   buffers.forEach((b, i) => b && tensors.set(`optim.momentum.${i}`, b));
-  const history = state.history.toTensors();
-  for (const [k, v] of Object.entries(history)) tensors.set(k, v);
+  const owned = state.history.toTensors({ openEpoch: state.open !== undefined });
+  if (state.open) owned[RNG_TENSOR] = torch.tensor(state.open.torchRng);
+  for (const [k, v] of Object.entries(owned)) tensors.set(k, v);
   const meta: Meta = { epoch: state.epoch, rows: state.rows, strategyState: state.strategyState, momentum: buffers.map((b) => b !== null) };
+  if (state.open) {
+    const { torchRng: _bytes, ...totals } = state.open;
+    meta.open = totals;
+  }
   try {
     torch.saveTensors(file, tensors, meta);
   } finally {
-    for (const t of Object.values(history)) t.dispose();
+    for (const t of Object.values(owned)) t.dispose();
   }
 }
 
@@ -52,8 +86,30 @@ export function loadCheckpoint(file: string, model: Module, optimizer: SGD): Che
       throw new torch.TensorFileError(file, `does not fit this run's model: ${(e as Error).message}`);
     }
     optimizer.loadStateTensors(meta.momentum.map((has, i) => (has ? tensors.get(`optim.momentum.${i}`) ?? null : null)));
-    return { epoch: meta.epoch, rows: meta.rows, history: SampleHistory.fromTensors(tensors), strategyState: meta.strategyState };
+    let history: SampleHistory;
+    try {
+      history = SampleHistory.fromTensors(tensors);
+    } catch (e) {
+      throw new torch.TensorFileError(file, (e as Error).message);
+    }
+    const state: CheckpointState = { epoch: meta.epoch, rows: meta.rows, history, strategyState: meta.strategyState };
+    if (meta.open !== undefined) state.open = { ...openTotals(file, meta.open), torchRng: rngBytes(file, tensors.get(RNG_TENSOR)) };
+    return state;
   } finally {
     for (const t of tensors.values()) t.dispose();
   }
+}
+
+function openTotals(file: string, o: unknown): Omit<OpenEpoch, 'torchRng'> {
+  const t = o as Record<string, unknown> | null;
+  const keys = ['batches', 'weightedLoss', 'plainLoss', 'seen', 'errors', 'seconds'] as const;
+  if (t === null || typeof t !== 'object' || keys.some((k) => typeof t[k] !== 'number') || !Number.isInteger(t.batches) || (t.batches as number) < 1) {
+    throw new torch.TensorFileError(file, `malformed open epoch in the metadata (expected ${keys.join(', ')} as numbers, batches >= 1)`);
+  }
+  return Object.fromEntries(keys.map((k) => [k, t[k]])) as Omit<OpenEpoch, 'torchRng'>;
+}
+
+function rngBytes(file: string, t: torch.Tensor | undefined): Uint8Array {
+  if (t === undefined || t.dtype !== 'uint8') throw new torch.TensorFileError(file, `a checkpoint taken in the middle of an epoch, without its generator state (a uint8 '${RNG_TENSOR}' tensor)`);
+  return Uint8Array.from(t.toArray() as Uint8Array);
 }

@@ -1,6 +1,7 @@
 // Everything that defines a training run. A run folder's config.json holds exactly this, so a
 // run can be resumed or reproduced from its folder alone.
 import { parseStrategy } from '../weighting/strategies.js';
+import { modelHasDropout } from '../models/registry.js';
 import { constantLr, cosineLr, multiStepLr, piecewiseLr, type Schedule } from '../optim/schedule.js';
 
 export type ImbalanceConfig = { kind: 'halving' } | { kind: 'long-tail'; ratio: number };
@@ -30,6 +31,11 @@ export interface RunConfig {
   /** Fraction of the training set held out, stratified, for validation (model selection). */
   valFraction: number;
   model: string;
+  /**
+   * Dropout probability of the model's dropout layers (wrn-D-K, densenet-bc, densenet161, mlp);
+   * absent or 0: no dropout (the paper's setting; a run folder's config.json then has no such field).
+   */
+  dropRate?: number;
   /** Strategy spec, e.g. "low:lambda=0.1" (see weighting/strategies.ts). */
   strategy: string;
   /**
@@ -115,6 +121,10 @@ export function validateConfig(c: RunConfig): RunConfig {
   if (!c.evaluateTest && c.valFraction === 0) fail('valFraction', 'a validation split when the test split is not evaluated', c.valFraction);
   if (c.augment !== 'none' && c.augment !== 'standard') fail('augment', "'none' or 'standard'", c.augment);
   if (c.nesterov && c.momentum === 0) fail('nesterov', 'momentum > 0 (Nesterov needs momentum)', c.nesterov);
+  if (c.dropRate !== undefined) {
+    if (!(typeof c.dropRate === 'number' && c.dropRate >= 0 && c.dropRate < 1)) fail('dropRate', 'a probability in [0, 1)', c.dropRate);
+    if (c.dropRate > 0 && !modelHasDropout(c.model)) fail('dropRate', `0 for model '${c.model}', which has no dropout (models with dropout: wrn-D-K, densenet-bc, densenet161, mlp)`, c.dropRate);
+  }
   const spec = parseStrategy(c.strategy);
   if (c.mentor !== undefined && !(typeof c.mentor === 'string' && c.mentor !== '')) fail('mentor', 'a file name', c.mentor);
   if (spec.name === 'mentornet' && c.mentor === undefined) fail('mentor', "a mentor file for strategy 'mentornet' (--mentor FILE, made by `low mentornet pretrain`)", c.mentor);
@@ -122,11 +132,21 @@ export function validateConfig(c: RunConfig): RunConfig {
   return c;
 }
 
-/** The config without fields its strategy does not use (the mentor file of a non-MentorNet run). */
+/**
+ * The config without fields that change nothing: the mentor file of a non-MentorNet run, and a
+ * dropRate of 0 (the same run as none).
+ */
 export function withoutUnusedFields(c: RunConfig): RunConfig {
-  if (c.mentor === undefined || parseStrategy(c.strategy).name === 'mentornet') return c;
-  const { mentor: _unused, ...rest } = c;
-  return rest;
+  let out = c;
+  if (out.mentor !== undefined && parseStrategy(out.strategy).name !== 'mentornet') {
+    const { mentor: _unused, ...rest } = out;
+    out = rest;
+  }
+  if (out.dropRate === 0) {
+    const { dropRate: _none, ...rest } = out;
+    out = rest;
+  }
+  return out;
 }
 
 /**

@@ -170,7 +170,7 @@ function runWorker(run: PlannedRun, threads: number, signal?: AbortSignal): Prom
     );
     let log = '';
     child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-    // The worker checkpoints every epoch; on abort it stops at its next batch.
+    // The worker checkpoints every epoch; on abort it stops at its next batch and checkpoints there.
     const onAbort = () => child.kill('SIGINT');
     signal?.addEventListener('abort', onAbort);
     child.on('close', (code) => {

@@ -1,6 +1,8 @@
 // Per-sample history of a run: for every training sample and epoch, its mean weight, mean loss
 // and mean margin (assigned logit minus the largest other logit) over the times it was seen.
 // This is what the insight figures, the class curves and label-error detection are built from.
+// The open epoch's running sums travel with it too (toTensors({ openEpoch: true })), so that a
+// checkpoint taken in the middle of an epoch closes that epoch exactly as an uninterrupted run.
 import { tensor, type Tensor } from '../torch/index.js';
 
 export class SampleHistory {
@@ -53,14 +55,6 @@ export class SampleHistory {
     s.n.fill(0);
   }
 
-  /** Discards accumulated, unclosed batches (an interrupted epoch). */
-  discardOpenEpoch(): void {
-    this.sums.w.fill(0);
-    this.sums.l.fill(0);
-    this.sums.m.fill(0);
-    this.sums.n.fill(0);
-  }
-
   /** Mean weight per class per epoch, [epochs][classes] (NaN for unseen). */
   classMeans(labels: Int32Array, numClasses: number, upToEpoch = this.epochs): number[][] {
     const out: number[][] = [];
@@ -78,21 +72,44 @@ export class SampleHistory {
     return out;
   }
 
-  toTensors(): Record<string, Tensor> {
+  /**
+   * The history as tensors; with `openEpoch`, also the open epoch's sums and counts (float64 and
+   * int32, exact), for a checkpoint taken in the middle of an epoch.
+   */
+  toTensors(o: { openEpoch?: boolean } = {}): Record<string, Tensor> {
     const shape = [this.epochs, this.samples];
-    return {
+    const out: Record<string, Tensor> = {
       'history.weight': tensor(this.weight, { shape }),
       'history.loss': tensor(this.loss, { shape }),
       'history.margin': tensor(this.margin, { shape }),
     };
+    if (o.openEpoch) {
+      const s = this.sums;
+      Object.assign(out, { 'history.open.weight': tensor(s.w), 'history.open.loss': tensor(s.l), 'history.open.margin': tensor(s.m), 'history.open.count': tensor(s.n) });
+    }
+    return out;
   }
 
+  /** The history of a checkpoint; the open epoch's sums when it holds them, else empty ones (end-of-epoch checkpoints). */
   static fromTensors(t: Map<string, Tensor>): SampleHistory {
     const w = t.get('history.weight');
     const l = t.get('history.loss');
     const m = t.get('history.margin');
     if (!w || !l || !m) throw new RangeError('history tensors missing (history.weight, history.loss, history.margin)');
     const [epochs, samples] = w.shape as [number, number];
-    return new SampleHistory(epochs, samples, { weight: w.toFloat32Array(), loss: l.toFloat32Array(), margin: m.toFloat32Array() });
+    const h = new SampleHistory(epochs, samples, { weight: w.toFloat32Array(), loss: l.toFloat32Array(), margin: m.toFloat32Array() });
+    const open = ['weight', 'loss', 'margin', 'count'].map((k) => t.get(`history.open.${k}`));
+    if (open.some((x) => x !== undefined)) {
+      const [ow, ol, om, on] = open;
+      const fits = (x: Tensor | undefined, dtype: string) => x !== undefined && x.dtype === dtype && x.ndim === 1 && x.size(0) === samples;
+      if (!fits(ow, 'float64') || !fits(ol, 'float64') || !fits(om, 'float64') || !fits(on, 'int32')) {
+        throw new RangeError(`open-epoch history tensors incomplete or malformed (expected history.open.weight, .loss, .margin as float64 and .count as int32, ${samples} each)`);
+      }
+      h.sums.w.set(ow!.toFloat64Array());
+      h.sums.l.set(ol!.toFloat64Array());
+      h.sums.m.set(om!.toFloat64Array());
+      h.sums.n.set(on!.toInt32Array());
+    }
+    return h;
   }
 }

@@ -1,8 +1,14 @@
 // One training run, start to finish, resumable: dataset -> batches (with sample ids) -> model ->
 // per-sample losses -> strategy (weights) -> weighted loss -> optimizer step; the weights also
-// flow into the per-sample history. A checkpoint is written after every epoch; a run restarted
-// on the same folder continues from the last one and ends with exactly the result an
-// uninterrupted run would have had.
+// flow into the per-sample history. A checkpoint is written after every epoch, and when the run
+// is interrupted (its AbortSignal, Ctrl-C) at the batch where it stopped; a run restarted on the
+// same folder continues from the last one, at the next epoch or at the next batch of the
+// interrupted epoch, and ends with exactly the result an uninterrupted run would have had.
+//
+// What a checkpoint in the middle of an epoch adds (train/checkpoint.ts): the epoch's running
+// totals, the history's running sums, the strategy's state as of that batch and libtorch's
+// generator state (dropout). The data loader rebuilds batch k of an epoch from (seed, epoch, k)
+// alone, so the resumed epoch sees the batches it would have seen.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../torch/index.js';
@@ -19,11 +25,12 @@ import { prepareData, type RunData } from './prepare-data.js';
 import { SampleHistory } from './history.js';
 import { evaluateModel, type EvalResult } from './evaluate-model.js';
 import { marginsAndHits } from './margins.js';
-import { loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
+import { loadCheckpoint, saveCheckpoint, type OpenEpoch } from './checkpoint.js';
 import { METRIC_COLUMNS, writeMetricsCsv, type MetricsRow } from './metrics-file.js';
 
 export type ProgressEvent =
-  | { kind: 'start'; config: RunConfig; fromEpoch: number; trainSize: number; batches: number }
+  /** fromEpoch: epochs already completed; fromBatch: batches of epoch fromEpoch already trained (a run resumed in its middle). */
+  | { kind: 'start'; config: RunConfig; fromEpoch: number; fromBatch: number; trainSize: number; batches: number }
   | { kind: 'batch'; epoch: number; batch: number; batches: number; loss: number; samplesPerSecond: number }
   | { kind: 'epoch'; row: MetricsRow }
   | { kind: 'done'; rows: MetricsRow[] };
@@ -32,7 +39,10 @@ export interface RunOptions {
   /** The run folder (created if needed). */
   out: string;
   onProgress?: (e: ProgressEvent) => void;
-  /** Aborting stops the run at the next batch; the last epoch's checkpoint stays. */
+  /**
+   * Aborting stops the run before its next batch, writes a checkpoint there (unless no batch was
+   * trained since the last one) and throws {@link RunInterrupted}.
+   */
   signal?: AbortSignal;
   /** Stop after this many epochs have been completed in total (for tests of resuming). */
   stopAfterEpoch?: number;
@@ -48,8 +58,16 @@ export class RunInterrupted extends Error {
   constructor(
     readonly out: string,
     readonly completedEpochs: number,
+    /** Batches of epoch completedEpochs + 1 that the checkpoint holds, of `batches`. */
+    readonly at: { batch: number; batches: number } = { batch: 0, batches: 0 },
   ) {
-    super(`interrupted; ${completedEpochs} epoch(s) are checkpointed in ${out}; run the same command again to resume`);
+    const epoch = completedEpochs + 1;
+    super(
+      at.batch > 0
+        ? `interrupted in epoch ${epoch} after batch ${at.batch} of ${at.batches}; the checkpoint in ${out} holds ${completedEpochs} completed epoch(s) ` +
+            `and those ${at.batch} batch(es); run the same command again to resume at batch ${at.batch + 1} of epoch ${epoch}`
+        : `interrupted; ${completedEpochs} epoch(s) are checkpointed in ${out}; run the same command again to resume`,
+    );
     this.name = 'RunInterrupted';
   }
 }
@@ -61,7 +79,10 @@ export class TrainingDiverged extends Error {
   }
 }
 
-/** Seeds libtorch per epoch, so dropout and other torch randomness resume exactly. */
+/**
+ * Seeds libtorch per epoch, so dropout and other torch randomness resume exactly at an epoch's
+ * start; an epoch resumed in its middle restores the generator's saved state on top.
+ */
 function torchSeed(seed: number, epoch: number): number {
   return (seed * 100003 + epoch * 7919 + 17) % 2147483647;
 }
@@ -86,7 +107,7 @@ export async function trainRun(input: RunConfig, o: RunOptions): Promise<RunResu
   // Same seed -> same initial weights for every strategy (the paper's protocol).
   torch.manualSeed(config.seed);
   const [c, h, w] = data.train.shape;
-  const model = createModel(config.model, { numClasses: data.numClasses, inChannels: c, inputSize: h === w ? h : Math.max(h, w) });
+  const model = createModel(config.model, { numClasses: data.numClasses, inChannels: c, inputSize: h === w ? h : Math.max(h, w), dropRate: config.dropRate });
   const optimizer = new SGD(model.parameters(), {
     lr: config.lr,
     momentum: config.momentum,
@@ -97,6 +118,8 @@ export async function trainRun(input: RunConfig, o: RunOptions): Promise<RunResu
   let history = new SampleHistory(config.epochs, data.train.labels.length);
   let rows: MetricsRow[] = [];
   let startEpoch = 0;
+  /** The interrupted epoch the checkpoint holds, if it was taken in the middle of one. */
+  let resume: OpenEpoch | undefined;
 
   const checkpointFile = join(o.out, 'checkpoint.lowt');
   if (existsSync(checkpointFile)) {
@@ -104,8 +127,12 @@ export async function trainRun(input: RunConfig, o: RunOptions): Promise<RunResu
     history = state.history;
     rows = state.rows;
     startEpoch = state.epoch;
+    resume = state.open;
     if (state.strategyState !== undefined) strategy.loadState?.(state.strategyState);
   }
+  /** Writes the checkpoint: after `completed` epochs, and with `open` in the middle of the next one. */
+  const checkpoint = (completed: number, open?: OpenEpoch) =>
+    saveCheckpoint(checkpointFile, model, optimizer, { epoch: completed, rows, history, strategyState: strategy.state?.(), open });
 
   const presample = strategy.presample ?? 1;
   const trainLoader = new DataLoader(data.train, {
@@ -116,18 +143,22 @@ export async function trainRun(input: RunConfig, o: RunOptions): Promise<RunResu
     sampler: presample > 1 ? presampleOrder(data.train.labels.length, presample, config.seed) : undefined,
   });
   const evalTransform = augmentationFor(config.dataset, false);
-  o.onProgress?.({ kind: 'start', config, fromEpoch: startEpoch, trainSize: data.train.labels.length, batches: trainLoader.numBatches });
+  o.onProgress?.({ kind: 'start', config, fromEpoch: startEpoch, fromBatch: resume?.batches ?? 0, trainSize: data.train.labels.length, batches: trainLoader.numBatches });
 
   try {
     for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
       if (o.stopAfterEpoch !== undefined && epoch >= o.stopAfterEpoch) break;
-      const row = await trainEpoch({ epoch, config, data, model, optimizer, strategy, loader: trainLoader, history, lr: schedule(epoch), signal: o.signal, onProgress: o.onProgress, out: o.out });
+      const row = await trainEpoch({
+        epoch, config, data, model, optimizer, strategy, loader: trainLoader, history, lr: schedule(epoch),
+        resume: epoch === startEpoch ? resume : undefined,
+        checkpoint: (open) => checkpoint(epoch, open),
+        signal: o.signal, onProgress: o.onProgress, out: o.out,
+      });
       const test = data.test ? evaluateModel(model, data.test, { batchSize: 512, transform: evalTransform }) : null;
       const val = data.val ? evaluateModel(model, data.val, { batchSize: 512, transform: evalTransform }) : null;
       Object.assign(row, test ? metricsOf('test', test) : {}, val ? metricsOf('val', val) : {});
       rows.push(row);
-      const state: CheckpointState = { epoch: epoch + 1, rows, history, strategyState: strategy.state?.() };
-      saveCheckpoint(checkpointFile, model, optimizer, state);
+      checkpoint(epoch + 1);
       writeMetricsCsv(join(o.out, 'metrics.csv'), rows);
       writeClassWeights(join(o.out, 'class-weights.csv'), history, data, epoch + 1);
       o.onProgress?.({ kind: 'epoch', row });
@@ -154,6 +185,10 @@ interface EpochContext {
   loader: DataLoader;
   history: SampleHistory;
   lr: number;
+  /** The epoch's first batches, when it resumes from a checkpoint taken in its middle. */
+  resume?: OpenEpoch;
+  /** Writes a checkpoint in the middle of this epoch. */
+  checkpoint: (open: OpenEpoch) => void;
   signal?: AbortSignal;
   onProgress?: (e: ProgressEvent) => void;
   out: string;
@@ -164,19 +199,30 @@ async function trainEpoch(x: EpochContext): Promise<MetricsRow> {
   optimizer.lr = x.lr;
   torch.manualSeed(torchSeed(config.seed, epoch));
   model.train();
-  strategy.startEpoch?.(epoch);
-  const started = performance.now();
-  let weightedLoss = 0;
-  let plainLoss = 0;
-  let seen = 0;
-  let errors = 0;
-  let batchIndex = 0;
+  // A resumed epoch continues from its checkpoint: the running totals, and the generator as it
+  // was after the last trained batch. The strategy's state was loaded with the checkpoint, taken
+  // after startEpoch, so startEpoch runs only for an epoch that starts here.
+  const resumed = x.resume;
+  if (resumed) torch.tidy(() => torch.setRngState(torch.tensor(resumed.torchRng)));
+  else strategy.startEpoch?.(epoch);
+  const fromBatch = resumed?.batches ?? 0;
+  const started = performance.now() - (resumed?.seconds ?? 0) * 1000;
+  let weightedLoss = resumed?.weightedLoss ?? 0;
+  let plainLoss = resumed?.plainLoss ?? 0;
+  let seen = resumed?.seen ?? 0;
+  let errors = resumed?.errors ?? 0;
+  let batchIndex = fromBatch;
   const batches = x.loader.numBatches;
-  for await (const batch of x.loader.epoch(epoch)) {
+  const lastCheckpoint = fromBatch > 0 ? `${epoch} epoch(s) and ${fromBatch} batch(es) of epoch ${epoch + 1}` : `${epoch} epoch(s)`;
+  for await (const batch of x.loader.epoch(epoch, { fromBatch })) {
     try {
       if (x.signal?.aborted) {
-        history.discardOpenEpoch();
-        throw new RunInterrupted(x.out, epoch);
+        // Checkpoint the batches trained so far (unless the last checkpoint already holds them all).
+        if (batchIndex > fromBatch) {
+          const torchRng = torch.tidy(() => Uint8Array.from(torch.getRngState().toArray() as Uint8Array));
+          x.checkpoint({ batches: batchIndex, weightedLoss, plainLoss, seen, errors, seconds: (performance.now() - started) / 1000, torchRng });
+        }
+        throw new RunInterrupted(x.out, epoch, { batch: batchIndex, batches });
       }
       const step = torch.tidy(() => {
         let { x: inputs, y: labels, ids, positions } = batch;
@@ -200,7 +246,7 @@ async function trainEpoch(x: EpochContext): Promise<MetricsRow> {
         if (!Number.isFinite(value)) {
           throw new TrainingDiverged(
             `epoch ${epoch + 1}, batch ${batchIndex + 1}: the loss is ${value}; training stopped. ` +
-              `The last good checkpoint (${epoch} epoch(s)) is kept in ${x.out}. Try a smaller learning rate.`,
+              `The last good checkpoint (${lastCheckpoint}) is kept in ${x.out}. Try a smaller learning rate.`,
           );
         }
         optimizer.zeroGrad();

@@ -22,9 +22,11 @@
 // injected its label noise, otherwise towards the predefined curriculum's weights (see
 // weighting/mentornet-finetune.ts for the targets and the schedule).
 //
-// Checkpoints: state() holds the moving average and every sample's loss history (as base64 float32),
-// and with `finetune` the mentor's parameters, so a resumed run continues with exactly the mentor
-// and the mentor inputs an uninterrupted run would have had.
+// Checkpoints: state() holds the moving average, every sample's loss history (as base64 float32),
+// the (loss, loss difference) pairs of the open epoch that join the history when it ends, and with
+// `finetune` the mentor's parameters and the examples recorded so far in the open epoch, so a run
+// resumed after an epoch or in the middle of one continues with exactly the mentor and the mentor
+// inputs an uninterrupted run would have had.
 import { noGrad, tidy } from '../torch/index.js';
 import { loadMentor, MentorFileError, packFeatures, progressBucket, type MentorNetDD, type MentorMetadata } from '../models/mentornet-dd.js';
 import { crossEntropyLoss, type PerSampleLoss } from './losses.js';
@@ -60,6 +62,12 @@ interface SavedState {
   counts: string;
   /** base64 Float32Array: the pairs, (loss, diff), oldest first, id after id. */
   values: string;
+  /**
+   * The open epoch's pairs, in the order they were first recorded (a checkpoint taken in the
+   * middle of an epoch): base64 Int32Array ids and Float32Array (loss, diff) pairs. float32 loses
+   * nothing: endEpoch stores the pairs as float32. Absent between epochs.
+   */
+  pending?: { ids: string; values: string };
   /** The fine-tuned mentor, with `finetune`. */
   finetune?: FineTuneState;
 }
@@ -156,6 +164,7 @@ export function mentorNetWithModel(
         values.push(...past);
       });
       const saved: SavedState = { lambda, window, ids: b64(ids), counts: b64(counts), values: b64(Float32Array.from(values)) };
+      if (pending.size > 0) saved.pending = { ids: b64(Int32Array.from(pending.keys())), values: b64(Float32Array.from([...pending.values()].flat())) };
       if (tuner) saved.finetune = tuner.state();
       return saved;
     },
@@ -174,6 +183,12 @@ export function mentorNetWithModel(
         at += n;
       });
       pending = new Map();
+      if (saved.pending) {
+        const openIds = fromB64(saved.pending.ids, Int32Array);
+        const openValues = fromB64(saved.pending.values, Float32Array);
+        if (openValues.length !== 2 * openIds.length) throw new RangeError(`mentornet: the checkpoint's open epoch has ${openIds.length} ids but ${openValues.length} values`);
+        openIds.forEach((id, i) => pending.set(id, [openValues[2 * i]!, openValues[2 * i + 1]!]));
+      }
       if (tuner) {
         if (!saved.finetune) throw new RangeError('mentornet: the checkpoint holds no fine-tuned mentor, but this run fine-tunes it');
         tuner.loadState(saved.finetune);

@@ -7,8 +7,19 @@
 // first-epoch losses, multiplied by `growth` once per further epoch. Weights are 0/1 and the loss
 // is still divided by the batch size, so fewer selected samples also means a smaller step, as in
 // the original formulation.
+//
+// Checkpoints: state() holds the start threshold once it is known and, in the first epoch, the
+// losses seen so far (base64 float64), so a run resumed in the middle of the first epoch computes
+// the same start threshold.
 import { crossEntropyLoss, type PerSampleLoss } from './losses.js';
 import type { BatchView, Strategy } from './strategy.js';
+import { b64, fromB64 } from './base64.js';
+
+interface SavedState {
+  startThreshold: number | null;
+  /** base64 Float64Array: the first epoch's losses so far (only while startThreshold is null). */
+  firstEpochLosses?: string;
+}
 
 export interface SelfPacedOptions {
   /** Fraction of samples in at the start, as a loss quantile (default 0.5: the median). */
@@ -33,34 +44,36 @@ export function selfPacedStrategy(o: SelfPacedOptions = {}, loss: PerSampleLoss 
   if (!(growth >= 1 && Number.isFinite(growth))) throw new RangeError(`spl: growth = ${growth}, expected a finite number >= 1`);
   let firstEpochLosses: number[] = [];
   let startThreshold: number | null = null;
-  let threshold = NaN;
-  let epoch = 0;
   return {
     label: `spl(q=${q},growth=${growth})`,
     loss,
-    startEpoch(e) {
-      epoch = e;
-      if (startThreshold !== null) threshold = startThreshold * growth ** Math.max(0, e - 1);
-    },
     weigh(b: BatchView) {
       const l = b.perSample.detach().toFloat64Array();
-      let t = threshold;
+      let t: number;
       if (startThreshold === null) {
         firstEpochLosses.push(...l);
         t = quantile(l, q);
+      } else {
+        t = startThreshold * growth ** Math.max(0, b.epoch - 1);
       }
       // With the threshold at the top quantile every sample is in: l <= t rather than l < t.
       return l.map((li) => (li <= t ? 1 : 0));
     },
-    endEpoch() {
+    endEpoch(epoch) {
       if (startThreshold === null && epoch === 0) {
         startThreshold = quantile(firstEpochLosses, q);
         firstEpochLosses = [];
       }
     },
-    state: () => ({ startThreshold }),
+    state(): SavedState {
+      const saved: SavedState = { startThreshold };
+      if (firstEpochLosses.length > 0) saved.firstEpochLosses = b64(Float64Array.from(firstEpochLosses));
+      return saved;
+    },
     loadState(s) {
-      startThreshold = (s as { startThreshold: number | null }).startThreshold;
+      const saved = s as SavedState;
+      startThreshold = saved.startThreshold;
+      firstEpochLosses = saved.firstEpochLosses === undefined ? [] : Array.from(fromB64(saved.firstEpochLosses, Float64Array));
     },
   };
 }

@@ -37,7 +37,10 @@ export interface Strategy {
   readonly loss: PerSampleLoss;
   /** Weights for the batch, length M. */
   weigh(batch: BatchView): Float64Array;
-  /** Called before each epoch's first batch. */
+  /**
+   * Called when an epoch starts, before its first batch. Not called when a run resumes in the
+   * middle of an epoch: loadState then restores a state() taken after this call.
+   */
   startEpoch?(epoch: number): void;
   /** Called after each epoch's last batch. */
   endEpoch?(epoch: number): void;
@@ -51,7 +54,12 @@ export interface Strategy {
    * batch) to train on and the weight each pick carries. Used only with `presample`.
    */
   select?(candidates: { logits: Tensor; labels: Tensor; ids: Int32Array }, batchSize: number): { positions: Int32Array; weights: Float64Array };
-  /** JSON-serialisable state for checkpoints, and its restoration, for strategies with memory. */
+  /**
+   * JSON-serialisable state for checkpoints, and its restoration, for strategies with memory.
+   * A checkpoint may be taken between any two batches (Ctrl-C), so state() must hold everything
+   * the strategy has gathered in the open epoch too, for the resumed epoch to end exactly as an
+   * uninterrupted one.
+   */
   state?(): unknown;
   loadState?(state: unknown): void;
 }
