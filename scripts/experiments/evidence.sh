@@ -44,11 +44,21 @@ common=(--preset mnist-lenet5 --strategies "$STRATEGIES" --lambdas "$LAMBDAS" --
   --jobs "$JOBS" --threads "$THREADS")
 tuning=(--tune --tune-lrs 0.001,0.01,0.1 --tune-epochs 30)
 
-wanted imbalanced-paper && low compare "${common[@]}" --imbalance paper --seeds 5 --out "$OUT/imbalanced-paper"
-wanted imbalanced-tuned && low compare "${common[@]}" "${tuning[@]}" --imbalance paper --seeds 5 --out "$OUT/imbalanced-tuned"
-wanted balanced-paper && low compare "${common[@]}" --seeds 3 --out "$OUT/balanced-paper"
-wanted balanced-tuned && low compare "${common[@]}" "${tuning[@]}" --seeds 3 --out "$OUT/balanced-tuned"
+# A failed run (a configuration that diverges, say) fails its compare at the end, after every
+# other run; the next experiment still starts, and the script's exit status says so.
+status=0
+experiment() {
+  local name=$1
+  shift
+  wanted "$name" || return 0
+  low compare "${common[@]}" "$@" --out "$OUT/$name" || { echo "evidence: $name had failed runs (see above)" >&2; status=1; }
+}
+experiment imbalanced-paper --imbalance paper --seeds 5
+experiment imbalanced-tuned "${tuning[@]}" --imbalance paper --seeds 5
+experiment balanced-paper --seeds 3
+experiment balanced-tuned "${tuning[@]}" --seeds 3
 
 for name in imbalanced-paper imbalanced-tuned balanced-paper balanced-tuned; do
-  if [ -f "$OUT/$name/summary.md" ]; then low report "$OUT/$name" --out "$OUT/$name/report.html"; fi
+  if [ -f "$OUT/$name/experiment.json" ]; then low report "$OUT/$name" --out "$OUT/$name/report.html" || status=1; fi
 done
+exit $status

@@ -239,20 +239,24 @@ async function trainEpoch(x: EpochContext): Promise<MetricsRow> {
         }
         const logits = model.forward(inputs);
         const perSample = strategy.loss.perSample(logits, labels);
+        const diverged = (what: string) =>
+          new TrainingDiverged(
+            `epoch ${epoch + 1}, batch ${batchIndex + 1}: ${what}; training stopped. ` +
+              `The last good checkpoint (${lastCheckpoint}) is kept in ${x.out}. Try a smaller learning rate.`,
+          );
+        // Checked before weighing: a strategy fed non-finite losses (LOW's solver, a quantile)
+        // would fail with its own, less telling error.
+        const losses = perSample.detach().toFloat32Array();
+        const bad = losses.findIndex((l) => !Number.isFinite(l));
+        if (bad >= 0) throw diverged(`the loss of sample ${bad} of the batch is ${losses[bad]}`);
         const weights = strategy.weigh({ logits, labels, ids, perSample, epoch, epochs: config.epochs });
         if (preWeights) for (let i = 0; i < weights.length; i++) weights[i]! *= preWeights[i]!;
         const loss = perSample.mul(weightTensor(weights, perSample.dtype)).mean();
         const value = loss.item();
-        if (!Number.isFinite(value)) {
-          throw new TrainingDiverged(
-            `epoch ${epoch + 1}, batch ${batchIndex + 1}: the loss is ${value}; training stopped. ` +
-              `The last good checkpoint (${lastCheckpoint}) is kept in ${x.out}. Try a smaller learning rate.`,
-          );
-        }
+        if (!Number.isFinite(value)) throw diverged(`the loss is ${value}`);
         optimizer.zeroGrad();
         loss.backward();
         optimizer.step();
-        const losses = perSample.detach().toFloat32Array();
         const { margins, hits } = marginsAndHits(logits.detach().toFloat32Array(), Int32Array.from(labels.toInt32Array()), logits.size(1));
         return { value, weights, losses, margins, hits, positions };
       });
