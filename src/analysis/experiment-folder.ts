@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { planRuns, type PlannedRun } from '../train/experiment.js';
-import { planTunedRuns, type TunedChoice } from '../train/tuning.js';
+import { planTunedRuns, specOfLabel, type TunedChoice } from '../train/tuning.js';
 import { summarize, SUMMARY_METRICS, type ExperimentSummary, type SummaryMetric } from '../train/summary.js';
 import type { RunConfig } from '../train/config.js';
 import { formatStrategy, parseStrategy } from '../weighting/strategies.js';
@@ -48,19 +48,16 @@ export function isExperimentFolder(dir: string): boolean {
   return existsSync(join(dir, 'experiment.json'));
 }
 
-/** The strategy spec of a run label: tuned experiments label runs "low:lambda=0.1 @ lr=0.01". */
-const specText = (strategy: string) => strategy.split(' @ ')[0]!;
-
 /** The family of a strategy: its canonical text without lambda. */
 export function strategyFamily(strategy: string): string {
-  const spec = parseStrategy(specText(strategy));
+  const spec = parseStrategy(specOfLabel(strategy));
   delete spec.options.lambda;
   return formatStrategy(spec);
 }
 
 /** LOW's lambda of a strategy text, or null for strategies without one. */
 export function lambdaOf(strategy: string): number | null {
-  const spec = parseStrategy(specText(strategy));
+  const spec = parseStrategy(specOfLabel(strategy));
   return spec.name === 'low' && typeof spec.options.lambda === 'number' ? spec.options.lambda : null;
 }
 

@@ -84,7 +84,7 @@ export async function benchLoader(o: LoaderBenchOptions = {}): Promise<LoaderBen
     // Fewer batches: a prefix keeps the timing representative and the run short.
     ds = subset(ds, Array.from({ length: o.maxBatches * batch }, (_, i) => i));
   }
-  // As in training runs (prepareData), the images live in shared memory before the first epoch.
+  // As in training runs (trainRun), the images live in shared memory before the first epoch.
   ds = shareImages(ds);
   // The pipeline: random crop with padding 2 + horizontal flip + normalise.
   const transform = augmentationFor('fashion-mnist', true, { augment: augment ? 'standard' : 'none' });

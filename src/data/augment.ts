@@ -187,37 +187,37 @@ export function applyGeometry(x: Tensor, g: Geometry): Tensor {
     if (top !== null) {
       if (top !== 0 || height !== hs) y = y.narrow(2, top, height);
     } else {
-      const index = new Int32Array(b * c * height);
-      for (let i = 0; i < b; i++) {
-        for (let k = 0; k < c; k++) {
-          const base = (i * c + k) * hs;
-          const at = (i * c + k) * height;
-          for (let r = 0; r < height; r++) {
-            const from = rows[i * height + r]!;
-            index[at + r] = base + (from < 0 ? h : from);
-          }
-        }
-      }
+      const index = lineIndex(rows, b, c, height, hs, h);
       y = y.reshape(b * c * hs, ws).indexSelect(0, tensor(index).long()).view(b, c, height, ws);
     }
     if (left !== null) {
       if (left !== 0 || width !== ws) y = y.narrow(3, left, width);
       return y.contiguous();
     }
-    const index = new Int32Array(b * c * width);
-    for (let i = 0; i < b; i++) {
-      for (let k = 0; k < c; k++) {
-        const base = (i * c + k) * ws;
-        const at = (i * c + k) * width;
-        for (let q = 0; q < width; q++) {
-          const from = cols[i * width + q]!;
-          index[at + q] = base + (from < 0 ? w : from);
-        }
-      }
-    }
+    const index = lineIndex(cols, b, c, width, ws, w);
     const columns = y.transpose(2, 3).contiguous().view(b * c * ws, height);
     return columns.indexSelect(0, tensor(index).long()).view(b, c, width, height).transpose(2, 3).contiguous();
   });
+}
+
+/**
+ * For applyGeometry: the index of every output line (row or column) of every sample and channel
+ * among the B x C x `stride` input lines, from the expanded map (B x `size`, -1 for padding, which
+ * reads the zero line `zero`).
+ */
+function lineIndex(map: Int32Array, b: number, c: number, size: number, stride: number, zero: number): Int32Array {
+  const index = new Int32Array(b * c * size);
+  for (let i = 0; i < b; i++) {
+    for (let k = 0; k < c; k++) {
+      const base = (i * c + k) * stride;
+      const at = (i * c + k) * size;
+      for (let o = 0; o < size; o++) {
+        const from = map[i * size + o]!;
+        index[at + o] = base + (from < 0 ? zero : from);
+      }
+    }
+  }
+  return index;
 }
 
 /**

@@ -3,8 +3,8 @@
 // laptop screen. Also the page of `low suspects --out`.
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { SUMMARY_METRICS, type ExperimentSummary, type StrategySummary } from '../train/summary.js';
-import type { TunedChoice } from '../train/tuning.js';
+import { SUMMARY_METRICS, tuningRows, type ExperimentSummary, type StrategySummary } from '../train/summary.js';
+import { specOfLabel, type TunedChoice } from '../train/tuning.js';
 import { mean, sampleStd } from '../metrics/stats.js';
 import { formatStrategy, parseStrategy } from '../weighting/strategies.js';
 import type { MetricName, MetricsRow } from '../train/metrics-file.js';
@@ -408,16 +408,9 @@ function summaryTables(sum: ExperimentSummary): string {
 
 /** Every tuning candidate per strategy family, best first, the chosen one marked. */
 function tuningTable(choices: TunedChoice[], metric: string, epochs: number, seed: number): string {
-  const rows: (string | number)[][] = [];
-  for (const c of choices) {
-    for (const k of [...c.candidates].sort((a, b) => b.valScore - a.valScore || Number(Number.isNaN(a.valScore)) - Number(Number.isNaN(b.valScore)))) {
-      const chosen = k.strategy === c.strategy && k.lr === c.lr;
-      rows.push([c.family, k.strategy, k.lr, Number.isNaN(k.valScore) ? 'diverged' : (100 * k.valScore).toFixed(2), chosen ? 'chosen' : '']);
-    }
-  }
   return (
     `<p>Each strategy's settings were chosen by validation ${escapeHtml(metric)} after ${epochs} epochs with seed ${seed}; the test split was never read.</p>` +
-    table(['family', 'setting', 'lr', `val ${metric} %`, ''], rows, { numericFrom: 2 })
+    table(['family', 'setting', 'lr', `val ${metric} %`, ''], tuningRows(choices), { numericFrom: 2 })
   );
 }
 
@@ -427,7 +420,7 @@ function galleryRunOf(exp: ExperimentFolder, requested?: string): ExperimentFold
   if (requested) {
     const wanted = formatStrategy(parseStrategy(requested));
     // Tuned experiments label runs "spec @ lr=...": the spec is what the user names.
-    const match = exp.runs.find((r) => r.strategy === wanted || r.strategy.split(' @ ')[0] === wanted);
+    const match = exp.runs.find((r) => specOfLabel(r.strategy) === wanted);
     return match && finishedFirst(match.strategy);
   }
   const low = exp.summary?.selected.find((s) => s.family.startsWith('low'));

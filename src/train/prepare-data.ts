@@ -6,7 +6,6 @@ import { loadDataset } from '../data/registry.js';
 import { classCounts, subset, type ImageDataset } from '../data/dataset.js';
 import { halvingImbalance, longTailImbalance } from '../data/imbalance.js';
 import { addLabelNoise } from '../data/label-noise.js';
-import { shareImages } from '../data/loader.js';
 import { stratifiedSplit } from '../data/split.js';
 import type { RunConfig } from './config.js';
 
@@ -50,8 +49,5 @@ export async function prepareData(c: RunConfig): Promise<RunData> {
     cleanLabels = noisy.cleanLabels;
     isNoisy = noisy.isNoisy;
   }
-  // The training images go to the loader's worker thread through shared memory: copied there
-  // once now, with the data, rather than inside the first epoch.
-  train = shareImages(train);
   return { train, val, test, numClasses, classNames: train.classNames, cleanLabels, isNoisy, trainCounts: classCounts(train) };
 }

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import * as torch from '../torch/index.js';
 import { SGD } from '../optim/index.js';
 import { createModel } from '../models/registry.js';
-import { DataLoader } from '../data/loader.js';
+import { DataLoader, shareImages } from '../data/loader.js';
 import { augmentationFor } from '../data/augment.js';
 import { SeededRandom } from '../data/random.js';
 import { createStrategy, parseStrategy } from '../weighting/strategies.js';
@@ -135,7 +135,9 @@ export async function trainRun(input: RunConfig, o: RunOptions): Promise<RunResu
     saveCheckpoint(checkpointFile, model, optimizer, { epoch: completed, rows, history, strategyState: strategy.state?.(), open });
 
   const presample = strategy.presample ?? 1;
-  const trainLoader = new DataLoader(data.train, {
+  // The images reach the loader's worker thread through shared memory: copied there once now,
+  // before training, rather than inside the first epoch.
+  const trainLoader = new DataLoader(shareImages(data.train), {
     batchSize: config.batchSize * presample,
     shuffle: true,
     seed: config.seed,

@@ -170,15 +170,25 @@ function verdict(c: PairedComparison): string {
   return c.meanDifference > 0 ? 'LOW better' : 'LOW worse';
 }
 
-/** The tuning record: each family's chosen settings and every candidate's validation score. */
-export function formatTuning(choices: TunedChoice[], metric: SummaryMetric, epochs: number): string {
+/**
+ * Rows [family, setting, lr, val score %, 'chosen' or ''] of every tuning candidate, best first
+ * within its family (a diverged candidate last), for the summary and the report.
+ */
+export function tuningRows(choices: TunedChoice[]): (string | number)[][] {
   const rows: (string | number)[][] = [];
   for (const c of choices) {
-    for (const k of [...c.candidates].sort((a, b) => b.valScore - a.valScore)) {
+    const ranked = [...c.candidates].sort((a, b) => b.valScore - a.valScore || Number(Number.isNaN(a.valScore)) - Number(Number.isNaN(b.valScore)));
+    for (const k of ranked) {
       const chosen = k.strategy === c.strategy && k.lr === c.lr;
       rows.push([c.family, k.strategy, k.lr, Number.isNaN(k.valScore) ? 'diverged' : (100 * k.valScore).toFixed(2), chosen ? 'chosen' : '']);
     }
   }
+  return rows;
+}
+
+/** The tuning record: each family's chosen settings and every candidate's validation score. */
+export function formatTuning(choices: TunedChoice[], metric: SummaryMetric, epochs: number): string {
+  const rows = tuningRows(choices);
   return [
     `## Tuning (seed 0, ${epochs} epochs, validation ${metric}; the test split is never read)`,
     markdownTable(['family', 'setting', 'lr', `val ${metric} %`, ''], rows),

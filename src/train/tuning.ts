@@ -60,6 +60,12 @@ function expand(spec: StrategySpec, fixed: Set<string>, grid: Record<string, num
   return specs;
 }
 
+/** The label of a tuned run, "low:lambda=0.1 @ lr=0.01": its strategy spec and learning rate. */
+export const tunedLabel = (strategy: string, lr: number) => `${strategy} @ lr=${lr}`;
+
+/** The strategy spec of a run label (tuned or not). */
+export const specOfLabel = (label: string) => label.split(' @ ')[0]!;
+
 export const runName = (strategy: string, lr: number) => `${strategy.replace(/[:=,]/g, '_')}__lr_${lr}`;
 
 export function planTuningRuns(plan: TuningPlan, out: string): PlannedRun[] {
@@ -70,7 +76,7 @@ export function planTuningRuns(plan: TuningPlan, out: string): PlannedRun[] {
       const strategy = formatStrategy(spec);
       for (const lr of plan.lrs) {
         runs.push({
-          strategy: `${strategy} @ lr=${lr}`,
+          strategy: tunedLabel(strategy, lr),
           family: text,
           seed: plan.seed,
           dir: join(out, 'tune', runName(strategy, lr), `seed-${plan.seed}`),
@@ -116,7 +122,7 @@ export function planTunedRuns(choices: TunedChoice[], seeds: number[], base: Omi
   for (const seed of seeds) {
     for (const c of choices) {
       runs.push({
-        strategy: `${c.strategy} @ lr=${c.lr}`,
+        strategy: tunedLabel(c.strategy, c.lr),
         family: c.family,
         seed,
         dir: join(out, 'runs', runName(c.strategy, c.lr), `seed-${seed}`),
