@@ -34,7 +34,7 @@ export { accuracy, balancedAccuracy, macroF1, perClassScores } from './metrics/c
 export { wilcoxonSignedRank, pairedTTest } from './metrics/stats.js';
 
 // Training and experiments
-export { trainRun, RunInterrupted, TrainingDiverged, type RunOptions, type RunResult, type ProgressEvent } from './train/run.js';
+export { trainRun, RunInterrupted, TrainingDiverged, type DivergedRecord, type RunOptions, type RunResult, type ProgressEvent } from './train/run.js';
 export { DEFAULT_CONFIG, PRESETS, validateConfig, type RunConfig } from './train/config.js';
 export { SampleHistory } from './train/history.js';
 export { planRuns, executeRuns, type ExperimentPlan } from './train/experiment.js';

@@ -135,6 +135,16 @@ test('a diverging run stops with a clear message and keeps its last good checkpo
       (e: unknown) => e instanceof TrainingDiverged && /epoch 1, batch \d+: the loss (of sample \d+ of the batch )?is (NaN|Infinity)/.test(e.message) && /smaller learning rate/.test(e.message),
     );
     assert.deepEqual(readFileSync(join(out, 'checkpoint.lowt')), before);
+    // The divergence is recorded, and the same command reports it instead of training again.
+    const record = JSON.parse(readFileSync(join(out2, 'diverged.json'), 'utf8')) as { epoch: number; batch: number; reason: string; rows: unknown[] };
+    assert.equal(record.epoch, 1);
+    assert.ok(record.batch >= 1);
+    assert.match(record.reason, /is (NaN|Infinity)/);
+    assert.deepEqual(record.rows, []);
+    await assert.rejects(
+      trainRun(small({ epochs: 3, strategy: 'normal', lr: 1e12, momentum: 0.9 }), { out: out2 }),
+      (e: unknown) => e instanceof TrainingDiverged && e.message.includes('holds a run that diverged') && e.record.batch === record.batch,
+    );
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -15,6 +15,7 @@ import type { RunExecutor } from '../src/train/experiment.js';
 import type { RunConfig } from '../src/train/config.js';
 import { readMetricsCsv, type MetricsRow } from '../src/train/metrics-file.js';
 import type { TunedChoice } from '../src/train/tuning.js';
+import { buildExperimentReport } from '../src/report/html.js';
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from '../src/data/idx.js';
 import { idxBytes, makeTempDir, patternBytes, writeFile } from './data-fixtures.js';
 
@@ -369,4 +370,41 @@ test('the tuning plan: each family searches its own options (not those the user 
     assert.equal(r.config.evaluateTest, false);
     assert.equal(r.config.epochs, 3);
   }
+});
+
+test('a diverging configuration is an outcome: the experiment summarises, never chooses it and does not retrain it (worker processes)', async () => {
+  const out = join(temp.dir, 'diverging');
+  // lr 1e12 makes the loss non-finite within the first epoch of every run.
+  const o = options(cleanData, out, { strategies: 'normal;low', lambdas: [1], seeds: 1, jobs: 2, tune: false, lr: 1e12 });
+  const text = await compare(o);
+  for (const d of runDirs(join(out, 'runs'))) {
+    const record = JSON.parse(readFileSync(join(out, 'runs', d, 'diverged.json'), 'utf8')) as { epoch: number; batch: number; reason: string };
+    assert.equal(record.epoch, 1, `${d}: diverged in the first epoch`);
+    assert.match(record.reason, /NaN|Infinity/);
+    assert.ok(!existsSync(join(out, 'runs', d, 'final.json')));
+  }
+  assert.match(text, /\| +normal \| 0 \(1 diverged\) \|/);
+  assert.match(text, /Diverged runs .*normal seed 0; low:lambda=1 seed 0\./);
+  assert.match(readFileSync(join(out, 'summary.csv'), 'utf8'), /^normal,normal,0,0,,,,,,,,,,[0-9.]+,epoch 1 batch \d+$/m);
+
+  // Run again: both are outcomes already, nothing is trained, the summary is the same.
+  const trained: string[] = [];
+  assert.equal(await compare(o, inProcess(trained)), text);
+  assert.deepEqual(trained, []);
+
+  const report = await buildExperimentReport(out);
+  assert.ok(report.notes.some((n) => /2 run\(s\) diverged/.test(n)), report.notes.join('\n'));
+});
+
+test('a tuning candidate that diverges is recorded as such and the family gets its best finished setting', async () => {
+  const out = join(temp.dir, 'tuning-diverging');
+  await compare(options(cleanData, out, { strategies: 'normal', seeds: 1, tuneLrs: [0.01, 1e12] }), inProcess());
+  const [choice] = tuningOf(out);
+  assert.equal(choice!.lr, 0.01);
+  assert.equal(choice!.candidates.find((c) => c.lr === 1e12)!.valScore, null, 'JSON has no NaN: a diverged score is null');
+  const tuningRow = /\| +normal \| +normal \| +1000000000000 \| +diverged \| +\|/;
+  assert.match(readFileSync(join(out, 'summary.md'), 'utf8'), tuningRow);
+  // The report reads tuning.json back: the diverged candidate is still shown as diverged.
+  const html = (await buildExperimentReport(out)).html.replace(/<[^>]+>/g, '|');
+  assert.match(html, /1000000000000\|+diverged/);
 });

@@ -36,9 +36,11 @@ export interface ExperimentFolder {
   plan: ExperimentPlanFile;
   /** Runs that have at least one completed epoch, in plan order. */
   runs: ExperimentRun[];
-  /** Planned runs with no completed epoch yet. */
+  /** Planned runs with no completed epoch yet (and not diverged). */
   pending: { strategy: string; seed: number }[];
-  /** Recomputed from the finished runs; null when none has finished. */
+  /** Runs that diverged (diverged.json), including those that diverged in their first epoch. */
+  diverged: ExperimentRun[];
+  /** Recomputed from the finished and diverged runs; null when none has ended. */
   summary: ExperimentSummary | null;
   /** Tuned experiments: the settings chosen per strategy (tuning.json); null until tuning has finished, or untuned. */
   tuning: TunedChoice[] | null;
@@ -70,7 +72,11 @@ export function readExperimentFolder(dir: string): ExperimentFolder {
   const tuningFile = join(dir, 'tuning.json');
   if (plan.tune) {
     // The final runs exist once tuning has chosen their settings; the tuning runs are not the comparison.
-    tuning = existsSync(tuningFile) ? (JSON.parse(readFileSync(tuningFile, 'utf8')) as TunedChoice[]) : null;
+    // JSON writes a diverged candidate's NaN score as null.
+    const score = (v: number | null) => (typeof v === 'number' ? v : NaN);
+    tuning = existsSync(tuningFile)
+      ? (JSON.parse(readFileSync(tuningFile, 'utf8')) as TunedChoice[]).map((c) => ({ ...c, valScore: score(c.valScore), candidates: c.candidates.map((k) => ({ ...k, valScore: score(k.valScore) })) }))
+      : null;
     planned = tuning ? planTunedRuns(tuning, plan.seeds, plan.base, dir) : [];
   } else {
     try {
@@ -81,24 +87,31 @@ export function readExperimentFolder(dir: string): ExperimentFolder {
   }
   const runs: ExperimentRun[] = [];
   const pending: { strategy: string; seed: number }[] = [];
+  const diverged: ExperimentRun[] = [];
   for (const p of planned) {
     if (!isRunFolder(p.dir)) {
       pending.push({ strategy: p.strategy, seed: p.seed });
       continue;
     }
     const run = readRunFolder(p.dir, { history: false });
-    if (run.rows.length === 0) pending.push({ strategy: p.strategy, seed: p.seed });
-    else runs.push({ strategy: p.strategy, family: p.family, seed: p.seed, dir: p.dir, run });
+    const entry = { strategy: p.strategy, family: p.family, seed: p.seed, dir: p.dir, run };
+    if (run.diverged) diverged.push(entry);
+    if (run.rows.length > 0) runs.push(entry);
+    else if (!run.diverged) pending.push({ strategy: p.strategy, seed: p.seed });
   }
-  const finished = runs.filter((r) => r.run.finished);
+  const ended = [...runs.filter((r) => r.run.finished), ...diverged];
   const select = plan.select && (SUMMARY_METRICS as readonly string[]).includes(plan.select) ? plan.select : 'acc';
-  const summary = finished.length
+  const summary = ended.length
     ? summarize(
-        finished.map((r) => ({ run: { strategy: r.strategy, family: r.family, seed: r.seed, dir: r.dir, config: r.run.config }, rows: r.run.rows })),
+        ended.map((r) => ({
+          run: { strategy: r.strategy, family: r.family, seed: r.seed, dir: r.dir, config: r.run.config },
+          rows: r.run.rows,
+          ...(r.run.diverged ? { diverged: r.run.diverged } : {}),
+        })),
         select,
       )
     : null;
-  return { dir, plan, runs, pending, summary, tuning };
+  return { dir, plan, runs, pending, diverged, summary, tuning };
 }
 
 /** Run folders found under runs/ when experiment.json cannot be expanded (e.g. written by another version). */

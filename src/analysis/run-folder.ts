@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTensors, type Tensor } from '../torch/index.js';
 import type { RunConfig } from '../train/config.js';
+import { DIVERGED_FILE, type DivergedRecord } from '../train/run.js';
 import { SampleHistory } from '../train/history.js';
 import { readMetricsCsv, type MetricsRow } from '../train/metrics-file.js';
 
@@ -30,6 +31,8 @@ export interface RunFolder {
   rows: MetricsRow[];
   /** Whether the run completed all its epochs (final.json exists). */
   finished: boolean;
+  /** Where the run diverged (diverged.json), or null; its rows are the epochs completed before. */
+  diverged: DivergedRecord | null;
   /** Epochs the checkpoint holds (0 without a checkpoint). */
   completedEpochs: number;
   /** Per-sample weight, loss and margin for the completed epochs; null when not read or absent. */
@@ -44,9 +47,9 @@ export class RunFolderError extends Error {
   }
 }
 
-/** Whether `dir` looks like a run folder (config.json beside metrics.csv or final.json). */
+/** Whether `dir` looks like a run folder (config.json beside metrics.csv, final.json or diverged.json). */
 export function isRunFolder(dir: string): boolean {
-  return existsSync(join(dir, 'config.json')) && (existsSync(join(dir, 'metrics.csv')) || existsSync(join(dir, 'final.json')));
+  return existsSync(join(dir, 'config.json')) && ['metrics.csv', 'final.json', DIVERGED_FILE].some((f) => existsSync(join(dir, f)));
 }
 
 export interface ReadRunOptions {
@@ -65,9 +68,13 @@ export function readRunFolder(dir: string, o: ReadRunOptions = {}): RunFolder {
   }
   const finalFile = join(dir, 'final.json');
   const finished = existsSync(finalFile);
+  const divergedFile = join(dir, DIVERGED_FILE);
+  const divergedJson = existsSync(divergedFile) ? (readJson(divergedFile) as DivergedRecord & { rows: MetricsRow[] }) : null;
+  const diverged = divergedJson && { epoch: divergedJson.epoch, batch: divergedJson.batch, reason: divergedJson.reason };
   let rows: MetricsRow[] = [];
   if (existsSync(join(dir, 'metrics.csv'))) rows = readMetricsCsv(join(dir, 'metrics.csv'));
-  else if (finished) rows = (JSON.parse(readFileSync(finalFile, 'utf8')) as { rows: MetricsRow[] }).rows;
+  else if (finished) rows = (readJson(finalFile) as { rows: MetricsRow[] }).rows;
+  else if (divergedJson) rows = divergedJson.rows;
 
   let history: SampleHistory | null = null;
   let samples: RunSamples | null = null;
@@ -85,7 +92,15 @@ export function readRunFolder(dir: string, o: ReadRunOptions = {}): RunFolder {
       throw new RunFolderError(`${dir}: the history has ${history.samples} samples but samples.lowt has ${samples.labels.length}`);
     }
   }
-  return { dir, config, rows, finished, completedEpochs, history, samples };
+  return { dir, config, rows, finished, diverged, completedEpochs, history, samples };
+}
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new RunFolderError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
 }
 
 function withTensors<T>(file: string, f: (tensors: Map<string, Tensor>, metadata: unknown) => T): T {

@@ -82,12 +82,13 @@ export async function runCompare(o: CompareCliOptions, execution: { execute?: im
         execute: execution.execute,
         signal,
         onEvent: (e) => {
-          if (e.kind === 'skip' || e.kind === 'finish' || e.kind === 'fail') done++;
+          if (e.kind !== 'start') done++;
           const elapsed = (performance.now() - started) / 1000;
           const tag = `[${done}/${runs.length}]`;
           if (e.kind === 'start') log(`${tag} start  ${e.run.strategy} seed ${e.run.seed}`);
           if (e.kind === 'skip') log(`${tag} done already: ${e.run.strategy} seed ${e.run.seed}`);
           if (e.kind === 'fail') log(`${tag} FAILED ${e.run.strategy} seed ${e.run.seed}: ${e.message}`);
+          if (e.kind === 'diverged') log(`${tag} DIVERGED ${e.run.strategy} seed ${e.run.seed} (kept as an outcome): ${e.message}`);
           if (e.kind === 'finish') {
             const eta = (elapsed / done) * (runs.length - done);
             log(`${tag} finish ${e.run.strategy} seed ${e.run.seed} in ${e.seconds!.toFixed(0)} s; elapsed ${elapsed.toFixed(0)} s, ETA ${eta.toFixed(0)} s`);

@@ -3,7 +3,7 @@
 // laptop screen. Also the page of `low suspects --out`.
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { SUMMARY_METRICS, tuningRows, type ExperimentSummary, type StrategySummary } from '../train/summary.js';
+import { SUMMARY_METRICS, percentMeanStd, seedsText, tuningRows, type ExperimentSummary, type StrategySummary } from '../train/summary.js';
 import { specOfLabel, type TunedChoice } from '../train/tuning.js';
 import { mean, sampleStd } from '../metrics/stats.js';
 import { formatStrategy, parseStrategy } from '../weighting/strategies.js';
@@ -75,12 +75,6 @@ function table(headers: string[], rows: unknown[][], o: { numericFrom?: number; 
 
 const pct = (v: number | undefined, digits = 2) => (v === undefined || !Number.isFinite(v) ? 'n/a' : `${(100 * v).toFixed(digits)}`);
 const num = (v: number | undefined, digits = 4) => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits));
-const pctMeanStd = (values: number[]) => {
-  const finite = values.filter(Number.isFinite);
-  if (!finite.length) return 'n/a';
-  const m = pct(mean(finite));
-  return finite.length > 1 ? `${m} ± ${pct(sampleStd(finite))}` : m;
-};
 
 const slug = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
 
@@ -371,7 +365,7 @@ const FINAL_METRICS: MetricName[] = ['test_acc', 'test_bacc', 'test_mauc', 'test
 
 function summaryTables(sum: ExperimentSummary): string {
   const metricRows = (list: StrategySummary[]) =>
-    list.map((s) => [s.strategy, s.seeds.length, ...SUMMARY_METRICS.map((m) => pctMeanStd(s.test[m]))]);
+    list.map((s) => [s.strategy, seedsText(s), ...SUMMARY_METRICS.map((m) => percentMeanStd(s.test[m]))]);
   const headers = ['strategy', 'seeds', 'Acc %', 'BAcc %', 'mAUC %', 'mF1 %'];
   const out: string[] = [];
   out.push(
@@ -388,7 +382,7 @@ function summaryTables(sum: ExperimentSummary): string {
       '<h3>Every configuration</h3>',
       table(
         ['strategy', 'seeds', `val ${sum.selectionMetric} %`, 'Acc %', 'BAcc %', 'mAUC %', 'mF1 %'],
-        sum.all.map((s) => [s.strategy, s.seeds.length, pct(s.valScore), ...SUMMARY_METRICS.map((m) => pctMeanStd(s.test[m]))]),
+        sum.all.map((s) => [s.strategy, seedsText(s), pct(s.valScore), ...SUMMARY_METRICS.map((m) => percentMeanStd(s.test[m]))]),
       ),
     );
   }
@@ -435,9 +429,17 @@ export async function buildExperimentReport(dir: string, o: ReportOptions = {}):
   const s = new Sections();
   const title = `Experiment: ${exp.plan.base.model} on ${exp.plan.base.dataset}, ${exp.plan.strategies.join(', ')}`;
   const finished = exp.runs.filter((r) => r.run.finished).length;
-  const planned = exp.runs.length + exp.pending.length;
-  if (exp.pending.length || finished < exp.runs.length) {
-    notes.push(`${finished} of ${planned} runs are finished; ${exp.runs.length - finished} are partly done and ${exp.pending.length} not started${listSome(exp.pending.map((p) => `${p.strategy} seed ${p.seed}`))}. The summary uses finished runs only; the curves use every completed epoch.`);
+  const diverged = exp.diverged.length;
+  const started = new Set([...exp.runs, ...exp.diverged].map((r) => r.dir)).size;
+  const planned = started + exp.pending.length;
+  const partly = started - finished - diverged;
+  if (exp.pending.length || partly > 0) {
+    notes.push(`${finished} of ${planned} runs are finished${diverged ? ` and ${diverged} diverged` : ''}; ${partly} are partly done and ${exp.pending.length} not started${listSome(exp.pending.map((p) => `${p.strategy} seed ${p.seed}`))}. The summary uses finished runs only; the curves use every completed epoch.`);
+  }
+  if (diverged) {
+    notes.push(
+      `${diverged} run(s) diverged (non-finite loss)${listSome(exp.diverged.map((r) => `${r.strategy} seed ${r.seed} in epoch ${r.run.diverged!.epoch}`))}: kept as outcomes, left out of means and paired tests, their curves end where they diverged.`,
+    );
   }
 
   if (exp.plan.tune && !exp.tuning) notes.push(`Tuning has not finished (runs under ${join(dir, 'tune')}): the final runs start once every strategy's settings are chosen.`);

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { formatStrategy, parseStrategy, type StrategySpec } from '../weighting/strategies.js';
 import { configFileText, type RunConfig } from './config.js';
 import type { MetricsRow } from './metrics-file.js';
+import { DIVERGED_FILE, type DivergedRecord } from './run.js';
 
 export interface ExperimentPlan {
   /** The strategies to compare, as specs; `low` without a lambda is expanded over `lambdas`. */
@@ -56,18 +57,24 @@ export function planRuns(plan: ExperimentPlan, out: string): PlannedRun[] {
   return runs;
 }
 
+/** Whether a run has its outcome: it finished (final.json) or diverged (diverged.json). */
 export function isFinished(run: PlannedRun): boolean {
-  return existsSync(join(run.dir, 'final.json'));
+  return existsSync(join(run.dir, 'final.json')) || existsSync(join(run.dir, DIVERGED_FILE));
 }
 
 export interface RunOutcome {
   run: PlannedRun;
+  /** Every epoch's metrics; for a diverged run, the epochs completed before it diverged. */
   rows: MetricsRow[];
+  /** Set when the run diverged: its metrics count as missing, not as its result. */
+  diverged?: DivergedRecord;
 }
 
 export function readOutcome(run: PlannedRun): RunOutcome {
-  const { rows } = JSON.parse(readFileSync(join(run.dir, 'final.json'), 'utf8')) as { rows: MetricsRow[] };
-  return { run, rows };
+  const finalFile = join(run.dir, 'final.json');
+  if (existsSync(finalFile)) return { run, rows: (JSON.parse(readFileSync(finalFile, 'utf8')) as { rows: MetricsRow[] }).rows };
+  const { epoch, batch, reason, rows } = JSON.parse(readFileSync(join(run.dir, DIVERGED_FILE), 'utf8')) as DivergedRecord & { rows: MetricsRow[] };
+  return { run, rows, diverged: { epoch, batch, reason } };
 }
 
 /** The CLI entry, so workers run the same build (compiled, or TypeScript through the same loader). */
@@ -88,8 +95,8 @@ export interface ExecuteOptions {
   threads?: number;
   /** How a run is executed; default {@link workerProcess}. */
   execute?: RunExecutor;
-  /** Called as runs start and finish, for progress display. */
-  onEvent?: (e: { kind: 'start' | 'finish' | 'skip' | 'fail'; run: PlannedRun; index: number; total: number; message?: string; seconds?: number }) => void;
+  /** Called as runs start and end, for progress display; 'diverged' is a run whose loss became non-finite. */
+  onEvent?: (e: { kind: 'start' | 'finish' | 'skip' | 'fail' | 'diverged'; run: PlannedRun; index: number; total: number; message?: string; seconds?: number }) => void;
   signal?: AbortSignal;
 }
 
@@ -114,8 +121,9 @@ export function refuseConflicts(runs: PlannedRun[]): void {
 
 /**
  * Runs every unfinished run in worker processes, `jobs` at a time, each with cores / jobs
- * threads (unless `threads` is given) so that jobs x threads stays within the machine. A failed
- * run is reported and the others go on; the promise rejects at the end if any failed. Before
+ * threads (unless `threads` is given) so that jobs x threads stays within the machine. A run that
+ * diverges (its folder gets diverged.json) is an outcome like a finished one. A failed run is
+ * reported and the others go on; the promise rejects at the end if any failed. Before
  * anything runs, it rejects if a run folder holds a run with a different configuration: a
  * finished run is reused only when it is exactly the planned one.
  */
@@ -143,6 +151,10 @@ export async function executeRuns(runs: PlannedRun[], o: ExecuteOptions): Promis
         o.onEvent?.({ kind: 'finish', run, index, total: runs.length, seconds });
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
+        if (existsSync(join(run.dir, DIVERGED_FILE))) {
+          o.onEvent?.({ kind: 'diverged', run, index, total: runs.length, message, seconds: (performance.now() - started) / 1000 });
+          continue;
+        }
         failures.push(`${run.strategy} seed ${run.seed}: ${message}`);
         o.onEvent?.({ kind: 'fail', run, index, total: runs.length, message });
       }

@@ -72,12 +72,31 @@ export class RunInterrupted extends Error {
   }
 }
 
+/** What diverged.json records: where the loss stopped being finite, and the epochs completed before. */
+export interface DivergedRecord {
+  /** 1-based epoch and batch of the non-finite loss. */
+  epoch: number;
+  batch: number;
+  /** What was non-finite, e.g. "the loss of sample 3 of the batch is NaN". */
+  reason: string;
+}
+
+/**
+ * The loss became NaN or infinite. The run's folder keeps its last good checkpoint and gets
+ * diverged.json: a diverged run is an outcome of its configuration (experiments report it and
+ * never choose it), and the same command does not train it again.
+ */
 export class TrainingDiverged extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly record: DivergedRecord,
+  ) {
     super(message);
     this.name = 'TrainingDiverged';
   }
 }
+
+export const DIVERGED_FILE = 'diverged.json';
 
 /**
  * Seeds libtorch per epoch, so dropout and other torch randomness resume exactly at an epoch's
@@ -96,6 +115,15 @@ export async function trainRun(input: RunConfig, o: RunOptions): Promise<RunResu
     throw new Error(`${o.out} holds a run with a different configuration (see its config.json); choose another output folder or delete it`);
   }
   writeFileSync(configFile, configJson);
+  const divergedFile = join(o.out, DIVERGED_FILE);
+  if (existsSync(divergedFile)) {
+    // Training is deterministic: resuming would only diverge again at the same batch.
+    const { epoch, batch, reason } = JSON.parse(readFileSync(divergedFile, 'utf8')) as DivergedRecord;
+    throw new TrainingDiverged(
+      `${o.out} holds a run that diverged (epoch ${epoch}, batch ${batch}: ${reason}); see ${divergedFile}, and delete that file to train it again`,
+      { epoch, batch, reason },
+    );
+  }
 
   const data = await prepareData(config);
   const spec = parseStrategy(config.strategy);
@@ -165,6 +193,9 @@ export async function trainRun(input: RunConfig, o: RunOptions): Promise<RunResu
       writeClassWeights(join(o.out, 'class-weights.csv'), history, data, epoch + 1);
       o.onProgress?.({ kind: 'epoch', row });
     }
+  } catch (e) {
+    if (e instanceof TrainingDiverged) writeFileSync(divergedFile, JSON.stringify({ ...e.record, config, rows }, null, 2));
+    throw e;
   } finally {
     trainLoader.close();
     model.dispose();
@@ -244,7 +275,8 @@ async function trainEpoch(x: EpochContext): Promise<MetricsRow> {
         const diverged = (what: string) =>
           new TrainingDiverged(
             `epoch ${epoch + 1}, batch ${batchIndex + 1}: ${what}; training stopped. ` +
-              `The last good checkpoint (${lastCheckpoint}) is kept in ${x.out}. Try a smaller learning rate.`,
+              `The last good checkpoint (${lastCheckpoint}) is kept in ${x.out}, with ${DIVERGED_FILE}. Try a smaller learning rate.`,
+            { epoch: epoch + 1, batch: batchIndex + 1, reason: what },
           );
         // Checked before weighing: a strategy fed non-finite losses (LOW's solver, a quantile)
         // would fail with its own, less telling error.

@@ -1,7 +1,10 @@
 // The experiment's summary, in the paper's format: mean +- std over seeds per strategy of the
 // final-epoch test metrics, with each strategy family's tuned value (LOW's lambda) chosen on the
 // validation split, never on the test set; and paired comparisons of LOW against each baseline
-// across seeds (wins, mean difference, Wilcoxon signed-rank and paired t-test).
+// across seeds (wins, mean difference, Wilcoxon signed-rank and paired t-test). A run that
+// diverged is an outcome too: its metrics count as missing (left out of means and paired tests,
+// with the number of seeds they rest on shown), and a configuration with a diverged seed is chosen
+// only when every configuration of its family has one.
 import { mean, sampleStd, pairedTTest, wilcoxonSignedRank } from '../metrics/stats.js';
 import { markdownTable } from '../bench/table.js';
 import type { RunOutcome } from './experiment.js';
@@ -15,10 +18,12 @@ export interface StrategySummary {
   strategy: string;
   family: string;
   seeds: number[];
-  /** Final-epoch test metrics per seed, in seed order. */
+  /** Final-epoch test metrics per seed, in seed order; NaN for a seed that diverged. */
   test: Record<SummaryMetric, number[]>;
-  /** Final-epoch validation metric used for selection, mean over seeds (NaN without validation). */
+  /** Final-epoch validation metric used for selection, mean over the seeds that did not diverge (NaN without validation). */
   valScore: number;
+  /** Seeds whose run diverged (non-finite loss). */
+  diverged: number[];
 }
 
 export interface PairedComparison {
@@ -56,21 +61,27 @@ export function summarize(outcomes: RunOutcome[], selectionMetric: SummaryMetric
   const all: StrategySummary[] = [];
   for (const [strategy, list] of byStrategy) {
     list.sort((a, b) => a.run.seed - b.run.seed);
-    const test = Object.fromEntries(SUMMARY_METRICS.map((m) => [m, list.map((o) => last(o.rows)[`test_${m}` as MetricName])])) as Record<SummaryMetric, number[]>;
-    const val = list.map((o) => last(o.rows)[`val_${selectionMetric}` as MetricName]);
-    all.push({ strategy, family: list[0]!.run.family, seeds: list.map((o) => o.run.seed), test, valScore: mean(val) });
+    const finalValue = (o: RunOutcome, column: string) => (o.diverged ? NaN : last(o.rows)[column as MetricName]);
+    const test = Object.fromEntries(SUMMARY_METRICS.map((m) => [m, list.map((o) => finalValue(o, `test_${m}`))])) as Record<SummaryMetric, number[]>;
+    const val = list.filter((o) => !o.diverged).map((o) => finalValue(o, `val_${selectionMetric}`));
+    const diverged = list.filter((o) => o.diverged).map((o) => o.run.seed);
+    all.push({ strategy, family: list[0]!.run.family, seeds: list.map((o) => o.run.seed), test, valScore: val.length ? mean(val) : NaN, diverged });
   }
-  const hasValidation = all.every((s) => Number.isFinite(s.valScore));
+  const hasValidation = all.every((s) => s.diverged.length === s.seeds.length || Number.isFinite(s.valScore));
+  // Fewest diverged seeds first, then the score; a score that is NaN (every seed diverged) never wins.
   const pickBest = (score: (s: StrategySummary) => number) => {
+    const better = (a: StrategySummary, b: StrategySummary) =>
+      a.diverged.length !== b.diverged.length ? a.diverged.length < b.diverged.length : score(a) > score(b) || (Number.isNaN(score(b)) && !Number.isNaN(score(a)));
     const best = new Map<string, StrategySummary>();
     for (const s of all) {
       const current = best.get(s.family);
-      if (!current || score(s) > score(current)) best.set(s.family, s);
+      if (!current || better(s, current)) best.set(s.family, s);
     }
     return [...best.values()];
   };
-  const selected = hasValidation ? pickBest((s) => s.valScore) : pickBest((s) => mean(s.test[selectionMetric]));
-  const selectedOnTest = pickBest((s) => mean(s.test[selectionMetric]));
+  const testScore = (s: StrategySummary) => meanOfFinite(s.test[selectionMetric]);
+  const selected = hasValidation ? pickBest((s) => s.valScore) : pickBest(testScore);
+  const selectedOnTest = pickBest(testScore);
 
   const comparisons: PairedComparison[] = [];
   const lows = selected.filter((s) => s.family.startsWith('low'));
@@ -78,7 +89,8 @@ export function summarize(outcomes: RunOutcome[], selectionMetric: SummaryMetric
   for (const low of lows) {
     for (const base of baselines) {
       for (const metric of SUMMARY_METRICS) {
-        const seeds = low.seeds.filter((seed) => base.seeds.includes(seed));
+        // Seeds where both ran to the end: a diverged run has no metric to pair.
+        const seeds = low.seeds.filter((seed) => base.seeds.includes(seed) && !low.diverged.includes(seed) && !base.diverged.includes(seed));
         const a = seeds.map((seed) => low.test[metric][low.seeds.indexOf(seed)]!);
         const b = seeds.map((seed) => base.test[metric][base.seeds.indexOf(seed)]!);
         const diffs = a.map((v, i) => v - b[i]!);
@@ -99,6 +111,11 @@ export function summarize(outcomes: RunOutcome[], selectionMetric: SummaryMetric
   return { all, selected, selectedOnTest, selectionMetric, hasValidation, comparisons };
 }
 
+function meanOfFinite(values: number[]): number {
+  const finite = values.filter(Number.isFinite);
+  return finite.length ? mean(finite) : NaN;
+}
+
 function safe(f: () => number): number {
   try {
     return f();
@@ -107,16 +124,26 @@ function safe(f: () => number): number {
   }
 }
 
-const pct = (values: number[]) => {
-  const m = mean(values) * 100;
-  const s = values.length > 1 ? sampleStd(values) * 100 : NaN;
+/** "mean ± std" in percent over the finite values (a diverged seed's are NaN); "n/a" when none is. */
+export function percentMeanStd(values: number[]): string {
+  const finite = values.filter(Number.isFinite);
+  if (finite.length === 0) return 'n/a';
+  const m = mean(finite) * 100;
+  const s = finite.length > 1 ? sampleStd(finite) * 100 : NaN;
   return Number.isNaN(s) ? m.toFixed(2) : `${m.toFixed(2)} ± ${s.toFixed(2)}`;
-};
+}
+
+/** The seeds a row rests on: "5", or "3 (2 diverged)". */
+export function seedsText(s: StrategySummary): string {
+  return s.diverged.length ? `${s.seeds.length - s.diverged.length} (${s.diverged.length} diverged)` : String(s.seeds.length);
+}
+
+const pct = percentMeanStd;
 
 function metricTable(list: StrategySummary[]): string {
   return markdownTable(
     ['strategy', 'seeds', 'Acc %', 'BAcc %', 'mAUC %', 'mF1 %'],
-    list.map((s) => [s.strategy, s.seeds.length, pct(s.test.acc), pct(s.test.bacc), pct(s.test.mauc), pct(s.test.mf1)]),
+    list.map((s) => [s.strategy, seedsText(s), pct(s.test.acc), pct(s.test.bacc), pct(s.test.mauc), pct(s.test.mf1)]),
   );
 }
 
@@ -138,7 +165,7 @@ export function formatSummary(s: ExperimentSummary): string {
     out.push(
       markdownTable(
         ['strategy', 'seeds', `val ${s.selectionMetric} %`, 'Acc %', 'BAcc %', 'mAUC %', 'mF1 %'],
-        s.all.map((r) => [r.strategy, r.seeds.length, Number.isFinite(r.valScore) ? (100 * r.valScore).toFixed(2) : 'n/a', pct(r.test.acc), pct(r.test.bacc), pct(r.test.mauc), pct(r.test.mf1)]),
+        s.all.map((r) => [r.strategy, seedsText(r), Number.isFinite(r.valScore) ? (100 * r.valScore).toFixed(2) : 'n/a', pct(r.test.acc), pct(r.test.bacc), pct(r.test.mauc), pct(r.test.mf1)]),
       ),
     );
   }
@@ -159,7 +186,15 @@ export function formatSummary(s: ExperimentSummary): string {
         ]),
       ),
     );
-    out.push('', 'Wilcoxon: two-sided signed-rank test (exact for n <= 25 without ties); t-test: two-sided paired t-test. With few seeds neither can reach p < 0.05 (Wilcoxon needs n >= 6).');
+    out.push('', 'n counts the seeds where both runs finished (a diverged run has no metric to pair). Wilcoxon: two-sided signed-rank test (exact for n <= 25 without ties); t-test: two-sided paired t-test. With few seeds neither can reach p < 0.05 (Wilcoxon needs n >= 6).');
+  }
+  const diverged = s.all.filter((r) => r.diverged.length);
+  if (diverged.length) {
+    out.push(
+      '',
+      `Diverged runs (the loss became NaN or infinite; each folder has diverged.json): ${diverged.map((r) => `${r.strategy} seed${r.diverged.length > 1 ? 's' : ''} ${r.diverged.join(', ')}`).join('; ')}. ` +
+        'Their metrics are left out of the means and paired tests, and a configuration with a diverged seed is chosen only when every configuration of its family has one.',
+    );
   }
   return out.join('\n');
 }
@@ -195,16 +230,20 @@ export function formatTuning(choices: TunedChoice[], metric: SummaryMetric, epoc
   ].join('\n');
 }
 
-/** summary.csv: one line per run configuration and seed. */
+/**
+ * summary.csv: one line per run configuration and seed. A diverged run has its metrics blank, the
+ * epochs it completed, and where it diverged in the last column.
+ */
 export function summaryCsv(outcomes: RunOutcome[]): string {
-  const cols = ['strategy', 'family', 'seed', 'epochs', ...SUMMARY_METRICS.map((m) => `test_${m}`), ...SUMMARY_METRICS.map((m) => `val_${m}`), 'test_loss', 'seconds'];
+  const cols = ['strategy', 'family', 'seed', 'epochs', ...SUMMARY_METRICS.map((m) => `test_${m}`), ...SUMMARY_METRICS.map((m) => `val_${m}`), 'test_loss', 'seconds', 'diverged'];
   const lines = [cols.join(',')];
   for (const o of outcomes) {
-    const r = last(o.rows);
+    const r: Partial<MetricsRow> = o.diverged ? {} : last(o.rows);
     const seconds = o.rows.reduce((a, row) => a + row.seconds, 0);
-    const v = (x: number) => (Number.isNaN(x) || x === undefined ? '' : String(x));
+    const v = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '' : String(x));
+    const diverged = o.diverged ? `epoch ${o.diverged.epoch} batch ${o.diverged.batch}` : '';
     lines.push(
-      [o.run.strategy, o.run.family, o.run.seed, o.rows.length, ...SUMMARY_METRICS.map((m) => v(r[`test_${m}` as MetricName])), ...SUMMARY_METRICS.map((m) => v(r[`val_${m}` as MetricName])), v(r.test_loss), seconds.toFixed(1)]
+      [o.run.strategy, o.run.family, o.run.seed, o.rows.length, ...SUMMARY_METRICS.map((m) => v(r[`test_${m}` as MetricName])), ...SUMMARY_METRICS.map((m) => v(r[`val_${m}` as MetricName])), v(r.test_loss), seconds.toFixed(1), diverged]
         .map((x) => (typeof x === 'string' && x.includes(',') ? `"${x}"` : String(x)))
         .join(','),
     );

@@ -101,8 +101,8 @@ export interface TunedChoice {
 export function chooseTuned(outcomes: RunOutcome[], metric: SummaryMetric): TunedChoice[] {
   const byFamily = new Map<string, TunedChoice>();
   for (const o of outcomes) {
-    const last = o.rows[o.rows.length - 1]!;
-    const valScore = last[`val_${metric}` as MetricName];
+    const last = o.rows[o.rows.length - 1];
+    const valScore = o.diverged || !last ? NaN : last[`val_${metric}` as MetricName];
     const candidate = { strategy: o.run.config.strategy, lr: o.run.config.lr, valScore };
     const current = byFamily.get(o.run.family);
     if (!current) {
