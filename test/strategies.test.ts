@@ -87,4 +87,33 @@ test('strategy specs: parse, format, defaults and errors that name the bad part'
   assert.throws(() => createStrategy(parseStrategy('low:lambda=-1'), { classCounts: [1, 1], size: 2, batchSize: 2 }), /lambda = -1/);
   const s = createStrategy(parseStrategy('low:base=bce,lambda=0.5'), { classCounts: [3, 1], size: 4, batchSize: 2 });
   assert.equal(s.loss.name, 'bce');
+  // norms: its default (base) and the redundant norms=ce on a CE base name the same run.
+  assert.equal(formatStrategy(parseStrategy('low:base=bce,norms=base,lambda=1')), 'low:base=bce,lambda=1');
+  assert.equal(formatStrategy(parseStrategy('low:norms=ce,lambda=1')), 'low:lambda=1');
+  assert.equal(formatStrategy(parseStrategy('low:base=bce,norms=ce,lambda=1')), 'low:base=bce,norms=ce,lambda=1');
+  assert.throws(() => parseStrategy('low:norms=bce'), /norms must be base .* or ce .*got 'bce'/);
+});
+
+test("low on class-balanced CE: weights from the base loss's norms (class weights squared in) or, with norms=ce, from plain CE's", () => {
+  // Two samples, two classes with counts 3 and 1: class weights 4 / (2 * 3) = 2/3 and 4 / (2 * 1) = 2.
+  const logits = torch.keep(torch.tensor([[1, 0], [0.5, 0.5]]));
+  const labels = torch.keep(torch.tensor(BigInt64Array.from([0n, 1n])));
+  const info = { classCounts: [3, 1], size: 4, batchSize: 2 };
+  // CE's gradient at the logits is softmax - onehot; in two classes its squared norm is 2 (1 - p_y)^2.
+  const p0 = 1 / (1 + Math.exp(-1));
+  const ce = [2 * (1 - p0) ** 2, 2 * 0.5 ** 2];
+  const bce = [ce[0]! * (2 / 3) ** 2, ce[1]! * 2 ** 2];
+  // With M = 2 the projection of 1 + g / (2 lambda) onto {w >= 0, w1 + w2 = 2} is w1 = 1 + (g1 - g2) / (4 lambda), clipped to [0, 2].
+  const expected = (g: number[], lambda: number) => {
+    const w1 = Math.min(2, Math.max(0, 1 + (g[0]! - g[1]!) / (4 * lambda)));
+    return [w1, 2 - w1];
+  };
+  const weigh = (text: string) => {
+    const s = createStrategy(parseStrategy(text), info);
+    assert.equal(s.loss.name, 'bce', `${text}: the loss is class-balanced CE either way`);
+    return torch.tidy(() => Array.from(s.weigh({ logits, labels, ids: Int32Array.from([0, 1]), perSample: s.loss.perSample(logits, labels), epoch: 0, epochs: 1 })));
+  };
+  const close = (a: number[], b: number[]) => a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) < 1e-6, `${a} vs ${b}`));
+  close(weigh('low:base=bce,lambda=2'), expected(bce, 2));
+  close(weigh('low:base=bce,norms=ce,lambda=2'), expected(ce, 2));
 });

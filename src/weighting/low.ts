@@ -8,6 +8,13 @@ import type { BatchView, Strategy } from './strategy.js';
 export interface LowStrategyOptions {
   lambda: number;
   gradScale?: GradScale;
+  /**
+   * The loss whose per-sample gradient norms set the weights; default the base loss, as in the
+   * paper. Plain cross-entropy here, with class-balanced CE as the base, keeps the class weights
+   * (up to ~100 on long-tailed data) out of the norms: squared, they would swamp the QP at the
+   * paper's lambda grid and hand a rare class's few samples the whole batch's weight.
+   */
+  normsFrom?: PerSampleLoss;
 }
 
 export function lowStrategy(base: PerSampleLoss, o: LowStrategyOptions, label?: string): Strategy {
@@ -16,6 +23,6 @@ export function lowStrategy(base: PerSampleLoss, o: LowStrategyOptions, label?: 
   return {
     label: label ?? `low${base.name === 'ce' ? '' : `+${base.name}`}(lambda=${o.lambda}${scale === 'sample' ? '' : `,${scale}`})`,
     loss: base,
-    weigh: (b: BatchView) => lowWeights(gradNormSq(base, b.logits, b.labels, scale), { lambda: o.lambda }),
+    weigh: (b: BatchView) => lowWeights(gradNormSq(o.normsFrom ?? base, b.logits, b.labels, scale), { lambda: o.lambda }),
   };
 }

@@ -1,6 +1,6 @@
 // Strategies by name, from a spec that configs and the command line can carry:
 //   normal | focal[:gamma=2] | bce | spl[:q=0.5,growth=1.3] | is[:presample=3]
-//   low[:lambda=0.1,scale=sample|batch-mean,base=ce|bce|focal,gamma=2]
+//   low[:lambda=0.1,scale=sample|batch-mean,base=ce|bce|focal,gamma=2,norms=base|ce]
 //   mentornet-pd[:p=0.7,decay=0.9,lambda2=0,burnin=0.2]
 //   mentornet[:decay=0.9,burnin=0.2,finetune=0|1,ftsteps=20,ftlr=0.001,targets=auto|curriculum] (needs a mentor file)
 import { classBalancedLoss, crossEntropyLoss, focalLoss, type PerSampleLoss } from './losses.js';
@@ -29,13 +29,13 @@ const allowedOptions: Record<StrategyName, string[]> = {
   bce: [],
   spl: ['q', 'growth'],
   is: ['presample', 'tau'],
-  low: ['lambda', 'scale', 'base', 'gamma'],
+  low: ['lambda', 'scale', 'base', 'gamma', 'norms'],
   'mentornet-pd': ['p', 'decay', 'lambda2', 'burnin'],
   mentornet: ['decay', 'burnin', 'finetune', 'ftsteps', 'ftlr', 'targets'],
 };
 
 /** Options whose values are words, not numbers. */
-const wordOptions = ['scale', 'base', 'targets'];
+const wordOptions = ['scale', 'base', 'targets', 'norms'];
 /** MentorNet options that only mean something when the mentor is fine-tuned. */
 const fineTuneOptions = ['ftsteps', 'ftlr', 'targets'];
 
@@ -70,6 +70,12 @@ export function parseStrategy(text: string): StrategySpec {
     if (scale !== 'sample' && scale !== 'batch-mean') throw new RangeError(`strategy '${text}': scale must be 'sample' or 'batch-mean'`);
     const base = spec.options.base ?? 'ce';
     if (base !== 'ce' && base !== 'bce' && base !== 'focal') throw new RangeError(`strategy '${text}': base must be ce, bce or focal`);
+    const norms = spec.options.norms ?? 'base';
+    if (norms !== 'base' && norms !== 'ce') {
+      throw new RangeError(`strategy '${text}': norms must be base (gradient norms of the base loss, the paper) or ce (of plain cross-entropy), got '${norms}'`);
+    }
+    // Spelled-out defaults name the same run (with base=ce, norms=ce is the default too).
+    if (norms === 'base' || base === 'ce') delete spec.options.norms;
   }
   if (spec.name === 'mentornet') checkMentorNetOptions(text, spec.options);
   return spec;
@@ -122,7 +128,8 @@ export function createStrategy(spec: StrategySpec, info: TrainingSetInfo, seed =
       const baseName = (spec.options.base as string | undefined) ?? 'ce';
       const base: PerSampleLoss =
         baseName === 'bce' ? classBalancedLoss(info.classCounts) : baseName === 'focal' ? focalLoss({ gamma: num(spec, 'gamma') ?? 2 }) : crossEntropyLoss();
-      return lowStrategy(base, { lambda: num(spec, 'lambda')!, gradScale: spec.options.scale as GradScale | undefined }, label);
+      const normsFrom = spec.options.norms === 'ce' ? crossEntropyLoss() : undefined;
+      return lowStrategy(base, { lambda: num(spec, 'lambda')!, gradScale: spec.options.scale as GradScale | undefined, normsFrom }, label);
     }
     case 'mentornet-pd':
       return {
