@@ -57,7 +57,11 @@ experiment() {
   local name=$1
   shift
   wanted "$name" || return 0
-  low compare "${common[@]}" "$@" --out "$OUT/$name" || { echo "evidence: $name had failed runs (see above)" >&2; status=1; }
+  local code=0
+  low compare "${common[@]}" "$@" --out "$OUT/$name" || code=$?
+  # 130: interrupted (Ctrl-C); its runs are checkpointed and the whole script resumes when run again.
+  if [ $code -eq 130 ]; then exit 130; fi
+  if [ $code -ne 0 ]; then echo "evidence: $name had failed runs (see above)" >&2; status=1; fi
 }
 experiment imbalanced-paper --strategies "$STRATEGIES" --imbalance paper --seeds 5
 experiment imbalanced-tuned --strategies "$STRATEGIES" "${tuning[@]}" --imbalance paper --seeds 5

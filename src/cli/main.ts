@@ -28,5 +28,5 @@ program.parseAsync(process.argv).catch((e: unknown) => {
   // Errors from bad input are meant for the user: print the message, not a stack.
   console.error(`low: ${e instanceof Error ? e.message : String(e)}`);
   if (process.env.LOW_DEBUG && e instanceof Error) console.error(e.stack);
-  process.exit(e instanceof Error && e.name === 'RunInterrupted' ? 130 : 1);
+  process.exit(e instanceof Error && (e.name === 'RunInterrupted' || e.name === 'ExperimentInterrupted') ? 130 : 1);
 });

@@ -56,7 +56,8 @@ export function saveCheckpoint(file: string, model: Module, optimizer: SGD, stat
   for (const [k, v] of model.stateDict()) tensors.set(`model.${k}`, v);
   const buffers = optimizer.stateTensors();
   buffers.forEach((b, i) => b && tensors.set(`optim.momentum.${i}`, b));
-  const owned = state.history.toTensors({ openEpoch: state.open !== undefined });
+  // The completed epochs only: the rows after them hold nothing yet (the open epoch is in its sums).
+  const owned = state.history.toTensors({ openEpoch: state.open !== undefined, epochs: state.epoch });
   if (state.open) owned[RNG_TENSOR] = torch.tensor(state.open.torchRng);
   for (const [k, v] of Object.entries(owned)) tensors.set(k, v);
   const meta: Meta = { epoch: state.epoch, rows: state.rows, strategyState: state.strategyState, momentum: buffers.map((b) => b !== null) };

@@ -133,6 +133,7 @@ export async function executeRuns(runs: PlannedRun[], o: ExecuteOptions): Promis
   const execute = o.execute ?? workerProcess;
   const queue = runs.map((run, index) => ({ run, index }));
   const failures: string[] = [];
+  let interrupted = 0;
   const worker = async () => {
     for (let item = queue.shift(); item; item = queue.shift()) {
       const { run, index } = item;
@@ -151,6 +152,10 @@ export async function executeRuns(runs: PlannedRun[], o: ExecuteOptions): Promis
         o.onEvent?.({ kind: 'finish', run, index, total: runs.length, seconds });
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
+        if (o.signal?.aborted) {
+          interrupted++;
+          continue;
+        }
         if (existsSync(join(run.dir, DIVERGED_FILE))) {
           o.onEvent?.({ kind: 'diverged', run, index, total: runs.length, message, seconds: (performance.now() - started) / 1000 });
           continue;
@@ -161,7 +166,19 @@ export async function executeRuns(runs: PlannedRun[], o: ExecuteOptions): Promis
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, o.jobs) }, worker));
+  if (o.signal?.aborted) throw new ExperimentInterrupted(interrupted, failures);
   if (failures.length) throw new Error(`${failures.length} run(s) failed:\n  ${failures.join('\n  ')}`);
+}
+
+/** The experiment was interrupted (Ctrl-C): the runs it stopped are checkpointed and resume with the same command. */
+export class ExperimentInterrupted extends Error {
+  constructor(stopped: number, failures: string[]) {
+    super(
+      `interrupted: ${stopped} run(s) checkpointed; run the same command again to resume` +
+        (failures.length ? `\n${failures.length} run(s) had failed before:\n  ${failures.join('\n  ')}` : ''),
+    );
+    this.name = 'ExperimentInterrupted';
+  }
 }
 
 /** The default {@link RunExecutor}: `low run-config` in a child process, its stderr kept in worker.log. */

@@ -74,20 +74,38 @@ export class SampleHistory {
 
   /**
    * The history as tensors; with `openEpoch`, also the open epoch's sums and counts (float64 and
-   * int32, exact), for a checkpoint taken in the middle of an epoch.
+   * int32, exact), for a checkpoint taken in the middle of an epoch. `epochs` stores only the
+   * first rows (a checkpoint needs the completed epochs; the later rows are all NaN): the
+   * checkpoint written after every epoch then grows with the run instead of always holding all of it.
    */
-  toTensors(o: { openEpoch?: boolean } = {}): Record<string, Tensor> {
-    const shape = [this.epochs, this.samples];
+  toTensors(o: { openEpoch?: boolean; epochs?: number } = {}): Record<string, Tensor> {
+    const epochs = Math.min(o.epochs ?? this.epochs, this.epochs);
+    const shape = [epochs, this.samples];
+    const rows = (a: Float32Array) => tensor(a.subarray(0, epochs * this.samples), { shape });
     const out: Record<string, Tensor> = {
-      'history.weight': tensor(this.weight, { shape }),
-      'history.loss': tensor(this.loss, { shape }),
-      'history.margin': tensor(this.margin, { shape }),
+      'history.weight': rows(this.weight),
+      'history.loss': rows(this.loss),
+      'history.margin': rows(this.margin),
     };
     if (o.openEpoch) {
       const s = this.sums;
       Object.assign(out, { 'history.open.weight': tensor(s.w), 'history.open.loss': tensor(s.l), 'history.open.margin': tensor(s.m), 'history.open.count': tensor(s.n) });
     }
     return out;
+  }
+
+  /** This history with room for `epochs` epochs (a checkpoint stores only the completed ones); itself when it has them. */
+  withEpochs(epochs: number): SampleHistory {
+    if (epochs <= this.epochs) return this;
+    const grown = new SampleHistory(epochs, this.samples);
+    grown.weight.set(this.weight);
+    grown.loss.set(this.loss);
+    grown.margin.set(this.margin);
+    grown.sums.w.set(this.sums.w);
+    grown.sums.l.set(this.sums.l);
+    grown.sums.m.set(this.sums.m);
+    grown.sums.n.set(this.sums.n);
+    return grown;
   }
 
   /** The history of a checkpoint; the open epoch's sums when it holds them, else empty ones (end-of-epoch checkpoints). */

@@ -98,6 +98,8 @@ export class TrainingDiverged extends Error {
 
 export const DIVERGED_FILE = 'diverged.json';
 
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
  * Seeds libtorch per epoch, so dropout and other torch randomness resume exactly at an epoch's
  * start; an epoch resumed in its middle restores the generator's saved state on top.
@@ -152,7 +154,7 @@ export async function trainRun(input: RunConfig, o: RunOptions): Promise<RunResu
   const checkpointFile = join(o.out, 'checkpoint.lowt');
   if (existsSync(checkpointFile)) {
     const state = loadCheckpoint(checkpointFile, model, optimizer);
-    history = state.history;
+    history = state.history.withEpochs(config.epochs);
     rows = state.rows;
     startEpoch = state.epoch;
     resume = state.open;
@@ -249,6 +251,9 @@ async function trainEpoch(x: EpochContext): Promise<MetricsRow> {
   const lastCheckpoint = fromBatch > 0 ? `${epoch} epoch(s) and ${fromBatch} batch(es) of epoch ${epoch + 1}` : `${epoch} epoch(s)`;
   for await (const batch of x.loader.epoch(epoch, { fromBatch })) {
     try {
+      // The loader usually hands over a batch that is already waiting, without returning to the
+      // event loop; this turn of it lets a signal handler (Ctrl-C: abort the signal) run between batches.
+      await yieldToEventLoop();
       if (x.signal?.aborted) {
         // Checkpoint the batches trained so far (unless the last checkpoint already holds them all).
         if (batchIndex > fromBatch) {
