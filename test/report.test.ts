@@ -4,13 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convergenceCurves, finalValues, lambdaCurve, baselineFinals, type RunSeries } from '../src/analysis/curves.js';
 import type { ClassWeightPoint } from '../src/analysis/class-weights.js';
 import { readRunFolder } from '../src/analysis/run-folder.js';
 import type { MetricsRow } from '../src/train/metrics-file.js';
+import { DEFAULT_CONFIG } from '../src/train/config.js';
+import { planTunedRuns, type TunedChoice } from '../src/train/tuning.js';
 import {
   classWeightSpec,
   convergenceSpec,
@@ -209,6 +211,76 @@ test('experiment report: summary table, curves with bands, lambda chart, PNG exp
     const pngs = readdirSync(pngDir);
     assert.equal(pngs.length, report.charts.length);
     assert.deepEqual(readFileSync(join(pngDir, 'curve-test_err.png')).subarray(0, 8), PNG_SIGNATURE);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('tuned experiment report: the lambda section shows the tuning record (validation score per LOW family and lr), diverged candidates named', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'low-report-tuned-'));
+  try {
+    const data = await makeImageFolder(join(root, 'data'));
+    const dir = join(root, 'tuned');
+    mkdirSync(dir, { recursive: true });
+    const { strategy: _s, seed: _d, ...base } = { ...DEFAULT_CONFIG, dataset: 'folder', dataDir: data, epochs: 3 };
+    const plan = { strategies: ['normal', 'low'], lambdas: [1, 0.1], seeds: [0], base, select: 'bacc', tune: { lrs: [0.01, 0.1], epochs: 2, seed: 0 } };
+    writeFileSync(join(dir, 'experiment.json'), JSON.stringify(plan, null, 2));
+    // tuning.json as compare writes it: candidates in plan order, a diverged score as NaN (null in JSON).
+    const tuning: TunedChoice[] = [
+      {
+        family: 'normal',
+        strategy: 'normal',
+        lr: 0.01,
+        valScore: 0.6,
+        candidates: [{ strategy: 'normal', lr: 0.01, valScore: 0.6 }, { strategy: 'normal', lr: 0.1, valScore: 0.55 }],
+      },
+      {
+        family: 'low',
+        strategy: 'low:lambda=0.1',
+        lr: 0.01,
+        valScore: 0.66,
+        candidates: [
+          { strategy: 'low:lambda=1', lr: 0.01, valScore: 0.62 },
+          { strategy: 'low:lambda=1', lr: 0.1, valScore: NaN },
+          { strategy: 'low:lambda=0.1', lr: 0.01, valScore: 0.66 },
+          { strategy: 'low:lambda=0.1', lr: 0.1, valScore: 0.58 },
+        ],
+      },
+    ];
+    writeFileSync(join(dir, 'tuning.json'), JSON.stringify(tuning, null, 2));
+    for (const run of planTunedRuns(tuning, plan.seeds, base, dir)) {
+      await makeRunFolder(run.dir, data, { config: run.config, epochs: 3, weight: (e, p) => 1 + 0.01 * p, row: (e) => ({ test_err: 0.4 - 0.1 * e, test_bacc: 0.5 + 0.1 * e }) });
+    }
+
+    const report = await buildExperimentReport(dir, { images: false });
+    assertSelfContained(report.html);
+    const names = report.charts.map((c) => c.name);
+    assert.ok(!names.some((n) => n.startsWith('lambda-')), `the final runs' one lambda per family is not charted: ${names.join(', ')}`);
+    const chart = report.charts.find((c) => c.name === 'tuning-lambda')!;
+    assert.ok(chart, names.join(', '));
+    // One line per (LOW family, lr); the diverged candidate (lambda 1 at lr 0.1) is left out.
+    const points = (chart.spec as VlSpec<{ family: string; lambda: number; mean: number; std: number; n: number }>).data.values;
+    assert.deepEqual(
+      points.map((p) => [p.family, p.lambda, p.mean, p.std, p.n]),
+      [
+        ['low @ lr=0.01', 0.1, 0.66, 0, 1],
+        ['low @ lr=0.01', 1, 0.62, 0, 1],
+        ['low @ lr=0.1', 0.1, 0.58, 0, 1],
+      ],
+    );
+    // normal's chosen (best) tuning score is the dashed reference line.
+    const baseline = (chart.spec.layer as { data?: { values: { strategy: string; mean: number }[] } }[]).find((l) => l.data)!.data!.values;
+    assert.deepEqual(baseline.map((b) => [b.strategy, b.mean]), [['normal @ lr=0.01', 0.6]]);
+    assert.ok(chart.svg.includes('>validation balanced accuracy<') && chart.svg.includes('>(tuning, seed 0, 2 epochs)<'), 'y axis names the metric and the tuning budget');
+    const section = report.html.slice(report.html.indexOf('<section id="lambda">'));
+    assert.match(section.slice(0, section.indexOf('</section>')), /diverged \(no score, not drawn\): low:lambda=1 @ lr=0\.1</);
+
+    // An untuned experiment keeps its lambda charts of the final runs.
+    const untuned = join(root, 'untuned');
+    await makeExperimentFolder(untuned, data);
+    const plain = (await buildExperimentReport(untuned, { images: false })).charts.map((c) => c.name);
+    assert.ok(plain.includes('lambda-test_err') && plain.includes('lambda-test_bacc'), plain.join(', '));
+    assert.ok(!plain.includes('tuning-lambda'));
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

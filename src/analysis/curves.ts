@@ -1,8 +1,10 @@
 // Aggregates over seeds: convergence curves (mean and sample standard deviation per epoch), the
-// final-epoch value of each run, and the final metric against LOW's lambda.
+// final-epoch value of each run, and the final metric against LOW's lambda (of the final runs, or
+// of the tuning record of a tuned experiment).
 import { mean, sampleStd } from '../metrics/stats.js';
 import type { MetricName, MetricsRow } from '../train/metrics-file.js';
-import { lambdaOf } from './experiment-folder.js';
+import { tunedLabel, type TunedChoice } from '../train/tuning.js';
+import { lambdaOf, strategyFamily } from './experiment-folder.js';
 
 /** One run's metrics, tagged with what it was. */
 export interface RunSeries {
@@ -99,6 +101,40 @@ export function baselineFinals(series: RunSeries[], metric: MetricName): { strat
     if (values.length) out.push({ strategy, mean: mean(values), n: values.length });
   }
   return out;
+}
+
+export interface TuningLambdaCurve {
+  /** Validation score against lambda; family "low @ lr=0.01": one line per LOW family and learning rate. */
+  points: LambdaPoint[];
+  /** The chosen (best) validation score of each family without lambda. */
+  baselines: { strategy: string; mean: number; n: number }[];
+  /** LOW candidates without a score ("low:lambda=1 @ lr=0.1"), left out of the lines. */
+  diverged: string[];
+}
+
+/**
+ * Validation score against lambda from the tuning record (tuning.json). A tuned experiment's final
+ * runs have one lambda per family, so only the tuning runs show how the score depends on lambda;
+ * the learning rate is part of each line because the best lambda can move with it.
+ */
+export function tuningLambdaCurve(choices: TunedChoice[]): TuningLambdaCurve {
+  const lows = choices.flatMap((c) => c.candidates).filter((k) => lambdaOf(k.strategy) !== null);
+  const sorted = [...lows].sort((a, b) => {
+    const fa = strategyFamily(a.strategy);
+    const fb = strategyFamily(b.strategy);
+    return fa < fb ? -1 : fa > fb ? 1 : a.lr - b.lr || lambdaOf(a.strategy)! - lambdaOf(b.strategy)!;
+  });
+  const points: LambdaPoint[] = [];
+  const diverged: string[] = [];
+  for (const k of sorted) {
+    if (!Number.isFinite(k.valScore)) diverged.push(tunedLabel(k.strategy, k.lr));
+    // One tuning seed: the score itself, with no spread.
+    else points.push({ family: tunedLabel(strategyFamily(k.strategy), k.lr), lambda: lambdaOf(k.strategy)!, mean: k.valScore, std: 0, lower: k.valScore, upper: k.valScore, n: 1 });
+  }
+  const baselines = choices
+    .filter((c) => lambdaOf(c.strategy) === null && Number.isFinite(c.valScore))
+    .map((c) => ({ strategy: tunedLabel(c.strategy, c.lr), mean: c.valScore, n: 1 }));
+  return { points, baselines, diverged };
 }
 
 export function groupBy<T, K>(items: T[], key: (t: T) => K): Map<K, T[]> {

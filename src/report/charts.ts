@@ -150,8 +150,8 @@ export interface BaselineLine {
 }
 
 /** Final metric against LOW's lambda (log scale), one line per LOW family (e.g. gradient scaling), error bars ± 1 std; baselines as dashed lines. */
-export function lambdaSpec(points: LambdaPoint[], baselines: BaselineLine[], o: CurveChartOptions): VlSpec<LambdaPoint> {
-  const y = { type: 'quantitative', title: metricTitle(o.metric), scale: { zero: false }, axis: axisFormat(o.metric) };
+export function lambdaSpec(points: LambdaPoint[], baselines: BaselineLine[], o: CurveChartOptions & { yTitle?: string | string[] }): VlSpec<LambdaPoint> {
+  const y = { type: 'quantitative', title: o.yTitle ?? metricTitle(o.metric), scale: { zero: false }, axis: axisFormat(o.metric) };
   const x = { field: 'lambda', type: 'quantitative', title: 'lambda (log scale)', scale: { type: 'log' }, axis: { values: [...new Set(points.map((p) => p.lambda))] } };
   const color = { field: 'family', type: 'nominal', title: 'LOW family' };
   const layer: unknown[] = [

@@ -11,7 +11,7 @@ import type { MetricName, MetricsRow } from '../train/metrics-file.js';
 import { isRunFolder, readRunFolder, readSamplesFile, type RunFolder } from '../analysis/run-folder.js';
 import { isExperimentFolder, readExperimentFolder, readRunDetails, type ExperimentFolder } from '../analysis/experiment-folder.js';
 import { allWeightsOne, classWeightCurves, readClassWeightsCsv, type ClassWeightPoint } from '../analysis/class-weights.js';
-import { baselineFinals, convergenceCurves, finalValues, lambdaCurve, type RunSeries } from '../analysis/curves.js';
+import { baselineFinals, convergenceCurves, finalValues, lambdaCurve, tuningLambdaCurve, type RunSeries } from '../analysis/curves.js';
 import { weightExtremes, describeSample, type WeightedSample } from '../analysis/extremes.js';
 import { detectionQuality } from '../analysis/detection.js';
 import { rankSamples, SCORES, scoreValues, type ScoreName } from '../analysis/scores.js';
@@ -408,6 +408,24 @@ function tuningTable(choices: TunedChoice[], metric: string, epochs: number, see
   );
 }
 
+/** Validation score against lambda from tuning.json, one line per LOW family and learning rate; '' without LOW candidates. */
+async function tuningLambdaSection(charts: Charts, choices: TunedChoice[], select: string, tune: { epochs: number; seed: number }): Promise<string> {
+  const { points, baselines, diverged } = tuningLambdaCurve(choices);
+  if (!points.length && !diverged.length) return '';
+  const metric = `val_${select}`;
+  const budget = `seed ${tune.seed}, ${tune.epochs} epochs`;
+  // Two lines: the metric and the tuning budget do not fit on one along the chart's height.
+  const figure = points.length
+    ? await charts.figure(
+        'tuning-lambda',
+        lambdaSpec(points, baselines, { metric, title: `${metricTitle(metric)} against lambda (tuning)`, yTitle: [metricTitle(metric), `(tuning, ${budget})`] }),
+        `Tuning runs (${budget}), final-epoch validation ${select} of every LOW candidate, one line per LOW family and learning rate; dashed lines: the chosen (best) validation score of each strategy without lambda.`,
+      )
+    : '';
+  const note = diverged.length ? `<p class="muted">diverged (no score, not drawn): ${escapeHtml(diverged.join(', '))}</p>` : '';
+  return `<div class="charts">${figure}</div>${note}`;
+}
+
 /** The run the galleries come from: the requested strategy, else the LOW setting the summary chose, else any reweighting run. */
 function galleryRunOf(exp: ExperimentFolder, requested?: string): ExperimentFolder['runs'][number] | undefined {
   const finishedFirst = (strategy: string) => exp.runs.filter((r) => r.strategy === strategy).sort((a, b) => Number(b.run.finished) - Number(a.run.finished) || a.seed - b.seed)[0];
@@ -469,20 +487,28 @@ export async function buildExperimentReport(dir: string, o: ReportOptions = {}):
   s.add('final', 'Final metrics per strategy', `<div class="charts">${finalFigs.join('\n')}</div>`);
 
   const finishedSeries = series.filter((x) => exp.runs.find((r) => r.strategy === x.strategy && r.seed === x.seed)?.run.finished);
-  const lambdaFigs: string[] = [];
-  for (const metric of ['test_err', 'test_bacc'] as MetricName[]) {
-    const points = lambdaCurve(finishedSeries, metric);
-    if (points.length) {
-      lambdaFigs.push(
-        await charts.figure(
-          `lambda-${metric}`,
-          lambdaSpec(points, baselineFinals(finishedSeries, metric), { metric }),
-          'Final epoch, mean over seeds, one line per LOW family (gradient scaling, base loss); vertical bars: ± one standard deviation; dashed lines: the mean of each strategy without lambda.',
-        ),
-      );
+  if (exp.plan.tune) {
+    // The final runs of a tuned experiment have one lambda per family: the tuning runs are where lambda varies.
+    if (exp.tuning) {
+      const lambda = await tuningLambdaSection(charts, exp.tuning, exp.plan.select ?? 'acc', exp.plan.tune);
+      if (lambda) s.add('lambda', "Effect of LOW's lambda (tuning runs)", lambda);
     }
+  } else {
+    const lambdaFigs: string[] = [];
+    for (const metric of ['test_err', 'test_bacc'] as MetricName[]) {
+      const points = lambdaCurve(finishedSeries, metric);
+      if (points.length) {
+        lambdaFigs.push(
+          await charts.figure(
+            `lambda-${metric}`,
+            lambdaSpec(points, baselineFinals(finishedSeries, metric), { metric }),
+            'Final epoch, mean over seeds, one line per LOW family (gradient scaling, base loss); vertical bars: ± one standard deviation; dashed lines: the mean of each strategy without lambda.',
+          ),
+        );
+      }
+    }
+    if (lambdaFigs.length) s.add('lambda', "Effect of LOW's lambda", `<div class="charts">${lambdaFigs.join('\n')}</div>`);
   }
-  if (lambdaFigs.length) s.add('lambda', "Effect of LOW's lambda", `<div class="charts">${lambdaFigs.join('\n')}</div>`);
 
   // Mean weight per class: one chart per strategy (its first seed: with the paper's imbalance
   // the class sizes differ between seeds, so curves of different seeds are not averaged).
