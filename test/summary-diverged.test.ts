@@ -68,6 +68,11 @@ test('paired comparisons use only the seeds where both runs finished', () => {
   assert.equal(bce.n, 2);
   assert.equal(bce.wins, 1);
   assert.ok(Math.abs(bce.meanDifference) < 1e-12);
+  // A family whose only configuration diverged on every seed has nothing to pair.
+  const alone = summarize([...outcomes, outcome('low:base=focal,lambda=1', 'low:base=focal', 0, 'diverged')], 'bacc');
+  const none = alone.comparisons.find((c) => c.strategy === 'low:base=focal,lambda=1' && c.baseline === 'normal' && c.metric === 'bacc')!;
+  assert.equal(none.n, 0);
+  assert.match(formatSummary(alone), /\| +low:base=focal,lambda=1 \| +normal \| +bacc \| +0\/0 \| +n\/a \| +n\/a \| +n\/a \| no finished pair \|/);
 });
 
 test('the summary text and summary.csv state the diverged runs', () => {

@@ -391,7 +391,7 @@ function summaryTables(sum: ExperimentSummary): string {
       '<h3>Paired comparison across seeds (LOW minus baseline, test set)</h3>',
       table(
         ['LOW', 'baseline', 'metric', 'wins', 'mean diff (pp)', 'Wilcoxon p', 't-test p'],
-        sum.comparisons.map((c) => [c.strategy, c.baseline, c.metric, `${c.wins}/${c.n}`, (100 * c.meanDifference).toFixed(2), num(c.wilcoxonP, 3), num(c.tTestP, 3)]),
+        sum.comparisons.map((c) => [c.strategy, c.baseline, c.metric, `${c.wins}/${c.n}`, num(100 * c.meanDifference, 2), num(c.wilcoxonP, 3), num(c.tTestP, 3)]),
         { numericFrom: 3 },
       ),
       '<p class="muted">Two-sided Wilcoxon signed-rank test and paired t-test over seeds. With few seeds neither can reach p &lt; 0.05 (Wilcoxon needs n ≥ 6).</p>',

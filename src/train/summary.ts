@@ -179,7 +179,7 @@ export function formatSummary(s: ExperimentSummary): string {
           c.baseline,
           c.metric,
           `${c.wins}/${c.n}`,
-          (100 * c.meanDifference).toFixed(2),
+          Number.isNaN(c.meanDifference) ? 'n/a' : (100 * c.meanDifference).toFixed(2),
           Number.isNaN(c.wilcoxonP) ? 'n/a' : c.wilcoxonP.toFixed(3),
           Number.isNaN(c.tTestP) ? 'n/a' : c.tTestP.toFixed(3),
           verdict(c),
@@ -200,6 +200,7 @@ export function formatSummary(s: ExperimentSummary): string {
 }
 
 function verdict(c: PairedComparison): string {
+  if (c.n === 0) return 'no finished pair';
   const p = Number.isNaN(c.tTestP) ? c.wilcoxonP : Math.min(c.wilcoxonP, c.tTestP);
   if (Number.isNaN(p) || p >= 0.05) return 'within noise';
   return c.meanDifference > 0 ? 'LOW better' : 'LOW worse';
