@@ -57,7 +57,8 @@ function dataDir(name: string, poison: Poison): string {
 }
 
 const options = (dir: string, out: string, over: Partial<CompareCliOptions> = {}): CompareCliOptions => ({
-  strategies: 'normal;low',
+  // LOW's scaling fixed, so that its tuning grid is lambda x lr only (6 tuning runs in all).
+  strategies: 'normal;low:scale=sample',
   lambdas: [1, 0.1],
   seeds: 2,
   jobs: 1,
@@ -229,7 +230,7 @@ test('wrong test labels change the test metrics but nothing about tuning: same c
 
   const choices = tuningOf(out);
   assert.deepEqual(choices, tuningOf(clean));
-  assert.deepEqual(choices.map((c) => [c.family, c.candidates.length]), [['normal', 2], ['low', 4]]);
+  assert.deepEqual(choices.map((c) => [c.family, c.candidates.length]), [['normal', 2], ['low:scale=sample', 4]]);
   // The candidates' scores differ, so the choice is a real one.
   assert.ok(new Set(choices.flatMap((c) => c.candidates.map((k) => k.valScore))).size > 2);
   const tuning = runDirs(join(out, 'tune'));
@@ -359,7 +360,15 @@ test('the tuning plan: each family searches its own options (not those the user 
     'low:scale=batch-mean,lambda=0.1 @ lr=0.01',
     'low:scale=batch-mean,lambda=0.1 @ lr=0.1',
   ]);
-  assert.deepEqual(plan(['low:lambda=0.5']), ['low:lambda=0.5 @ lr=0.01', 'low:lambda=0.5 @ lr=0.1'], 'a lambda the user gave is kept');
+  assert.deepEqual(plan(['low:lambda=0.5,scale=sample']), ['low:lambda=0.5 @ lr=0.01', 'low:lambda=0.5 @ lr=0.1'], 'a lambda and a scaling the user gave are kept');
+  // Unless fixed, LOW's gradient scaling is searched with lambda.
+  assert.deepEqual(plan(['low:base=focal,lambda=0.5']), [
+    'low:base=focal,lambda=0.5 @ lr=0.01',
+    'low:base=focal,lambda=0.5 @ lr=0.1',
+    'low:base=focal,lambda=0.5,scale=batch-mean @ lr=0.01',
+    'low:base=focal,lambda=0.5,scale=batch-mean @ lr=0.1',
+  ]);
+  assert.equal(plan(['low']).length, 2 * 2 * 2);
   assert.equal(plan(['focal']).length, 3 * 2);
   assert.equal(plan(['spl']).length, 2 * 2 * 2);
   assert.equal(plan(['is']).length, 3 * 2);

@@ -1,5 +1,5 @@
 // Per-strategy tuning for a fair comparison: every strategy gets its own learning rate and its own
-// hyper-parameters (LOW's lambda, focal's gamma, the self-paced schedule, the importance-sampling
+// hyper-parameters (LOW's lambda and gradient scaling, focal's gamma, the self-paced schedule, the importance-sampling
 // presample factor, MentorNet-PD's loss percentile, MentorNet's burn-in), searched on a
 // validation split carved from the training data with a stated budget (one seed, a shorter
 // schedule). Tuning runs never load the test split. The chosen settings are then trained on every
@@ -23,10 +23,11 @@ export interface TuningPlan {
 }
 
 /** What is searched for each strategy, unless the user fixed it in the spec. */
-export function searchGrid(spec: StrategySpec, lambdas: number[]): Record<string, number[]> {
+export function searchGrid(spec: StrategySpec, lambdas: number[]): Record<string, (number | string)[]> {
   switch (spec.name) {
     case 'low':
-      return { lambda: lambdas };
+      // The gradient scaling too: the paper's per-sample norms, or the released code's batch mean.
+      return { lambda: lambdas, scale: ['sample', 'batch-mean'] };
     case 'focal':
       return { gamma: [1, 2, 5] };
     case 'spl':
@@ -51,7 +52,7 @@ export function familyOf(text: string): { spec: StrategySpec; fixed: Set<string>
   return { spec, fixed: new Set(written) };
 }
 
-function expand(spec: StrategySpec, fixed: Set<string>, grid: Record<string, number[]>): StrategySpec[] {
+function expand(spec: StrategySpec, fixed: Set<string>, grid: Record<string, (number | string)[]>): StrategySpec[] {
   let specs: StrategySpec[] = [{ name: spec.name, options: { ...spec.options } }];
   for (const [key, values] of Object.entries(grid)) {
     if (fixed.has(key)) continue;
