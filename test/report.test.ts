@@ -21,6 +21,7 @@ import {
   imageDataUri,
   inlineSvg,
   lambdaSpec,
+  baselineLabels,
   renderSvg,
   svgToPng,
   type GalleryItem,
@@ -97,6 +98,10 @@ test('lambda chart: one line per gradient-scaling family, means by hand, baselin
   close(baseline[0]!.mean, 0.25, 'normal');
   const svg = await renderSvg(spec);
   assert.ok(svg.includes('lambda (log scale)'));
+  // Baselines closer than 4 % of the chart's height share one label (y from 0.10 to 0.30 here: 0.008).
+  const lines = [{ strategy: 'spl', mean: 0.2 }, { strategy: 'normal', mean: 0.25 }, { strategy: 'focal', mean: 0.205 }, { strategy: 'is', mean: 0.212 }];
+  const pts = [{ family: 'low', lambda: 1, mean: 0.1, std: 0, lower: 0.1, upper: 0.1, n: 1 }, { family: 'low', lambda: 0.1, mean: 0.3, std: 0, lower: 0.3, upper: 0.3, n: 1 }];
+  assert.deepEqual(baselineLabels(pts, lines), [{ strategy: 'spl, focal, is', mean: 0.212 }, { strategy: 'normal', mean: 0.25 }]);
 });
 
 test('class weight chart: one line per class, values and legend with class counts', () => {

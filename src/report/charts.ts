@@ -169,7 +169,7 @@ export function lambdaSpec(points: LambdaPoint[], baselines: BaselineLine[], o: 
         encoding: { y: { field: 'mean', ...y }, tooltip: [{ field: 'strategy' }, { field: 'mean', format: '.4f' }] },
       },
       {
-        data: { values: baselines },
+        data: { values: baselineLabels(points, baselines) },
         mark: { type: 'text', align: 'left', dx: 4, dy: -6, fontSize: 10, color: '#555' },
         encoding: { y: { field: 'mean', ...y }, x: { datum: Math.min(...points.map((p) => p.lambda)), type: 'quantitative', scale: { type: 'log' } }, text: { field: 'strategy' } },
       },
@@ -183,6 +183,27 @@ export function lambdaSpec(points: LambdaPoint[], baselines: BaselineLine[], o: 
     data: { values: points },
     layer,
   };
+}
+
+/**
+ * One label per group of baselines lying within 4 % of the chart's height of each other ("is,
+ * normal, spl"), placed above the group's highest line: separate labels there would print on top
+ * of each other.
+ */
+export function baselineLabels(points: LambdaPoint[], baselines: BaselineLine[]): BaselineLine[] {
+  const ys = [...points.flatMap((p) => [p.lower ?? p.mean, p.upper ?? p.mean, p.mean]), ...baselines.map((b) => b.mean)].filter(Number.isFinite);
+  const near = 0.04 * (Math.max(...ys) - Math.min(...ys));
+  const labels: { strategies: string[]; top: number }[] = [];
+  for (const b of [...baselines].sort((a, c) => a.mean - c.mean)) {
+    const last = labels.at(-1);
+    if (last && b.mean - last.top <= near) {
+      last.strategies.push(b.strategy);
+      last.top = b.mean;
+    } else {
+      labels.push({ strategies: [b.strategy], top: b.mean });
+    }
+  }
+  return labels.map((l) => ({ strategy: l.strategies.join(', '), mean: l.top }));
 }
 
 export interface ClassWeightChartOptions {
