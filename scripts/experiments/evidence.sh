@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The evidence study of RESULTS.md, every experiment in one resumable script: run it again after an
-# interruption (or in the next working session) and finished runs are skipped.
+# interruption (or on another day) and finished runs are skipped.
 #
 #   bash scripts/experiments/evidence.sh                     # everything, into runs/evidence
 #   OUT=/data/evidence ONLY=imbalanced-paper bash scripts/experiments/evidence.sh
