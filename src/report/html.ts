@@ -5,7 +5,6 @@ import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { SUMMARY_METRICS, percentMeanStd, seedsText, tuningRows, type ExperimentSummary, type StrategySummary } from '../train/summary.js';
 import { specOfLabel, type TunedChoice } from '../train/tuning.js';
-import { mean, sampleStd } from '../metrics/stats.js';
 import { formatStrategy, parseStrategy } from '../weighting/strategies.js';
 import type { MetricName, MetricsRow } from '../train/metrics-file.js';
 import { isRunFolder, readRunFolder, readSamplesFile, type RunFolder } from '../analysis/run-folder.js';

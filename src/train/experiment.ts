@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { formatStrategy, parseStrategy, type StrategySpec } from '../weighting/strategies.js';
 import { configFileText, type RunConfig } from './config.js';
 import type { MetricsRow } from './metrics-file.js';
-import { DIVERGED_FILE, type DivergedRecord } from './run.js';
+import { DIVERGED_FILE, readDivergedFile, type DivergedRecord } from './run.js';
 
 export interface ExperimentPlan {
   /** The strategies to compare, as specs; `low` without a lambda is expanded over `lambdas`. */
@@ -73,8 +73,9 @@ export interface RunOutcome {
 export function readOutcome(run: PlannedRun): RunOutcome {
   const finalFile = join(run.dir, 'final.json');
   if (existsSync(finalFile)) return { run, rows: (JSON.parse(readFileSync(finalFile, 'utf8')) as { rows: MetricsRow[] }).rows };
-  const { epoch, batch, reason, rows } = JSON.parse(readFileSync(join(run.dir, DIVERGED_FILE), 'utf8')) as DivergedRecord & { rows: MetricsRow[] };
-  return { run, rows, diverged: { epoch, batch, reason } };
+  const diverged = readDivergedFile(run.dir);
+  if (!diverged) throw new Error(`${run.dir}: the run has neither final.json nor ${DIVERGED_FILE}`);
+  return { run, rows: diverged.rows, diverged: diverged.record };
 }
 
 /** The CLI entry, so workers run the same build (compiled, or TypeScript through the same loader). */

@@ -98,6 +98,20 @@ export class TrainingDiverged extends Error {
 
 export const DIVERGED_FILE = 'diverged.json';
 
+/** A run folder's diverged.json: where the run diverged and the epochs it completed before; null when it has none. */
+export function readDivergedFile(dir: string): { record: DivergedRecord; rows: MetricsRow[] } | null {
+  const file = join(dir, DIVERGED_FILE);
+  if (!existsSync(file)) return null;
+  let parsed: DivergedRecord & { rows?: MetricsRow[] };
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8')) as DivergedRecord & { rows?: MetricsRow[] };
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  const { epoch, batch, reason, rows = [] } = parsed;
+  return { record: { epoch, batch, reason }, rows };
+}
+
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
@@ -118,12 +132,13 @@ export async function trainRun(input: RunConfig, o: RunOptions): Promise<RunResu
   }
   writeFileSync(configFile, configJson);
   const divergedFile = join(o.out, DIVERGED_FILE);
-  if (existsSync(divergedFile)) {
+  const divergedBefore = readDivergedFile(o.out);
+  if (divergedBefore) {
     // Training is deterministic: resuming would only diverge again at the same batch.
-    const { epoch, batch, reason } = JSON.parse(readFileSync(divergedFile, 'utf8')) as DivergedRecord;
+    const { epoch, batch, reason } = divergedBefore.record;
     throw new TrainingDiverged(
       `${o.out} holds a run that diverged (epoch ${epoch}, batch ${batch}: ${reason}); see ${divergedFile}, and delete that file to train it again`,
-      { epoch, batch, reason },
+      divergedBefore.record,
     );
   }
 

@@ -5,7 +5,7 @@
 // diverged is an outcome too: its metrics count as missing (left out of means and paired tests,
 // with the number of seeds they rest on shown), and a configuration with a diverged seed is chosen
 // only when every configuration of its family has one.
-import { mean, sampleStd, pairedTTest, wilcoxonSignedRank } from '../metrics/stats.js';
+import { mean, meanIgnoringNaN, sampleStd, pairedTTest, wilcoxonSignedRank } from '../metrics/stats.js';
 import { markdownTable } from '../bench/table.js';
 import type { RunOutcome } from './experiment.js';
 import type { TunedChoice } from './tuning.js';
@@ -79,7 +79,7 @@ export function summarize(outcomes: RunOutcome[], selectionMetric: SummaryMetric
     }
     return [...best.values()];
   };
-  const testScore = (s: StrategySummary) => meanOfFinite(s.test[selectionMetric]);
+  const testScore = (s: StrategySummary) => meanIgnoringNaN(s.test[selectionMetric]);
   const selected = hasValidation ? pickBest((s) => s.valScore) : pickBest(testScore);
   const selectedOnTest = pickBest(testScore);
 
@@ -111,11 +111,6 @@ export function summarize(outcomes: RunOutcome[], selectionMetric: SummaryMetric
   return { all, selected, selectedOnTest, selectionMetric, hasValidation, comparisons };
 }
 
-function meanOfFinite(values: number[]): number {
-  const finite = values.filter(Number.isFinite);
-  return finite.length ? mean(finite) : NaN;
-}
-
 function safe(f: () => number): number {
   try {
     return f();
@@ -138,12 +133,10 @@ export function seedsText(s: StrategySummary): string {
   return s.diverged.length ? `${s.seeds.length - s.diverged.length} (${s.diverged.length} diverged)` : String(s.seeds.length);
 }
 
-const pct = percentMeanStd;
-
 function metricTable(list: StrategySummary[]): string {
   return markdownTable(
     ['strategy', 'seeds', 'Acc %', 'BAcc %', 'mAUC %', 'mF1 %'],
-    list.map((s) => [s.strategy, seedsText(s), pct(s.test.acc), pct(s.test.bacc), pct(s.test.mauc), pct(s.test.mf1)]),
+    list.map((s) => [s.strategy, seedsText(s), ...SUMMARY_METRICS.map((m) => percentMeanStd(s.test[m]))]),
   );
 }
 
@@ -165,7 +158,7 @@ export function formatSummary(s: ExperimentSummary): string {
     out.push(
       markdownTable(
         ['strategy', 'seeds', `val ${s.selectionMetric} %`, 'Acc %', 'BAcc %', 'mAUC %', 'mF1 %'],
-        s.all.map((r) => [r.strategy, seedsText(r), Number.isFinite(r.valScore) ? (100 * r.valScore).toFixed(2) : 'n/a', pct(r.test.acc), pct(r.test.bacc), pct(r.test.mauc), pct(r.test.mf1)]),
+        s.all.map((r) => [r.strategy, seedsText(r), Number.isFinite(r.valScore) ? (100 * r.valScore).toFixed(2) : 'n/a', ...SUMMARY_METRICS.map((m) => percentMeanStd(r.test[m]))]),
       ),
     );
   }
