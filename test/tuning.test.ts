@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../src/torch/index.js';
-import { runCompare, type CompareCliOptions } from '../src/cli/compare-command.js';
+import { remainingSeconds, runCompare, type CompareCliOptions } from '../src/cli/compare-command.js';
 import { RunInterrupted, trainRun } from '../src/train/run.js';
 import type { RunExecutor } from '../src/train/experiment.js';
 import type { RunConfig } from '../src/train/config.js';
@@ -416,4 +416,13 @@ test('a tuning candidate that diverges is recorded as such and the family gets i
   // The report reads tuning.json back: the diverged candidate is still shown as diverged.
   const html = (await buildExperimentReport(out)).html.replace(/<[^>]+>/g, '|');
   assert.match(html, /1000000000000\|+diverged/);
+});
+
+test('the ETA of a phase counts only runs trained in it: skipped runs and earlier phases do not change the pace', () => {
+  // 3 runs trained in 300 s of this phase (however many were skipped or belonged to tuning): 100 s
+  // a run, so 7 runs left take 700 s.
+  assert.equal(remainingSeconds(300, 3, 7), 700);
+  assert.equal(remainingSeconds(300, 3, 0), 0);
+  // Before any run of the phase has been trained there is no pace to extrapolate.
+  assert.ok(Number.isNaN(remainingSeconds(12, 0, 5)));
 });

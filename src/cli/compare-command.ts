@@ -75,6 +75,8 @@ export async function runCompare(o: CompareCliOptions, execution: { execute?: im
   const execute = async (runs: Planned[], what: string) => {
     log(`${what}: ${runs.length} runs in ${o.out}, ${o.jobs} at a time`);
     let done = 0;
+    const phaseStarted = performance.now();
+    let trained = 0;
     await withInterruptHandling((signal) =>
       executeRuns(runs, {
         jobs: o.jobs,
@@ -83,6 +85,7 @@ export async function runCompare(o: CompareCliOptions, execution: { execute?: im
         signal,
         onEvent: (e) => {
           if (e.kind !== 'start') done++;
+          if (e.kind === 'finish' || e.kind === 'diverged' || e.kind === 'fail') trained++;
           const elapsed = (performance.now() - started) / 1000;
           const tag = `[${done}/${runs.length}]`;
           if (e.kind === 'start') log(`${tag} start  ${e.run.strategy} seed ${e.run.seed}`);
@@ -90,7 +93,7 @@ export async function runCompare(o: CompareCliOptions, execution: { execute?: im
           if (e.kind === 'fail') log(`${tag} FAILED ${e.run.strategy} seed ${e.run.seed}: ${e.message}`);
           if (e.kind === 'diverged') log(`${tag} DIVERGED ${e.run.strategy} seed ${e.run.seed} (kept as an outcome): ${e.message}`);
           if (e.kind === 'finish') {
-            const eta = (elapsed / done) * (runs.length - done);
+            const eta = remainingSeconds((performance.now() - phaseStarted) / 1000, trained, runs.length - done);
             log(`${tag} finish ${e.run.strategy} seed ${e.run.seed} in ${e.seconds!.toFixed(0)} s; elapsed ${elapsed.toFixed(0)} s, ETA ${eta.toFixed(0)} s`);
           }
         },
@@ -118,4 +121,13 @@ export async function runCompare(o: CompareCliOptions, execution: { execute?: im
   console.log(text);
   log(`\nwall time ${((performance.now() - started) / 1000).toFixed(0)} s; results in ${o.out} (summary.md, summary.csv, runs/)`);
   return text;
+}
+
+/**
+ * Seconds left in a phase, from the pace of the runs trained in it so far. Runs skipped because
+ * they were already done took no time, and an earlier phase (tuning) ran other runs, so neither
+ * counts: both made the estimate wrong by hours when an experiment resumed.
+ */
+export function remainingSeconds(phaseSeconds: number, trainedInPhase: number, runsLeft: number): number {
+  return trainedInPhase === 0 ? NaN : (phaseSeconds / trainedInPhase) * runsLeft;
 }
