@@ -106,3 +106,13 @@ test('a diverged tuning candidate scores NaN and is never chosen, even when it c
   assert.equal(choice!.valScore, 0.4);
   assert.ok(Number.isNaN(choice!.candidates.find((c) => c.lr === 10)!.valScore));
 });
+
+test('the test-chosen table is printed only when it can differ: a family with several configurations and a validation split', () => {
+  const grid = formatSummary(summarize(outcomes, 'bacc'));
+  assert.match(grid, /## Test metrics .*; LOW's lambda chosen by validation bacc\n/);
+  assert.match(grid, /## Paper protocol: best lambda chosen on the test set/);
+  // One configuration per family (a tuned experiment's final runs): both tables would be the same.
+  const single = formatSummary(summarize(outcomes.filter((o) => ['normal', 'low:lambda=0.1'].includes(o.run.strategy)), 'bacc'));
+  assert.match(single, /^## Test metrics \(final epoch, mean ± std over seeds\)\n/);
+  assert.doesNotMatch(single, /Paper protocol|chosen on the test set|Every configuration/);
+});

@@ -3,7 +3,7 @@
 // laptop screen. Also the page of `low suspects --out`.
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { SUMMARY_METRICS, percentMeanStd, seedsText, tuningRows, type ExperimentSummary, type StrategySummary } from '../train/summary.js';
+import { SUMMARY_METRICS, percentMeanStd, seedsText, summaryHeadings, tuningRows, type ExperimentSummary, type StrategySummary } from '../train/summary.js';
 import { specOfLabel, type TunedChoice } from '../train/tuning.js';
 import { formatStrategy, parseStrategy } from '../weighting/strategies.js';
 import type { MetricName, MetricsRow } from '../train/metrics-file.js';
@@ -367,15 +367,9 @@ function summaryTables(sum: ExperimentSummary): string {
     list.map((s) => [s.strategy, seedsText(s), ...SUMMARY_METRICS.map((m) => percentMeanStd(s.test[m]))]);
   const headers = ['strategy', 'seeds', 'Acc %', 'BAcc %', 'mAUC %', 'mF1 %'];
   const out: string[] = [];
-  out.push(
-    sum.hasValidation
-      ? `<h3>Test metrics (final epoch, mean ± std over seeds); LOW's lambda chosen by validation ${escapeHtml(sum.selectionMetric)}</h3>`
-      : `<h3>Test metrics (final epoch, mean ± std over seeds); no validation split, so lambda was chosen on the test set (optimistic)</h3>`,
-  );
-  out.push(table(headers, metricRows(sum.selected)));
-  if (sum.hasValidation) {
-    out.push('<h3>Paper protocol: best lambda chosen on the test set (optimistic, as the paper reports it)</h3>', table(headers, metricRows(sum.selectedOnTest)));
-  }
+  const headings = summaryHeadings(sum);
+  out.push(`<h3>${escapeHtml(headings.selected)}</h3>`, table(headers, metricRows(sum.selected)));
+  if (headings.onTest) out.push(`<h3>${escapeHtml(headings.onTest)}</h3>`, table(headers, metricRows(sum.selectedOnTest)));
   if (sum.all.length > sum.selected.length) {
     out.push(
       '<h3>Every configuration</h3>',

@@ -140,19 +140,28 @@ function metricTable(list: StrategySummary[]): string {
   );
 }
 
+/**
+ * The headings of the summary's two main tables (Markdown and the report). `onTest` is null when
+ * its table would repeat the first: without a validation split (the choice was made on the test
+ * set already), or when no family has a choice to make (one configuration each, as in a tuned
+ * experiment, whose settings tuning chose).
+ */
+export function summaryHeadings(s: ExperimentSummary): { selected: string; onTest: string | null } {
+  const base = 'Test metrics (final epoch, mean ± std over seeds)';
+  if (s.all.length === s.selected.length) return { selected: base, onTest: null };
+  if (!s.hasValidation) return { selected: `${base}; no validation split, so lambda was chosen on the test set (optimistic)`, onTest: null };
+  return {
+    selected: `${base}; LOW's lambda chosen by validation ${s.selectionMetric}`,
+    onTest: 'Paper protocol: best lambda chosen on the test set (optimistic, as the paper reports it)',
+  };
+}
+
 /** The summary as Markdown: what `low compare` prints and writes to summary.md. */
 export function formatSummary(s: ExperimentSummary): string {
   const out: string[] = [];
-  out.push(
-    s.hasValidation
-      ? `## Test metrics (final epoch, mean ± std over seeds); LOW's lambda chosen by validation ${s.selectionMetric}`
-      : `## Test metrics (final epoch, mean ± std over seeds); no validation split, so tuned values were chosen on the test set (optimistic)`,
-  );
-  out.push(metricTable(s.selected));
-  if (s.hasValidation) {
-    out.push('', `## Paper protocol: best value of each grid chosen on the test set (optimistic, as the paper reports it)`);
-    out.push(metricTable(s.selectedOnTest));
-  }
+  const headings = summaryHeadings(s);
+  out.push(`## ${headings.selected}`, metricTable(s.selected));
+  if (headings.onTest) out.push('', `## ${headings.onTest}`, metricTable(s.selectedOnTest));
   if (s.all.length > s.selected.length) {
     out.push('', '## Every configuration');
     out.push(
