@@ -204,6 +204,32 @@ test('Module: stateDict/loadStateDict round trip, save/load to a file give ident
         assert.deepEqual(back.toNumbers(), t.toNumbers(), name);
       }
     });
+
+    // Arrays in JavaScript memory are written as tensors of their dtype and shape, without passing
+    // through libtorch; a view (subarray) writes only its own elements.
+    const file3 = join(dir, 'host.lowt');
+    const rows = Float32Array.from([1, 2, 3, 4, 5, 6, NaN, NaN, NaN]);
+    torch.saveTensors(file3, {
+      rows: { dtype: 'float32', shape: [2, 3], data: rows.subarray(0, 6) },
+      sums: { dtype: 'float64', shape: [2], data: Float64Array.from([0.1, 1e-300]) },
+      counts: { dtype: 'int32', shape: [3], data: Int32Array.from([7, 0, -1]) },
+      bytes: { dtype: 'uint8', shape: [2], data: Uint8Array.from([0, 255]) },
+      t: torch.tensor([9, 8], { dtype: 'int64' }),
+    });
+    const back = torch.loadTensors(file3).tensors;
+    assert.deepEqual(back.get('rows')!.shape, [2, 3]);
+    assert.deepEqual(back.get('rows')!.toNumbers(), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(back.get('sums')!.toNumbers(), [0.1, 1e-300]);
+    assert.equal(back.get('counts')!.dtype, 'int32');
+    assert.deepEqual(back.get('counts')!.toNumbers(), [7, 0, -1]);
+    assert.deepEqual(back.get('bytes')!.toNumbers(), [0, 255]);
+    assert.deepEqual(back.get('t')!.toNumbers(), [9, 8]);
+    for (const t of back.values()) t.dispose();
+    // An array that does not fit its dtype or shape is refused, naming the entry; no file is written.
+    const file4 = join(dir, 'bad.lowt');
+    assert.throws(() => torch.saveTensors(file4, { w: { dtype: 'float32', shape: [2, 3], data: new Float32Array(5) } }), /'w' holds a Float32Array of 5 elements; dtype float32 and shape \[2, 3\] need 6/);
+    assert.throws(() => torch.saveTensors(file4, { w: { dtype: 'float64', shape: [2], data: new Float32Array(2) } }), /'w' holds a Float32Array/);
+    assert.throws(() => readFileSync(file4), /ENOENT/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
     for (const m of [a, b, c]) m.dispose();

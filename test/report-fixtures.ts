@@ -76,9 +76,7 @@ export async function makeRunFolder(dir: string, dataDir: string, f: RunFixture)
     Object.assign(row, { epoch: e + 1, lr: config.lr, seconds: 1 }, f.row?.(e));
     rows.push(row);
   }
-  const ht = history.toTensors();
-  torch.saveTensors(join(dir, 'checkpoint.lowt'), ht, { epoch: completed, rows, momentum: [] });
-  for (const t of Object.values(ht)) t.dispose();
+  torch.saveTensors(join(dir, 'checkpoint.lowt'), history.toArrays(), { epoch: completed, rows, momentum: [] });
   writeMetricsCsv(join(dir, 'metrics.csv'), rows);
   const means = history.classMeans(data.train.labels, data.numClasses, completed);
   const lines = ['epoch,class,class_name,mean_weight'];

@@ -4,7 +4,7 @@
 // Files are written to a temporary name and renamed, so an interrupted save never leaves a
 // half-written file where a good one was.
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { Tensor, type DType } from './tensor.js';
+import { Tensor, type DType, type TypedArrayLike } from './tensor.js';
 import { tensor } from './creation.js';
 
 const MAGIC = 'LOWT';
@@ -39,18 +39,43 @@ function bytesOf(t: Tensor): Uint8Array {
   return new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
 }
 
+/**
+ * An array in JavaScript memory, written as a tensor of that dtype and shape without passing
+ * through libtorch: a checkpoint's per-sample history (tens of MB on a large dataset) would
+ * otherwise be copied into a tensor and back out on every save.
+ */
+export interface HostTensor {
+  dtype: 'float32' | 'float64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'int64';
+  shape: number[];
+  data: TypedArrayLike;
+}
+
+function hostBytes(name: string, h: HostTensor): Uint8Array {
+  const Ctor = arrayTypes[h.dtype]!;
+  const count = h.shape.reduce((a, b) => a * b, 1);
+  if (!(h.data instanceof Ctor) || h.data.length !== count) {
+    throw new RangeError(`saveTensors: '${name}' holds a ${h.data.constructor.name} of ${h.data.length} elements; dtype ${h.dtype} and shape [${h.shape.join(', ')}] need ${count} elements of that dtype`);
+  }
+  return new Uint8Array(h.data.buffer, h.data.byteOffset, h.data.byteLength);
+}
+
 const storedDtype = (d: DType): DType => (d === 'bool' || d === 'float16' || d === 'bfloat16' ? 'float32' : d);
 
-export function saveTensors(file: string, tensors: Map<string, Tensor> | Record<string, Tensor>, metadata: unknown = null): void {
+export function saveTensors(file: string, tensors: Map<string, Tensor | HostTensor> | Record<string, Tensor | HostTensor>, metadata: unknown = null): void {
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
   const blobs: Uint8Array[] = [];
   const header: Header = { tensors: [], metadata };
   let offset = 0;
   for (const [name, t] of entries) {
-    const cpu = t.device === 'cpu' ? t : t.to({ device: 'cpu' });
-    const b = bytesOf(cpu);
-    if (cpu !== t) cpu.dispose();
-    header.tensors.push({ name, dtype: t.dtype, shape: t.shape, offset, bytes: b.byteLength });
+    let b: Uint8Array;
+    if (t instanceof Tensor) {
+      const cpu = t.device === 'cpu' ? t : t.to({ device: 'cpu' });
+      b = bytesOf(cpu);
+      if (cpu !== t) cpu.dispose();
+    } else {
+      b = hostBytes(name, t);
+    }
+    header.tensors.push({ name, dtype: t.dtype, shape: [...t.shape], offset, bytes: b.byteLength });
     blobs.push(b);
     offset += b.byteLength;
   }

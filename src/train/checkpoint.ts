@@ -52,24 +52,20 @@ interface Meta {
 const RNG_TENSOR = 'rng.torch';
 
 export function saveCheckpoint(file: string, model: Module, optimizer: SGD, state: CheckpointState): void {
-  const tensors = new Map<string, torch.Tensor>();
+  const tensors = new Map<string, torch.Tensor | torch.HostTensor>();
   for (const [k, v] of model.stateDict()) tensors.set(`model.${k}`, v);
   const buffers = optimizer.stateTensors();
   buffers.forEach((b, i) => b && tensors.set(`optim.momentum.${i}`, b));
   // The completed epochs only: the rows after them hold nothing yet (the open epoch is in its sums).
-  const owned = state.history.toTensors({ openEpoch: state.open !== undefined, epochs: state.epoch });
-  if (state.open) owned[RNG_TENSOR] = torch.tensor(state.open.torchRng);
-  for (const [k, v] of Object.entries(owned)) tensors.set(k, v);
+  const history = state.history.toArrays({ openEpoch: state.open !== undefined, epochs: state.epoch });
+  for (const [k, v] of Object.entries(history)) tensors.set(k, v);
+  if (state.open) tensors.set(RNG_TENSOR, { dtype: 'uint8', shape: [state.open.torchRng.length], data: state.open.torchRng });
   const meta: Meta = { epoch: state.epoch, rows: state.rows, strategyState: state.strategyState, momentum: buffers.map((b) => b !== null) };
   if (state.open) {
     const { torchRng: _bytes, ...totals } = state.open;
     meta.open = totals;
   }
-  try {
-    torch.saveTensors(file, tensors, meta);
-  } finally {
-    for (const t of Object.values(owned)) t.dispose();
-  }
+  torch.saveTensors(file, tensors, meta);
 }
 
 export function loadCheckpoint(file: string, model: Module, optimizer: SGD): CheckpointState {

@@ -1,9 +1,9 @@
 // Per-sample history of a run: for every training sample and epoch, its mean weight, mean loss
 // and mean margin (assigned logit minus the largest other logit) over the times it was seen.
 // This is what the insight figures, the class curves and label-error detection are built from.
-// The open epoch's running sums travel with it too (toTensors({ openEpoch: true })), so that a
+// The open epoch's running sums travel with it too (toArrays({ openEpoch: true })), so that a
 // checkpoint taken in the middle of an epoch closes that epoch exactly as an uninterrupted run.
-import { tensor, type Tensor } from '../torch/index.js';
+import type { HostTensor, Tensor } from '../torch/index.js';
 
 export class SampleHistory {
   /** [epochs x samples], row-major by epoch; NaN where a sample was not seen that epoch. */
@@ -73,23 +73,30 @@ export class SampleHistory {
   }
 
   /**
-   * The history as tensors; with `openEpoch`, also the open epoch's sums and counts (float64 and
-   * int32, exact), for a checkpoint taken in the middle of an epoch. `epochs` stores only the
-   * first rows (a checkpoint needs the completed epochs; the later rows are all NaN): the
-   * checkpoint written after every epoch then grows with the run instead of always holding all of it.
+   * The history as arrays to save (views of its own memory, not copies: save them before the
+   * history changes); with `openEpoch`, also the open epoch's sums and counts (float64 and int32,
+   * exact), for a checkpoint taken in the middle of an epoch. `epochs` keeps only the first rows (a
+   * checkpoint needs the completed epochs; the later rows are all NaN), so the checkpoint written
+   * after every epoch grows with the run instead of always holding all of it.
    */
-  toTensors(o: { openEpoch?: boolean; epochs?: number } = {}): Record<string, Tensor> {
+  toArrays(o: { openEpoch?: boolean; epochs?: number } = {}): Record<string, HostTensor> {
     const epochs = Math.min(o.epochs ?? this.epochs, this.epochs);
     const shape = [epochs, this.samples];
-    const rows = (a: Float32Array) => tensor(a.subarray(0, epochs * this.samples), { shape });
-    const out: Record<string, Tensor> = {
+    const rows = (a: Float32Array): HostTensor => ({ dtype: 'float32', shape, data: a.subarray(0, epochs * this.samples) });
+    const out: Record<string, HostTensor> = {
       'history.weight': rows(this.weight),
       'history.loss': rows(this.loss),
       'history.margin': rows(this.margin),
     };
     if (o.openEpoch) {
       const s = this.sums;
-      Object.assign(out, { 'history.open.weight': tensor(s.w), 'history.open.loss': tensor(s.l), 'history.open.margin': tensor(s.m), 'history.open.count': tensor(s.n) });
+      const n = [this.samples];
+      Object.assign(out, {
+        'history.open.weight': { dtype: 'float64', shape: n, data: s.w },
+        'history.open.loss': { dtype: 'float64', shape: n, data: s.l },
+        'history.open.margin': { dtype: 'float64', shape: n, data: s.m },
+        'history.open.count': { dtype: 'int32', shape: n, data: s.n },
+      });
     }
     return out;
   }
