@@ -16,6 +16,7 @@ import type { RunConfig } from '../src/train/config.js';
 import { readMetricsCsv, type MetricsRow } from '../src/train/metrics-file.js';
 import type { TunedChoice } from '../src/train/tuning.js';
 import { buildExperimentReport } from '../src/report/html.js';
+import { tuningByLr } from '../src/train/summary.js';
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from '../src/data/idx.js';
 import { idxBytes, makeTempDir, patternBytes, writeFile } from './data-fixtures.js';
 
@@ -412,10 +413,30 @@ test('a tuning candidate that diverges is recorded as such and the family gets i
   assert.equal(choice!.lr, 0.01);
   assert.equal(choice!.candidates.find((c) => c.lr === 1e12)!.valScore, null, 'JSON has no NaN: a diverged score is null');
   const tuningRow = /\| +normal \| +normal \| +1000000000000 \| +diverged \| +\|/;
-  assert.match(readFileSync(join(out, 'summary.md'), 'utf8'), tuningRow);
+  const summary = readFileSync(join(out, 'summary.md'), 'utf8');
+  assert.match(summary, tuningRow);
+  // By learning rate: the chosen cell marked, the rate whose only candidate diverged said so.
+  assert.match(summary, /\| +family \| +lr 0\.01 \| +lr 1000000000000 \|\n.*\n\| +normal \| +[\d.]+ \* \| +diverged \|/);
   // The report reads tuning.json back: the diverged candidate is still shown as diverged.
   const html = (await buildExperimentReport(out)).html.replace(/<[^>]+>/g, '|');
   assert.match(html, /1000000000000\|+diverged/);
+});
+
+test("the tuning record by learning rate: the best score over each family's other options, the chosen cell marked", () => {
+  const k = (strategy: string, lr: number, valScore: number) => ({ strategy, lr, valScore });
+  const choices: TunedChoice[] = [
+    // Chosen: lambda 1 at lr 0.1 (0.9). At lr 0.01 the best of 0.5 and 0.7 is 0.7; at lr 0.001 both diverged.
+    { family: 'low', strategy: 'low:lambda=1', lr: 0.1, valScore: 0.9, candidates: [k('low:lambda=1', 0.001, NaN), k('low:lambda=0.1', 0.001, NaN), k('low:lambda=1', 0.01, 0.5), k('low:lambda=0.1', 0.01, 0.7), k('low:lambda=1', 0.1, 0.9), k('low:lambda=0.1', 0.1, NaN)] },
+    // Tuned at two rates only: the third cell is empty.
+    { family: 'normal', strategy: 'normal', lr: 0.01, valScore: 0.61234, candidates: [k('normal', 0.01, 0.61234), k('normal', 0.1, 0.6)] },
+  ];
+  assert.deepEqual(tuningByLr(choices), {
+    lrs: [0.001, 0.01, 0.1],
+    rows: [
+      ['low', 'diverged', '70.00', '90.00 *'],
+      ['normal', '', '61.23 *', '60.00'],
+    ],
+  });
 });
 
 test('the ETA of a phase counts only runs trained in it: skipped runs and earlier phases do not change the pace', () => {

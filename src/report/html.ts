@@ -3,7 +3,7 @@
 // laptop screen. Also the page of `low suspects --out`.
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { SUMMARY_METRICS, percentMeanStd, seedsText, summaryHeadings, tuningRows, type ExperimentSummary, type StrategySummary } from '../train/summary.js';
+import { SUMMARY_METRICS, percentMeanStd, seedsText, summaryHeadings, tuningByLr, tuningRows, type ExperimentSummary, type StrategySummary } from '../train/summary.js';
 import { specOfLabel, type TunedChoice } from '../train/tuning.js';
 import { formatStrategy, parseStrategy } from '../weighting/strategies.js';
 import type { MetricName, MetricsRow } from '../train/metrics-file.js';
@@ -393,10 +393,14 @@ function summaryTables(sum: ExperimentSummary): string {
   return out.join('\n');
 }
 
-/** Every tuning candidate per strategy family, best first, the chosen one marked. */
+/** The tuning record: best score per family and learning rate, then every candidate, best first, the chosen one marked. */
 function tuningTable(choices: TunedChoice[], metric: string, epochs: number, seed: number): string {
+  const byLr = tuningByLr(choices);
   return (
     `<p>Each strategy's settings were chosen by validation ${escapeHtml(metric)} after ${epochs} epochs with seed ${seed}; the test split was never read.</p>` +
+    `<p>Best validation ${escapeHtml(metric)} % of each family at each learning rate (* chosen):</p>` +
+    table(['family', ...byLr.lrs.map((lr) => `lr ${lr}`)], byLr.rows, { numericFrom: 1 }) +
+    '<p>Every candidate:</p>' +
     table(['family', 'setting', 'lr', `val ${metric} %`, ''], tuningRows(choices), { numericFrom: 2 })
   );
 }

@@ -224,12 +224,38 @@ export function tuningRows(choices: TunedChoice[]): (string | number)[][] {
   return rows;
 }
 
-/** The tuning record: each family's chosen settings and every candidate's validation score. */
+/**
+ * The tuning record by learning rate: each family's best validation score at each learning rate
+ * (over its other options), "diverged" where every candidate at that rate diverged, the chosen
+ * cell marked " *". It shows at a glance how much each strategy depends on the step size.
+ */
+export function tuningByLr(choices: TunedChoice[]): { lrs: number[]; rows: string[][] } {
+  const lrs = [...new Set(choices.flatMap((c) => c.candidates.map((k) => k.lr)))].sort((a, b) => a - b);
+  const rows = choices.map((c) => [
+    c.family,
+    ...lrs.map((lr) => {
+      const scores = c.candidates.filter((k) => k.lr === lr).map((k) => k.valScore);
+      if (!scores.length) return '';
+      const finite = scores.filter(Number.isFinite);
+      if (!finite.length) return 'diverged';
+      return (100 * Math.max(...finite)).toFixed(2) + (lr === c.lr ? ' *' : '');
+    }),
+  ]);
+  return { lrs, rows };
+}
+
+/** The tuning record: each family's best score per learning rate, and every candidate's validation score. */
 export function formatTuning(choices: TunedChoice[], metric: SummaryMetric, epochs: number): string {
-  const rows = tuningRows(choices);
+  const byLr = tuningByLr(choices);
   return [
     `## Tuning (seed 0, ${epochs} epochs, validation ${metric}; the test split is never read)`,
-    markdownTable(['family', 'setting', 'lr', `val ${metric} %`, ''], rows),
+    `Best validation ${metric} % of each family at each learning rate (* chosen):`,
+    '',
+    markdownTable(['family', ...byLr.lrs.map((lr) => `lr ${lr}`)], byLr.rows),
+    '',
+    'Every candidate:',
+    '',
+    markdownTable(['family', 'setting', 'lr', `val ${metric} %`, ''], tuningRows(choices)),
   ].join('\n');
 }
 
