@@ -4,11 +4,14 @@
 // the event loop would never see the signal).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from '../src/data/idx.js';
+import { trainRun } from '../src/train/run.js';
+import type { RunConfig } from '../src/train/config.js';
+import { LOCK_FILE } from '../src/train/folder-lock.js';
 import { idxBytes, makeTempDir, patternBytes, writeFile } from './data-fixtures.js';
 
 const temp = makeTempDir('sigint');
@@ -31,18 +34,34 @@ function dataDir(): string {
   return dir;
 }
 
-/** Starts the CLI; once `ready()` holds, sends SIGINT and resolves with the exit code, stderr and seconds taken to stop. */
-function interruptWhenReady(args: string[], ready: () => boolean): Promise<{ code: number | null; stderr: string; stopSeconds: number }> {
+/**
+ * Starts the CLI; once `ready()` holds, runs `meanwhile` (given the child's pid) while it trains,
+ * then sends SIGINT and resolves with the exit code, stderr and seconds taken to stop.
+ */
+function interruptWhenReady(
+  args: string[],
+  ready: () => boolean,
+  meanwhile?: (pid: number) => Promise<void>,
+): Promise<{ code: number | null; stderr: string; stopSeconds: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     let sentAt = 0;
+    let seenReady = false;
     const poll = setInterval(() => {
-      if (sentAt === 0 && ready()) {
-        sentAt = performance.now();
-        child.kill('SIGINT');
-      }
+      if (seenReady || !ready()) return;
+      seenReady = true;
+      (meanwhile ?? (async () => {}))(child.pid!).then(
+        () => {
+          sentAt = performance.now();
+          child.kill('SIGINT');
+        },
+        (e: unknown) => {
+          child.kill('SIGKILL');
+          reject(e);
+        },
+      );
     }, 100);
     const giveUp = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.on('error', reject);
@@ -68,12 +87,27 @@ test('SIGINT stops a training process at its next batch, with a checkpoint and s
 test('SIGINT stops `low compare` and both of its training workers, each with a checkpoint', async () => {
   const out = join(temp.dir, 'compare');
   const runs = ['normal', 'focal'].map((s) => join(out, 'runs', s, 'seed-0'));
+  const data = dataDir();
+  const args = ['compare', ...common(data), '--strategies', 'normal;focal', '--seeds', '1', '--jobs', '2', '--out', out];
   const r = await interruptWhenReady(
-    ['compare', ...common(dataDir()), '--strategies', 'normal;focal', '--seeds', '1', '--jobs', '2', '--out', out],
+    args,
     () => runs.every((d) => existsSync(join(d, 'metrics.csv'))),
+    // While it trains, the same experiment started again is refused, naming the process that has
+    // it, and so is a run of it trained on its own: nothing is trained twice at once.
+    async (pid) => {
+      const experiment = readFileSync(join(out, 'experiment.json'), 'utf8');
+      const again = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), ...args], { cwd: root, encoding: 'utf8' });
+      assert.equal(again.status, 1, again.stderr);
+      assert.match(again.stderr, new RegExp(`${out.replace(/[/.]/g, '\\$&')} is in use: low compare by process ${pid} on `));
+      assert.equal(readFileSync(join(out, 'experiment.json'), 'utf8'), experiment);
+      const config = JSON.parse(readFileSync(join(runs[0]!, 'config.json'), 'utf8')) as RunConfig;
+      await assert.rejects(trainRun(config, { out: runs[0]! }), (e: Error) => e.name === 'FolderLocked' && /is in use: training normal seed 0 by process \d+/.test(e.message));
+    },
   );
   assert.equal(r.code, 130, r.stderr);
   assert.ok(r.stopSeconds < 5, `stopped ${r.stopSeconds.toFixed(1)} s after the signal`);
   assert.match(r.stderr, /interrupted: 2 run\(s\) checkpointed; run the same command again to resume/);
   for (const d of runs) assert.ok(existsSync(join(d, 'checkpoint.lowt')) && !existsSync(join(d, 'final.json')), d);
+  // An interrupted command releases its locks: the experiment can be resumed at once.
+  for (const d of [out, ...runs]) assert.ok(!existsSync(join(d, LOCK_FILE)), `${d} still locked`);
 });

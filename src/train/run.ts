@@ -23,6 +23,7 @@ import { weightTensor } from '../weighting/low-loss.js';
 import { validateConfig, scheduleFor, withoutUnusedFields, configFileText, type RunConfig } from './config.js';
 import { prepareData, type RunData } from './prepare-data.js';
 import { SampleHistory } from './history.js';
+import { lockFolder } from './folder-lock.js';
 import { evaluateModel, type EvalResult } from './evaluate-model.js';
 import { marginsAndHits } from './margins.js';
 import { loadCheckpoint, saveCheckpoint, type OpenEpoch } from './checkpoint.js';
@@ -125,6 +126,16 @@ function torchSeed(seed: number, epoch: number): number {
 export async function trainRun(input: RunConfig, o: RunOptions): Promise<RunResult> {
   const config = validateConfig(withoutUnusedFields(input));
   mkdirSync(o.out, { recursive: true });
+  const release = lockFolder(o.out, `training ${config.strategy} seed ${config.seed}`);
+  try {
+    return await trainInFolder(config, o);
+  } finally {
+    release();
+  }
+}
+
+/** trainRun once it holds the folder's lock. */
+async function trainInFolder(config: RunConfig, o: RunOptions): Promise<RunResult> {
   const configFile = join(o.out, 'config.json');
   const configJson = configFileText(config);
   if (existsSync(configFile) && readFileSync(configFile, 'utf8') !== configJson) {
