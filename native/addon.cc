@@ -19,6 +19,10 @@
 #include <torch/csrc/autograd/generated/variable_factories.h>
 #include <torch/version.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <cmath>
 #include <cstring>
 #include <sstream>
@@ -532,6 +536,18 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   d("parallelInfo", F() -> std::string { return at::get_parallel_info(); });
   d("setNumThreads", F(int64_t n) { at::set_num_threads(static_cast<int>(n)); });
   d("getNumThreads", F() -> int64_t { return at::get_num_threads(); });
+  // glibc serves allocations above its mmap threshold (at most 32 MB) with fresh mappings and
+  // returns freed memory at the top of the heap to the system: a tensor that size is then paid for
+  // in page faults on every use. libtorch allocates buffers that large on every step (a
+  // convolution's im2col buffer: 74 MB for LeNet-5 at batch 1280), so they come from the heap and
+  // up to 1 GiB of freed memory stays with the process for the next step. False off glibc.
+  d("keepFreedMemory", F() -> bool {
+#if defined(__GLIBC__)
+    return mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1;
+#else
+    return false;
+#endif
+  });
   d("manualSeed", F(int64_t s) { at::manual_seed(static_cast<uint64_t>(s)); });
   // The default CPU generator's whole state (a uint8 tensor), and its restoration: what a
   // checkpoint taken in the middle of an epoch needs for dropout to continue exactly.
