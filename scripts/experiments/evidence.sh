@@ -16,8 +16,8 @@
 # 5. the same tuned;                                                              -> balanced-tuned
 #
 # Wall time on the 2-core machine of BENCHMARKS.md, 2 runs at a time with 1 thread each: a 100-epoch
-# imbalanced run takes 2.5-6 minutes, a balanced one about 5 times that; steps 2-3 take about 6 hours,
-# steps 4-5 about 9.
+# imbalanced run takes 2.5-4 minutes, a balanced one about 5 times that; steps 2-3 took about 7 hours
+# there (in several sittings), steps 4-5 need about 8-9.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
