@@ -17,7 +17,7 @@
 #
 # Wall time on the 2-core machine of BENCHMARKS.md, 2 runs at a time with 1 thread each: a 100-epoch
 # imbalanced run takes 2.5-4 minutes, a balanced one about 5 times that; steps 2-3 took about 7 hours
-# there (in several sittings), steps 4-5 need about 8-9.
+# there (in several sittings), steps 4-5 need about 9-10.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
