@@ -8,6 +8,8 @@ import { numberList, positiveInt } from './options.js';
 import { withInterruptHandling } from './interrupt.js';
 import { lockFolder } from '../train/folder-lock.js';
 import { SUMMARY_METRICS, type SummaryMetric } from '../train/summary.js';
+import type { RunExecutor } from '../train/experiment.js';
+import type { RunConfig } from '../train/config.js';
 
 export interface CompareCliOptions extends RunCliOptions {
   strategies: string;
@@ -47,12 +49,8 @@ export function compareCommand(): Command {
  * Runs the experiment and returns its summary text. `execute` replaces the worker process that
  * runs each run (tests run them in this process); `--threads` sets each run's intra-op threads.
  */
-export async function runCompare(o: CompareCliOptions, execution: { execute?: import('../train/experiment.js').RunExecutor } = {}): Promise<string> {
-  const { planRuns, executeRuns, readOutcome, refuseConflicts } = await import('../train/experiment.js');
-  const { summarize, formatSummary, formatTuning, summaryCsv } = await import('../train/summary.js');
-  const { planTuningRuns, chooseTuned, planTunedRuns } = await import('../train/tuning.js');
+export async function runCompare(o: CompareCliOptions, execution: { execute?: RunExecutor } = {}): Promise<string> {
   const { validateConfig } = await import('../train/config.js');
-  type Planned = import('../train/experiment.js').PlannedRun;
   const seeds = Array.from({ length: o.seeds }, (_, i) => i);
   const withVal = { ...o, valFraction: o.valFraction ?? 0.1 };
   const base = configFromOptions(withVal, 'normal', 0);
@@ -62,72 +60,85 @@ export async function runCompare(o: CompareCliOptions, execution: { execute?: im
   // Two commands on one folder would train the same runs twice at once, each overwriting the other's files.
   const release = lockFolder(o.out, 'low compare');
   try {
-    const tuneEpochs = o.tuneEpochs ?? Math.max(1, Math.round(base.epochs / 2));
-    // A folder holding other runs is refused before its experiment.json is replaced (executeRuns
-    // checks again, and checks the tuned final runs once tuning has chosen them).
-    const firstPhase = o.tune
-      ? planTuningRuns({ strategies, lrs: o.tuneLrs, lambdas: o.lambdas, epochs: tuneEpochs, seed: 0, base }, o.out)
-      : planRuns({ strategies, lambdas: o.lambdas, seeds, base }, o.out);
-    refuseConflicts(firstPhase);
-    writeFileSync(
-      join(o.out, 'experiment.json'),
-      JSON.stringify({ strategies, lambdas: o.lambdas, seeds, base, select: o.select, tune: o.tune ? { lrs: o.tuneLrs, epochs: tuneEpochs, seed: 0 } : null }, null, 2),
-    );
-    const log = o.quiet ? () => {} : (s: string) => console.error(s);
-    const started = performance.now();
-
-    const execute = async (runs: Planned[], what: string) => {
-      log(`${what}: ${runs.length} runs in ${o.out}, ${o.jobs} at a time`);
-      let done = 0;
-      const phaseStarted = performance.now();
-      let trained = 0;
-      await withInterruptHandling((signal) =>
-        executeRuns(runs, {
-          jobs: o.jobs,
-          threads: o.threads,
-          execute: execution.execute,
-          signal,
-          onEvent: (e) => {
-            if (e.kind !== 'start') done++;
-            if (e.kind === 'finish' || e.kind === 'diverged' || e.kind === 'fail') trained++;
-            const elapsed = (performance.now() - started) / 1000;
-            const tag = `[${done}/${runs.length}]`;
-            if (e.kind === 'start') log(`${tag} start  ${e.run.strategy} seed ${e.run.seed}`);
-            if (e.kind === 'skip') log(`${tag} done already: ${e.run.strategy} seed ${e.run.seed}`);
-            if (e.kind === 'fail') log(`${tag} FAILED ${e.run.strategy} seed ${e.run.seed}: ${e.message}`);
-            if (e.kind === 'diverged') log(`${tag} DIVERGED ${e.run.strategy} seed ${e.run.seed} (kept as an outcome): ${e.message}`);
-            if (e.kind === 'finish') {
-              const eta = remainingSeconds((performance.now() - phaseStarted) / 1000, trained, runs.length - done);
-              log(`${tag} finish ${e.run.strategy} seed ${e.run.seed} in ${e.seconds!.toFixed(0)} s; elapsed ${elapsed.toFixed(0)} s, ETA ${eta.toFixed(0)} s`);
-            }
-          },
-        }),
-      );
-      return runs.map(readOutcome);
-    };
-
-    let runs: Planned[];
-    let tuningText = '';
-    if (o.tune) {
-      const choices = chooseTuned(await execute(firstPhase, `tuning (seed 0, ${tuneEpochs} epochs, validation ${o.select}, test split never read)`), o.select);
-      writeFileSync(join(o.out, 'tuning.json'), JSON.stringify(choices, null, 2));
-      tuningText = formatTuning(choices, o.select, tuneEpochs);
-      runs = planTunedRuns(choices, seeds, base, o.out);
-    } else {
-      runs = firstPhase;
-    }
-    const outcomes = await execute(runs, `${seeds.length} seeds`);
-    const summary = summarize(outcomes, o.select);
-    const text = (tuningText ? tuningText + '\n\n' : '') + formatSummary(summary);
-    writeFileSync(join(o.out, 'summary.csv'), summaryCsv(outcomes));
-    writeFileSync(join(o.out, 'summary.md'), text + '\n');
-    writeFileSync(join(o.out, 'summary.json'), JSON.stringify(summary, null, 2));
-    console.log(text);
-    log(`\nwall time ${((performance.now() - started) / 1000).toFixed(0)} s; results in ${o.out} (summary.md, summary.csv, runs/)`);
-    return text;
+    return await compareInFolder(o, execution, { base, seeds, strategies });
   } finally {
     release();
   }
+}
+
+/** runCompare once it holds the experiment folder's lock. */
+async function compareInFolder(
+  o: CompareCliOptions,
+  execution: { execute?: RunExecutor },
+  { base, seeds, strategies }: { base: Omit<RunConfig, 'strategy' | 'seed'>; seeds: number[]; strategies: string[] },
+): Promise<string> {
+  const { planRuns, executeRuns, readOutcome, refuseConflicts } = await import('../train/experiment.js');
+  const { summarize, formatSummary, formatTuning, summaryCsv } = await import('../train/summary.js');
+  const { planTuningRuns, chooseTuned, planTunedRuns } = await import('../train/tuning.js');
+  type Planned = import('../train/experiment.js').PlannedRun;
+  const tuneEpochs = o.tuneEpochs ?? Math.max(1, Math.round(base.epochs / 2));
+  // A folder holding other runs is refused before its experiment.json is replaced (executeRuns
+  // checks again, and checks the tuned final runs once tuning has chosen them).
+  const firstPhase = o.tune
+    ? planTuningRuns({ strategies, lrs: o.tuneLrs, lambdas: o.lambdas, epochs: tuneEpochs, seed: 0, base }, o.out)
+    : planRuns({ strategies, lambdas: o.lambdas, seeds, base }, o.out);
+  refuseConflicts(firstPhase);
+  writeFileSync(
+    join(o.out, 'experiment.json'),
+    JSON.stringify({ strategies, lambdas: o.lambdas, seeds, base, select: o.select, tune: o.tune ? { lrs: o.tuneLrs, epochs: tuneEpochs, seed: 0 } : null }, null, 2),
+  );
+  const log = o.quiet ? () => {} : (s: string) => console.error(s);
+  const started = performance.now();
+
+  const execute = async (runs: Planned[], what: string) => {
+    log(`${what}: ${runs.length} runs in ${o.out}, ${o.jobs} at a time`);
+    let done = 0;
+    const phaseStarted = performance.now();
+    let trained = 0;
+    await withInterruptHandling((signal) =>
+      executeRuns(runs, {
+        jobs: o.jobs,
+        threads: o.threads,
+        execute: execution.execute,
+        signal,
+        onEvent: (e) => {
+          if (e.kind !== 'start') done++;
+          if (e.kind === 'finish' || e.kind === 'diverged' || e.kind === 'fail') trained++;
+          const elapsed = (performance.now() - started) / 1000;
+          const tag = `[${done}/${runs.length}]`;
+          if (e.kind === 'start') log(`${tag} start  ${e.run.strategy} seed ${e.run.seed}`);
+          if (e.kind === 'skip') log(`${tag} done already: ${e.run.strategy} seed ${e.run.seed}`);
+          if (e.kind === 'fail') log(`${tag} FAILED ${e.run.strategy} seed ${e.run.seed}: ${e.message}`);
+          if (e.kind === 'diverged') log(`${tag} DIVERGED ${e.run.strategy} seed ${e.run.seed} (kept as an outcome): ${e.message}`);
+          if (e.kind === 'finish') {
+            const eta = remainingSeconds((performance.now() - phaseStarted) / 1000, trained, runs.length - done);
+            log(`${tag} finish ${e.run.strategy} seed ${e.run.seed} in ${e.seconds!.toFixed(0)} s; elapsed ${elapsed.toFixed(0)} s, ETA ${eta.toFixed(0)} s`);
+          }
+        },
+      }),
+    );
+    return runs.map(readOutcome);
+  };
+
+  let runs: Planned[];
+  let tuningText = '';
+  if (o.tune) {
+    const choices = chooseTuned(await execute(firstPhase, `tuning (seed 0, ${tuneEpochs} epochs, validation ${o.select}, test split never read)`), o.select);
+    writeFileSync(join(o.out, 'tuning.json'), JSON.stringify(choices, null, 2));
+    tuningText = formatTuning(choices, o.select, tuneEpochs);
+    runs = planTunedRuns(choices, seeds, base, o.out);
+  } else {
+    runs = firstPhase;
+  }
+  const outcomes = await execute(runs, `${seeds.length} seeds`);
+  const summary = summarize(outcomes, o.select);
+  const text = (tuningText ? tuningText + '\n\n' : '') + formatSummary(summary);
+  writeFileSync(join(o.out, 'summary.csv'), summaryCsv(outcomes));
+  writeFileSync(join(o.out, 'summary.md'), text + '\n');
+  writeFileSync(join(o.out, 'summary.json'), JSON.stringify(summary, null, 2));
+  console.log(text);
+  log(`\nwall time ${((performance.now() - started) / 1000).toFixed(0)} s; results in ${o.out} (summary.md, summary.csv, runs/)`);
+  return text;
 }
 
 /**
