@@ -3,7 +3,7 @@
 // laptop screen. Also the page of `low suspects --out`.
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { SUMMARY_METRICS, percentMeanStd, seedsText, summaryHeadings, tuningByLr, tuningRows, type ExperimentSummary, type StrategySummary } from '../train/summary.js';
+import { SUMMARY_COLUMNS, SUMMARY_METRICS, percentMeanStd, seedsText, summaryHeadings, summaryRow, tuningByLr, tuningRows, type ExperimentSummary } from '../train/summary.js';
 import { specOfLabel, type TunedChoice } from '../train/tuning.js';
 import { formatStrategy, parseStrategy } from '../weighting/strategies.js';
 import type { MetricName, MetricsRow } from '../train/metrics-file.js';
@@ -363,13 +363,10 @@ const EXPERIMENT_CURVES: MetricName[] = ['train_loss_plain', 'train_loss', 'test
 const FINAL_METRICS: MetricName[] = ['test_acc', 'test_bacc', 'test_mauc', 'test_mf1'];
 
 function summaryTables(sum: ExperimentSummary): string {
-  const metricRows = (list: StrategySummary[]) =>
-    list.map((s) => [s.strategy, seedsText(s), ...SUMMARY_METRICS.map((m) => percentMeanStd(s.test[m]))]);
-  const headers = ['strategy', 'seeds', 'Acc %', 'BAcc %', 'mAUC %', 'mF1 %'];
   const out: string[] = [];
   const headings = summaryHeadings(sum);
-  out.push(`<h3>${escapeHtml(headings.selected)}</h3>`, table(headers, metricRows(sum.selected)));
-  if (headings.onTest) out.push(`<h3>${escapeHtml(headings.onTest)}</h3>`, table(headers, metricRows(sum.selectedOnTest)));
+  out.push(`<h3>${escapeHtml(headings.selected)}</h3>`, table(SUMMARY_COLUMNS, sum.selected.map(summaryRow)));
+  if (headings.onTest) out.push(`<h3>${escapeHtml(headings.onTest)}</h3>`, table(SUMMARY_COLUMNS, sum.selectedOnTest.map(summaryRow)));
   if (sum.all.length > sum.selected.length) {
     out.push(
       '<h3>Every configuration</h3>',

@@ -45,7 +45,8 @@ function bytesOf(t: Tensor): Uint8Array {
  * otherwise be copied into a tensor and back out on every save.
  */
 export interface HostTensor {
-  dtype: 'float32' | 'float64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'int64';
+  /** A dtype stored as itself (bool and 16-bit floats are stored as float32, from tensors only). */
+  dtype: Exclude<DType, 'bool' | 'float16' | 'bfloat16'>;
   shape: number[];
   data: TypedArrayLike;
 }

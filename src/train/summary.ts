@@ -133,11 +133,14 @@ export function seedsText(s: StrategySummary): string {
   return s.diverged.length ? `${s.seeds.length - s.diverged.length} (${s.diverged.length} diverged)` : String(s.seeds.length);
 }
 
+/** The columns of the summary's main tables, and one strategy's row of them (Markdown and the report). */
+export const SUMMARY_COLUMNS = ['strategy', 'seeds', 'Acc %', 'BAcc %', 'mAUC %', 'mF1 %'];
+export function summaryRow(s: StrategySummary): string[] {
+  return [s.strategy, seedsText(s), ...SUMMARY_METRICS.map((m) => percentMeanStd(s.test[m]))];
+}
+
 function metricTable(list: StrategySummary[]): string {
-  return markdownTable(
-    ['strategy', 'seeds', 'Acc %', 'BAcc %', 'mAUC %', 'mF1 %'],
-    list.map((s) => [s.strategy, seedsText(s), ...SUMMARY_METRICS.map((m) => percentMeanStd(s.test[m]))]),
-  );
+  return markdownTable(SUMMARY_COLUMNS, list.map(summaryRow));
 }
 
 /**
