@@ -439,11 +439,15 @@ test("the tuning record by learning rate: the best score over each family's othe
   });
 });
 
-test('the ETA of a phase counts only runs trained in it: skipped runs and earlier phases do not change the pace', () => {
-  // 3 runs trained in 300 s of this phase (however many were skipped or belonged to tuning): 100 s
-  // a run, so 7 runs left take 700 s.
-  assert.equal(remainingSeconds(300, 3, 7), 700);
-  assert.equal(remainingSeconds(300, 3, 0), 0);
+test('the ETA of a phase counts only runs trained in it, and the jobs that run at once', () => {
+  // 3 runs trained in this phase took 100, 110 and 90 s (however many were skipped or belonged
+  // to tuning): 100 s a run, so 8 runs left (2 of them running) take 800 s one at a time and
+  // 400 s two at a time.
+  assert.equal(remainingSeconds(300, 3, 8, 1), 800);
+  assert.equal(remainingSeconds(300, 3, 8, 2), 400);
+  // Fewer runs left than jobs: they all run at once, so one run's time remains.
+  assert.equal(remainingSeconds(300, 3, 1, 4), 100);
+  assert.equal(remainingSeconds(300, 3, 0, 2), 0);
   // Before any run of the phase has been trained there is no pace to extrapolate.
-  assert.ok(Number.isNaN(remainingSeconds(12, 0, 5)));
+  assert.ok(Number.isNaN(remainingSeconds(12, 0, 5, 2)));
 });

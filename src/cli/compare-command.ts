@@ -95,6 +95,7 @@ async function compareInFolder(
     let done = 0;
     const phaseStarted = performance.now();
     let trained = 0;
+    let trainedSeconds = 0;
     await withInterruptHandling((signal) =>
       executeRuns(runs, {
         jobs: o.jobs,
@@ -103,7 +104,10 @@ async function compareInFolder(
         signal,
         onEvent: (e) => {
           if (e.kind !== 'start') done++;
-          if (e.kind === 'finish' || e.kind === 'diverged' || e.kind === 'fail') trained++;
+          if (e.seconds !== undefined) {
+            trained++;
+            trainedSeconds += e.seconds;
+          }
           const elapsed = (performance.now() - started) / 1000;
           const tag = `[${done}/${runs.length}]`;
           if (e.kind === 'start') log(`${tag} start  ${e.run.strategy} seed ${e.run.seed}`);
@@ -111,7 +115,7 @@ async function compareInFolder(
           if (e.kind === 'fail') log(`${tag} FAILED ${e.run.strategy} seed ${e.run.seed}: ${e.message}`);
           if (e.kind === 'diverged') log(`${tag} DIVERGED ${e.run.strategy} seed ${e.run.seed} (kept as an outcome): ${e.message}`);
           if (e.kind === 'finish') {
-            const eta = remainingSeconds((performance.now() - phaseStarted) / 1000, trained, runs.length - done);
+            const eta = remainingSeconds(trainedSeconds, trained, runs.length - done, o.jobs);
             log(`${tag} finish ${e.run.strategy} seed ${e.run.seed} in ${e.seconds!.toFixed(0)} s; elapsed ${elapsed.toFixed(0)} s, ETA ${eta.toFixed(0)} s`);
           }
         },
@@ -142,10 +146,15 @@ async function compareInFolder(
 }
 
 /**
- * Seconds left in a phase, from the pace of the runs trained in it so far. Runs skipped because
- * they were already done took no time, and an earlier phase (tuning) ran other runs, so neither
- * counts: both made the estimate wrong by hours when an experiment resumed.
+ * Seconds left in a phase: the mean duration of the runs trained in it so far, times the runs not
+ * yet finished (those running included), `jobs` at a time. Runs skipped because they were already
+ * done took no time, and an earlier phase (tuning) ran other runs, so neither counts: both made
+ * the estimate wrong by hours when an experiment resumed. Dividing the phase's wall time by the
+ * runs finished instead gave a first estimate `jobs` times too long, as the other jobs' runs were
+ * nearly done too. The estimate ignores how far the running runs are, so it errs long by at most
+ * one run.
  */
-export function remainingSeconds(phaseSeconds: number, trainedInPhase: number, runsLeft: number): number {
-  return trainedInPhase === 0 ? NaN : (phaseSeconds / trainedInPhase) * runsLeft;
+export function remainingSeconds(trainedSeconds: number, trainedInPhase: number, runsLeft: number, jobs: number): number {
+  if (trainedInPhase === 0) return NaN;
+  return ((trainedSeconds / trainedInPhase) * runsLeft) / Math.max(1, Math.min(jobs, runsLeft));
 }
