@@ -45,6 +45,31 @@ test('a lock left by a process that has exited is taken over', () => {
   release();
 });
 
+test('a live pid that is another process than the holder (the machine restarted, or pids wrapped around) does not hold the lock', () => {
+  // Taken by this process, the lock records this boot and this process's start time.
+  const dir = folder();
+  lockFolder(dir, 'low compare');
+  const mine = JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as LockHolder;
+  assert.match(mine.boot!, /^[0-9a-f-]{36}$/);
+  assert.match(mine.started!, /^\d+$/);
+  // Same boot and start time: the holder itself, still running.
+  assert.throws(() => lockFolder(dir, 'x'), FolderLocked);
+  // This pid is alive, but the lock was taken in another boot, or by a process started at
+  // another time that had this pid: both are stale and taken over.
+  for (const stale of [{ boot: '00000000-0000-0000-0000-000000000000' }, { started: String(Number(mine.started) - 1) }]) {
+    const d = folder();
+    writeFileSync(join(d, LOCK_FILE), holder({ ...mine, ...stale }));
+    const release = lockFolder(d, 'low compare');
+    const taken = JSON.parse(readFileSync(join(d, LOCK_FILE), 'utf8')) as LockHolder;
+    assert.deepEqual([taken.boot, taken.started], [mine.boot, mine.started]);
+    release();
+  }
+  // A lock that records neither (written by an older version) still counts a live pid as the holder.
+  const old = folder();
+  writeFileSync(join(old, LOCK_FILE), holder({}));
+  assert.throws(() => lockFolder(old, 'x'), FolderLocked);
+});
+
 test('a holder that cannot be checked counts as running: another machine, or an unreadable lock file', () => {
   const other = folder();
   writeFileSync(join(other, LOCK_FILE), holder({ pid: 1, host: 'another-machine' }));

@@ -2,7 +2,10 @@
 // experiment script started twice, or a second terminal resuming a run that is still going. Both
 // would write the same checkpoints, and one process's results would silently replace the other's.
 // A lock left by a process that no longer exists (killed, machine restarted) is taken over, so a
-// crash never leaves a folder that needs cleaning by hand.
+// crash never leaves a folder that needs cleaning by hand. A pid alone cannot say that: after a
+// restart, or once pids wrap around, another process may have the holder's pid. On Linux the lock
+// also records the boot and the process's start time, and a live pid that does not match both
+// is another process.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +20,10 @@ export interface LockHolder {
   since: string;
   /** What the holder is doing there, e.g. "low compare" or "training". */
   what: string;
+  /** Linux: the kernel's id of the boot the holder ran in (/proc/sys/kernel/random/boot_id). */
+  boot?: string;
+  /** Linux: the holder's start time, in clock ticks after boot (field 22 of /proc/<pid>/stat). */
+  started?: string;
 }
 
 /** Thrown when another live process holds the folder; the message says which and what to do. */
@@ -44,16 +51,38 @@ function readHolder(file: string): LockHolder | null {
   }
 }
 
-/** Whether the holder may still be running. A process on another machine cannot be checked, so it counts as running. */
+/** The contents of a /proc file, or undefined where there is none (not Linux, process gone). */
+function readProc(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+const bootId = (): string | undefined => readProc('/proc/sys/kernel/random/boot_id')?.trim();
+
+/** A process's start time in clock ticks after boot. The command name (field 2) may hold spaces and parentheses, so fields are counted after its last ')'. */
+function startTicks(pid: number): string | undefined {
+  const stat = readProc(`/proc/${pid}/stat`);
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+}
+
+/**
+ * Whether the holder may still be running. A process on another machine cannot be checked, so it
+ * counts as running; so does a live pid when the lock does not record which process it was.
+ */
 function mayBeRunning(h: LockHolder): boolean {
   if (h.host !== hostname()) return true;
+  if (h.boot !== undefined && h.boot !== bootId()) return false;
   try {
     process.kill(h.pid, 0);
-    return true;
   } catch (e) {
     // ESRCH: no such process. EPERM: it exists but belongs to another user.
-    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
   }
+  const now = startTicks(h.pid);
+  return h.started === undefined || now === undefined || now === h.started;
 }
 
 /**
@@ -62,7 +91,7 @@ function mayBeRunning(h: LockHolder): boolean {
  */
 export function lockFolder(dir: string, what: string): () => void {
   const file = join(dir, LOCK_FILE);
-  const mine: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), what };
+  const mine: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), what, boot: bootId(), started: startTicks(process.pid) };
   // Twice at most: once more after removing a stale lock (another process may take it between).
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
