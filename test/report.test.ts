@@ -230,8 +230,9 @@ test('tuned experiment report: the lambda section shows the tuning record (valid
     const { strategy: _s, seed: _d, ...base } = { ...DEFAULT_CONFIG, dataset: 'folder', dataDir: data, epochs: 3 };
     const plan = { strategies: ['normal', 'low'], lambdas: [1, 0.1], seeds: [0], base, select: 'bacc', tune: { lrs: [0.01, 0.1], epochs: 2, seed: 0 } };
     writeFileSync(join(dir, 'experiment.json'), JSON.stringify(plan, null, 2));
-    // tuning.json as compare writes it: candidates in plan order, a diverged score as NaN (null in JSON).
-    const tuning: TunedChoice[] = [
+    // experiment.json and tuning.json as compare wrote them before --tune-seeds (one tuning seed,
+    // `tune.seed`, no per-seed scores): candidates in plan order, a diverged score as NaN (null in JSON).
+    const tuning = [
       {
         family: 'normal',
         strategy: 'normal',
@@ -253,7 +254,7 @@ test('tuned experiment report: the lambda section shows the tuning record (valid
       },
     ];
     writeFileSync(join(dir, 'tuning.json'), JSON.stringify(tuning, null, 2));
-    for (const run of planTunedRuns(tuning, plan.seeds, base, dir)) {
+    for (const run of planTunedRuns(tuning as TunedChoice[], plan.seeds, base, dir)) {
       await makeRunFolder(run.dir, data, { config: run.config, epochs: 3, weight: (e, p) => 1 + 0.01 * p, row: (e) => ({ test_err: 0.4 - 0.1 * e, test_bacc: 0.5 + 0.1 * e }) });
     }
 

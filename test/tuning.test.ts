@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as torch from '../src/torch/index.js';
 import { remainingSeconds, runCompare, type CompareCliOptions } from '../src/cli/compare-command.js';
 import { RunInterrupted, trainRun } from '../src/train/run.js';
-import type { RunExecutor } from '../src/train/experiment.js';
+import type { RunExecutor, RunOutcome } from '../src/train/experiment.js';
 import type { RunConfig } from '../src/train/config.js';
 import { readMetricsCsv, type MetricsRow } from '../src/train/metrics-file.js';
 import type { TunedChoice } from '../src/train/tuning.js';
@@ -353,7 +353,7 @@ test('the tuning plan: each family searches its own options (not those the user 
   const { planTuningRuns } = await import('../src/train/tuning.js');
   const base = { ...(JSON.parse(readFileSync(join(await referenceExperiment(), 'experiment.json'), 'utf8')) as { base: Omit<RunConfig, 'strategy' | 'seed'> }).base };
   const plan = (strategies: string[]) =>
-    planTuningRuns({ strategies, lrs: [0.01, 0.1], lambdas: [1, 0.1], epochs: 3, seed: 0, base }, '/nowhere').map((r) => r.strategy);
+    planTuningRuns({ strategies, lrs: [0.01, 0.1], lambdas: [1, 0.1], epochs: 3, seeds: [0], base }, '/nowhere').map((r) => r.strategy);
   assert.deepEqual(plan(['normal']), ['normal @ lr=0.01', 'normal @ lr=0.1']);
   assert.deepEqual(plan(['low:scale=batch-mean']), [
     'low:scale=batch-mean,lambda=1 @ lr=0.01',
@@ -376,7 +376,7 @@ test('the tuning plan: each family searches its own options (not those the user 
   assert.deepEqual(plan(['mentornet-pd']).filter((s) => s.endsWith('lr=0.1')), ['mentornet-pd:p=0.5 @ lr=0.1', 'mentornet-pd:p=0.7 @ lr=0.1', 'mentornet-pd:p=0.9 @ lr=0.1']);
   assert.deepEqual(plan(['mentornet']).filter((s) => s.endsWith('lr=0.1')), ['mentornet:burnin=0 @ lr=0.1', 'mentornet:burnin=0.2 @ lr=0.1']);
   // Every tuning run evaluates on validation only and has the tuning budget.
-  for (const r of planTuningRuns({ strategies: ['low', 'focal'], lrs: [0.1], lambdas: [1], epochs: 3, seed: 0, base }, '/nowhere')) {
+  for (const r of planTuningRuns({ strategies: ['low', 'focal'], lrs: [0.1], lambdas: [1], epochs: 3, seeds: [0], base }, '/nowhere')) {
     assert.equal(r.config.evaluateTest, false);
     assert.equal(r.config.epochs, 3);
   }
@@ -423,12 +423,12 @@ test('a tuning candidate that diverges is recorded as such and the family gets i
 });
 
 test("the tuning record by learning rate: the best score over each family's other options, the chosen cell marked", () => {
-  const k = (strategy: string, lr: number, valScore: number) => ({ strategy, lr, valScore });
+  const k = (strategy: string, lr: number, valScore: number) => ({ strategy, lr, valScore, valScores: [valScore] });
   const choices: TunedChoice[] = [
     // Chosen: lambda 1 at lr 0.1 (0.9). At lr 0.01 the best of 0.5 and 0.7 is 0.7; at lr 0.001 both diverged.
-    { family: 'low', strategy: 'low:lambda=1', lr: 0.1, valScore: 0.9, candidates: [k('low:lambda=1', 0.001, NaN), k('low:lambda=0.1', 0.001, NaN), k('low:lambda=1', 0.01, 0.5), k('low:lambda=0.1', 0.01, 0.7), k('low:lambda=1', 0.1, 0.9), k('low:lambda=0.1', 0.1, NaN)] },
+    { family: 'low', strategy: 'low:lambda=1', lr: 0.1, valScore: 0.9, valScores: [0.9], candidates: [k('low:lambda=1', 0.001, NaN), k('low:lambda=0.1', 0.001, NaN), k('low:lambda=1', 0.01, 0.5), k('low:lambda=0.1', 0.01, 0.7), k('low:lambda=1', 0.1, 0.9), k('low:lambda=0.1', 0.1, NaN)] },
     // Tuned at two rates only: the third cell is empty.
-    { family: 'normal', strategy: 'normal', lr: 0.01, valScore: 0.61234, candidates: [k('normal', 0.01, 0.61234), k('normal', 0.1, 0.6)] },
+    { family: 'normal', strategy: 'normal', lr: 0.01, valScore: 0.61234, valScores: [0.61234], candidates: [k('normal', 0.01, 0.61234), k('normal', 0.1, 0.6)] },
   ];
   assert.deepEqual(tuningByLr(choices), {
     lrs: [0.001, 0.01, 0.1],
@@ -450,4 +450,59 @@ test('the ETA of a phase counts only runs trained in it, and the jobs that run a
   assert.equal(remainingSeconds(300, 3, 0, 2), 0);
   // Before any run of the phase has been trained there is no pace to extrapolate.
   assert.ok(Number.isNaN(remainingSeconds(12, 0, 5, 2)));
+});
+
+test('with several tuning seeds a setting scores the mean of its seeds, and one that diverged on any seed is never chosen', async () => {
+  const { chooseTuned } = await import('../src/train/tuning.js');
+  const outcome = (family: string, strategy: string, lr: number, seed: number, valAcc: number | 'diverged'): RunOutcome => ({
+    run: { strategy: `${strategy} @ lr=${lr}`, family, seed, dir: '/nowhere', config: { strategy, lr } as RunConfig },
+    rows: valAcc === 'diverged' ? [] : [{ val_acc: valAcc } as MetricsRow],
+    ...(valAcc === 'diverged' ? { diverged: { epoch: 2, batch: 1, reason: 'the loss is NaN' } } : {}),
+  });
+  // Seed 1's outcomes first: the per-seed scores still come out in seed order.
+  const outcomes = [
+    outcome('normal', 'normal', 0.01, 1, 0.6),
+    outcome('normal', 'normal', 0.1, 1, 0.74),
+    outcome('low', 'low:lambda=1', 0.1, 1, 'diverged'),
+    outcome('low', 'low:lambda=0.1', 0.1, 1, 0.6),
+    outcome('normal', 'normal', 0.01, 0, 0.8),
+    outcome('normal', 'normal', 0.1, 0, 0.75),
+    outcome('low', 'low:lambda=1', 0.1, 0, 0.9),
+    outcome('low', 'low:lambda=0.1', 0.1, 0, 0.5),
+  ];
+  const [normal, low] = chooseTuned(outcomes, 'acc');
+  // Seed 0 alone would choose lr 0.01 (0.80 against 0.75); the means are 0.70 and 0.745.
+  assert.equal(normal!.lr, 0.1);
+  assert.ok(Math.abs(normal!.valScore - 0.745) < 1e-12);
+  assert.deepEqual(normal!.candidates.map((k) => [k.lr, k.valScores]), [[0.01, [0.8, 0.6]], [0.1, [0.75, 0.74]]]);
+  // Lambda 1 has the best single score (0.9) but diverged on seed 1.
+  assert.equal(low!.strategy, 'low:lambda=0.1');
+  assert.ok(Math.abs(low!.valScore - 0.55) < 1e-12);
+  const lambda1 = low!.candidates.find((k) => k.strategy === 'low:lambda=1')!;
+  assert.ok(Number.isNaN(lambda1.valScore));
+  assert.equal(lambda1.valScores[0], 0.9);
+  assert.ok(Number.isNaN(lambda1.valScores[1]));
+});
+
+test('--tune-seeds 2: every setting is tuned on seeds 0 and 1, tuning.json keeps each seed\'s score, and the summary and report say so', async () => {
+  const out = join(temp.dir, 'tune-seeds');
+  const text = await compare(options(cleanData, out, { strategies: 'normal', seeds: 1, tuneSeeds: 2 }), inProcess());
+  assert.deepEqual(
+    runDirs(join(out, 'tune')),
+    ['normal__lr_0.01/seed-0', 'normal__lr_0.01/seed-1', 'normal__lr_0.1/seed-0', 'normal__lr_0.1/seed-1'],
+  );
+  const plan = JSON.parse(readFileSync(join(out, 'experiment.json'), 'utf8')) as { tune: { seeds: number[] } };
+  assert.deepEqual(plan.tune.seeds, [0, 1]);
+  // Each score read back from the tuning run's own final row, independently of chooseTuned.
+  const [choice] = tuningOf(out);
+  for (const k of choice!.candidates) {
+    const perSeed = [0, 1].map((s) => rowsOf(join(out, 'tune', `normal__lr_${k.lr}`, `seed-${s}`)).at(-1)!.val_acc);
+    assert.deepEqual(k.valScores, perSeed);
+    assert.ok(Math.abs(k.valScore - (perSeed[0]! + perSeed[1]!) / 2) < 1e-12);
+  }
+  const best = Math.max(...choice!.candidates.map((k) => k.valScore));
+  assert.equal(choice!.valScore, best);
+  assert.match(text, /## Tuning \(seeds 0, 1, 2 epochs, validation acc, mean over the seeds; the test split is never read\)/);
+  const html = (await buildExperimentReport(out)).html;
+  assert.match(html, /after 2 epochs with seeds 0, 1/);
 });

@@ -128,12 +128,15 @@ export function tuningLambdaCurve(choices: TunedChoice[]): TuningLambdaCurve {
   const diverged: string[] = [];
   for (const k of sorted) {
     if (!Number.isFinite(k.valScore)) diverged.push(tunedLabel(k.strategy, k.lr));
-    // One tuning seed: the score itself, with no spread.
-    else points.push({ family: tunedLabel(strategyFamily(k.strategy), k.lr), lambda: lambdaOf(k.strategy)!, mean: k.valScore, std: 0, lower: k.valScore, upper: k.valScore, n: 1 });
+    else {
+      // Several tuning seeds: their mean and spread. One: the score itself, with no spread.
+      const spread = k.valScores.length >= 2 ? meanStd(k.valScores) : { mean: k.valScore, std: 0, lower: k.valScore, upper: k.valScore, n: 1 };
+      points.push({ family: tunedLabel(strategyFamily(k.strategy), k.lr), lambda: lambdaOf(k.strategy)!, ...spread });
+    }
   }
   const baselines = choices
     .filter((c) => lambdaOf(c.strategy) === null && Number.isFinite(c.valScore))
-    .map((c) => ({ strategy: tunedLabel(c.strategy, c.lr), mean: c.valScore, n: 1 }));
+    .map((c) => ({ strategy: tunedLabel(c.strategy, c.lr), mean: c.valScore, n: c.valScores.length }));
   return { points, baselines, diverged };
 }
 

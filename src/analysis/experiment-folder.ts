@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { planRuns, type PlannedRun } from '../train/experiment.js';
-import { planTunedRuns, specOfLabel, type TunedChoice } from '../train/tuning.js';
+import { planTunedRuns, specOfLabel, type TunedChoice, type TuningCandidate } from '../train/tuning.js';
 import { summarize, SUMMARY_METRICS, type ExperimentSummary, type SummaryMetric } from '../train/summary.js';
 import type { RunConfig } from '../train/config.js';
 import { formatStrategy, parseStrategy } from '../weighting/strategies.js';
@@ -17,7 +17,7 @@ export interface ExperimentPlanFile {
   base: Omit<RunConfig, 'strategy' | 'seed'>;
   select?: SummaryMetric;
   /** Set when the experiment tunes each strategy first (`low compare --tune`). */
-  tune?: { lrs: number[]; epochs: number; seed: number } | null;
+  tune?: { lrs: number[]; epochs: number; seeds: number[] } | null;
 }
 
 export interface ExperimentRun {
@@ -67,15 +67,20 @@ export function readExperimentFolder(dir: string): ExperimentFolder {
   const planFile = join(dir, 'experiment.json');
   if (!existsSync(planFile)) throw new RunFolderError(`${dir} is not an experiment folder (no experiment.json)`);
   const plan = JSON.parse(readFileSync(planFile, 'utf8')) as ExperimentPlanFile;
+  // Before --tune-seeds, experiment.json recorded the one tuning seed as `seed`.
+  const oldTune = plan.tune as { seed?: number; seeds?: number[] } | null | undefined;
+  if (plan.tune && !oldTune?.seeds) plan.tune.seeds = [oldTune?.seed ?? 0];
   let planned: Pick<PlannedRun, 'strategy' | 'family' | 'seed' | 'dir'>[];
   let tuning: TunedChoice[] | null = null;
   const tuningFile = join(dir, 'tuning.json');
   if (plan.tune) {
     // The final runs exist once tuning has chosen their settings; the tuning runs are not the comparison.
-    // JSON writes a diverged candidate's NaN score as null.
+    // JSON writes a diverged candidate's NaN score as null; a tuning.json written before
+    // --tune-seeds has no per-seed scores (it had one seed, so they are the score).
     const score = (v: number | null) => (typeof v === 'number' ? v : NaN);
+    const scores = <T extends TuningCandidate>(k: T): T => ({ ...k, valScore: score(k.valScore), valScores: (k.valScores ?? [k.valScore]).map(score) });
     tuning = existsSync(tuningFile)
-      ? (JSON.parse(readFileSync(tuningFile, 'utf8')) as TunedChoice[]).map((c) => ({ ...c, valScore: score(c.valScore), candidates: c.candidates.map((k) => ({ ...k, valScore: score(k.valScore) })) }))
+      ? (JSON.parse(readFileSync(tuningFile, 'utf8')) as TunedChoice[]).map((c) => ({ ...scores(c), candidates: c.candidates.map(scores) }))
       : null;
     planned = tuning ? planTunedRuns(tuning, plan.seeds, plan.base, dir) : [];
   } else {

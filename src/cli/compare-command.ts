@@ -21,6 +21,7 @@ export interface CompareCliOptions extends RunCliOptions {
   tune?: boolean;
   tuneLrs: number[];
   tuneEpochs?: number;
+  tuneSeeds?: number;
 }
 
 export function compareCommand(): Command {
@@ -34,9 +35,10 @@ export function compareCommand(): Command {
     .option('--seeds <n>', 'number of seeds (runs) per strategy', positiveInt('--seeds'), 5)
     .option('--jobs <n>', 'runs in parallel (each gets cores / jobs threads)', positiveInt('--jobs'), 1)
     .addOption(new Option('--select <metric>', 'validation metric that chooses lambda').choices([...SUMMARY_METRICS]).default('acc'))
-    .option('--tune', 'tune each strategy separately first (learning rate and its own hyper-parameters) on the validation split, one seed, --tune-epochs; then run every seed at the chosen settings')
+    .option('--tune', 'tune each strategy separately first (learning rate and its own hyper-parameters) on the validation split, --tune-seeds seeds, --tune-epochs; then run every seed at the chosen settings')
     .option('--tune-lrs <list>', 'learning rates searched by --tune', numberList('--tune-lrs'), [0.001, 0.01, 0.1])
     .option('--tune-epochs <n>', 'epochs of each tuning run (default: half of --epochs)', positiveInt('--tune-epochs'))
+    .option('--tune-seeds <n>', 'seeds each setting is tuned on (seeds 0 to n-1); a setting scores the mean of their validation scores', positiveInt('--tune-seeds'), 1)
     .requiredOption('--out <dir>', 'experiment folder');
   addRunOptions(cmd);
   cmd.action(async (o: CompareCliOptions) => {
@@ -74,18 +76,19 @@ async function compareInFolder(
 ): Promise<string> {
   const { planRuns, executeRuns, readOutcome, refuseConflicts } = await import('../train/experiment.js');
   const { summarize, formatSummary, formatTuning, summaryCsv } = await import('../train/summary.js');
-  const { planTuningRuns, chooseTuned, planTunedRuns } = await import('../train/tuning.js');
+  const { planTuningRuns, chooseTuned, planTunedRuns, tuningSeedsText } = await import('../train/tuning.js');
   type Planned = import('../train/experiment.js').PlannedRun;
   const tuneEpochs = o.tuneEpochs ?? Math.max(1, Math.round(base.epochs / 2));
+  const tuneSeeds = Array.from({ length: o.tuneSeeds ?? 1 }, (_, i) => i);
   // A folder holding other runs is refused before its experiment.json is replaced (executeRuns
   // checks again, and checks the tuned final runs once tuning has chosen them).
   const firstPhase = o.tune
-    ? planTuningRuns({ strategies, lrs: o.tuneLrs, lambdas: o.lambdas, epochs: tuneEpochs, seed: 0, base }, o.out)
+    ? planTuningRuns({ strategies, lrs: o.tuneLrs, lambdas: o.lambdas, epochs: tuneEpochs, seeds: tuneSeeds, base }, o.out)
     : planRuns({ strategies, lambdas: o.lambdas, seeds, base }, o.out);
   refuseConflicts(firstPhase);
   writeFileSync(
     join(o.out, 'experiment.json'),
-    JSON.stringify({ strategies, lambdas: o.lambdas, seeds, base, select: o.select, tune: o.tune ? { lrs: o.tuneLrs, epochs: tuneEpochs, seed: 0 } : null }, null, 2),
+    JSON.stringify({ strategies, lambdas: o.lambdas, seeds, base, select: o.select, tune: o.tune ? { lrs: o.tuneLrs, epochs: tuneEpochs, seeds: tuneSeeds } : null }, null, 2),
   );
   const log = o.quiet ? () => {} : (s: string) => console.error(s);
   const started = performance.now();
@@ -127,9 +130,9 @@ async function compareInFolder(
   let runs: Planned[];
   let tuningText = '';
   if (o.tune) {
-    const choices = chooseTuned(await execute(firstPhase, `tuning (seed 0, ${tuneEpochs} epochs, validation ${o.select}, test split never read)`), o.select);
+    const choices = chooseTuned(await execute(firstPhase, `tuning (${tuningSeedsText(tuneSeeds)}, ${tuneEpochs} epochs, validation ${o.select}, test split never read)`), o.select);
     writeFileSync(join(o.out, 'tuning.json'), JSON.stringify(choices, null, 2));
-    tuningText = formatTuning(choices, o.select, tuneEpochs);
+    tuningText = formatTuning(choices, o.select, { epochs: tuneEpochs, seeds: tuneSeeds });
     runs = planTunedRuns(choices, seeds, base, o.out);
   } else {
     runs = firstPhase;

@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { SUMMARY_COLUMNS, SUMMARY_METRICS, percentMeanStd, seedsText, summaryHeadings, summaryRow, tuningByLr, tuningRows, type ExperimentSummary } from '../train/summary.js';
-import { specOfLabel, type TunedChoice } from '../train/tuning.js';
+import { specOfLabel, tuningSeedsText, type TunedChoice } from '../train/tuning.js';
 import { formatStrategy, parseStrategy } from '../weighting/strategies.js';
 import type { MetricName, MetricsRow } from '../train/metrics-file.js';
 import { isRunFolder, readRunFolder, readSamplesFile, type RunFolder } from '../analysis/run-folder.js';
@@ -391,10 +391,11 @@ function summaryTables(sum: ExperimentSummary): string {
 }
 
 /** The tuning record: best score per family and learning rate, then every candidate, best first, the chosen one marked. */
-function tuningTable(choices: TunedChoice[], metric: string, epochs: number, seed: number): string {
+function tuningTable(choices: TunedChoice[], metric: string, tune: { epochs: number; seeds: number[] }): string {
   const byLr = tuningByLr(choices);
+  const mean = tune.seeds.length > 1 ? ' (the mean over the seeds)' : '';
   return (
-    `<p>Each strategy's settings were chosen by validation ${escapeHtml(metric)} after ${epochs} epochs with seed ${seed}; the test split was never read.</p>` +
+    `<p>Each strategy's settings were chosen by validation ${escapeHtml(metric)}${mean} after ${tune.epochs} epochs with ${tuningSeedsText(tune.seeds)}; the test split was never read.</p>` +
     `<p>Best validation ${escapeHtml(metric)} % of each family at each learning rate (* chosen):</p>` +
     table(['family', ...byLr.lrs.map((lr) => `lr ${lr}`)], byLr.rows, { numericFrom: 1 }) +
     '<p>Every candidate:</p>' +
@@ -403,17 +404,17 @@ function tuningTable(choices: TunedChoice[], metric: string, epochs: number, see
 }
 
 /** Validation score against lambda from tuning.json, one line per LOW family and learning rate; '' without LOW candidates. */
-async function tuningLambdaSection(charts: Charts, choices: TunedChoice[], select: string, tune: { epochs: number; seed: number }): Promise<string> {
+async function tuningLambdaSection(charts: Charts, choices: TunedChoice[], select: string, tune: { epochs: number; seeds: number[] }): Promise<string> {
   const { points, baselines, diverged } = tuningLambdaCurve(choices);
   if (!points.length && !diverged.length) return '';
   const metric = `val_${select}`;
-  const budget = `seed ${tune.seed}, ${tune.epochs} epochs`;
+  const budget = `${tuningSeedsText(tune.seeds)}, ${tune.epochs} epochs`;
   // Two lines: the metric and the tuning budget do not fit on one along the chart's height.
   const figure = points.length
     ? await charts.figure(
         'tuning-lambda',
         lambdaSpec(points, baselines, { metric, title: `${metricTitle(metric)} against lambda (tuning)`, yTitle: [metricTitle(metric), `(tuning, ${budget})`] }),
-        `Tuning runs (${budget}), final-epoch validation ${select} of every LOW candidate, one line per LOW family and learning rate; dashed lines: the chosen (best) validation score of each strategy without lambda.`,
+        `Tuning runs (${budget}), final-epoch validation ${select}${tune.seeds.length > 1 ? ' (mean ± one standard deviation over the seeds)' : ''} of every LOW candidate, one line per LOW family and learning rate; dashed lines: the chosen (best) validation score of each strategy without lambda.`,
       )
     : '';
   const note = diverged.length ? `<p class="muted">diverged (no score, not drawn): ${escapeHtml(diverged.join(', '))}</p>` : '';
@@ -456,11 +457,11 @@ export async function buildExperimentReport(dir: string, o: ReportOptions = {}):
 
   if (exp.plan.tune && !exp.tuning) notes.push(`Tuning has not finished (runs under ${join(dir, 'tune')}): the final runs start once every strategy's settings are chosen.`);
   s.add('summary', 'Summary', exp.summary ? summaryTables(exp.summary) : '<p>No run has finished yet.</p>');
-  if (exp.plan.tune && exp.tuning) s.add('tuning', 'Tuning', tuningTable(exp.tuning, exp.plan.select ?? 'acc', exp.plan.tune.epochs, exp.plan.tune.seed));
+  if (exp.plan.tune && exp.tuning) s.add('tuning', 'Tuning', tuningTable(exp.tuning, exp.plan.select ?? 'acc', exp.plan.tune));
   s.add(
     'config',
     'Configuration',
-    `<p>Folder <code>${escapeHtml(resolve(dir))}</code>. Strategies ${escapeHtml(exp.plan.strategies.join('; '))}; LOW's lambda grid ${escapeHtml(exp.plan.lambdas.join(', '))}; seeds ${escapeHtml(exp.plan.seeds.join(', '))}; lambda selected by ${escapeHtml(exp.plan.select ?? 'acc')}${exp.plan.tune ? `; tuned first (learning rates ${escapeHtml(exp.plan.tune.lrs.join(', '))}, ${exp.plan.tune.epochs} epochs, seed ${exp.plan.tune.seed}): the configuration below is the final runs' apart from each strategy's chosen settings` : ''}.</p>` +
+    `<p>Folder <code>${escapeHtml(resolve(dir))}</code>. Strategies ${escapeHtml(exp.plan.strategies.join('; '))}; LOW's lambda grid ${escapeHtml(exp.plan.lambdas.join(', '))}; seeds ${escapeHtml(exp.plan.seeds.join(', '))}; lambda selected by ${escapeHtml(exp.plan.select ?? 'acc')}${exp.plan.tune ? `; tuned first (learning rates ${escapeHtml(exp.plan.tune.lrs.join(', '))}, ${exp.plan.tune.epochs} epochs, ${tuningSeedsText(exp.plan.tune.seeds)}): the configuration below is the final runs' apart from each strategy's chosen settings` : ''}.</p>` +
       configTable(exp.plan.base, ['strategy', 'seed']),
   );
 

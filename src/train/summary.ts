@@ -8,7 +8,7 @@
 import { mean, meanIgnoringNaN, sampleStd, pairedTTest, wilcoxonSignedRank } from '../metrics/stats.js';
 import { markdownTable } from '../bench/table.js';
 import type { RunOutcome } from './experiment.js';
-import type { TunedChoice } from './tuning.js';
+import { tuningSeedsText, type TunedChoice } from './tuning.js';
 import type { MetricName, MetricsRow } from './metrics-file.js';
 
 export const SUMMARY_METRICS = ['acc', 'bacc', 'mauc', 'mf1'] as const;
@@ -248,10 +248,11 @@ export function tuningByLr(choices: TunedChoice[]): { lrs: number[]; rows: strin
 }
 
 /** The tuning record: each family's best score per learning rate, and every candidate's validation score. */
-export function formatTuning(choices: TunedChoice[], metric: SummaryMetric, epochs: number): string {
+export function formatTuning(choices: TunedChoice[], metric: SummaryMetric, budget: { epochs: number; seeds: number[] }): string {
   const byLr = tuningByLr(choices);
+  const mean = budget.seeds.length > 1 ? ', mean over the seeds' : '';
   return [
-    `## Tuning (seed 0, ${epochs} epochs, validation ${metric}; the test split is never read)`,
+    `## Tuning (${tuningSeedsText(budget.seeds)}, ${budget.epochs} epochs, validation ${metric}${mean}; the test split is never read)`,
     `Best validation ${metric} % of each family at each learning rate (* chosen):`,
     '',
     markdownTable(['family', ...byLr.lrs.map((lr) => `lr ${lr}`)], byLr.rows),

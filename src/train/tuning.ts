@@ -1,8 +1,10 @@
 // Per-strategy tuning for a fair comparison: every strategy gets its own learning rate and its own
 // hyper-parameters (LOW's lambda and gradient scaling, focal's gamma, the self-paced schedule, the importance-sampling
 // presample factor, MentorNet-PD's loss percentile, MentorNet's burn-in), searched on a
-// validation split carved from the training data with a stated budget (one seed, a shorter
-// schedule). Tuning runs never load the test split. The chosen settings are then trained on every
+// validation split carved from the training data with a stated budget (one seed by default, a
+// shorter schedule). Tuning runs never load the test split. With several tuning seeds a setting
+// scores the mean over them: at a strong imbalance the rarest classes have a handful of
+// validation samples, and one seed's score can favour a setting by luck. The chosen settings are then trained on every
 // seed like any other experiment.
 import { join } from 'node:path';
 import { formatStrategy, parseStrategy, type StrategySpec } from '../weighting/strategies.js';
@@ -18,7 +20,8 @@ export interface TuningPlan {
   lambdas: number[];
   /** Epochs of each tuning run (the budget). */
   epochs: number;
-  seed: number;
+  /** Every setting is trained once per tuning seed. */
+  seeds: number[];
   base: Omit<RunConfig, 'strategy' | 'seed'>;
 }
 
@@ -69,6 +72,9 @@ export const specOfLabel = (label: string) => label.split(' @ ')[0]!;
 
 export const runName = (strategy: string, lr: number) => `${strategy.replace(/[:=,]/g, '_')}__lr_${lr}`;
 
+/** "seed 0" or "seeds 0, 1, 2": the tuning budget's seeds, for headings and captions. */
+export const tuningSeedsText = (seeds: number[]) => (seeds.length === 1 ? `seed ${seeds[0]}` : `seeds ${seeds.join(', ')}`);
+
 export function planTuningRuns(plan: TuningPlan, out: string): PlannedRun[] {
   const runs: PlannedRun[] = [];
   for (const text of plan.strategies) {
@@ -76,43 +82,60 @@ export function planTuningRuns(plan: TuningPlan, out: string): PlannedRun[] {
     for (const spec of expand(family, fixed, searchGrid(family, plan.lambdas))) {
       const strategy = formatStrategy(spec);
       for (const lr of plan.lrs) {
-        runs.push({
-          strategy: tunedLabel(strategy, lr),
-          family: text,
-          seed: plan.seed,
-          dir: join(out, 'tune', runName(strategy, lr), `seed-${plan.seed}`),
-          config: { ...plan.base, strategy, lr, epochs: plan.epochs, seed: plan.seed, evaluateTest: false } as RunConfig,
-        });
+        for (const seed of plan.seeds) {
+          runs.push({
+            strategy: tunedLabel(strategy, lr),
+            family: text,
+            seed,
+            dir: join(out, 'tune', runName(strategy, lr), `seed-${seed}`),
+            config: { ...plan.base, strategy, lr, epochs: plan.epochs, seed, evaluateTest: false } as RunConfig,
+          });
+        }
       }
     }
   }
   return runs;
 }
 
-export interface TunedChoice {
-  family: string;
+/** One tuned setting: its final-epoch validation score, the mean over the tuning seeds; NaN when it diverged on any of them. */
+export interface TuningCandidate {
   strategy: string;
   lr: number;
   valScore: number;
-  /** Every tuning run of the family, for the record. */
-  candidates: { strategy: string; lr: number; valScore: number }[];
+  /** The score of each tuning seed, in seed order (NaN where that run diverged). */
+  valScores: number[];
 }
 
-/** The best (strategy, lr) of each family by the final-epoch validation metric. */
+export interface TunedChoice extends TuningCandidate {
+  family: string;
+  /** Every setting tried for the family, for the record. */
+  candidates: TuningCandidate[];
+}
+
+/** The best (strategy, lr) of each family by the final-epoch validation metric, averaged over the tuning seeds. */
 export function chooseTuned(outcomes: RunOutcome[], metric: SummaryMetric): TunedChoice[] {
-  const byFamily = new Map<string, TunedChoice>();
-  for (const o of outcomes) {
+  const settings = new Map<string, { family: string; candidate: TuningCandidate }>();
+  for (const o of [...outcomes].sort((a, b) => a.run.seed - b.run.seed)) {
     const last = o.rows[o.rows.length - 1];
-    const valScore = o.diverged || !last ? NaN : last[`val_${metric}` as MetricName];
-    const candidate = { strategy: o.run.config.strategy, lr: o.run.config.lr, valScore };
-    const current = byFamily.get(o.run.family);
+    const score = o.diverged || !last ? NaN : last[`val_${metric}` as MetricName];
+    const key = `${o.run.family}\n${tunedLabel(o.run.config.strategy, o.run.config.lr)}`;
+    const setting = settings.get(key) ?? { family: o.run.family, candidate: { strategy: o.run.config.strategy, lr: o.run.config.lr, valScore: NaN, valScores: [] } };
+    setting.candidate.valScores.push(score);
+    settings.set(key, setting);
+  }
+  // Settings in plan order (the first seed's outcomes come first), so ties go to the earlier one.
+  const byFamily = new Map<string, TunedChoice>();
+  for (const { family, candidate } of settings.values()) {
+    // A setting that diverged on one seed is not a setting to train on all of them.
+    candidate.valScore = candidate.valScores.reduce((a, b) => a + b, 0) / candidate.valScores.length;
+    const current = byFamily.get(family);
     if (!current) {
-      byFamily.set(o.run.family, { family: o.run.family, ...candidate, candidates: [candidate] });
+      byFamily.set(family, { family, ...candidate, candidates: [candidate] });
       continue;
     }
     current.candidates.push(candidate);
     // NaN (a diverged or empty score) never wins.
-    if (valScore > current.valScore || Number.isNaN(current.valScore)) Object.assign(current, candidate);
+    if (candidate.valScore > current.valScore || Number.isNaN(current.valScore)) Object.assign(current, candidate);
   }
   return [...byFamily.values()];
 }
