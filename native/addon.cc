@@ -19,6 +19,8 @@
 #include <torch/csrc/autograd/generated/variable_factories.h>
 #include <torch/version.h>
 
+#include "max_pool.h"
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -727,7 +729,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   d("conv2d", F(Tensor x, Tensor w, OptTensor b, Vec stride, Vec pad, Vec dil, int64_t groups) -> Tensor {
     return at::conv2d(x, w, b, stride, pad, dil, groups);
   });
-  d("maxPool2d", F(Tensor x, Vec k, Vec stride, Vec pad, Vec dil, bool ceil) -> Tensor { return at::max_pool2d(x, k, stride, pad, dil, ceil); });
+  d("maxPool2d", F(Tensor x, Vec k, Vec stride, Vec pad, Vec dil, bool ceil) -> Tensor { return low::maxPool2d(x, k, stride, pad, dil, ceil); });
+  // libtorch's own kernel, values and indices: what the tests hold low::maxPool2d to.
+  d("maxPool2dWithIndices", F(Tensor x, Vec k, Vec stride, Vec pad, Vec dil, bool ceil) -> std::tuple<Tensor, Tensor> { return at::max_pool2d_with_indices(x, k, stride, pad, dil, ceil); });
   d("avgPool2d", F(Tensor x, Vec k, Vec stride, Vec pad, bool ceil, bool countPad) -> Tensor {
     return at::avg_pool2d(x, k, stride, pad, ceil, countPad);
   });

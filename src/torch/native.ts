@@ -177,6 +177,7 @@ export interface Native {
   linear(x: T, w: T, b: OptT): T;
   conv2d(x: T, w: T, b: OptT, stride: number[], pad: number[], dil: number[], groups: number): T;
   maxPool2d(x: T, k: number[], stride: number[], pad: number[], dil: number[], ceil: boolean): T;
+  maxPool2dWithIndices(x: T, k: number[], stride: number[], pad: number[], dil: number[], ceil: boolean): Pair;
   avgPool2d(x: T, k: number[], stride: number[], pad: number[], ceil: boolean, countPad: boolean): T;
   adaptiveAvgPool2d(x: T, size: number[]): T;
   batchNorm(x: T, w: OptT, b: OptT, rm: OptT, rv: OptT, training: boolean, momentum: number, eps: number): T;
