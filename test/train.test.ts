@@ -163,3 +163,36 @@ test('a folder holding a different run is refused, and bad options name the opti
   assert.throws(() => validateConfig(small({ valFraction: 1 })), /invalid option valFraction/);
   assert.throws(() => validateConfig(small({ strategy: 'low:lambda=x' })), /lambda must be a number/);
 });
+
+test('--eval-every 3 over 7 epochs: test and validation metrics at epochs 3, 6 and 7 only, equal to every-epoch evaluation there; training unchanged; resumable', { skip }, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'low-eval-every-'));
+  try {
+    const config = (evalEvery: number) => small({ strategy: 'normal', epochs: 7, valFraction: 0.2, evalEvery });
+    const every = await trainRun(config(1), { out: join(root, 'every') });
+    const sparse = await trainRun(config(3), { out: join(root, 'sparse') });
+    assert.ok(!/evalEvery/.test(readFileSync(join(root, 'every', 'config.json'), 'utf8')), 'the default leaves config.json as before');
+    assert.match(readFileSync(join(root, 'sparse', 'config.json'), 'utf8'), /"evalEvery": 3/);
+    for (let e = 0; e < 7; e++) {
+      const [a, b] = [every.rows[e]!, sparse.rows[e]!];
+      for (const k of ['train_loss', 'train_err', 'weight_std'] as const) assert.equal(b[k], a[k], `epoch ${e + 1}: ${k}`);
+      const evaluated = [3, 6, 7].includes(e + 1);
+      for (const k of ['test_acc', 'test_bacc', 'test_mauc', 'val_acc', 'val_bacc'] as const) {
+        if (evaluated) assert.equal(b[k], a[k], `epoch ${e + 1}: ${k}`);
+        else assert.equal(b[k], undefined, `epoch ${e + 1}: ${k} not evaluated`);
+      }
+    }
+    // metrics.csv leaves the cells blank.
+    const lines = readFileSync(join(root, 'sparse', 'metrics.csv'), 'utf8').trim().split('\n');
+    const col = lines[0]!.split(',').indexOf('test_acc');
+    assert.deepEqual(lines.slice(1).map((l) => l.split(',')[col] !== ''), [false, false, true, false, false, true, true]);
+    // Interrupted after epoch 4 (not evaluated) and resumed: the same rows.
+    const parts = join(root, 'parts');
+    await trainRun(config(3), { out: parts, stopAfterEpoch: 4 });
+    const resumed = await trainRun(config(3), { out: parts });
+    assert.deepEqual(resumed.rows.map(({ seconds: _s, ...r }) => r), sparse.rows.map(({ seconds: _s, ...r }) => r));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  assert.throws(() => validateConfig(small({ evalEvery: 0 })), /invalid option evalEvery: expected a positive integer, got 0/);
+  assert.throws(() => validateConfig(small({ evalEvery: 2.5 })), /invalid option evalEvery/);
+});

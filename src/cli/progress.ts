@@ -38,12 +38,11 @@ export function progressReporter(mode: ProgressMode, label = ''): (e: ProgressEv
     } else if (e.kind === 'epoch') {
       bar?.stop();
       const r = e.row;
-      const split = r.test_acc === undefined ? 'val' : 'test';
+      // The test split's metrics, else validation's; neither on an epoch --eval-every skips.
+      const split = r.test_acc !== undefined ? 'test' : r.val_acc !== undefined ? 'val' : null;
       const m = (k: string) => (100 * (r as Record<string, number>)[`${split}_${k}`]!).toFixed(2);
-      console.error(
-        `${label}epoch ${r.epoch}/${epochs}: train loss ${r.train_loss.toFixed(4)}, train err ${(100 * r.train_err).toFixed(2)}%, ` +
-          `${split} err ${m('err')}%, BAcc ${m('bacc')}%, mAUC ${m('mauc')}%, mF1 ${m('mf1')}% (${r.seconds.toFixed(1)} s)`,
-      );
+      const evaluated = split ? `, ${split} err ${m('err')}%, BAcc ${m('bacc')}%, mAUC ${m('mauc')}%, mF1 ${m('mf1')}%` : '';
+      console.error(`${label}epoch ${r.epoch}/${epochs}: train loss ${r.train_loss.toFixed(4)}, train err ${(100 * r.train_err).toFixed(2)}%${evaluated} (${r.seconds.toFixed(1)} s)`);
     } else if (e.kind === 'done') {
       bar?.stop();
     }

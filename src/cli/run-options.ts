@@ -48,6 +48,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--noise <s>', 'label noise: none, symmetric:RATE or pair:RATE', parseNoise)
     .option('--train-limit <n>', 'train on a stratified subset of this many samples', positiveInt('--train-limit'))
     .option('--test-limit <n>', 'evaluate on a stratified subset of this many test samples (quick runs only)', positiveInt('--test-limit'))
+    .option('--eval-every <n>', 'evaluate the test and validation splits every n epochs and after the last (default 1: every epoch)', positiveInt('--eval-every'))
     .option('--val-fraction <x>', 'stratified validation fraction carved from the training set', probability('--val-fraction'))
     .addOption(new Option('--augment <kind>', 'augmentation').choices(['none', 'standard']))
     .option('--mentor <file>', 'pretrained mentor for strategy mentornet (made by `low mentornet pretrain`)')
@@ -73,6 +74,7 @@ export interface RunCliOptions {
   trainLimit?: number;
   testLimit?: number;
   valFraction?: number;
+  evalEvery?: number;
   augment?: 'none' | 'standard';
   mentor?: string;
   threads?: number;
@@ -102,6 +104,7 @@ export function configFromOptions(o: RunCliOptions, strategy: string, seed: numb
     trainLimit: pick(o.trainLimit, base.trainLimit),
     testLimit: pick(o.testLimit, base.testLimit),
     valFraction: pick(o.valFraction, base.valFraction),
+    ...(o.evalEvery !== undefined && o.evalEvery !== 1 ? { evalEvery: o.evalEvery } : {}),
     augment: pick(o.augment, base.augment),
     strategy,
     ...(o.mentor ? { mentor: resolve(o.mentor) } : {}),

@@ -28,6 +28,13 @@ export interface RunConfig {
    * test split, so hyper-parameters cannot be chosen on it even by accident.
    */
   evaluateTest: boolean;
+  /**
+   * Evaluate the test and validation splits every this many epochs, and always after the last;
+   * absent or 1: every epoch. Training is the same either way; the other epochs' rows have no
+   * test or validation metrics. Evaluation is a forward pass over both splits, which on small
+   * training sets (imbalanced data) or large models costs a good part of an epoch.
+   */
+  evalEvery?: number;
   /** Fraction of the training set held out, stratified, for validation (model selection). */
   valFraction: number;
   model: string;
@@ -119,6 +126,7 @@ export function validateConfig(c: RunConfig): RunConfig {
   if (c.imbalance?.kind === 'long-tail' && !(c.imbalance.ratio >= 1)) fail('imbalance.ratio', 'a number >= 1', c.imbalance.ratio);
   if (typeof c.evaluateTest !== 'boolean') fail('evaluateTest', 'true or false', c.evaluateTest);
   if (!c.evaluateTest && c.valFraction === 0) fail('valFraction', 'a validation split when the test split is not evaluated', c.valFraction);
+  if (c.evalEvery !== undefined && !(Number.isInteger(c.evalEvery) && c.evalEvery >= 1)) fail('evalEvery', 'a positive integer', c.evalEvery);
   if (c.augment !== 'none' && c.augment !== 'standard') fail('augment', "'none' or 'standard'", c.augment);
   if (c.nesterov && c.momentum === 0) fail('nesterov', 'momentum > 0 (Nesterov needs momentum)', c.nesterov);
   if (c.dropRate !== undefined) {
@@ -133,8 +141,8 @@ export function validateConfig(c: RunConfig): RunConfig {
 }
 
 /**
- * The config without fields that change nothing: the mentor file of a non-MentorNet run, and a
- * dropRate of 0 (the same run as none).
+ * The config without fields that change nothing: the mentor file of a non-MentorNet run, a
+ * dropRate of 0 (the same run as none) and an evalEvery of 1 (the default).
  */
 export function withoutUnusedFields(c: RunConfig): RunConfig {
   let out = c;
@@ -144,6 +152,10 @@ export function withoutUnusedFields(c: RunConfig): RunConfig {
   }
   if (out.dropRate === 0) {
     const { dropRate: _none, ...rest } = out;
+    out = rest;
+  }
+  if (out.evalEvery === 1) {
+    const { evalEvery: _every, ...rest } = out;
     out = rest;
   }
   return out;

@@ -212,8 +212,9 @@ async function trainInFolder(config: RunConfig, o: RunOptions): Promise<RunResul
         checkpoint: (open) => checkpoint(epoch, open),
         signal: o.signal, onProgress: o.onProgress, out: o.out,
       });
-      const test = data.test ? evaluateModel(model, data.test, { batchSize: 512, transform: evalTransform }) : null;
-      const val = data.val ? evaluateModel(model, data.val, { batchSize: 512, transform: evalTransform }) : null;
+      const evaluate = (epoch + 1) % (config.evalEvery ?? 1) === 0 || epoch + 1 === config.epochs;
+      const test = data.test && evaluate ? evaluateModel(model, data.test, { batchSize: 512, transform: evalTransform }) : null;
+      const val = data.val && evaluate ? evaluateModel(model, data.val, { batchSize: 512, transform: evalTransform }) : null;
       Object.assign(row, test ? metricsOf('test', test) : {}, val ? metricsOf('val', val) : {});
       rows.push(row);
       checkpoint(epoch + 1);
