@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../src/torch/index.js';
-import { remainingSeconds, runCompare, type CompareCliOptions } from '../src/cli/compare-command.js';
+import { fullRunSeconds, remainingSeconds, runCompare, type CompareCliOptions } from '../src/cli/compare-command.js';
 import { RunInterrupted, trainRun } from '../src/train/run.js';
-import type { RunExecutor, RunOutcome } from '../src/train/experiment.js';
+import { executeRuns, type RunEvent, type RunExecutor, type RunOutcome } from '../src/train/experiment.js';
 import type { RunConfig } from '../src/train/config.js';
 import { readMetricsCsv, type MetricsRow } from '../src/train/metrics-file.js';
 import type { TunedChoice } from '../src/train/tuning.js';
@@ -505,4 +505,22 @@ test('--tune-seeds 2: every setting is tuned on seeds 0 and 1, tuning.json keeps
   assert.match(text, /## Tuning \(seeds 0, 1, 2 epochs, validation acc, mean over the seeds; the test split is never read\)/);
   const html = (await buildExperimentReport(out)).html;
   assert.match(html, /after 2 epochs with seeds 0, 1/);
+});
+
+test('a run resumed from its checkpoint counts in the pace as if it had trained every epoch', async () => {
+  // Resumed after 60 of 100 epochs, it took 40 s here: 100 s for the whole run.
+  assert.equal(fullRunSeconds(40, 100, 60), 100);
+  assert.equal(fullRunSeconds(40, 100, 0), 40);
+  // executeRuns says where each run resumes: a folder whose metrics.csv lists 2 epochs, and a new one.
+  const { base } = JSON.parse(readFileSync(join(await referenceExperiment(), 'experiment.json'), 'utf8')) as { base: Omit<RunConfig, 'strategy' | 'seed'> };
+  const root = join(temp.dir, 'resumed-epochs');
+  const run = (name: string) => ({ strategy: 'normal', family: 'normal', seed: 0, dir: join(root, name), config: { ...base, strategy: 'normal', seed: 0 } as RunConfig });
+  const resumed = run('resumed');
+  writeFile(join(resumed.dir, 'metrics.csv'), 'epoch,seconds\n1,1.5\n2,1.4\n');
+  const events: RunEvent[] = [];
+  await executeRuns([resumed, run('new')], { jobs: 1, execute: async () => {}, onEvent: (e) => events.push(e) });
+  assert.deepEqual(
+    events.map((e) => [e.kind, e.run.dir.endsWith('resumed') ? 'resumed' : 'new', e.resumedEpochs]),
+    [['start', 'resumed', 2], ['finish', 'resumed', 2], ['start', 'new', 0], ['finish', 'new', 0]],
+  );
 });

@@ -107,9 +107,11 @@ async function compareInFolder(
         signal,
         onEvent: (e) => {
           if (e.kind !== 'start') done++;
-          if (e.seconds !== undefined) {
+          // The pace comes from finished runs only (a diverged run stopped early), each counted
+          // as if it had trained every epoch here: a resumed run trained only the rest.
+          if (e.kind === 'finish') {
             trained++;
-            trainedSeconds += e.seconds;
+            trainedSeconds += fullRunSeconds(e.seconds!, e.run.config.epochs, e.resumedEpochs ?? 0);
           }
           const elapsed = (performance.now() - started) / 1000;
           const tag = `[${done}/${runs.length}]`;
@@ -148,14 +150,20 @@ async function compareInFolder(
   return text;
 }
 
+/** A finished run's wall time scaled to all its epochs: a run resumed after `resumedEpochs` of `epochs` trained only the rest here. */
+export function fullRunSeconds(seconds: number, epochs: number, resumedEpochs: number): number {
+  return resumedEpochs > 0 && resumedEpochs < epochs ? (seconds * epochs) / (epochs - resumedEpochs) : seconds;
+}
+
 /**
  * Seconds left in a phase: the mean duration of the runs trained in it so far, times the runs not
  * yet finished (those running included), `jobs` at a time. Runs skipped because they were already
  * done took no time, and an earlier phase (tuning) ran other runs, so neither counts: both made
- * the estimate wrong by hours when an experiment resumed. Dividing the phase's wall time by the
- * runs finished instead gave a first estimate `jobs` times too long, as the other jobs' runs were
- * nearly done too. The estimate ignores how far the running runs are, so it errs long by at most
- * one run.
+ * the estimate wrong by hours when an experiment resumed; a run resumed from its checkpoint counts
+ * with its duration scaled to every epoch ({@link fullRunSeconds}). Dividing the phase's wall time
+ * by the runs finished instead gave a first estimate `jobs` times too long, as the other jobs'
+ * runs were nearly done too. The estimate ignores how far the running runs are, so it errs long
+ * by at most one run.
  */
 export function remainingSeconds(trainedSeconds: number, trainedInPhase: number, runsLeft: number, jobs: number): number {
   if (trainedInPhase === 0) return NaN;

@@ -62,6 +62,24 @@ export function isFinished(run: PlannedRun): boolean {
   return existsSync(join(run.dir, 'final.json')) || existsSync(join(run.dir, DIVERGED_FILE));
 }
 
+/** Epochs a run folder's metrics.csv lists as completed: where a run started on it resumes (0 for a new run). */
+export function completedEpochs(dir: string): number {
+  const file = join(dir, 'metrics.csv');
+  return existsSync(file) ? Math.max(0, readFileSync(file, 'utf8').trim().split('\n').length - 1) : 0;
+}
+
+export interface RunEvent {
+  kind: 'start' | 'finish' | 'skip' | 'fail' | 'diverged';
+  run: PlannedRun;
+  index: number;
+  total: number;
+  message?: string;
+  /** Wall time of the run in this process (finish, diverged). */
+  seconds?: number;
+  /** Epochs the run had completed before it started here (start, finish, diverged): a resumed run trained only the rest. */
+  resumedEpochs?: number;
+}
+
 export interface RunOutcome {
   run: PlannedRun;
   /** Every epoch's metrics; for a diverged run, the epochs completed before it diverged. */
@@ -97,7 +115,7 @@ export interface ExecuteOptions {
   /** How a run is executed; default {@link workerProcess}. */
   execute?: RunExecutor;
   /** Called as runs start and end, for progress display; 'diverged' is a run whose loss became non-finite. */
-  onEvent?: (e: { kind: 'start' | 'finish' | 'skip' | 'fail' | 'diverged'; run: PlannedRun; index: number; total: number; message?: string; seconds?: number }) => void;
+  onEvent?: (e: RunEvent) => void;
   signal?: AbortSignal;
 }
 
@@ -145,12 +163,13 @@ export async function executeRuns(runs: PlannedRun[], o: ExecuteOptions): Promis
       }
       mkdirSync(run.dir, { recursive: true });
       writeFileSync(join(run.dir, 'config.request.json'), JSON.stringify(run.config));
-      o.onEvent?.({ kind: 'start', run, index, total: runs.length });
+      const resumedEpochs = completedEpochs(run.dir);
+      o.onEvent?.({ kind: 'start', run, index, total: runs.length, resumedEpochs });
       const started = performance.now();
       try {
         await execute(run, { threads, signal: o.signal });
         const seconds = (performance.now() - started) / 1000;
-        o.onEvent?.({ kind: 'finish', run, index, total: runs.length, seconds });
+        o.onEvent?.({ kind: 'finish', run, index, total: runs.length, seconds, resumedEpochs });
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         if (o.signal?.aborted) {
@@ -158,7 +177,7 @@ export async function executeRuns(runs: PlannedRun[], o: ExecuteOptions): Promis
           continue;
         }
         if (existsSync(join(run.dir, DIVERGED_FILE))) {
-          o.onEvent?.({ kind: 'diverged', run, index, total: runs.length, message, seconds: (performance.now() - started) / 1000 });
+          o.onEvent?.({ kind: 'diverged', run, index, total: runs.length, message, seconds: (performance.now() - started) / 1000, resumedEpochs });
           continue;
         }
         failures.push(`${run.strategy} seed ${run.seed}: ${message}`);
