@@ -1,4 +1,4 @@
-// `low bench engine|solver|loader`: the speed goals, measured side by side with the references.
+// `low bench engine|pool|solver|loader|memory`: the speed goals, measured side by side with the references.
 import { Command } from 'commander';
 import { positiveInt } from './options.js';
 
@@ -16,6 +16,18 @@ export function benchCommand(): Command {
     .action(async (o: { threads?: number; batch: number; rounds: number; steps: number; json?: boolean }) => {
       const { benchEngine } = await import('../bench/engine.js');
       await benchEngine({ ...o, log: o.json ? (s) => console.error(s) : undefined });
+    });
+
+  bench
+    .command('pool')
+    .description("Max pooling on LeNet-5's two pool inputs (batch 256): low-ts's kernel vs libtorch's, which PyTorch calls, alternating; the same values are checked first.")
+    .option('--threads <n>', 'intra-op threads (default: all cores)', positiveInt('--threads'))
+    .option('--rounds <n>', 'alternating rounds', positiveInt('--rounds'), 7)
+    .option('--calls <n>', 'calls per kernel per round', positiveInt('--calls'), 50)
+    .option('--json', 'print one JSON object on the last line')
+    .action(async (o: { threads?: number; rounds: number; calls: number; json?: boolean }) => {
+      const { benchPool } = await import('../bench/pool.js');
+      await benchPool({ ...o, log: o.json ? (s) => console.error(s) : undefined });
     });
 
   bench
