@@ -7,7 +7,7 @@ import { LeNet5 } from '../models/lenet5.js';
 import { SGD } from '../optim/index.js';
 import { lowLoss } from '../weighting/low-loss.js';
 import { PythonWorker, pythonHas, DEBIAN_PYTHON } from './python.js';
-import { median, markdownTable } from './table.js';
+import { markdownTable, median, round } from './table.js';
 import { packagePath } from '../paths.js';
 
 export interface EngineBenchOptions {
@@ -145,4 +145,3 @@ export async function benchEngine(o: EngineBenchOptions = {}): Promise<EngineBen
   return result;
 }
 
-const round = (v: number, digits = 3) => Math.round(v * 10 ** digits) / 10 ** digits;

@@ -11,7 +11,7 @@ import { loadDataset } from '../data/registry.js';
 import { DataLoader, shareImages } from '../data/loader.js';
 import { augmentationFor } from '../data/augment.js';
 import { subset, type ImageDataset } from '../data/dataset.js';
-import { markdownTable, median } from './table.js';
+import { markdownTable, median, round } from './table.js';
 
 export interface LoaderBenchOptions {
   /** Batch size, default 256. */
@@ -194,4 +194,3 @@ export async function benchLoader(o: LoaderBenchOptions = {}): Promise<LoaderBen
   return result;
 }
 
-const round = (v: number, digits = 3) => Math.round(v * 10 ** digits) / 10 ** digits;

@@ -3,7 +3,7 @@
 // inputs are ReLU outputs (half zeros, as real activations), and both sides are checked to give
 // the same values before anything is timed.
 import * as torch from '../torch/index.js';
-import { markdownTable, median } from './table.js';
+import { markdownTable, median, round } from './table.js';
 
 export interface PoolBenchOptions {
   threads?: number;
@@ -64,4 +64,3 @@ export async function benchPool(o: PoolBenchOptions = {}): Promise<PoolBenchRow[
   return rows;
 }
 
-const round = (v: number, digits = 3) => Number(v.toFixed(digits));

@@ -1,5 +1,8 @@
 // Small helpers shared by the benchmark commands: robust summaries and aligned text tables.
 
+/** v rounded to `digits` decimals, for the benchmarks' JSON lines. */
+export const round = (v: number, digits = 3) => Math.round(v * 10 ** digits) / 10 ** digits;
+
 export function median(values: number[]): number {
   if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);

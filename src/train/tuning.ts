@@ -7,6 +7,7 @@
 // validation samples, and one seed's score can favour a setting by luck. The chosen settings are then trained on every
 // seed like any other experiment.
 import { join } from 'node:path';
+import { mean } from '../metrics/stats.js';
 import { formatStrategy, parseStrategy, type StrategySpec } from '../weighting/strategies.js';
 import type { RunConfig } from './config.js';
 import type { PlannedRun, RunOutcome } from './experiment.js';
@@ -127,7 +128,7 @@ export function chooseTuned(outcomes: RunOutcome[], metric: SummaryMetric): Tune
   const byFamily = new Map<string, TunedChoice>();
   for (const { family, candidate } of settings.values()) {
     // A setting that diverged on one seed is not a setting to train on all of them.
-    candidate.valScore = candidate.valScores.reduce((a, b) => a + b, 0) / candidate.valScores.length;
+    candidate.valScore = mean(candidate.valScores);
     const current = byFamily.get(family);
     if (!current) {
       byFamily.set(family, { family, ...candidate, candidates: [candidate] });
