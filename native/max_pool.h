@@ -113,6 +113,8 @@ inline void maxPoolPlanes(const float* __restrict in, float* __restrict out, int
           best = floatOf((bitsOf(v) & keep) | (bitsOf(best) & ~keep));
           at = (k & take) | (at & ~take);
         };
+        // 2x2 unrolled: LeNet-5's pools send their last columns here (2 of 14, 1 of 5), and the
+        // general loop made the first pool about 10 % slower (low bench pool: 0.80 against 0.71 ms).
         if (kh == 2 && kw == 2) {
           consider(first + 1);
           consider(first + w);
