@@ -3,7 +3,7 @@
 // laptop screen. Also the page of `low suspects --out`.
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { SUMMARY_COLUMNS, SUMMARY_METRICS, percentMeanStd, seedsText, summaryHeadings, summaryRow, tuningByLr, tuningRows, type ExperimentSummary } from '../train/summary.js';
+import { PAIRED_TESTS_NOTE, SUMMARY_COLUMNS, SUMMARY_METRICS, percentMeanStd, seedsText, summaryHeadings, summaryRow, tuningByLr, tuningRows, type ExperimentSummary } from '../train/summary.js';
 import { specOfLabel, tuningSeedsText, type TunedChoice } from '../train/tuning.js';
 import { formatStrategy, parseStrategy } from '../weighting/strategies.js';
 import type { MetricName, MetricsRow } from '../train/metrics-file.js';
@@ -384,7 +384,7 @@ function summaryTables(sum: ExperimentSummary): string {
         sum.comparisons.map((c) => [c.strategy, c.baseline, c.metric, `${c.wins}/${c.n}`, num(100 * c.meanDifference, 2), num(c.wilcoxonP, 3), num(c.tTestP, 3)]),
         { numericFrom: 3 },
       ),
-      '<p class="muted">Two-sided Wilcoxon signed-rank test and paired t-test over seeds. With few seeds neither can reach p &lt; 0.05 (Wilcoxon needs n ≥ 6).</p>',
+      `<p class="muted">${escapeHtml(PAIRED_TESTS_NOTE)}</p>`,
     );
   }
   return out.join('\n');

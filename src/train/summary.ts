@@ -191,7 +191,7 @@ export function formatSummary(s: ExperimentSummary): string {
         ]),
       ),
     );
-    out.push('', 'n counts the seeds where both runs finished (a diverged run has no metric to pair). Wilcoxon: two-sided signed-rank test (exact for n <= 25 without ties); t-test: two-sided paired t-test. With few seeds neither can reach p < 0.05 (Wilcoxon needs n >= 6).');
+    out.push('', `n counts the seeds where both runs finished (a diverged run has no metric to pair). ${PAIRED_TESTS_NOTE}`);
   }
   const diverged = s.all.filter((r) => r.diverged.length);
   if (diverged.length) {
@@ -203,6 +203,15 @@ export function formatSummary(s: ExperimentSummary): string {
   }
   return out.join('\n');
 }
+
+/**
+ * What the two p-values can and cannot say. A t-test on 3 seeds can reach p < 0.05, which the
+ * exact Wilcoxon test cannot below 6, so the reader must know the verdict may rest on it alone.
+ */
+export const PAIRED_TESTS_NOTE =
+  'Wilcoxon: two-sided signed-rank test (exact for n <= 25 without ties); its smallest p is 2/2^n, so below 6 seeds it cannot reach 0.05. ' +
+  't-test: two-sided paired t-test, which can, but assumes normally distributed differences, a strong assumption with a few seeds. ' +
+  'The verdict is "LOW better" or "LOW worse" when either p is below 0.05, so with fewer than 6 seeds it rests on the t-test alone.';
 
 function verdict(c: PairedComparison): string {
   if (c.n === 0) return 'no finished pair';
