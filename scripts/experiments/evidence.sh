@@ -57,7 +57,7 @@ fi
 
 common=(--preset mnist-lenet5 --lambdas "$LAMBDAS" --mentor "$MENTOR" --select bacc
   --jobs "$JOBS" --threads "$THREADS")
-tuning=(--tune --tune-lrs 0.001,0.01,0.1 --tune-epochs 30)
+tuning=(--tune --tune-lrs 0.001,0.01,0.1)
 
 # A run that diverges is an outcome (diverged.json), reported in the summary. A run that fails
 # otherwise fails its compare at the end, after every other run; the next experiment still starts,
@@ -74,11 +74,10 @@ experiment() {
   if [ $code -ne 0 ]; then echo "evidence: $name had failed runs (see above)" >&2; status=1; fi
 }
 experiment imbalanced-paper --strategies "$STRATEGIES" --imbalance paper --seeds 5
-experiment imbalanced-tuned --strategies "$TUNED" "${tuning[@]}" --imbalance paper --seeds 5
+experiment imbalanced-tuned --strategies "$TUNED" "${tuning[@]}" --tune-epochs 30 --imbalance paper --seeds 5
 experiment imbalanced-lr0.1 --strategies "normal;low" --lr 0.1 --imbalance paper --seeds 5
 experiment balanced-paper --strategies "$BALANCED_STRATEGIES" --seeds 3
-experiment balanced-tuned --strategies "$BALANCED_TUNED" --tune --tune-lrs 0.001,0.01,0.1 --tune-epochs 10 \
-  --eval-every 5 --seeds 2
+experiment balanced-tuned --strategies "$BALANCED_TUNED" "${tuning[@]}" --tune-epochs 10 --eval-every 5 --seeds 2
 
 for name in imbalanced-paper imbalanced-tuned imbalanced-lr0.1 balanced-paper balanced-tuned; do
   if [ -f "$OUT/$name/experiment.json" ]; then low report "$OUT/$name" --out "$OUT/$name/report.html" || status=1; fi

@@ -191,7 +191,7 @@ export function formatSummary(s: ExperimentSummary): string {
         ]),
       ),
     );
-    out.push('', `n counts the seeds where both runs finished (a diverged run has no metric to pair). ${PAIRED_TESTS_NOTE}`);
+    out.push('', `n counts the seeds where both runs finished (a diverged run has no metric to pair). ${PAIRED_TESTS_NOTE} ${VERDICT_NOTE}`);
   }
   const diverged = s.all.filter((r) => r.diverged.length);
   if (diverged.length) {
@@ -210,8 +210,9 @@ export function formatSummary(s: ExperimentSummary): string {
  */
 export const PAIRED_TESTS_NOTE =
   'Wilcoxon: two-sided signed-rank test (exact for n <= 25 without ties); its smallest p is 2/2^n, so below 6 seeds it cannot reach 0.05. ' +
-  't-test: two-sided paired t-test, which can, but assumes normally distributed differences, a strong assumption with a few seeds. ' +
-  'The verdict is "LOW better" or "LOW worse" when either p is below 0.05, so with fewer than 6 seeds it rests on the t-test alone.';
+  't-test: two-sided paired t-test, which can, but assumes normally distributed differences, a strong assumption with a few seeds.';
+/** How verdict() reads the two p-values; only the markdown summary has a verdict column. */
+const VERDICT_NOTE = 'The verdict is "LOW better" or "LOW worse" when either p is below 0.05, so with fewer than 6 seeds it rests on the t-test alone.';
 
 function verdict(c: PairedComparison): string {
   if (c.n === 0) return 'no finished pair';
