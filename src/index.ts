@@ -21,7 +21,7 @@ export { importanceSamplingStrategy, varianceReduction } from './weighting/impor
 export { mentorNetPDStrategy, mentorNetPDWeight } from './weighting/mentornet-pd.js';
 export { mentorNetStrategy, mentorNetWithModel } from './weighting/mentornet.js';
 export { pretrainMentor, readNoisyRun, evaluateMentorOnRun } from './weighting/mentornet-pretrain.js';
-export { parseStrategy, formatStrategy, createStrategy, STRATEGY_NAMES, type StrategySpec } from './weighting/strategies.js';
+export { parseStrategy, formatStrategy, createStrategy, STRATEGY_NAMES, type StrategySpec } from './weighting/registry.js';
 
 // Data
 export * as data from './data/index.js';

@@ -193,7 +193,7 @@ test('a run folder reads back: config, metrics, history cut to the completed epo
     assert.equal(run.finished, false);
     assert.equal(run.completedEpochs, 3);
     assert.equal(run.rows.length, 3);
-    assert.ok(Math.abs(run.rows[2]!.test_err - 0.3) < 1e-12);
+    assert.ok(Math.abs(run.rows[2]!.test_err! - 0.3) < 1e-12);
     assert.equal(run.history!.epochs, 3);
     assert.equal(run.history!.samples, 20);
     assert.equal(run.history!.weight[2 * 20 + 7], Math.fround(3.07));

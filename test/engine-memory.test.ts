@@ -194,7 +194,7 @@ test('LeNet5 training loop (batch 32, 1500 steps, inside tidy): constant live ha
   assert.ok(last < first, `loss went from ${first} to ${last}`);
 
   model.dispose();
-  for (const b of optimizer.stateTensors()) b?.dispose();
+  optimizer.dispose();
   for (const { x, y } of batches) {
     x.dispose();
     y.dispose();

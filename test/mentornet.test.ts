@@ -17,7 +17,7 @@ import { MentorNetDD, MentorFileError, featureWidth, loadMentor, progressBucket,
 import { fineTuneTargets, readFineTunedMentor, targetSource, type FineTuneState } from '../src/weighting/mentornet-finetune.js';
 import { trainRun } from '../src/train/run.js';
 import { buildExamples, epochReferences, mentorScores, pretrainMentor, readNoisyRun, evaluateMentorOnRun } from '../src/weighting/mentornet-pretrain.js';
-import { createStrategy, parseStrategy, formatStrategy } from '../src/weighting/strategies.js';
+import { createStrategy, parseStrategy, formatStrategy } from '../src/weighting/registry.js';
 import { DEFAULT_CONFIG, validateConfig, withoutUnusedFields, type RunConfig } from '../src/train/config.js';
 import type { BatchView } from '../src/weighting/strategy.js';
 import { uniform } from './engine-helpers.js';
@@ -571,8 +571,8 @@ test('MentorNet fine-tuning options: bad values and stray options are refused, n
     ['mentornet:finetune=1,ftsteps=2.5', /ftsteps must be a positive integer/],
     ['mentornet:finetune=1,ftlr=0', /ftlr must be a positive number/],
     ['mentornet:finetune=1,targets=clean', /targets must be auto .* or curriculum, got 'clean'/],
-    ['mentornet:ftsteps=5,ftlr=0.1', /ftsteps, ftlr only apply when the mentor is fine-tuned; add finetune=1/],
-    ['mentornet:finetune=0,targets=auto', /targets only apply when the mentor is fine-tuned/],
+    ['mentornet:ftsteps=5,ftlr=0.1', /options ftsteps, ftlr apply only when the mentor is fine-tuned; add finetune=1/],
+    ['mentornet:finetune=0,targets=auto', /option targets applies only when the mentor is fine-tuned/],
   ];
   for (const [text, message] of refused) {
     assert.throws(() => parseStrategy(text), (e: Error) => e instanceof RangeError && e.message.includes(`'${text}'`) && message.test(e.message), text);

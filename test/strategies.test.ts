@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as torch from '../src/torch/index.js';
 import { selfPacedStrategy } from '../src/weighting/self-paced.js';
 import { importanceSamplingStrategy, varianceReduction } from '../src/weighting/importance-sampling.js';
-import { parseStrategy, formatStrategy, createStrategy } from '../src/weighting/strategies.js';
+import { parseStrategy, formatStrategy, createStrategy } from '../src/weighting/registry.js';
 import type { BatchView } from '../src/weighting/strategy.js';
 
 function view(losses: number[], epoch: number): BatchView {
@@ -56,21 +56,21 @@ test('importance sampling: uniform until tau passes the threshold, then proporti
     const logits = torch.tensor(rows, { dtype: 'float64' });
     const y = torch.tensor(BigInt64Array.from(labels));
     const is = importanceSamplingStrategy({ presample: 3, momentum: 0, tauThreshold: 1.5, seed: 1 });
-    const picked = is.select!({ logits, labels: y, ids: new Int32Array(B) }, 4);
+    const picked = is.sampling!.pick({ logits, labels: y, ids: new Int32Array(B) }, 4);
     // Scores: g_i = ||softmax - onehot|| per row; the estimate with momentum 0 is the batch's own.
     const p = torch.F.softmax(logits, 1).toFloat64Array();
     const scores = Array.from({ length: B }, (_, i) => Math.hypot(p[i * 3]! - 1, p[i * 3 + 1]!, p[i * 3 + 2]!));
     const total = scores.reduce((a, b) => a + b, 0);
     assert.ok(varianceReduction(Float64Array.from(scores)) > 1.5, 'the example is meant to switch sampling on');
-    assert.equal(picked.positions.length, 4);
-    picked.positions.forEach((pos, k) => {
+    assert.equal(picked.picks.length, 4);
+    picked.picks.forEach((pos, k) => {
       const expected = 1 / (B * (scores[pos]! / total));
       assert.ok(Math.abs(picked.weights[k]! - expected) < 1e-9 * expected, `weight of pick ${k}`);
     });
-    // Below the threshold the picks are uniform (distinct positions, weight 1).
+    // Below the threshold the picks are uniform (distinct candidates, weight 1).
     const off = importanceSamplingStrategy({ presample: 3, momentum: 0, tauThreshold: 1e9, seed: 1 });
-    const uniform = off.select!({ logits, labels: y, ids: new Int32Array(B) }, 4);
-    assert.equal(new Set(uniform.positions).size, 4);
+    const uniform = off.sampling!.pick({ logits, labels: y, ids: new Int32Array(B) }, 4);
+    assert.equal(new Set(uniform.picks).size, 4);
     assert.deepEqual(Array.from(uniform.weights), [1, 1, 1, 1]);
   });
 });
@@ -84,7 +84,9 @@ test('strategy specs: parse, format, defaults and errors that name the bad part'
   assert.throws(() => parseStrategy('low:lamda=1'), /bad option 'lamda=1'.*lambda, scale, base, gamma/);
   assert.throws(() => parseStrategy('low:scale=mean'), /scale must be 'sample' or 'batch-mean'/);
   assert.throws(() => parseStrategy('focal:gamma=x'), /gamma must be a number/);
-  assert.throws(() => createStrategy(parseStrategy('low:lambda=-1'), { classCounts: [1, 1], size: 2, batchSize: 2 }), /lambda = -1/);
+  // Out of range: refused when the spec is parsed (before a run writes anything), and by the strategy itself for a spec built by hand.
+  assert.throws(() => parseStrategy('low:lambda=-1'), /strategy 'low:lambda=-1': lambda must be a finite number > 0, got -1/);
+  assert.throws(() => createStrategy({ name: 'low', options: { lambda: -1 } }, { classCounts: [1, 1], size: 2, batchSize: 2 }), /lambda = -1/);
   const s = createStrategy(parseStrategy('low:base=bce,lambda=0.5'), { classCounts: [3, 1], size: 4, batchSize: 2 });
   assert.equal(s.loss.name, 'bce');
   // norms: its default (base) and the redundant norms=ce on a CE base name the same run.

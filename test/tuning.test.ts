@@ -251,7 +251,7 @@ test('wrong test labels change the test metrics but nothing about tuning: same c
     for (const k of ['train_loss', 'train_err', 'val_loss', 'val_acc', 'val_mauc'] as const) {
       assert.deepEqual(poisoned.map((r) => r[k]), reference.map((r) => r[k]), `${d}: ${k}`);
     }
-    assert.ok(reference.at(-1)!.test_acc > poisoned.at(-1)!.test_acc + 0.2, `${d}: test accuracy ${reference.at(-1)!.test_acc} clean, ${poisoned.at(-1)!.test_acc} poisoned`);
+    assert.ok(reference.at(-1)!.test_acc! > poisoned.at(-1)!.test_acc! + 0.2, `${d}: test accuracy ${reference.at(-1)!.test_acc} clean, ${poisoned.at(-1)!.test_acc} poisoned`);
   }
 });
 

@@ -7,7 +7,7 @@ import { planRuns, type PlannedRun } from '../train/experiment.js';
 import { planTunedRuns, specOfLabel, type TunedChoice, type TuningCandidate } from '../train/tuning.js';
 import { summarize, SUMMARY_METRICS, type ExperimentSummary, type SummaryMetric } from '../train/summary.js';
 import type { RunConfig } from '../train/config.js';
-import { formatStrategy, parseStrategy } from '../weighting/strategies.js';
+import { formatStrategy, parseStrategy } from '../weighting/registry.js';
 import { isRunFolder, readRunFolder, RunFolderError, type RunFolder } from './run-folder.js';
 
 export interface ExperimentPlanFile {

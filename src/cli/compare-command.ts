@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { addRunOptions, configFromOptions, type RunCliOptions } from './run-options.js';
 import { numberList, positiveInt } from './options.js';
 import { withInterruptHandling } from './interrupt.js';
+import { strategyList } from './strategy-help.js';
 import { lockFolder } from '../train/folder-lock.js';
 import { SUMMARY_METRICS, type SummaryMetric } from '../train/summary.js';
 import type { RunExecutor } from '../train/experiment.js';
@@ -41,6 +42,7 @@ export function compareCommand(): Command {
     .option('--tune-seeds <n>', 'seeds each setting is tuned on (seeds 0 to n-1); a setting scores the mean of their validation scores', positiveInt('--tune-seeds'), 1)
     .requiredOption('--out <dir>', 'experiment folder');
   addRunOptions(cmd);
+  cmd.addHelpText('after', `\nStrategies (a spec without its swept option, LOW's lambda, is expanded over --lambdas):\n${strategyList()}`);
   cmd.action(async (o: CompareCliOptions) => {
     await runCompare(o);
   });

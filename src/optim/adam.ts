@@ -5,7 +5,8 @@
 //   v = beta2 * v + (1 - beta2) * g^2
 //   p = p - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
 // t counts steps from 1; m and v start at zero.
-import { Tensor, keep, noGrad, tidy, zerosLike } from '../torch/index.js';
+import { Tensor, keep, noGrad, tidy, zerosLike, type HostTensor } from '../torch/index.js';
+import { stateIndex, type Optimizer } from './optimizer.js';
 
 export interface AdamOptions {
   lr?: number;
@@ -14,7 +15,7 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
-export class Adam {
+export class Adam implements Optimizer {
   /** The learning rate of the next step; schedules change it between steps. */
   lr: number;
   readonly beta1: number;
@@ -72,8 +73,51 @@ export class Adam {
     );
   }
 
+  /**
+   * 'm.i' and 'v.i', the moments of parameter i (once it has been stepped), and 'steps', every
+   * parameter's step count (float64 [P], a host array).
+   */
+  stateTensors(): Map<string, Tensor | HostTensor> {
+    const state = new Map<string, Tensor | HostTensor>();
+    this.m.forEach((t, i) => t && state.set(`m.${i}`, t));
+    this.v.forEach((t, i) => t && state.set(`v.${i}`, t));
+    state.set('steps', { dtype: 'float64', shape: [this.steps.length], data: Float64Array.from(this.steps) });
+    return state;
+  }
+
+  /** Restores state saved by stateTensors (copies it). */
+  loadStateTensors(state: ReadonlyMap<string, Tensor>): void {
+    const P = this.params.length;
+    const m: (Tensor | null)[] = this.params.map(() => null);
+    const v: (Tensor | null)[] = this.params.map(() => null);
+    let steps: number[] = this.params.map(() => 0);
+    for (const [name, t] of state) {
+      if (name === 'steps') {
+        const counts = Array.from(t.toFloat64Array());
+        if (counts.length !== P || counts.some((c) => !(Number.isInteger(c) && c >= 0))) {
+          throw new RangeError(`Adam.loadStateTensors: 'steps' must hold ${P} non-negative integers, got [${counts.slice(0, 5)}${counts.length > 5 ? ', ...' : ''}]`);
+        }
+        steps = counts;
+        continue;
+      }
+      const moments = name.startsWith('m.') ? m : name.startsWith('v.') ? v : null;
+      const i = moments && stateIndex('Adam', name, name[0]!, P);
+      if (moments === null || i === null) throw new RangeError(`Adam.loadStateTensors: unknown state '${name}' (Adam keeps 'm.<i>', 'v.<i>' and 'steps')`);
+      if (t.shape.join(',') !== this.params[i]!.shape.join(',')) {
+        throw new RangeError(`Adam.loadStateTensors: '${name}' has shape [${t.shape}], parameter ${i} has [${this.params[i]!.shape}]`);
+      }
+      moments[i] = t;
+    }
+    this.dispose();
+    m.forEach((t, i) => (this.m[i] = t && keep(t.clone())));
+    v.forEach((t, i) => (this.v[i] = t && keep(t.clone())));
+    steps.forEach((c, i) => (this.steps[i] = c));
+  }
+
   /** Frees the moment buffers. */
   dispose(): void {
     for (const t of [...this.m, ...this.v]) t?.dispose();
+    this.m.fill(null);
+    this.v.fill(null);
   }
 }

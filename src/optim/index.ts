@@ -1,3 +1,4 @@
+export type { Optimizer } from './optimizer.js';
 export { SGD, type SGDOptions } from './sgd.js';
 export * from './schedule.js';
 export { Adam, type AdamOptions } from './adam.js';

@@ -5,7 +5,8 @@
 //   buf = momentum * buf + (1 - dampening) * g (later steps)
 //   g = g + momentum * buf  (Nesterov)   or   g = buf
 //   p = p - lr * g
-import { Tensor, keep, noGrad, tidy } from '../torch/index.js';
+import { Tensor, keep, noGrad, tidy, type HostTensor } from '../torch/index.js';
+import { stateIndex, type Optimizer } from './optimizer.js';
 
 export interface SGDOptions {
   lr: number;
@@ -15,7 +16,7 @@ export interface SGDOptions {
   nesterov?: boolean;
 }
 
-export class SGD {
+export class SGD implements Optimizer {
   /** The learning rate of the next step; schedules change it between steps. */
   lr: number;
   readonly momentum: number;
@@ -73,18 +74,33 @@ export class SGD {
     );
   }
 
-  /** The momentum buffers by parameter index, for checkpoints (null where none exists yet). */
-  stateTensors(): (Tensor | null)[] {
-    return this.buffers.slice();
+  /** The momentum buffers, 'momentum.i' for parameter i (absent where no step has made one yet). */
+  stateTensors(): Map<string, Tensor | HostTensor> {
+    const state = new Map<string, Tensor | HostTensor>();
+    this.buffers.forEach((b, i) => b && state.set(`momentum.${i}`, b));
+    return state;
   }
-  /** Restores momentum buffers saved by stateTensors (copies them). */
-  loadStateTensors(buffers: (Tensor | null)[]): void {
-    if (buffers.length !== this.params.length) {
-      throw new RangeError(`SGD.loadStateTensors: ${buffers.length} buffers for ${this.params.length} parameters`);
+
+  /** Restores momentum buffers saved by stateTensors (copies them); parameters without one start afresh. */
+  loadStateTensors(state: ReadonlyMap<string, Tensor>): void {
+    const loaded: (Tensor | null)[] = this.params.map(() => null);
+    for (const [name, t] of state) {
+      const i = stateIndex('SGD', name, 'momentum', this.params.length);
+      if (i === null) throw new RangeError(`SGD.loadStateTensors: unknown state '${name}' (SGD keeps 'momentum.<parameter index>')`);
+      const p = this.params[i]!;
+      if (t.shape.join(',') !== p.shape.join(',')) {
+        throw new RangeError(`SGD.loadStateTensors: '${name}' has shape [${t.shape}], parameter ${i} has [${p.shape}]`);
+      }
+      loaded[i] = t;
     }
-    buffers.forEach((b, i) => {
+    loaded.forEach((b, i) => {
       this.buffers[i]?.dispose();
       this.buffers[i] = b === null ? null : keep(b.clone());
     });
+  }
+
+  dispose(): void {
+    for (const b of this.buffers) b?.dispose();
+    this.buffers.fill(null);
   }
 }

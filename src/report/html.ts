@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { PAIRED_TESTS_NOTE, SUMMARY_COLUMNS, SUMMARY_METRICS, percentMeanStd, seedsText, summaryHeadings, summaryRow, tuningByLr, tuningRows, type ExperimentSummary } from '../train/summary.js';
 import { specOfLabel, tuningSeedsText, type TunedChoice } from '../train/tuning.js';
-import { formatStrategy, parseStrategy } from '../weighting/strategies.js';
+import { formatStrategy, isProposedFamily, parseStrategy } from '../weighting/registry.js';
 import type { MetricName, MetricsRow } from '../train/metrics-file.js';
 import { isRunFolder, readRunFolder, readSamplesFile, type RunFolder } from '../analysis/run-folder.js';
 import { isExperimentFolder, readExperimentFolder, readRunDetails, type ExperimentFolder } from '../analysis/experiment-folder.js';
@@ -430,9 +430,9 @@ function galleryRunOf(exp: ExperimentFolder, requested?: string): ExperimentFold
     const match = exp.runs.find((r) => specOfLabel(r.strategy) === wanted);
     return match && finishedFirst(match.strategy);
   }
-  const low = exp.summary?.selected.find((s) => s.family.startsWith('low'));
+  const low = exp.summary?.selected.find((s) => isProposedFamily(s.family));
   if (low) return finishedFirst(low.strategy);
-  return exp.runs.find((r) => r.family.startsWith('low')) ?? exp.runs[0];
+  return exp.runs.find((r) => isProposedFamily(r.family)) ?? exp.runs[0];
 }
 
 export async function buildExperimentReport(dir: string, o: ReportOptions = {}): Promise<Report> {

@@ -1,4 +1,4 @@
-// A run's checkpoint: model parameters and buffers, optimizer momentum, the per-sample history,
+// A run's checkpoint: model parameters and buffers, the optimizer's state (any Optimizer's named tensors), the per-sample history,
 // the metrics rows so far and the strategy's memory, in one file written atomically (see
 // torch/serialize.ts), so an interruption never leaves a half-written checkpoint. It is written
 // after every epoch and, when a run is interrupted (Ctrl-C), between two batches: such a
@@ -7,7 +7,7 @@
 // without an open epoch (the only kind older versions wrote) resume at the next epoch.
 import * as torch from '../torch/index.js';
 import type { Module } from '../nn/index.js';
-import type { SGD } from '../optim/index.js';
+import type { Optimizer } from '../optim/index.js';
 import { SampleHistory } from './history.js';
 import type { MetricsRow } from './metrics-file.js';
 
@@ -44,23 +44,24 @@ interface Meta {
   epoch: number;
   rows: MetricsRow[];
   strategyState?: unknown;
-  momentum: boolean[];
   /** The open epoch's totals; its generator state is the tensor RNG_TENSOR. */
   open?: Omit<OpenEpoch, 'torchRng'>;
 }
 
 const RNG_TENSOR = 'rng.torch';
 
-export function saveCheckpoint(file: string, model: Module, optimizer: SGD, state: CheckpointState): void {
+/** The optimizer's state entries are stored as 'optim.<name>' (SGD's 'optim.momentum.3', as older checkpoints too). */
+const OPTIM_PREFIX = 'optim.';
+
+export function saveCheckpoint(file: string, model: Module, optimizer: Optimizer, state: CheckpointState): void {
   const tensors = new Map<string, torch.Tensor | torch.HostTensor>();
   for (const [k, v] of model.stateDict()) tensors.set(`model.${k}`, v);
-  const buffers = optimizer.stateTensors();
-  buffers.forEach((b, i) => b && tensors.set(`optim.momentum.${i}`, b));
+  for (const [k, v] of optimizer.stateTensors()) tensors.set(OPTIM_PREFIX + k, v);
   // The completed epochs only: the rows after them hold nothing yet (the open epoch is in its sums).
   const history = state.history.toArrays({ openEpoch: state.open !== undefined, epochs: state.epoch });
   for (const [k, v] of Object.entries(history)) tensors.set(k, v);
   if (state.open) tensors.set(RNG_TENSOR, { dtype: 'uint8', shape: [state.open.torchRng.length], data: state.open.torchRng });
-  const meta: Meta = { epoch: state.epoch, rows: state.rows, strategyState: state.strategyState, momentum: buffers.map((b) => b !== null) };
+  const meta: Meta = { epoch: state.epoch, rows: state.rows, strategyState: state.strategyState };
   if (state.open) {
     const { torchRng: _bytes, ...totals } = state.open;
     meta.open = totals;
@@ -68,12 +69,12 @@ export function saveCheckpoint(file: string, model: Module, optimizer: SGD, stat
   torch.saveTensors(file, tensors, meta);
 }
 
-export function loadCheckpoint(file: string, model: Module, optimizer: SGD): CheckpointState {
+export function loadCheckpoint(file: string, model: Module, optimizer: Optimizer): CheckpointState {
   const { tensors, metadata } = torch.loadTensors(file);
   try {
     const meta = metadata as Meta;
-    if (!meta || typeof meta.epoch !== 'number' || !Array.isArray(meta.rows) || !Array.isArray(meta.momentum)) {
-      throw new torch.TensorFileError(file, 'not a low-ts training checkpoint (metadata missing epoch, rows or momentum)');
+    if (!meta || typeof meta.epoch !== 'number' || !Array.isArray(meta.rows)) {
+      throw new torch.TensorFileError(file, 'not a low-ts training checkpoint (metadata missing epoch or rows)');
     }
     const modelState = new Map<string, torch.Tensor>();
     for (const [k, v] of tensors) if (k.startsWith('model.')) modelState.set(k.slice(6), v);
@@ -82,7 +83,13 @@ export function loadCheckpoint(file: string, model: Module, optimizer: SGD): Che
     } catch (e) {
       throw new torch.TensorFileError(file, `does not fit this run's model: ${(e as Error).message}`);
     }
-    optimizer.loadStateTensors(meta.momentum.map((has, i) => (has ? tensors.get(`optim.momentum.${i}`) ?? null : null)));
+    const optimizerState = new Map<string, torch.Tensor>();
+    for (const [k, v] of tensors) if (k.startsWith(OPTIM_PREFIX)) optimizerState.set(k.slice(OPTIM_PREFIX.length), v);
+    try {
+      optimizer.loadStateTensors(optimizerState);
+    } catch (e) {
+      throw new torch.TensorFileError(file, `does not fit this run's optimizer: ${(e as Error).message}`);
+    }
     let history: SampleHistory;
     try {
       history = SampleHistory.fromTensors(tensors);

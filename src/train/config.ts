@@ -1,6 +1,6 @@
 // Everything that defines a training run. A run folder's config.json holds exactly this, so a
 // run can be resumed or reproduced from its folder alone.
-import { parseStrategy } from '../weighting/strategies.js';
+import { parseStrategy, strategyDefinition } from '../weighting/registry.js';
 import { modelHasDropout } from '../models/registry.js';
 import { constantLr, cosineLr, multiStepLr, piecewiseLr, type Schedule } from '../optim/schedule.js';
 
@@ -135,7 +135,9 @@ export function validateConfig(c: RunConfig): RunConfig {
   }
   const spec = parseStrategy(c.strategy);
   if (c.mentor !== undefined && !(typeof c.mentor === 'string' && c.mentor !== '')) fail('mentor', 'a file name', c.mentor);
-  if (spec.name === 'mentornet' && c.mentor === undefined) fail('mentor', "a mentor file for strategy 'mentornet' (--mentor FILE, made by `low mentornet pretrain`)", c.mentor);
+  if (strategyDefinition(spec.name).needsMentor && c.mentor === undefined) {
+    fail('mentor', `a mentor file for strategy '${spec.name}' (--mentor FILE, made by \`low mentornet pretrain\`)`, c.mentor);
+  }
   scheduleFor(c);
   return c;
 }
@@ -146,7 +148,7 @@ export function validateConfig(c: RunConfig): RunConfig {
  */
 export function withoutUnusedFields(c: RunConfig): RunConfig {
   let out = c;
-  if (out.mentor !== undefined && parseStrategy(out.strategy).name !== 'mentornet') {
+  if (out.mentor !== undefined && !strategyDefinition(parseStrategy(out.strategy).name).needsMentor) {
     const { mentor: _unused, ...rest } = out;
     out = rest;
   }

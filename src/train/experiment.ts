@@ -7,13 +7,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatStrategy, parseStrategy, type StrategySpec } from '../weighting/strategies.js';
+import { formatStrategy, strategyDefinition, type StrategySpec } from '../weighting/registry.js';
+import { familyOf } from './tuning.js';
 import { configFileText, type RunConfig } from './config.js';
 import type { MetricsRow } from './metrics-file.js';
 import { DIVERGED_FILE, readDivergedFile, type DivergedRecord } from './run.js';
 
 export interface ExperimentPlan {
-  /** The strategies to compare, as specs; `low` without a lambda is expanded over `lambdas`. */
+  /** The strategies to compare, as specs; one that leaves its sweep option out (LOW's lambda) is expanded over `lambdas`. */
   strategies: string[];
   lambdas: number[];
   seeds: number[];
@@ -35,10 +36,10 @@ export interface PlannedRun {
 export function planRuns(plan: ExperimentPlan, out: string): PlannedRun[] {
   const specs: StrategySpec[] = [];
   for (const text of plan.strategies) {
-    const spec = parseStrategy(text);
-    const explicitLambda = /lambda=/.test(text);
-    if (spec.name === 'low' && !explicitLambda) {
-      for (const lambda of plan.lambdas) specs.push({ name: 'low', options: { ...spec.options, lambda } });
+    const { spec, fixed } = familyOf(text);
+    const sweep = strategyDefinition(spec.name).sweep;
+    if (sweep && !fixed.has(sweep)) {
+      for (const value of plan.lambdas) specs.push({ name: spec.name, options: { ...spec.options, [sweep]: value } });
     } else {
       specs.push(spec);
     }
@@ -48,7 +49,8 @@ export function planRuns(plan: ExperimentPlan, out: string): PlannedRun[] {
     for (const spec of specs) {
       const strategy = formatStrategy(spec);
       const familySpec: StrategySpec = { name: spec.name, options: { ...spec.options } };
-      delete familySpec.options.lambda;
+      const sweep = strategyDefinition(spec.name).sweep;
+      if (sweep) delete familySpec.options[sweep];
       const family = formatStrategy(familySpec);
       const dir = join(out, 'runs', strategy.replace(/[:=,]/g, '_'), `seed-${seed}`);
       runs.push({ strategy, family, seed, dir, config: { ...plan.base, strategy, seed } as RunConfig });

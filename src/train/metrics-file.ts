@@ -9,7 +9,14 @@ export const METRIC_COLUMNS = [
 ] as const;
 
 export type MetricName = (typeof METRIC_COLUMNS)[number];
-export type MetricsRow = Record<MetricName, number> ;
+
+/** Columns every epoch has: what training measured. */
+export type TrainMetric = 'epoch' | 'lr' | 'train_loss' | 'train_loss_plain' | 'train_err' | 'weight_std' | 'seconds';
+export type TrainColumns = Record<TrainMetric, number>;
+/** Columns of an evaluated split: absent for a split the run does not have, or in an epoch it was not evaluated (--eval-every). */
+export type EvalMetric = Exclude<MetricName, TrainMetric>;
+export type EvalColumns = Record<EvalMetric, number>;
+export type MetricsRow = TrainColumns & Partial<EvalColumns>;
 
 export function writeMetricsCsv(file: string, rows: MetricsRow[]): void {
   const lines = [METRIC_COLUMNS.join(',')];

@@ -1,6 +1,6 @@
-// One training run, start to finish, resumable: dataset -> batches (with sample ids) -> model ->
-// per-sample losses -> strategy (weights) -> weighted loss -> optimizer step; the weights also
-// flow into the per-sample history. A checkpoint is written after every epoch, and when the run
+// One training run, start to finish, resumable: dataset -> batches (with sample ids) -> trainStep
+// (model -> per-sample losses -> strategy weights -> weighted loss -> optimizer step, train/step.ts)
+// per batch; the weights also flow into the per-sample history. A checkpoint is written after every epoch, and when the run
 // is interrupted (its AbortSignal, Ctrl-C) at the batch where it stopped; a run restarted on the
 // same folder continues from the last one, at the next epoch or at the next batch of the
 // interrupted epoch, and ends with exactly the result an uninterrupted run would have had.
@@ -16,18 +16,19 @@ import { SGD } from '../optim/index.js';
 import { createModel } from '../models/registry.js';
 import { DataLoader, shareImages } from '../data/loader.js';
 import { augmentationFor } from '../data/augment.js';
-import { SeededRandom } from '../data/random.js';
-import { createStrategy, parseStrategy } from '../weighting/strategies.js';
+import { createStrategy, parseStrategy } from '../weighting/registry.js';
 import type { Strategy } from '../weighting/strategy.js';
-import { weightTensor } from '../weighting/low-loss.js';
+import type { Module } from '../nn/index.js';
+import type { Optimizer } from '../optim/index.js';
 import { validateConfig, scheduleFor, withoutUnusedFields, configFileText, type RunConfig } from './config.js';
 import { prepareData, type RunData } from './prepare-data.js';
 import { SampleHistory } from './history.js';
 import { lockFolder } from './folder-lock.js';
 import { evaluateModel, type EvalResult } from './evaluate-model.js';
-import { marginsAndHits } from './margins.js';
+import { trainStep, NonFiniteLoss, type StepBatch, type StepProgress, type StepResult } from './step.js';
+import { EpochTotals } from './epoch-totals.js';
 import { loadCheckpoint, saveCheckpoint, type OpenEpoch } from './checkpoint.js';
-import { METRIC_COLUMNS, writeMetricsCsv, type MetricsRow } from './metrics-file.js';
+import { METRIC_COLUMNS, writeMetricsCsv, type EvalColumns, type MetricsRow, type TrainColumns } from './metrics-file.js';
 
 export type ProgressEvent =
   /** fromEpoch: epochs already completed; fromBatch: batches of epoch fromEpoch already trained (a run resumed in its middle). */
@@ -134,6 +135,19 @@ export async function trainRun(input: RunConfig, o: RunOptions): Promise<RunResu
   }
 }
 
+/** Everything one epoch's loop works with. */
+interface Training {
+  config: RunConfig;
+  model: Module;
+  optimizer: Optimizer;
+  strategy: Strategy;
+  loader: DataLoader;
+  history: SampleHistory;
+  out: string;
+  signal?: AbortSignal;
+  onProgress?: (e: ProgressEvent) => void;
+}
+
 /** trainRun once it holds the folder's lock. */
 async function trainInFolder(config: RunConfig, o: RunOptions): Promise<RunResult> {
   const configFile = join(o.out, 'config.json');
@@ -154,22 +168,16 @@ async function trainInFolder(config: RunConfig, o: RunOptions): Promise<RunResul
   }
 
   const data = await prepareData(config);
-  const spec = parseStrategy(config.strategy);
   const noise = data.isNoisy ? { ids: data.train.ids, isNoisy: data.isNoisy } : null; // MentorNet's fine-tuning targets
   const info = { classCounts: data.trainCounts, size: data.train.labels.length, batchSize: config.batchSize, noise };
-  const strategy = createStrategy(spec, info, config.seed, { mentor: config.mentor });
+  const strategy = createStrategy(parseStrategy(config.strategy), info, config.seed, { mentor: config.mentor });
   writeSamplesFile(o.out, data);
 
   // Same seed -> same initial weights for every strategy (the paper's protocol).
   torch.manualSeed(config.seed);
   const [c, h, w] = data.train.shape;
   const model = createModel(config.model, { numClasses: data.numClasses, inChannels: c, inputSize: h === w ? h : Math.max(h, w), dropRate: config.dropRate });
-  const optimizer = new SGD(model.parameters(), {
-    lr: config.lr,
-    momentum: config.momentum,
-    nesterov: config.nesterov,
-    weightDecay: config.weightDecay,
-  });
+  const optimizer = new SGD(model.parameters(), { lr: config.lr, momentum: config.momentum, nesterov: config.nesterov, weightDecay: config.weightDecay });
   const schedule = scheduleFor(config);
   let history = new SampleHistory(config.epochs, data.train.labels.length);
   let rows: MetricsRow[] = [];
@@ -190,32 +198,32 @@ async function trainInFolder(config: RunConfig, o: RunOptions): Promise<RunResul
   const checkpoint = (completed: number, open?: OpenEpoch) =>
     saveCheckpoint(checkpointFile, model, optimizer, { epoch: completed, rows, history, strategyState: strategy.state?.(), open });
 
-  const presample = strategy.presample ?? 1;
-  // The images reach the loader's worker thread through shared memory: copied there once now,
-  // before training, rather than inside the first epoch.
-  const trainLoader = new DataLoader(shareImages(data.train), {
-    batchSize: config.batchSize * presample,
+  // A sampling strategy gets candidate batches, presample times the batch, in its own order. The
+  // images reach the loader's worker thread through shared memory: copied there once now, before
+  // training, rather than inside the first epoch.
+  const sampling = strategy.sampling;
+  const trainSize = data.train.labels.length;
+  const candidateOrder = sampling?.candidateOrder;
+  const loader = new DataLoader(shareImages(data.train), {
+    batchSize: config.batchSize * (sampling?.presample ?? 1),
     shuffle: true,
     seed: config.seed,
     transform: augmentationFor(config.dataset, true, { augment: config.augment }),
-    sampler: presample > 1 ? presampleOrder(data.train.labels.length, presample, config.seed) : undefined,
+    sampler: candidateOrder && ((epoch: number) => candidateOrder(epoch, trainSize)),
   });
   const evalTransform = augmentationFor(config.dataset, false);
-  o.onProgress?.({ kind: 'start', config, fromEpoch: startEpoch, fromBatch: resume?.batches ?? 0, trainSize: data.train.labels.length, batches: trainLoader.numBatches });
+  o.onProgress?.({ kind: 'start', config, fromEpoch: startEpoch, fromBatch: resume?.batches ?? 0, trainSize, batches: loader.numBatches });
+  const run: Training = { config, model, optimizer, strategy, loader, history, out: o.out, signal: o.signal, onProgress: o.onProgress };
 
   try {
     for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
       if (o.stopAfterEpoch !== undefined && epoch >= o.stopAfterEpoch) break;
-      const row = await trainEpoch({
-        epoch, config, data, model, optimizer, strategy, loader: trainLoader, history, lr: schedule(epoch),
-        resume: epoch === startEpoch ? resume : undefined,
-        checkpoint: (open) => checkpoint(epoch, open),
-        signal: o.signal, onProgress: o.onProgress, out: o.out,
-      });
+      const lr = schedule(epoch);
+      const train = await trainEpoch(run, epoch, lr, epoch === startEpoch ? resume : undefined, (open) => checkpoint(epoch, open));
       const evaluate = (epoch + 1) % (config.evalEvery ?? 1) === 0 || epoch + 1 === config.epochs;
       const test = data.test && evaluate ? evaluateModel(model, data.test, { batchSize: 512, transform: evalTransform }) : null;
       const val = data.val && evaluate ? evaluateModel(model, data.val, { batchSize: 512, transform: evalTransform }) : null;
-      Object.assign(row, test ? metricsOf('test', test) : {}, val ? metricsOf('val', val) : {});
+      const row: MetricsRow = { ...train, ...(test && evalColumns('test', test)), ...(val && evalColumns('val', val)) };
       rows.push(row);
       checkpoint(epoch + 1);
       writeMetricsCsv(join(o.out, 'metrics.csv'), rows);
@@ -226,8 +234,9 @@ async function trainInFolder(config: RunConfig, o: RunOptions): Promise<RunResul
     if (e instanceof TrainingDiverged) writeFileSync(divergedFile, JSON.stringify({ ...e.record, config, rows }, null, 2));
     throw e;
   } finally {
-    trainLoader.close();
+    loader.close();
     model.dispose();
+    optimizer.dispose();
   }
   const final = rows[rows.length - 1]!;
   if (rows.length === config.epochs) {
@@ -237,104 +246,44 @@ async function trainInFolder(config: RunConfig, o: RunOptions): Promise<RunResul
   return { rows, final, out: o.out };
 }
 
-interface EpochContext {
-  epoch: number;
-  config: RunConfig;
-  data: RunData;
-  model: ReturnType<typeof createModel>;
-  optimizer: SGD;
-  strategy: Strategy;
-  loader: DataLoader;
-  history: SampleHistory;
-  lr: number;
-  /** The epoch's first batches, when it resumes from a checkpoint taken in its middle. */
-  resume?: OpenEpoch;
-  /** Writes a checkpoint in the middle of this epoch. */
-  checkpoint: (open: OpenEpoch) => void;
-  signal?: AbortSignal;
-  onProgress?: (e: ProgressEvent) => void;
-  out: string;
-}
-
-async function trainEpoch(x: EpochContext): Promise<MetricsRow> {
-  const { epoch, config, model, optimizer, strategy, history } = x;
-  optimizer.lr = x.lr;
+/**
+ * One epoch: trainStep over the loader's batches, from batch `resume.batches` when the epoch
+ * resumes from a checkpoint taken in its middle. Between batches it notices an abort (Ctrl-C),
+ * checkpoints the batches trained so far and throws RunInterrupted.
+ */
+async function trainEpoch(run: Training, epoch: number, lr: number, resume: OpenEpoch | undefined, checkpoint: (open: OpenEpoch) => void): Promise<TrainColumns> {
+  const { config, model, optimizer, strategy, history, loader } = run;
+  optimizer.lr = lr;
   torch.manualSeed(torchSeed(config.seed, epoch));
   model.train();
   // A resumed epoch continues from its checkpoint: the running totals, and the generator as it
   // was after the last trained batch. The strategy's state was loaded with the checkpoint, taken
   // after startEpoch, so startEpoch runs only for an epoch that starts here.
-  const resumed = x.resume;
-  if (resumed) torch.tidy(() => torch.setRngState(torch.tensor(resumed.torchRng)));
+  if (resume) torch.tidy(() => torch.setRngState(torch.tensor(resume.torchRng)));
   else strategy.startEpoch?.(epoch);
-  const fromBatch = resumed?.batches ?? 0;
-  const started = performance.now() - (resumed?.seconds ?? 0) * 1000;
-  let weightedLoss = resumed?.weightedLoss ?? 0;
-  let plainLoss = resumed?.plainLoss ?? 0;
-  let seen = resumed?.seen ?? 0;
-  let errors = resumed?.errors ?? 0;
-  let batchIndex = fromBatch;
-  const batches = x.loader.numBatches;
-  const lastCheckpoint = fromBatch > 0 ? `${epoch} epoch(s) and ${fromBatch} batch(es) of epoch ${epoch + 1}` : `${epoch} epoch(s)`;
-  for await (const batch of x.loader.epoch(epoch, { fromBatch })) {
+  const fromBatch = resume?.batches ?? 0;
+  const started = performance.now() - (resume?.seconds ?? 0) * 1000;
+  const totals = EpochTotals.from(resume);
+  const batches = loader.numBatches;
+  const progress = { epoch, epochs: config.epochs, batchSize: config.batchSize };
+  for await (const batch of loader.epoch(epoch, { fromBatch })) {
     try {
       // The loader usually hands over a batch that is already waiting, without returning to the
       // event loop; this turn of it lets a signal handler (Ctrl-C: abort the signal) run between batches.
       await yieldToEventLoop();
-      if (x.signal?.aborted) {
+      if (run.signal?.aborted) {
         // Checkpoint the batches trained so far (unless the last checkpoint already holds them all).
-        if (batchIndex > fromBatch) {
+        if (totals.batches > fromBatch) {
           const torchRng = torch.tidy(() => Uint8Array.from(torch.getRngState().toArray() as Uint8Array));
-          x.checkpoint({ batches: batchIndex, weightedLoss, plainLoss, seen, errors, seconds: (performance.now() - started) / 1000, torchRng });
+          checkpoint(totals.toOpenEpoch((performance.now() - started) / 1000, torchRng));
         }
-        throw new RunInterrupted(x.out, epoch, { batch: batchIndex, batches });
+        throw new RunInterrupted(run.out, epoch, { batch: totals.batches, batches });
       }
-      const step = torch.tidy(() => {
-        let { x: inputs, y: labels, ids, positions } = batch;
-        let preWeights: Float64Array | null = null;
-        if (strategy.select) {
-          const candidates = torch.noGrad(() => model.forward(inputs));
-          const picked = strategy.select({ logits: candidates, labels, ids }, config.batchSize);
-          const index = torch.tensor(picked.positions).long();
-          inputs = inputs.indexSelect(0, index);
-          labels = labels.indexSelect(0, index);
-          ids = picked.positions.map((p) => ids[p]!);
-          positions = picked.positions.map((p) => positions[p]!);
-          preWeights = picked.weights;
-        }
-        const logits = model.forward(inputs);
-        const perSample = strategy.loss.perSample(logits, labels);
-        const diverged = (what: string) =>
-          new TrainingDiverged(
-            `epoch ${epoch + 1}, batch ${batchIndex + 1}: ${what}; training stopped. ` +
-              `The last good checkpoint (${lastCheckpoint}) is kept in ${x.out}, with ${DIVERGED_FILE}. Try a smaller learning rate.`,
-            { epoch: epoch + 1, batch: batchIndex + 1, reason: what },
-          );
-        // Checked before weighing: a strategy fed non-finite losses (LOW's solver, a quantile)
-        // would fail with its own, less telling error.
-        const losses = perSample.detach().toFloat32Array();
-        const bad = losses.findIndex((l) => !Number.isFinite(l));
-        if (bad >= 0) throw diverged(`the loss of sample ${bad} of the batch is ${losses[bad]}`);
-        const weights = strategy.weigh({ logits, labels, ids, perSample, epoch, epochs: config.epochs });
-        if (preWeights) for (let i = 0; i < weights.length; i++) weights[i]! *= preWeights[i]!;
-        const loss = perSample.mul(weightTensor(weights, perSample.dtype)).mean();
-        const value = loss.item();
-        if (!Number.isFinite(value)) throw diverged(`the loss is ${value}`);
-        optimizer.zeroGrad();
-        loss.backward();
-        optimizer.step();
-        const { margins, hits } = marginsAndHits(logits.detach().toFloat32Array(), Int32Array.from(labels.toInt32Array()), logits.size(1));
-        return { value, weights, losses, margins, hits, positions };
-      });
-      history.record(step.positions, step.weights, step.losses, step.margins);
-      const m = step.losses.length;
-      weightedLoss += step.value * m;
-      for (let i = 0; i < m; i++) plainLoss += step.losses[i]!;
-      errors += m - step.hits;
-      seen += m;
-      batchIndex++;
+      const step = stepOrDiverge(run, { x: batch.x, y: batch.y, ids: batch.ids, rows: batch.positions }, progress, totals.batches, fromBatch);
+      history.record(step.rows, step.weights, step.losses, step.margins);
+      totals.add(step);
       const elapsed = (performance.now() - started) / 1000;
-      x.onProgress?.({ kind: 'batch', epoch, batch: batchIndex, batches, loss: weightedLoss / seen, samplesPerSecond: seen / elapsed });
+      run.onProgress?.({ kind: 'batch', epoch, batch: totals.batches, batches, loss: totals.meanLoss, samplesPerSecond: totals.samples / elapsed });
     } finally {
       batch.dispose();
     }
@@ -342,26 +291,35 @@ async function trainEpoch(x: EpochContext): Promise<MetricsRow> {
   strategy.endEpoch?.(epoch);
   history.endEpoch(epoch);
   const weightRow = history.weight.subarray(epoch * history.samples, (epoch + 1) * history.samples);
-  return {
-    epoch: epoch + 1,
-    lr: x.lr,
-    train_loss: weightedLoss / seen,
-    train_loss_plain: plainLoss / seen,
-    train_err: errors / seen,
-    weight_std: stdIgnoringNaN(weightRow),
-    seconds: (performance.now() - started) / 1000,
-  } as MetricsRow;
+  return totals.toRow({ epoch: epoch + 1, lr, weightStd: stdIgnoringNaN(weightRow), seconds: (performance.now() - started) / 1000 });
 }
 
-function metricsOf(prefix: 'test' | 'val', r: EvalResult): Partial<MetricsRow> {
-  return {
-    [`${prefix}_loss`]: r.loss,
-    [`${prefix}_err`]: 1 - r.evaluation.acc,
-    [`${prefix}_acc`]: r.evaluation.acc,
-    [`${prefix}_bacc`]: r.evaluation.bacc,
-    [`${prefix}_mauc`]: r.evaluation.mauc,
-    [`${prefix}_mf1`]: r.evaluation.mf1,
-  } as Partial<MetricsRow>;
+/** trainStep, with a non-finite loss turned into TrainingDiverged, which names the batch and the checkpoint kept. */
+function stepOrDiverge(run: Training, batch: StepBatch, progress: StepProgress, batchIndex: number, fromBatch: number): StepResult {
+  try {
+    return trainStep(run.model, run.optimizer, run.strategy, batch, progress);
+  } catch (e) {
+    if (!(e instanceof NonFiniteLoss)) throw e;
+    const { epoch } = progress;
+    const lastCheckpoint = fromBatch > 0 ? `${epoch} epoch(s) and ${fromBatch} batch(es) of epoch ${epoch + 1}` : `${epoch} epoch(s)`;
+    throw new TrainingDiverged(
+      `epoch ${epoch + 1}, batch ${batchIndex + 1}: ${e.reason}; training stopped. ` +
+        `The last good checkpoint (${lastCheckpoint}) is kept in ${run.out}, with ${DIVERGED_FILE}. Try a smaller learning rate.`,
+      { epoch: epoch + 1, batch: batchIndex + 1, reason: e.reason },
+    );
+  }
+}
+
+/** A split's metrics row columns, e.g. test_acc. */
+function evalColumns(prefix: 'test' | 'val', r: EvalResult): Partial<EvalColumns> {
+  const columns: Partial<EvalColumns> = {};
+  columns[`${prefix}_loss`] = r.loss;
+  columns[`${prefix}_err`] = 1 - r.evaluation.acc;
+  columns[`${prefix}_acc`] = r.evaluation.acc;
+  columns[`${prefix}_bacc`] = r.evaluation.bacc;
+  columns[`${prefix}_mauc`] = r.evaluation.mauc;
+  columns[`${prefix}_mf1`] = r.evaluation.mf1;
+  return columns;
 }
 
 function stdIgnoringNaN(values: Float32Array): number {
@@ -375,18 +333,6 @@ function stdIgnoringNaN(values: Float32Array): number {
     sq += v * v;
   }
   return n > 1 ? Math.sqrt(Math.max(0, (sq - (sum * sum) / n) / (n - 1))) : NaN;
-}
-
-/**
- * For presampling strategies: each epoch visits `presample` seeded permutations back to back, so
- * an epoch still has N / b steps while every step sees presample * b candidates.
- */
-function presampleOrder(n: number, presample: number, seed: number): (epoch: number) => Int32Array {
-  return (epoch) => {
-    const order = new Int32Array(n * presample);
-    for (let k = 0; k < presample; k++) order.set(new SeededRandom(seed, `presample-${epoch}-${k}`).permutation(n), k * n);
-    return order;
-  };
 }
 
 /** What analysis needs about the training samples: ids, labels (as trained), clean labels, class names. */

@@ -5,6 +5,7 @@
 // diverged is an outcome too: its metrics count as missing (left out of means and paired tests,
 // with the number of seeds they rest on shown), and a configuration with a diverged seed is chosen
 // only when every configuration of its family has one.
+import { isProposedFamily } from '../weighting/registry.js';
 import { mean, meanIgnoringNaN, sampleStd, pairedTTest, wilcoxonSignedRank } from '../metrics/stats.js';
 import { markdownTable } from '../bench/table.js';
 import type { RunOutcome } from './experiment.js';
@@ -61,7 +62,7 @@ export function summarize(outcomes: RunOutcome[], selectionMetric: SummaryMetric
   const all: StrategySummary[] = [];
   for (const [strategy, list] of byStrategy) {
     list.sort((a, b) => a.run.seed - b.run.seed);
-    const finalValue = (o: RunOutcome, column: string) => (o.diverged ? NaN : last(o.rows)[column as MetricName]);
+    const finalValue = (o: RunOutcome, column: string) => (o.diverged ? NaN : (last(o.rows)[column as MetricName] ?? NaN));
     const test = Object.fromEntries(SUMMARY_METRICS.map((m) => [m, list.map((o) => finalValue(o, `test_${m}`))])) as Record<SummaryMetric, number[]>;
     const val = list.filter((o) => !o.diverged).map((o) => finalValue(o, `val_${selectionMetric}`));
     const diverged = list.filter((o) => o.diverged).map((o) => o.run.seed);
@@ -84,8 +85,8 @@ export function summarize(outcomes: RunOutcome[], selectionMetric: SummaryMetric
   const selectedOnTest = pickBest(testScore);
 
   const comparisons: PairedComparison[] = [];
-  const lows = selected.filter((s) => s.family.startsWith('low'));
-  const baselines = selected.filter((s) => !s.family.startsWith('low'));
+  const lows = selected.filter((s) => isProposedFamily(s.family));
+  const baselines = selected.filter((s) => !isProposedFamily(s.family));
   for (const low of lows) {
     for (const base of baselines) {
       for (const metric of SUMMARY_METRICS) {

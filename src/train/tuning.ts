@@ -8,7 +8,7 @@
 // seed like any other experiment.
 import { join } from 'node:path';
 import { mean } from '../metrics/stats.js';
-import { formatStrategy, parseStrategy, type StrategySpec } from '../weighting/strategies.js';
+import { formatStrategy, parseStrategy, strategyDefinition, type StrategySpec } from '../weighting/registry.js';
 import type { RunConfig } from './config.js';
 import type { PlannedRun, RunOutcome } from './experiment.js';
 import type { MetricName } from './metrics-file.js';
@@ -26,27 +26,13 @@ export interface TuningPlan {
   base: Omit<RunConfig, 'strategy' | 'seed'>;
 }
 
-/** What is searched for each strategy, unless the user fixed it in the spec. */
-export function searchGrid(spec: StrategySpec, lambdas: number[]): Record<string, (number | string)[]> {
-  switch (spec.name) {
-    case 'low':
-      // The gradient scaling too: the paper's per-sample norms, or the released code's batch mean.
-      return { lambda: lambdas, scale: ['sample', 'batch-mean'] };
-    case 'focal':
-      return { gamma: [1, 2, 5] };
-    case 'spl':
-      return { q: [0.5, 0.7], growth: [1.1, 1.3] };
-    case 'is':
-      return { presample: [2, 3, 5] };
-    case 'mentornet-pd':
-      // The loss percentile below which samples count as clean: its main knob, as lambda is LOW's.
-      return { p: [0.5, 0.7, 0.9] };
-    case 'mentornet':
-      // Whether the pretrained mentor weighs from the start or after the first 20 % of training.
-      return { burnin: [0, 0.2] };
-    default:
-      return {};
-  }
+/**
+ * What is searched for each strategy, unless the user fixed it in the spec: the protocol's sweep
+ * option (LOW's lambda) over `lambdas`, then the strategy's own tuning grid.
+ */
+export function searchGrid(spec: StrategySpec, lambdas: number[]): Record<string, readonly (number | string)[]> {
+  const def = strategyDefinition(spec.name);
+  return { ...(def.sweep ? { [def.sweep]: lambdas } : {}), ...def.tuningGrid };
 }
 
 /** A family as written: its spec, and the option keys the user fixed (those are not searched). */
@@ -56,7 +42,7 @@ export function familyOf(text: string): { spec: StrategySpec; fixed: Set<string>
   return { spec, fixed: new Set(written) };
 }
 
-function expand(spec: StrategySpec, fixed: Set<string>, grid: Record<string, (number | string)[]>): StrategySpec[] {
+function expand(spec: StrategySpec, fixed: Set<string>, grid: Record<string, readonly (number | string)[]>): StrategySpec[] {
   let specs: StrategySpec[] = [{ name: spec.name, options: { ...spec.options } }];
   for (const [key, values] of Object.entries(grid)) {
     if (fixed.has(key)) continue;
@@ -118,7 +104,7 @@ export function chooseTuned(outcomes: RunOutcome[], metric: SummaryMetric): Tune
   const settings = new Map<string, { family: string; candidate: TuningCandidate }>();
   for (const o of [...outcomes].sort((a, b) => a.run.seed - b.run.seed)) {
     const last = o.rows[o.rows.length - 1];
-    const score = o.diverged || !last ? NaN : last[`val_${metric}` as MetricName];
+    const score = o.diverged || !last ? NaN : (last[`val_${metric}` as MetricName] ?? NaN);
     const key = `${o.run.family}\n${tunedLabel(o.run.config.strategy, o.run.config.lr)}`;
     const setting = settings.get(key) ?? { family: o.run.family, candidate: { strategy: o.run.config.strategy, lr: o.run.config.lr, valScore: NaN, valScores: [] } };
     setting.candidate.valScores.push(score);

@@ -9,6 +9,8 @@ import { gradNormSq } from './grad-norms.js';
 import { crossEntropyLoss, type PerSampleLoss } from './losses.js';
 import { uniformWeights, type BatchView, type Strategy } from './strategy.js';
 import { SeededRandom } from '../data/random.js';
+import type { Tensor } from '../torch/index.js';
+import { numberOption, type StrategyDefinition } from './strategy-definition.js';
 
 export interface ImportanceSamplingOptions {
   /** B / b, the candidate batch's size relative to the batch (default 3). */
@@ -52,42 +54,14 @@ export function importanceSamplingStrategy(o: ImportanceSamplingOptions = {}, lo
   return {
     label: `is(presample=${presample})`,
     loss,
-    presample,
     weigh: (b: BatchView) => uniformWeights(b.ids.length),
-    select({ logits, labels }, b) {
-      const B = logits.size(0);
-      const scores = gradNormSq(loss, logits, labels).map(Math.sqrt);
-      const threshold = o.tauThreshold ?? (B + 3 * b) / (3 * b);
-      tau = momentum * tau + (1 - momentum) * varianceReduction(scores);
-      active = tau > threshold;
-      steps++;
-      const positions = new Int32Array(Math.min(b, B));
-      const weights = new Float64Array(positions.length);
-      if (!active) {
-        const order = rng.permutation(B);
-        for (let i = 0; i < positions.length; i++) {
-          positions[i] = order[i]!;
-          weights[i] = 1;
-        }
-        return { positions, weights };
-      }
-      const total = scores.reduce((a, s) => a + s, 0);
-      const cumulative = new Float64Array(B);
-      let acc = 0;
-      for (let i = 0; i < B; i++) cumulative[i] = acc += scores[i]! / total;
-      for (let k = 0; k < positions.length; k++) {
-        const r = rng.next();
-        let lo = 0;
-        let hi = B - 1;
-        while (lo < hi) {
-          const mid = (lo + hi) >> 1;
-          if (cumulative[mid]! > r) hi = mid;
-          else lo = mid + 1;
-        }
-        positions[k] = lo;
-        weights[k] = 1 / (B * (scores[lo]! / total));
-      }
-      return { positions, weights };
+    sampling: {
+      presample,
+      // Each epoch visits `presample` seeded permutations back to back, so an epoch still has N / b
+      // steps while every step sees presample * b candidates. (With presample 1 the loader's own
+      // shuffled order serves.)
+      candidateOrder: presample > 1 ? (epoch, n) => candidateOrder(n, presample, o.seed ?? 0, epoch) : undefined,
+      pick: ({ logits, labels }, b) => pick(logits, labels, b),
     },
     state: () => ({ tau, steps, rng: rng.saveState() }),
     loadState(s) {
@@ -97,4 +71,62 @@ export function importanceSamplingStrategy(o: ImportanceSamplingOptions = {}, lo
       rng = SeededRandom.fromState(st.rng);
     },
   };
+
+  function pick(logits: Tensor, labels: Tensor, b: number): { picks: Int32Array; weights: Float64Array } {
+    const B = logits.size(0);
+    const scores = gradNormSq(loss, logits, labels).map(Math.sqrt);
+    const threshold = o.tauThreshold ?? (B + 3 * b) / (3 * b);
+    tau = momentum * tau + (1 - momentum) * varianceReduction(scores);
+    active = tau > threshold;
+    steps++;
+    const picks = new Int32Array(Math.min(b, B));
+    const weights = new Float64Array(picks.length);
+    if (!active) {
+      const order = rng.permutation(B);
+      for (let i = 0; i < picks.length; i++) {
+        picks[i] = order[i]!;
+        weights[i] = 1;
+      }
+      return { picks, weights };
+    }
+    const total = scores.reduce((a, s) => a + s, 0);
+    const cumulative = new Float64Array(B);
+    let acc = 0;
+    for (let i = 0; i < B; i++) cumulative[i] = acc += scores[i]! / total;
+    for (let k = 0; k < picks.length; k++) {
+      const r = rng.next();
+      let lo = 0;
+      let hi = B - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (cumulative[mid]! > r) hi = mid;
+        else lo = mid + 1;
+      }
+      picks[k] = lo;
+      weights[k] = 1 / (B * (scores[lo]! / total));
+    }
+    return { picks, weights };
+  }
 }
+
+/** `presample` seeded permutations of the n training rows, back to back: an epoch's candidate order. */
+export function candidateOrder(n: number, presample: number, seed: number, epoch: number): Int32Array {
+  const order = new Int32Array(n * presample);
+  for (let k = 0; k < presample; k++) order.set(new SeededRandom(seed, `presample-${epoch}-${k}`).permutation(n), k * n);
+  return order;
+}
+
+export const importanceSamplingDefinition: StrategyDefinition = {
+  name: 'is',
+  role: 'baseline',
+  help: 'importance sampling (Katharopoulos & Fleuret 2018): presample presample*b, pick b by gradient-norm bound with unbiased weights 1/(B p), once the variance reduction passes (B+3b)/(3b)',
+  options: {
+    presample: { type: 'number', default: 3, range: { min: 1, integer: true }, expected: 'an integer >= 1', help: 'candidates per trained sample (B / b)' },
+    tau: { type: 'number', range: { min: 0, minOpen: true }, expected: 'a finite number > 0', help: 'variance-reduction threshold; default (B + 3b) / (3b)' },
+  },
+  tuningGrid: { presample: [2, 3, 5] },
+  create: (options, _info, { label, seed }) => ({
+    ...importanceSamplingStrategy({ presample: numberOption(importanceSamplingDefinition, options, 'presample'), tauThreshold: numberOption(importanceSamplingDefinition, options, 'tau'), seed }),
+    label,
+  }),
+};

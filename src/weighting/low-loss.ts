@@ -1,10 +1,11 @@
 // The LOW objective for one mini-batch: per-sample losses, their gradient norms at the logits,
 // the optimal weights (an exact projection, see low-weights.ts), and the weighted mean loss to
 // backpropagate. Weights are constants for the backward pass, as in the paper.
-import { Tensor, tensor, type DType } from '../torch/index.js';
+import type { Tensor } from '../torch/index.js';
 import { crossEntropyLoss, type PerSampleLoss } from './losses.js';
 import { gradNormSq, type GradScale } from './grad-norms.js';
 import { lowWeights } from './low-weights.js';
+import { weightedMean } from './weighted-mean.js';
 
 export interface LowOptions {
   /** Strength of the pull towards uniform weights (the paper's grid: 1, 0.5, 0.1, 0.01). */
@@ -36,11 +37,5 @@ export function lowLoss(logits: Tensor, labels: Tensor, o: LowOptions): LowResul
   const perSample = base.perSample(logits, labels);
   const g2 = gradNormSq(base, logits, labels, o.gradScale ?? 'sample');
   const weights = lowWeights(g2, { lambda: o.lambda });
-  const w = weightTensor(weights, perSample.dtype);
-  return { loss: perSample.mul(w).mean(), weights, perSample, gradNormSq: g2 };
-}
-
-/** Weights as a tensor of the losses' dtype, made in one copy when that is float32 (the usual case). */
-export function weightTensor(weights: Float64Array, dtype: DType): Tensor {
-  return dtype === 'float32' ? tensor(Float32Array.from(weights)) : tensor(weights, { dtype });
+  return { loss: weightedMean(perSample, weights), weights, perSample, gradNormSq: g2 };
 }

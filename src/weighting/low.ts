@@ -2,8 +2,9 @@
 // gradient norms at the logits of the strategy's base loss (CE, class-balanced CE or focal).
 import { lowWeights } from './low-weights.js';
 import { gradNormSq, type GradScale } from './grad-norms.js';
-import type { PerSampleLoss } from './losses.js';
+import { classBalancedLoss, crossEntropyLoss, focalLoss, type PerSampleLoss } from './losses.js';
 import type { BatchView, Strategy } from './strategy.js';
+import { numberOption, optionValue, type StrategyDefinition } from './strategy-definition.js';
 
 export interface LowStrategyOptions {
   lambda: number;
@@ -26,3 +27,47 @@ export function lowStrategy(base: PerSampleLoss, o: LowStrategyOptions, label?: 
     weigh: (b: BatchView) => lowWeights(gradNormSq(o.normsFrom ?? base, b.logits, b.labels, scale), { lambda: o.lambda }),
   };
 }
+
+export const lowDefinition: StrategyDefinition = {
+  name: 'low',
+  role: 'proposed',
+  help: "LOW: weights from the exact QP on each sample's gradient norm at the logits of the base loss",
+  options: {
+    lambda: {
+      type: 'number', default: 0.1, canonical: 'always', range: { min: 0, minOpen: true }, expected: 'a finite number > 0',
+      help: "pull towards uniform weights (the paper's grid: 1, 0.5, 0.1, 0.01)",
+    },
+    scale: {
+      type: 'word', values: ['sample', 'batch-mean'], default: 'sample', canonical: 'unless-default', expected: "'sample' or 'batch-mean'",
+      help: "gradient norms of each sample's own loss (the paper's eq. 8) or of the batch mean (the released code)",
+    },
+    base: {
+      type: 'word', values: ['ce', 'bce', 'focal'], default: 'ce', canonical: 'unless-default', expected: 'ce, bce or focal',
+      help: 'the loss LOW weights: cross-entropy, class-balanced CE or focal loss',
+    },
+    gamma: {
+      type: 'number', default: 2, range: { min: 0 }, expected: 'a finite number >= 0', help: "the focal loss's gamma",
+      requires: { option: 'base', values: ['focal'], when: 'with base=focal (the focal loss is the only base with a gamma)' },
+    },
+    norms: {
+      type: 'word', values: ['base', 'ce'], default: 'base', canonical: 'unless-default',
+      expected: 'base (gradient norms of the base loss, the paper) or ce (of plain cross-entropy)',
+      help: 'the loss whose gradient norms set the weights (ce keeps class weights out of the QP)',
+    },
+  },
+  sweep: 'lambda',
+  // The gradient scaling too: the paper's per-sample norms, or the released code's batch mean.
+  tuningGrid: { scale: ['sample', 'batch-mean'] },
+  canonicalize(options) {
+    // With a cross-entropy base, norms=ce is the default: one spelling, one run.
+    if ((options.base ?? 'ce') === 'ce') delete options.norms;
+  },
+  create(options, info, { label }) {
+    const word = (key: string) => optionValue(lowDefinition, options, key) as string;
+    const baseName = word('base');
+    const base: PerSampleLoss =
+      baseName === 'bce' ? classBalancedLoss(info.classCounts) : baseName === 'focal' ? focalLoss({ gamma: numberOption(lowDefinition, options, 'gamma') }) : crossEntropyLoss();
+    const normsFrom = word('norms') === 'ce' ? crossEntropyLoss() : undefined;
+    return lowStrategy(base, { lambda: numberOption(lowDefinition, options, 'lambda')!, gradScale: word('scale') as GradScale, normsFrom }, label);
+  },
+};

@@ -23,6 +23,7 @@
 // the number of samples kept. When no sample is selected every weight is 0 (no step from the data).
 import { crossEntropyLoss, type PerSampleLoss } from './losses.js';
 import type { BatchView, Strategy } from './strategy.js';
+import { numberOption, type StrategyDefinition } from './strategy-definition.js';
 
 export interface MentorNetPDOptions {
   /** Loss percentile (0..1) whose moving average is lambda1 (default 0.7, the authors' default). */
@@ -87,3 +88,23 @@ export function mentorNetPDStrategy(o: MentorNetPDOptions = {}, loss: PerSampleL
     },
   };
 }
+
+const fraction = { range: { min: 0, max: 1 }, expected: 'a fraction in [0, 1]' } as const;
+
+export const mentorNetPDDefinition: StrategyDefinition = {
+  name: 'mentornet-pd',
+  role: 'baseline',
+  help: "MentorNet-PD (Jiang et al. 2018), the predefined curriculum: v = 1[l <= lambda1], lambda1 a moving average of the batch's p-th loss percentile",
+  options: {
+    p: { type: 'number', default: 0.7, ...fraction, help: 'loss percentile whose moving average is lambda1' },
+    decay: { type: 'number', default: 0.9, range: { min: 0, max: 1, maxOpen: true }, expected: 'a number in [0, 1)', help: 'decay of the moving average' },
+    lambda2: { type: 'number', default: 0, range: { min: 0 }, expected: 'a finite number >= 0', help: '0: 0/1 weights; > 0: linear weighting' },
+    burnin: { type: 'number', default: 0.2, ...fraction, help: 'share of the epochs, from the start, with every weight 1' },
+  },
+  // The loss percentile below which samples count as clean: its main knob, as lambda is LOW's.
+  tuningGrid: { p: [0.5, 0.7, 0.9] },
+  create: (options, _info, { label }) => {
+    const n = (key: string) => numberOption(mentorNetPDDefinition, options, key);
+    return { ...mentorNetPDStrategy({ percentile: n('p'), decay: n('decay'), lambda2: n('lambda2'), burnin: n('burnin') }), label };
+  },
+};

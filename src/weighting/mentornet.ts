@@ -34,6 +34,8 @@ import { normaliseToMeanOne, percentile } from './mentornet-pd.js';
 import { MentorFineTuner, fineTuneTargets, type FineTuneOptions, type FineTuneState, type TargetSource } from './mentornet-finetune.js';
 import { b64, fromB64 } from './base64.js';
 import type { BatchView, Strategy } from './strategy.js';
+import { numberOption, optionValue, type StrategyDefinition } from './strategy-definition.js';
+import { targetSource } from './mentornet-finetune.js';
 
 export interface MentorNetOptions {
   /** The mentor file written by `low mentornet pretrain`. */
@@ -207,3 +209,46 @@ export function mentorNetStrategy(o: MentorNetOptions, loss: PerSampleLoss = cro
   }
   return mentorNetWithModel(model, metadata, { decay: o.decay, burnin: o.burnin, file: o.mentor, finetune: o.finetune }, loss);
 }
+
+const whenFineTuned = { option: 'finetune', values: [1], when: 'when the mentor is fine-tuned; add finetune=1' } as const;
+
+export const mentorNetDefinition: StrategyDefinition = {
+  name: 'mentornet',
+  role: 'baseline',
+  help: 'MentorNet-DD (Jiang et al. 2018): a pretrained mentor network (--mentor FILE) weighs each sample from its loss history; finetune=1 fine-tunes it on this run',
+  needsMentor: true,
+  options: {
+    decay: { type: 'number', default: 0.9, range: { min: 0, max: 1, maxOpen: true }, expected: 'a number in [0, 1)', help: "decay of the moving average of the batch's loss percentile" },
+    burnin: { type: 'number', default: 0.2, range: { min: 0, max: 1 }, expected: 'a fraction in [0, 1]', help: 'share of the epochs, from the start, with every weight 1' },
+    finetune: {
+      type: 'number', default: 0, canonical: 'unless-default', range: { min: 0, max: 1, integer: true },
+      expected: '0 (the mentor stays fixed) or 1 (fine-tune it on this run)', help: 'fine-tune the mentor after every epoch',
+    },
+    ftsteps: {
+      type: 'number', default: 20, range: { min: 1, integer: true }, expected: 'a positive integer (Adam steps per epoch)', help: 'fine-tuning Adam steps per epoch',
+      requires: whenFineTuned,
+    },
+    ftlr: {
+      type: 'number', default: 0.001, range: { min: 0, minOpen: true }, expected: 'a positive number (the fine-tuning learning rate)', help: 'fine-tuning learning rate',
+      requires: whenFineTuned,
+    },
+    targets: {
+      type: 'word', values: ['auto', 'curriculum'], default: 'auto', canonical: 'unless-default',
+      expected: "auto (the run's clean/noisy flags when it injected the noise, else the predefined curriculum) or curriculum",
+      help: 'what the fine-tuned mentor learns to output', requires: whenFineTuned,
+    },
+  },
+  // Whether the pretrained mentor weighs from the start or after the first 20 % of training.
+  tuningGrid: { burnin: [0, 0.2] },
+  create(options, info, { label, seed, mentor }) {
+    if (!mentor) {
+      throw new RangeError("strategy 'mentornet' needs a pretrained mentor: give --mentor FILE (made by `low mentornet pretrain --from RUN_FOLDER --out FILE`)");
+    }
+    const n = (key: string) => numberOption(mentorNetDefinition, options, key);
+    const finetune =
+      n('finetune') === 1
+        ? { steps: n('ftsteps'), lr: n('ftlr'), seed, targets: targetSource(optionValue(mentorNetDefinition, options, 'targets') as 'auto' | 'curriculum', info.noise) }
+        : undefined;
+    return { ...mentorNetStrategy({ mentor, decay: n('decay'), burnin: n('burnin'), numClasses: info.classCounts.length, finetune }), label };
+  },
+};

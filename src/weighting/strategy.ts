@@ -44,16 +44,8 @@ export interface Strategy {
   startEpoch?(epoch: number): void;
   /** Called after each epoch's last batch. */
   endEpoch?(epoch: number): void;
-  /**
-   * Strategies that choose which samples to train on (importance sampling) see a larger candidate
-   * batch of `presample` times the batch size and pick from it.
-   */
-  readonly presample?: number;
-  /**
-   * From candidate logits (computed without gradients) pick the positions (within the candidate
-   * batch) to train on and the weight each pick carries. Used only with `presample`.
-   */
-  select?(candidates: { logits: Tensor; labels: Tensor; ids: Int32Array }, batchSize: number): { positions: Int32Array; weights: Float64Array };
+  /** Present for strategies that choose which samples to train on (importance sampling). */
+  readonly sampling?: Sampling;
   /**
    * JSON-serialisable state for checkpoints, and its restoration, for strategies with memory.
    * A checkpoint may be taken between any two batches (Ctrl-C), so state() must hold everything
@@ -62,6 +54,24 @@ export interface Strategy {
    */
   state?(): unknown;
   loadState?(state: unknown): void;
+}
+
+/**
+ * How a sampling strategy chooses its batches. The loader hands each step a candidate batch of
+ * `presample` times the batch size, in the order `candidateOrder` gives; the strategy picks the
+ * samples to train on from the candidates' logits, and each pick's weight multiplies the weight
+ * weigh() gives it.
+ */
+export interface Sampling {
+  /** Candidates per trained sample (B / b). */
+  readonly presample: number;
+  /** The rows of the training set in the order an epoch visits them, `presample` times N of them; absent: the loader's shuffled order. */
+  candidateOrder?: (epoch: number, trainSize: number) => Int32Array;
+  /**
+   * From candidate logits (computed without gradients) pick up to `batchSize` candidates to train
+   * on: their indices within the candidate batch, and the weight each pick carries.
+   */
+  pick(candidates: { logits: Tensor; labels: Tensor; ids: Int32Array }, batchSize: number): { picks: Int32Array; weights: Float64Array };
 }
 
 /** Weights of 1 for M samples: plain (unweighted) training. */
