@@ -2,6 +2,7 @@
 // one JSON object per line for scripts, or nothing.
 import cliProgress from 'cli-progress';
 import type { ProgressEvent } from '../train/run.js';
+import { epochLine } from '../train/epoch-line.js';
 
 export type ProgressMode = 'bar' | 'jsonl' | 'quiet';
 
@@ -37,12 +38,7 @@ export function progressReporter(mode: ProgressMode, label = ''): (e: ProgressEv
       bar.update(e.batch, { loss: e.loss.toFixed(4), rate: Math.round(e.samplesPerSecond) });
     } else if (e.kind === 'epoch') {
       bar?.stop();
-      const r = e.row;
-      // The test split's metrics, else validation's; neither on an epoch --eval-every skips.
-      const split = r.test_acc !== undefined ? 'test' : r.val_acc !== undefined ? 'val' : null;
-      const m = (k: string) => (100 * (r as Record<string, number>)[`${split}_${k}`]!).toFixed(2);
-      const evaluated = split ? `, ${split} err ${m('err')}%, BAcc ${m('bacc')}%, mAUC ${m('mauc')}%, mF1 ${m('mf1')}%` : '';
-      console.error(`${label}epoch ${r.epoch}/${epochs}: train loss ${r.train_loss.toFixed(4)}, train err ${(100 * r.train_err).toFixed(2)}%${evaluated} (${r.seconds.toFixed(1)} s)`);
+      console.error(`${label}${epochLine(e.row, epochs)}`);
     } else if (e.kind === 'done') {
       bar?.stop();
     }

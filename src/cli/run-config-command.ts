@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { positiveInt } from './options.js';
 import { progressReporter } from './progress.js';
-import { withInterruptHandling } from './interrupt.js';
+import { withInterruptHandling } from '../train/interrupt.js';
 import type { RunConfig } from '../train/config.js';
 
 export function runConfigCommand(): Command {

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { addRunOptions, configFromOptions, type RunCliOptions } from './run-options.js';
 import { progressReporter } from './progress.js';
 import { nonNegativeInt } from './options.js';
-import { withInterruptHandling } from './interrupt.js';
+import { withInterruptHandling } from '../train/interrupt.js';
 import { strategyList, strategyUsage } from './strategy-help.js';
 
 export function trainCommand(): Command {

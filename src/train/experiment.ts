@@ -98,15 +98,15 @@ export function readOutcome(run: PlannedRun): RunOutcome {
   return { run, rows: diverged.rows, diverged: diverged.record };
 }
 
-/** The CLI entry, so workers run the same build (compiled, or TypeScript through the same loader). */
-function cliEntry(): string {
+/** The worker's entry beside this file, so workers run the same build (compiled, or TypeScript through the same loader). */
+function workerEntry(): string {
   const self = fileURLToPath(import.meta.url);
-  return self.endsWith('.ts') ? join(self, '..', '..', 'cli', 'main.ts') : join(self, '..', '..', 'cli', 'main.js');
+  return join(self, '..', self.endsWith('.ts') ? 'run-worker.ts' : 'run-worker.js');
 }
 
 /**
  * Runs one planned run to completion in `run.dir` (its config is in config.request.json there);
- * rejects with the reason when it fails. The default is a worker process (`low run-config`).
+ * rejects with the reason when it fails. The default is a worker process (train/run-worker.ts).
  */
 export type RunExecutor = (run: PlannedRun, o: { threads: number; signal?: AbortSignal }) => Promise<void>;
 
@@ -203,7 +203,7 @@ export class ExperimentInterrupted extends Error {
   }
 }
 
-/** The default {@link RunExecutor}: `low run-config` in a child process, its stderr kept in worker.log. */
+/** The default {@link RunExecutor}: train/run-worker.ts in a child process, its stderr kept in worker.log. */
 export const workerProcess: RunExecutor = async (run, { threads, signal }) => {
   const code = await runWorker(run, threads, signal);
   if (code !== 0) {
@@ -216,7 +216,7 @@ function runWorker(run: PlannedRun, threads: number, signal?: AbortSignal): Prom
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      [...process.execArgv, cliEntry(), 'run-config', join(run.dir, 'config.request.json'), '--out', run.dir, '--threads', String(threads)],
+      [...process.execArgv, workerEntry(), join(run.dir, 'config.request.json'), run.dir, String(threads)],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let log = '';
