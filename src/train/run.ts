@@ -124,14 +124,45 @@ function torchSeed(seed: number, epoch: number): number {
   return (seed * 100003 + epoch * 7919 + 17) % 2147483647;
 }
 
+/**
+ * Everything that can be refused is checked before the run's folder is made or written to: the
+ * config (options, strategy spec), the folder (another run's, an experiment's, a diverged run),
+ * the data (both splits loaded and checked) and the strategy (its files). A failed start leaves
+ * nothing behind.
+ */
 export async function trainRun(input: RunConfig, o: RunOptions): Promise<RunResult> {
   const config = validateConfig(withoutUnusedFields(input));
+  refuseFolder(o.out, config);
+  const data = await prepareData(config);
+  const noise = data.isNoisy ? { ids: data.train.ids, isNoisy: data.isNoisy } : null; // MentorNet's fine-tuning targets
+  const info = { classCounts: data.trainCounts, size: data.train.labels.length, batchSize: config.batchSize, noise };
+  const strategy = createStrategy(parseStrategy(config.strategy), info, config.seed, { mentor: config.mentor });
   mkdirSync(o.out, { recursive: true });
   const release = lockFolder(o.out, `training ${config.strategy} seed ${config.seed}`);
   try {
-    return await trainInFolder(config, o);
+    return await trainInFolder(config, data, strategy, o);
   } finally {
     release();
+  }
+}
+
+/** Refuses a folder that holds another run, an experiment, or this run diverged (read-only checks). */
+function refuseFolder(out: string, config: RunConfig): void {
+  if (existsSync(join(out, 'experiment.json'))) {
+    throw new Error(`${out} holds an experiment (experiment.json; made by low compare), not a run: choose another output folder`);
+  }
+  const configFile = join(out, 'config.json');
+  if (existsSync(configFile) && readFileSync(configFile, 'utf8') !== configFileText(config)) {
+    throw new Error(`${out} holds a run with a different configuration (see its config.json); choose another output folder or delete it`);
+  }
+  const divergedBefore = readDivergedFile(out);
+  if (divergedBefore) {
+    // Training is deterministic: resuming would only diverge again at the same batch.
+    const { epoch, batch, reason } = divergedBefore.record;
+    throw new TrainingDiverged(
+      `${out} holds a run that diverged (epoch ${epoch}, batch ${batch}: ${reason}); see ${join(out, DIVERGED_FILE)}, and delete that file to train it again`,
+      divergedBefore.record,
+    );
   }
 }
 
@@ -149,28 +180,11 @@ interface Training {
 }
 
 /** trainRun once it holds the folder's lock. */
-async function trainInFolder(config: RunConfig, o: RunOptions): Promise<RunResult> {
-  const configFile = join(o.out, 'config.json');
-  const configJson = configFileText(config);
-  if (existsSync(configFile) && readFileSync(configFile, 'utf8') !== configJson) {
-    throw new Error(`${o.out} holds a run with a different configuration (see its config.json); choose another output folder or delete it`);
-  }
-  writeFileSync(configFile, configJson);
+async function trainInFolder(config: RunConfig, data: RunData, strategy: Strategy, o: RunOptions): Promise<RunResult> {
+  // Checked again under the lock: another process may have started this folder meanwhile.
+  refuseFolder(o.out, config);
+  writeFileSync(join(o.out, 'config.json'), configFileText(config));
   const divergedFile = join(o.out, DIVERGED_FILE);
-  const divergedBefore = readDivergedFile(o.out);
-  if (divergedBefore) {
-    // Training is deterministic: resuming would only diverge again at the same batch.
-    const { epoch, batch, reason } = divergedBefore.record;
-    throw new TrainingDiverged(
-      `${o.out} holds a run that diverged (epoch ${epoch}, batch ${batch}: ${reason}); see ${divergedFile}, and delete that file to train it again`,
-      divergedBefore.record,
-    );
-  }
-
-  const data = await prepareData(config);
-  const noise = data.isNoisy ? { ids: data.train.ids, isNoisy: data.isNoisy } : null; // MentorNet's fine-tuning targets
-  const info = { classCounts: data.trainCounts, size: data.train.labels.length, batchSize: config.batchSize, noise };
-  const strategy = createStrategy(parseStrategy(config.strategy), info, config.seed, { mentor: config.mentor });
   writeSamplesFile(o.out, data);
 
   // Same seed -> same initial weights for every strategy (the paper's protocol).
