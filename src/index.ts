@@ -21,7 +21,10 @@ export { importanceSamplingStrategy, varianceReduction } from './weighting/impor
 export { mentorNetPDStrategy, mentorNetPDWeight } from './weighting/mentornet-pd.js';
 export { mentorNetStrategy, mentorNetWithModel } from './weighting/mentornet.js';
 export { pretrainMentor, readNoisyRun, evaluateMentorOnRun } from './weighting/mentornet-pretrain.js';
-export { parseStrategy, formatStrategy, createStrategy, STRATEGY_NAMES, type StrategySpec } from './weighting/registry.js';
+export { parseStrategy, formatStrategy, createStrategy, strategyDefinitions, STRATEGY_NAMES, type StrategySpec } from './weighting/registry.js';
+export type { StrategyDefinition, OptionSpec } from './weighting/strategy-definition.js';
+export type { Sampling } from './weighting/strategy.js';
+export { weightedMean } from './weighting/weighted-mean.js';
 
 // Data
 export * as data from './data/index.js';
@@ -34,6 +37,8 @@ export { accuracy, balancedAccuracy, macroF1, perClassScores } from './metrics/c
 export { wilcoxonSignedRank, pairedTTest } from './metrics/stats.js';
 
 // Training and experiments
+export { trainStep, NonFiniteLoss, type StepBatch, type StepProgress, type StepResult } from './train/step.js';
+export { runExperiment, type ExperimentOptions, type ExperimentResult } from './train/compare.js';
 export { trainRun, RunInterrupted, TrainingDiverged, type DivergedRecord, type RunOptions, type RunResult, type ProgressEvent } from './train/run.js';
 export { DEFAULT_CONFIG, PRESETS, validateConfig, type RunConfig } from './train/config.js';
 export { SampleHistory } from './train/history.js';
