@@ -38,7 +38,7 @@
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { Tensor, keep, tensor, tidy, affineFromBytes } from '../torch/index.js';
-import { checkGeometry, normalizeOnBytes, splitGeometry, toFloat, type Geometry, type GeometricTransform, type Transform } from './augment.js';
+import { asTransform, checkGeometry, splitGeometry, toFloat, type Geometry, type GeometricStep, type Transform, type TransformInput } from './augment.js';
 import { datasetSize, imageSize, type ImageDataset } from './dataset.js';
 import { SeededRandom } from './random.js';
 
@@ -64,8 +64,8 @@ export interface Batch {
   dispose(): void;
 }
 
-/** A batch transform (the loader's name for {@link Transform}). */
-export type BatchTransform = Transform;
+/** A batch transform as the loader accepts it: a tagged transform or a plain function (see transform.ts). */
+export type BatchTransform = TransformInput;
 
 /** Chooses the dataset positions an epoch visits, in order (repetitions allowed). */
 export type Sampler = (epoch: number) => ArrayLike<number>;
@@ -83,7 +83,7 @@ export interface DataLoaderOptions {
    * Applied to each batch. It receives the raw bytes, uint8 [B, C, H, W]; a result still in
    * uint8 is scaled to float32 [0, 1]. Default: that scaling only.
    */
-  transform?: Transform | null;
+  transform?: TransformInput | null;
   /** Seed of the transform's random decisions. Default: `seed`. */
   transformSeed?: number;
   /** Chooses the positions of each epoch (replaces the shuffled or file order). */
@@ -133,13 +133,14 @@ export class DataLoader {
   readonly shuffle: boolean;
   readonly seed: number;
   readonly dropLast: boolean;
+  /** The transform, tagged (a plain function given as an option runs as an opaque step). */
   readonly transform: Transform | null;
   readonly transformSeed: number;
   readonly sampler: Sampler | null;
   readonly prefetch: number;
   readonly offload: boolean;
   /** The transform's leading geometric steps and the rest (see splitGeometry). */
-  private readonly parts: { geometric: GeometricTransform | null; rest: Transform | null };
+  private readonly parts: { geometric: GeometricStep | null; rest: Transform | null };
 
   constructor(
     readonly dataset: ImageDataset,
@@ -156,8 +157,9 @@ export class DataLoader {
     if (typeof this.offload !== 'boolean') throw new RangeError(`offload must be a boolean, got ${String(this.offload)}`);
     if (typeof this.shuffle !== 'boolean') throw new RangeError(`shuffle must be a boolean, got ${String(this.shuffle)}`);
     if (typeof this.dropLast !== 'boolean') throw new RangeError(`dropLast must be a boolean, got ${String(this.dropLast)}`);
-    this.transform = options.transform ?? null;
-    if (this.transform !== null && typeof this.transform !== 'function') throw new RangeError('transform must be a function (x, rng) => Tensor');
+    const transform = options.transform ?? null;
+    if (transform !== null && typeof transform !== 'function') throw new RangeError('transform must be a function (x, rng) => Tensor');
+    this.transform = transform === null ? null : asTransform(transform, 'transform');
     this.sampler = options.sampler ?? null;
     if (this.sampler !== null && typeof this.sampler !== 'function') throw new RangeError('sampler must be a function (epoch) => positions');
     this.parts = this.transform === null ? { geometric: null, rest: null } : splitGeometry(this.transform);
@@ -262,7 +264,7 @@ export class DataLoader {
    * The geometric steps the worker may apply (null: none, or offloading is off), and the
    * transform that remains for the main thread.
    */
-  offloadParts(): { geometric: GeometricTransform | null; rest: Transform | null } {
+  offloadParts(): { geometric: GeometricStep | null; rest: Transform | null } {
     return this.offload && this.parts.geometric !== null ? this.parts : { geometric: null, rest: this.transform };
   }
 
@@ -283,8 +285,7 @@ export class DataLoader {
     }
     const x = keep(
       tidy(() => {
-        const affine = transform === null ? undefined : normalizeOnBytes.get(transform);
-        if (affine) return affineFromBytes(bytes, [b, ...shape], affine.scale, affine.shift);
+        if (transform?.kind === 'affine') return affineFromBytes(bytes, [b, ...shape], [...transform.onBytes.scale], [...transform.onBytes.shift]);
         const raw = tensor(bytes, { shape: [b, ...shape] });
         let out = transform === null ? raw : transform(raw, rng);
         if (!(out instanceof Tensor)) throw new TypeError('DataLoader: the transform must return a Tensor');
@@ -414,7 +415,7 @@ export class Epoch implements AsyncIterable<Batch> {
  * x float32 [B, ...] (transformed), y int64 [B]. Synchronous, for evaluation passes; the
  * transform gets a fixed generator (evaluation transforms draw nothing).
  */
-export function batchTensors(ds: ImageDataset, start: number, end: number, transform?: Transform | null): { x: Tensor; y: Tensor } {
+export function batchTensors(ds: ImageDataset, start: number, end: number, transform?: TransformInput | null): { x: Tensor; y: Tensor } {
   const n = datasetSize(ds);
   checkInteger('start', start, 0);
   checkInteger('end', end, start);
