@@ -23,6 +23,7 @@ import {
   verticalFlip,
   type Transform,
 } from '../src/data/augment.js';
+import { centerCropAtMost, pipeline, randomCropAtMost, type GeometricTransform } from '../src/data/augment.js';
 import { SeededRandom } from '../src/data/random.js';
 import { assertAllClose } from './engine-helpers.js';
 
@@ -311,4 +312,71 @@ test('augmentationFor: named pipelines, deterministic evaluation, unknown names 
   });
   assert.throws(() => augmentationFor('imagenet', true), /unknown dataset/);
   assert.throws(() => augmentationFor('cifar10', true, { augment: 'heavy' as 'none' }), RangeError);
+});
+
+test('transforms are tagged values: nesting pipelines keeps the geometric steps fused and first, and the result', () => {
+  const data = makeBatch(5, 3, 6, 6);
+  const crop = randomCropWithPadding(1);
+  const flip = horizontalFlip();
+  const norm = normalize([0.1, 0.2, 0.3], [0.3, 0.3, 0.3]);
+  assert.deepEqual([crop.kind, norm.kind, shadesOfGray().kind, toFloat.kind], ['geometric', 'affine', 'tensor', 'tensor']);
+  // An outer pipeline sees the steps of the inner ones (were they opaque functions, the
+  // geometric steps inside could not be offloaded).
+  const nested = [compose(compose(crop, flip, norm)), pipeline([pipeline([crop]), pipeline([flip, norm])]), compose(crop, compose(flip, norm))];
+  for (const [i, t] of nested.entries()) {
+    assert.equal(t.kind, 'pipeline');
+    assert.deepEqual(t.kind === 'pipeline' && t.steps.map((s) => s.kind), ['geometric', 'affine'], `pipeline ${i}`);
+    const { geometric, rest } = splitGeometry(t);
+    assert.ok(geometric !== null, `pipeline ${i}: the geometric part is found`);
+    assert.equal(rest, norm, `pipeline ${i}: the normalisation remains, as itself`);
+    torch.tidy(() => {
+      const rng = new SeededRandom(8);
+      const oneByOne = norm(flip(crop(toTensor(data), rng), rng), rng);
+      assert.deepEqual(values(t(toTensor(data), new SeededRandom(8))), values(oneByOne), `pipeline ${i}`);
+    });
+  }
+  // The tags cannot be changed after the fact.
+  assert.throws(() => Object.assign(norm, { kind: 'tensor' }), TypeError);
+  // A hand-made geometric function (maps given, no tag) is taken as a geometric step; any other
+  // closure is an opaque step: wrapping a transform in one hides what it is.
+  const maps: GeometricTransform = Object.assign((x: Tensor, rng: SeededRandom) => crop(x, rng), { geometry: crop.geometry });
+  assert.notEqual(splitGeometry(compose(maps, norm)).geometric, null);
+  const wrapped = compose((x: Tensor, rng: SeededRandom) => crop(x, rng), norm);
+  assert.equal(splitGeometry(wrapped).geometric, null);
+  assert.throws(() => pipeline([crop, 3 as unknown as Transform]), /pipeline: step 1 must be a transform/);
+});
+
+test('randomCropAtMost and centerCropAtMost crop only the images larger than the size, drawing nothing for the others', () => {
+  for (const [h, w] of [
+    [12, 10],
+    [12, 6],
+    [6, 6],
+  ] as const) {
+    const data = makeBatch(4, 3, h, w);
+    const ch = Math.min(8, h);
+    const cw = Math.min(8, w);
+    const larger = h > 8 || w > 8;
+    // Offsets drawn top then left per sample, as randomCrop's (a range of 0 still draws).
+    const reference = new SeededRandom(6);
+    const expected = data.map((img) => (larger ? cropImage(img, reference.int(h - ch + 1), reference.int(w - cw + 1), ch, cw) : img));
+    // The margins are even here: the centre is exact.
+    const centre = data.map((img) => cropImage(img, (h - ch) / 2, (w - cw) / 2, ch, cw));
+    torch.tidy(() => {
+      const rng = new SeededRandom(6);
+      const out = randomCropAtMost(8)(toTensor(data), rng);
+      assert.deepEqual(out.shape, [4, 3, ch, cw], `${h}x${w}`);
+      assert.deepEqual(values(out), expected.flat(3), `${h}x${w}`);
+      assert.equal(rng.next(), reference.next(), `${h}x${w}: the same numbers were drawn`);
+      assert.deepEqual(values(centerCropAtMost(8)(toTensor(data), new SeededRandom(0))), centre.flat(3), `${h}x${w}: centre`);
+    });
+  }
+  assert.throws(() => randomCropAtMost(0), /randomCropAtMost: size must be an integer >= 1/);
+});
+
+test('augmentationFor("folder") is a pipeline whose crop and flip the loader can offload', () => {
+  for (const train of [true, false]) {
+    const { geometric, rest } = splitGeometry(augmentationFor('folder', train, { cropSize: 8 }));
+    assert.ok(geometric !== null, `train ${train}`);
+    assert.equal(rest?.kind, 'affine', `train ${train}`);
+  }
 });

@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import * as torch from '../src/torch/index.js';
 import { DataLoader, batchTensors, weightedSampler, type Batch, type DataLoaderOptions, type EpochOptions } from '../src/data/loader.js';
 import { applyGeometry, compose, horizontalFlip, normalize, randomCrop, randomCropWithPadding, verticalFlip, type GeometricTransform } from '../src/data/augment.js';
+import { augmentationFor } from '../src/data/augment.js';
+import { assertAllClose } from './engine-helpers.js';
 import type { ImageDataset } from '../src/data/dataset.js';
 import { benchLoader } from '../src/bench/loader.js';
 import { SeededRandom } from '../src/data/random.js';
@@ -192,6 +194,49 @@ test('an epoch started at batch k delivers batches k.. of a full pass, without p
   assert.deepEqual(await collect(make({ sampler, prefetch: 2 }), 1, { fromBatch: 2 }), sampled.slice(2));
   const loader = make({});
   for (const bad of [-1, 6, 1.5, Number.NaN]) assert.throws(() => loader.epoch(2, { fromBatch: bad }), (e: Error) => e instanceof RangeError && /fromBatch must be an integer in 0\.\.5/.test(e.message), String(bad));
+});
+
+test('the folder pipeline: its crop and flip run in the worker, with the tensors of the closure-based crop it replaces', async () => {
+  const ds = synthetic(21, [3, 12, 10]);
+  const imagenet = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+  const transform = augmentationFor('folder', true, { cropSize: 8 });
+  const offloaded = new DataLoader(ds, { batchSize: 6, shuffle: true, seed: 4, transform, prefetch: 2 });
+  assert.equal(offloaded.plan.geometric?.kind, 'geometric');
+  assert.equal(offloaded.plan.rest?.kind, 'affine');
+  const batches = await collect(offloaded, 1);
+  offloaded.close();
+  // The crop as it was written before: a closure, opaque to the loader (nothing offloaded).
+  const closure = compose(
+    (x: torch.Tensor, rng: SeededRandom) => (x.size(2) > 8 || x.size(3) > 8 ? randomCrop([Math.min(8, x.size(2)), Math.min(8, x.size(3))])(x, rng) : x),
+    horizontalFlip(),
+    normalize(imagenet.mean, imagenet.std),
+  );
+  const before = new DataLoader(ds, { batchSize: 6, shuffle: true, seed: 4, transform: closure, prefetch: 2 });
+  assert.equal(before.plan.geometric, null);
+  assert.deepEqual(await collect(before, 1), batches);
+  before.close();
+  // And against the documented draws, in plain JavaScript: per sample the top then the left
+  // offset, then one flip decision per sample; then (v / 255 - mean) / std.
+  for (const b of batches) {
+    const rng = new SeededRandom(4, `augment:1:${b.index}`);
+    const offsets = b.positions.map(() => [rng.int(12 - 8 + 1), rng.int(10 - 8 + 1)] as const);
+    const flips = b.positions.map(() => rng.next() < 0.5);
+    const expected: number[] = [];
+    b.positions.forEach((p, s) => {
+      const [top, left] = offsets[s]!;
+      for (let c = 0; c < 3; c++) {
+        for (let r = 0; r < 8; r++) {
+          for (let q = 0; q < 8; q++) {
+            const col = left + (flips[s] ? 7 - q : q);
+            const v = ds.images[p * 360 + c * 120 + (top + r) * 10 + col]!;
+            expected.push((v / 255 - imagenet.mean[c]!) / imagenet.std[c]!);
+          }
+        }
+      }
+    });
+    assert.deepEqual(b.shape, [b.positions.length, 3, 8, 8]);
+    assertAllClose(b.x, expected, { atol: 1e-5, what: `batch ${b.index}` });
+  }
 });
 
 test('a geometric step that enlarges the images: the worker grows its output ring, batches stay identical', async () => {
