@@ -38,12 +38,12 @@ function synthetic(n: number, shape: [number, number, number] = [1, 4, 4]): Imag
 
 /** Every batch of one epoch as plain data (tensors disposed). */
 async function collect(loader: DataLoader, epoch: number, options?: EpochOptions) {
-  const out: { ids: number[]; positions: number[]; labels: number[]; y: number[]; x: number[]; shape: number[]; index: number }[] = [];
+  const out: { ids: number[]; rows: number[]; labels: number[]; y: number[]; x: number[]; shape: number[]; index: number }[] = [];
   for await (const b of loader.epoch(epoch, options)) {
     try {
       out.push({
         ids: Array.from(b.ids),
-        positions: Array.from(b.positions),
+        rows: Array.from(b.rows),
         labels: Array.from(b.labels),
         y: b.y.toNumbers(),
         x: Array.from(b.x.toFloat32Array()),
@@ -73,18 +73,18 @@ test('the same seed and epoch give the same order; other epochs and seeds anothe
   a.close();
 });
 
-test('every sample exactly once per epoch; batches carry matching ids, positions, labels and pixels', async () => {
+test('every sample exactly once per epoch; batches carry matching ids, rows, labels and pixels', async () => {
   const ds = synthetic(23);
   const loader = new DataLoader(ds, { batchSize: 5, shuffle: true, seed: 1 });
   const batches = await collect(loader, 0);
   assert.deepEqual(batches.flatMap((b) => b.ids).sort((x, y) => x - y), Array.from(ds.ids));
   assert.deepEqual(batches.map((b) => b.index), [0, 1, 2, 3, 4]);
   for (const b of batches) {
-    assert.deepEqual(b.ids, b.positions.map((p) => ds.ids[p]));
-    assert.deepEqual(b.labels, b.positions.map((p) => ds.labels[p]));
+    assert.deepEqual(b.ids, b.rows.map((p) => ds.ids[p]));
+    assert.deepEqual(b.labels, b.rows.map((p) => ds.labels[p]));
     assert.deepEqual(b.y, b.labels);
     // No transform: x is the bytes scaled to [0, 1].
-    const expected = b.positions.flatMap((p) => Array.from(ds.images.subarray(p * 16, p * 16 + 16), (v) => Math.fround(v / 255)));
+    const expected = b.rows.flatMap((p) => Array.from(ds.images.subarray(p * 16, p * 16 + 16), (v) => Math.fround(v / 255)));
     assert.deepEqual(b.x, expected);
     assert.deepEqual(b.shape, [b.ids.length, 1, 4, 4]);
   }
@@ -105,7 +105,7 @@ test('the last partial batch is kept by default and dropped with dropLast', asyn
   assert.deepEqual((await collect(new DataLoader(ds, { batchSize: 11 }), 0)).map((b) => b.ids.length), [10]);
 });
 
-test('the sampler hook chooses the positions of each epoch (repeats allowed); bad positions throw', async () => {
+test('the sampler hook chooses the rows of each epoch (repeats allowed); bad rows throw', async () => {
   const ds = synthetic(10);
   const calls: number[] = [];
   const loader = new DataLoader(ds, {
@@ -117,14 +117,14 @@ test('the sampler hook chooses the positions of each epoch (repeats allowed); ba
     },
   });
   const e0 = await collect(loader, 0);
-  assert.deepEqual(e0.map((b) => b.positions), [[9, 9, 0], [5, 2]]);
+  assert.deepEqual(e0.map((b) => b.rows), [[9, 9, 0], [5, 2]]);
   assert.deepEqual(e0.flatMap((b) => b.ids), [1009, 1009, 1000, 1005, 1002]);
   const e1 = loader.epoch(1);
   assert.equal(e1.length, 3);
-  assert.deepEqual(Array.from(e1.positions), [1, 2, 3, 4, 5, 6, 7]);
+  assert.deepEqual(Array.from(e1.rows), [1, 2, 3, 4, 5, 6, 7]);
   assert.deepEqual(calls, [0, 1]);
   const bad = new DataLoader(ds, { batchSize: 3, sampler: () => [0, 10] });
-  assert.throws(() => bad.epoch(0), /sampler\(0\) returned position 10/);
+  assert.throws(() => bad.epoch(0), /sampler\(0\) returned row 10/);
   assert.throws(() => new DataLoader(ds, { batchSize: 3, sampler: () => [0.5] }).epoch(0), RangeError);
 });
 
@@ -136,7 +136,7 @@ test('weightedSampler draws in proportion to the weights, never a zero weight, r
   assert.equal(counts[1], 0);
   assert.equal(counts[3], 0);
   // Binomial standard deviations are below 70 here.
-  for (const [i, w] of weights.entries()) assert.ok(Math.abs(counts[i]! - 2000 * w) < 400, `position ${i}: ${counts[i]}`);
+  for (const [i, w] of weights.entries()) assert.ok(Math.abs(counts[i]! - 2000 * w) < 400, `row ${i}: ${counts[i]}`);
   assert.deepEqual(weightedSampler(weights, 50, new SeededRandom(5)), weightedSampler(weights, 50, new SeededRandom(5)));
   assert.deepEqual(Array.from(weightedSampler([0, 0, 2], 4, new SeededRandom(1))), [2, 2, 2, 2]);
   assert.throws(() => weightedSampler([0, 0], 1, new SeededRandom(1)), RangeError);
@@ -219,10 +219,10 @@ test('the folder pipeline: its crop and flip run in the worker, with the tensors
   // offset, then one flip decision per sample; then (v / 255 - mean) / std.
   for (const b of batches) {
     const rng = new SeededRandom(4, `augment:1:${b.index}`);
-    const offsets = b.positions.map(() => [rng.int(12 - 8 + 1), rng.int(10 - 8 + 1)] as const);
-    const flips = b.positions.map(() => rng.next() < 0.5);
+    const offsets = b.rows.map(() => [rng.int(12 - 8 + 1), rng.int(10 - 8 + 1)] as const);
+    const flips = b.rows.map(() => rng.next() < 0.5);
     const expected: number[] = [];
-    b.positions.forEach((p, s) => {
+    b.rows.forEach((p, s) => {
       const [top, left] = offsets[s]!;
       for (let c = 0; c < 3; c++) {
         for (let r = 0; r < 8; r++) {
@@ -234,7 +234,7 @@ test('the folder pipeline: its crop and flip run in the worker, with the tensors
         }
       }
     });
-    assert.deepEqual(b.shape, [b.positions.length, 3, 8, 8]);
+    assert.deepEqual(b.shape, [b.rows.length, 3, 8, 8]);
     assertAllClose(b.x, expected, { atol: 1e-5, what: `batch ${b.index}` });
   }
 });

@@ -10,7 +10,7 @@ import { SeededRandom } from './random.js';
 import type { TransformInput } from './transform.js';
 
 /**
- * The samples at positions start..end-1, in file order, as tensors in the current scope:
+ * The samples at rows start..end-1, in file order, as tensors in the current scope:
  * x float32 [B, ...] (transformed), y int64 [B]. The transform gets a fixed generator
  * (evaluation transforms draw nothing).
  */

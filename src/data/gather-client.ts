@@ -92,13 +92,13 @@ export class GatherWorker {
   }
 
   /**
-   * Asks for the samples at `positions` (through `geometry` if given; the caller has checked it),
+   * Asks for the samples at `rows` (through `geometry` if given; the caller has checked it),
    * to be collected with get(). At most `slots` requests may be in flight.
    */
-  request(positions: Int32Array, geometry: Geometry | null): Ticket {
+  request(rows: Int32Array, geometry: Geometry | null): Ticket {
     if (this.#closed) throw new Error('DataLoader: the gather worker is closed');
     if (this.#failure !== null) throw this.#failure;
-    const count = positions.length;
+    const count = rows.length;
     if (count > this.#maxCount) throw new RangeError(`DataLoader: a request of ${count} samples, more than the ${this.#maxCount} a slot holds`);
     if (this.#inFlight >= this.#slots) throw new Error(`DataLoader: more than ${this.#slots} batches requested ahead`);
     const [c, h, w] = this.#shape;
@@ -120,7 +120,7 @@ export class GatherWorker {
     req[base + OUT_HEIGHT] = geometry?.height ?? 0;
     req[base + OUT_WIDTH] = geometry?.width ?? 0;
     req[base + NEW_RING] = grow ? 1 : 0;
-    req.set(positions, base + HEADER);
+    req.set(rows, base + HEADER);
     if (geometry !== null) {
       // In MAP_ORDER.
       const maps = [geometry.rows.scale, geometry.rows.offset, geometry.rows.lo, geometry.rows.hi, geometry.cols.scale, geometry.cols.offset, geometry.cols.lo, geometry.cols.hi];

@@ -11,7 +11,7 @@
  *   on REQUESTED, serves the requests in order, writes each batch's bytes into the same slot of
  *   the output ring, and bumps DONE. STOP set to 1 ends the worker's loop.
  * - request ring: `slots` slots of `slotInts(maxCount)` int32 each: the HEADER words (see
- *   COUNT..NEW_RING), then the `count` dataset positions, then, for a geometric request, the
+ *   COUNT..NEW_RING), then the `count` dataset rows, then, for a geometric request, the
  *   MAPS per-sample arrays of `count` entries (MAP_ORDER).
  * - output ring: `slots` slots of `slotBytes` bytes. When a batch no longer fits, the loader's
  *   thread makes a larger ring and posts it (a {@link RingMessage}, the only message on the
@@ -36,7 +36,7 @@ export const OUT_WIDTH = 2;
 export const NEW_RING = 3;
 export const HEADER = 4;
 
-/** Per-sample maps of a geometric request, in this order after the positions (see Geometry's AxisMap). */
+/** Per-sample maps of a geometric request, in this order after the rows (see Geometry's AxisMap). */
 export const MAP_ORDER = ['rows.scale', 'rows.offset', 'rows.lo', 'rows.hi', 'cols.scale', 'cols.offset', 'cols.lo', 'cols.hi'] as const;
 export const MAPS = MAP_ORDER.length;
 

@@ -3,10 +3,10 @@
  * worker starts), and every batch when the loader has no worker (`prefetch: 0`).
  */
 
-/** Copies the images at `positions` into `out`, one after the other. */
-function gatherInto(images: Uint8Array, bytesPerImage: number, positions: ArrayLike<number>, out: Uint8Array): void {
-  for (let i = 0; i < positions.length; i++) {
-    const from = positions[i]! * bytesPerImage;
+/** Copies the images at `rows` into `out`, one after the other. */
+function gatherInto(images: Uint8Array, bytesPerImage: number, rows: ArrayLike<number>, out: Uint8Array): void {
+  for (let i = 0; i < rows.length; i++) {
+    const from = rows[i]! * bytesPerImage;
     out.set(images.subarray(from, from + bytesPerImage), i * bytesPerImage);
   }
 }
@@ -24,11 +24,11 @@ export class InlineGather {
     this.#batchSize = batchSize;
   }
 
-  /** The bytes of the samples at `positions`, valid until the next call. */
-  gather(positions: Int32Array): Uint8Array {
+  /** The bytes of the samples at `rows`, valid until the next call. */
+  gather(rows: Int32Array): Uint8Array {
     this.#buffer ??= new Uint8Array(this.#batchSize * this.#bytesPerImage);
-    const bytes = this.#buffer.subarray(0, positions.length * this.#bytesPerImage);
-    gatherInto(this.#images, this.#bytesPerImage, positions, bytes);
+    const bytes = this.#buffer.subarray(0, rows.length * this.#bytesPerImage);
+    gatherInto(this.#images, this.#bytesPerImage, rows, bytes);
     return bytes;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Batches of an in-memory {@link ImageDataset} as tensors, prepared ahead of the training step.
  *
- * Order. Each epoch visits the dataset positions of {@link DataLoader.order}: a permutation
+ * Order. Each epoch visits the dataset rows of {@link DataLoader.order}: a permutation
  * drawn from (seed, epoch) alone when shuffling — the same for the same seed and epoch whatever
  * else differs (the paper compares weighting strategies on an identical sample order) — the
  * file order otherwise, or whatever a `sampler` hook returns (strategies that choose their
@@ -62,8 +62,8 @@ export interface Batch {
   y: Tensor;
   /** Stable sample ids (the dataset's `ids` of these samples). */
   ids: Int32Array;
-  /** Positions of the samples in the dataset (indices into its arrays). */
-  positions: Int32Array;
+  /** Rows of the samples in the dataset (indices into its arrays). */
+  rows: Int32Array;
   /** Labels as plain numbers (the same values as `y`). */
   labels: Int32Array;
   /** Epoch this batch belongs to. */
@@ -96,7 +96,7 @@ export interface DataLoaderOptions {
   transform?: TransformInput | null;
   /** Seed of the transform's random decisions. Default: `seed`. */
   transformSeed?: number;
-  /** Chooses the positions of each epoch (replaces the shuffled or file order). */
+  /** Chooses the rows of each epoch (replaces the shuffled or file order). */
   sampler?: Sampler | null;
   /** Batches gathered ahead by the worker thread. Default 2; 0: no worker, all work inside next(). */
   prefetch?: number;
@@ -174,7 +174,7 @@ export class DataLoader {
     if (transform !== null && typeof transform !== 'function') throw new RangeError('transform must be a function (x, rng) => Tensor');
     this.transform = transform === null ? null : asTransform(transform, 'transform');
     this.sampler = options.sampler ?? null;
-    if (this.sampler !== null && typeof this.sampler !== 'function') throw new RangeError('sampler must be a function (epoch) => positions');
+    if (this.sampler !== null && typeof this.sampler !== 'function') throw new RangeError('sampler must be a function (epoch) => rows');
     const split = this.transform === null ? null : splitGeometry(this.transform);
     this.plan = Object.freeze(this.offload && split !== null && split.geometric !== null ? split : { geometric: null, rest: this.transform });
 
@@ -199,7 +199,7 @@ export class DataLoader {
   }
 
   /**
-   * The dataset positions epoch `epoch` visits, in order: the sampler's choice, else a
+   * The dataset rows epoch `epoch` visits, in order: the sampler's choice, else a
    * permutation seeded by (seed, epoch) when shuffling, else 0..N-1.
    */
   order(epoch: number): Int32Array {
@@ -208,20 +208,20 @@ export class DataLoader {
     if (this.sampler !== null) {
       const chosen = this.sampler(epoch);
       if (chosen === null || typeof chosen !== 'object' || typeof chosen.length !== 'number') {
-        throw new RangeError(`sampler(${epoch}) must return an array of dataset positions`);
+        throw new RangeError(`sampler(${epoch}) must return an array of dataset rows`);
       }
-      const positions = new Int32Array(chosen.length);
+      const rows = new Int32Array(chosen.length);
       for (let i = 0; i < chosen.length; i++) {
         const p = chosen[i]!;
-        if (!Number.isInteger(p) || p < 0 || p >= n) throw new RangeError(`sampler(${epoch}) returned position ${p} at ${i}, outside 0..${n - 1}`);
-        positions[i] = p;
+        if (!Number.isInteger(p) || p < 0 || p >= n) throw new RangeError(`sampler(${epoch}) returned row ${p} at ${i}, outside 0..${n - 1}`);
+        rows[i] = p;
       }
-      return positions;
+      return rows;
     }
     if (this.shuffle) return new SeededRandom(this.seed, `order:${epoch}`).permutation(n);
-    const positions = new Int32Array(n);
-    for (let i = 0; i < n; i++) positions[i] = i;
-    return positions;
+    const rows = new Int32Array(n);
+    for (let i = 0; i < n; i++) rows[i] = i;
+    return rows;
   }
 
   /**
@@ -257,20 +257,20 @@ function makeBatch(
   ds: ImageDataset,
   epoch: number,
   index: number,
-  positions: Int32Array,
+  rows: Int32Array,
   bytes: Uint8Array,
   shape: number[],
   transform: Transform | null,
   rng: SeededRandom,
 ): Batch {
-  const b = positions.length;
+  const b = rows.length;
   // One buffer for both (allocating typed-array buffers is costly on the training thread).
   const both = new Int32Array(2 * b);
   const ids = both.subarray(0, b);
   const labels = both.subarray(b);
   for (let i = 0; i < b; i++) {
-    ids[i] = ds.ids[positions[i]!]!;
-    labels[i] = ds.labels[positions[i]!]!;
+    ids[i] = ds.ids[rows[i]!]!;
+    labels[i] = ds.labels[rows[i]!]!;
   }
   const x = keep(
     tidy(() => {
@@ -295,7 +295,7 @@ function makeBatch(
     x,
     y,
     ids,
-    positions,
+    rows,
     labels,
     epoch,
     index,
@@ -319,14 +319,14 @@ export class Epoch implements AsyncIterable<Batch> {
   constructor(
     readonly loader: DataLoader,
     readonly epoch: number,
-    /** The dataset positions this epoch visits, in order. */
-    readonly positions: Int32Array,
+    /** The dataset rows this epoch visits, in order. */
+    readonly rows: Int32Array,
     /** Index of the first batch a pass delivers. */
     readonly fromBatch: number,
     workers: IdleWorkerSlot,
   ) {
     this.#workers = workers;
-    this.length = batchCount(positions.length, loader.batchSize, loader.dropLast);
+    this.length = batchCount(rows.length, loader.batchSize, loader.dropLast);
     if (!Number.isSafeInteger(fromBatch) || fromBatch < 0 || fromBatch > this.length) {
       throw new RangeError(`fromBatch must be an integer in 0..${this.length} (epoch ${epoch} has ${this.length} batches), got ${String(fromBatch)}`);
     }
@@ -337,32 +337,32 @@ export class Epoch implements AsyncIterable<Batch> {
   }
 
   async *#run(): AsyncGenerator<Batch, void, undefined> {
-    const { loader, epoch, positions, length, fromBatch: first } = this;
+    const { loader, epoch, rows, length, fromBatch: first } = this;
     const stats: EpochStats = { batches: 0, gatherMs: 0, prepareMs: 0, requestMs: 0 };
     this.stats = stats;
     const bs = loader.batchSize;
     const ds = loader.dataset;
-    const slice = (k: number) => positions.slice(k * bs, Math.min((k + 1) * bs, positions.length));
+    const slice = (k: number) => rows.slice(k * bs, Math.min((k + 1) * bs, rows.length));
     const inline = new InlineGather(ds.images, imageSize(ds), bs);
     // The first batch is prepared here (while a new worker starts); the worker does the rest.
     const worker = loader.prefetch > 0 && length - first > 1 ? this.#workers.take() : null;
     const { geometric, rest } = loader.plan;
     // Batches requested from the worker: the generator (which already drew the geometric
     // decisions, if offloaded) and the shape of the bytes that will come back.
-    const pending = new Map<number, { rng: SeededRandom; shape: number[]; positions: Int32Array; ticket: Ticket }>();
+    const pending = new Map<number, { rng: SeededRandom; shape: number[]; rows: Int32Array; ticket: Ticket }>();
     const request = (k: number) => {
       if (worker === null || k >= length) return;
       const rng = batchRandom(loader.transformSeed, epoch, k);
       let geometry: Geometry | null = null;
       let shape: number[] = [...ds.shape];
       if (geometric !== null) {
-        const b = Math.min(bs, positions.length - k * bs);
+        const b = Math.min(bs, rows.length - k * bs);
         geometry = geometric.geometry(b, ds.shape[1], ds.shape[2], rng);
         checkGeometry(geometry, b, ds.shape[1], ds.shape[2]); // the worker trusts the maps
         shape = [ds.shape[0], geometry.height, geometry.width];
       }
       const chosen = slice(k);
-      pending.set(k, { rng, shape, positions: chosen, ticket: worker.request(chosen, geometry) });
+      pending.set(k, { rng, shape, rows: chosen, ticket: worker.request(chosen, geometry) });
     };
     let completed = false;
     try {
@@ -370,7 +370,7 @@ export class Epoch implements AsyncIterable<Batch> {
       for (let k = first; k < length; k++) {
         const t0 = performance.now();
         const ahead = pending.get(k);
-        const chosen = ahead !== undefined ? ahead.positions : slice(k);
+        const chosen = ahead !== undefined ? ahead.rows : slice(k);
         const bytes = ahead !== undefined ? await worker!.get(ahead.ticket) : inline.gather(chosen);
         const t1 = performance.now();
         let batch: Batch;

@@ -1,15 +1,15 @@
 /**
  * Samplers: what an epoch visits when a strategy chooses its samples instead of the shuffled
- * order (importance sampling's presampling draws its positions with weightedSampler).
+ * order (importance sampling's presampling draws its rows with weightedSampler).
  */
 import { checkInteger } from './checks.js';
 import type { SeededRandom } from './random.js';
 
-/** Chooses the dataset positions an epoch visits, in order (repetitions allowed). */
+/** Chooses the dataset rows an epoch visits, in order (repetitions allowed). */
 export type Sampler = (epoch: number) => ArrayLike<number>;
 
 /**
- * `count` dataset positions drawn with replacement, position i with probability
+ * `count` dataset rows drawn with replacement, row i with probability
  * weights[i] / sum(weights) (a sampler for strategies that sample by importance). Draws
  * `count` numbers from `rng`, in order.
  */
@@ -30,7 +30,7 @@ export function weightedSampler(weights: ArrayLike<number>, count: number, rng: 
   const out = new Int32Array(count);
   for (let s = 0; s < count; s++) {
     const u = rng.next() * total;
-    // The first i with cumulative[i] > u: never a zero-weight position.
+    // The first i with cumulative[i] > u: never a zero-weight row.
     let lo = 0;
     let hi = n - 1;
     while (lo < hi) {

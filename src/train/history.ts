@@ -27,11 +27,11 @@ export class SampleHistory {
     this.sums = { w: new Float64Array(samples), l: new Float64Array(samples), m: new Float64Array(samples), n: new Int32Array(samples) };
   }
 
-  /** Adds one batch: positions index the training set; arrays are aligned with them. */
-  record(positions: Int32Array, weights: ArrayLike<number>, losses: ArrayLike<number>, margins: ArrayLike<number>): void {
+  /** Adds one batch: rows index the training set; arrays are aligned with them. */
+  record(rows: Int32Array, weights: ArrayLike<number>, losses: ArrayLike<number>, margins: ArrayLike<number>): void {
     const s = this.sums;
-    for (let i = 0; i < positions.length; i++) {
-      const p = positions[i]!;
+    for (let i = 0; i < rows.length; i++) {
+      const p = rows[i]!;
       s.w[p]! += weights[i]!;
       s.l[p]! += losses[i]!;
       s.m[p]! += margins[i]!;

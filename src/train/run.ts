@@ -293,7 +293,7 @@ async function trainEpoch(run: Training, epoch: number, lr: number, resume: Open
         }
         throw new RunInterrupted(run.out, epoch, { batch: totals.batches, batches });
       }
-      const step = stepOrDiverge(run, { x: batch.x, y: batch.y, ids: batch.ids, rows: batch.positions }, progress, totals.batches, fromBatch);
+      const step = stepOrDiverge(run, { x: batch.x, y: batch.y, ids: batch.ids, rows: batch.rows }, progress, totals.batches, fromBatch);
       history.record(step.rows, step.weights, step.losses, step.margins);
       totals.add(step);
       const elapsed = (performance.now() - started) / 1000;
