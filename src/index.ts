@@ -20,7 +20,7 @@ export { selfPacedStrategy } from './weighting/self-paced.js';
 export { importanceSamplingStrategy, varianceReduction } from './weighting/importance-sampling.js';
 export { mentorNetPDStrategy, mentorNetPDWeight } from './weighting/mentornet-pd.js';
 export { mentorNetStrategy, mentorNetWithModel } from './weighting/mentornet.js';
-export { pretrainMentor, readNoisyRun, evaluateMentorOnRun } from './weighting/mentornet-pretrain.js';
+export { pretrainMentor, readNoisyRun, evaluateMentorOnRun } from './mentornet/pretrain.js';
 export { parseStrategy, formatStrategy, createStrategy, strategyDefinitions, STRATEGY_NAMES, type StrategySpec } from './weighting/registry.js';
 export type { StrategyDefinition, OptionSpec } from './weighting/strategy-definition.js';
 export type { Sampling } from './weighting/strategy.js';

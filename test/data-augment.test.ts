@@ -24,7 +24,7 @@ import {
   type Transform,
 } from '../src/data/augment.js';
 import { centerCropAtMost, pipeline, randomCropAtMost, type GeometricTransform } from '../src/data/augment.js';
-import { SeededRandom } from '../src/data/random.js';
+import { SeededRandom } from '../src/util/seeded-random.js';
 import { assertAllClose } from './engine-helpers.js';
 
 torch.setNumThreads(1);

@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { readCifarRecords, type CifarLabelKind } from '../src/data/cifar.js';
 import { DataError } from '../src/data/dataset.js';
 import { DIGIT_CLASS_NAMES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, readIdxImages, readIdxLabels, readIdxPair } from '../src/data/idx.js';
-import { SeededRandom } from '../src/data/random.js';
+import { SeededRandom } from '../src/util/seeded-random.js';
 import { cifarBytes, idxBytes, patternBytes } from './data-fixtures.js';
 
 const random = new SeededRandom(20240501, 'fuzz');

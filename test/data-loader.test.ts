@@ -17,7 +17,7 @@ import { augmentationFor } from '../src/data/augment.js';
 import { assertAllClose } from './engine-helpers.js';
 import type { ImageDataset } from '../src/data/dataset.js';
 import { benchLoader } from '../src/bench/loader.js';
-import { SeededRandom } from '../src/data/random.js';
+import { SeededRandom } from '../src/util/seeded-random.js';
 
 torch.setNumThreads(1);
 

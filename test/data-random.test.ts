@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SeededRandom } from '../src/data/random.js';
+import { SeededRandom } from '../src/util/seeded-random.js';
 
 const draw = (random: SeededRandom, n: number) => Array.from({ length: n }, () => random.nextUint32());
 

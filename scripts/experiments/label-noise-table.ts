@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import { isRunFolder, readRunFolder } from '../../src/analysis/run-folder.js';
 import { detectionQuality } from '../../src/analysis/detection.js';
 import { SCORE_NAMES } from '../../src/analysis/scores.js';
-import { markdownTable } from '../../src/bench/table.js';
+import { markdownTable } from '../../src/util/markdown-table.js';
 
 function runFolders(dir: string): string[] {
   if (isRunFolder(dir)) return [dir];

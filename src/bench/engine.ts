@@ -7,7 +7,8 @@ import { LeNet5 } from '../models/lenet5.js';
 import { SGD } from '../optim/index.js';
 import { lowLoss } from '../weighting/low-loss.js';
 import { PythonWorker, pythonHas, DEBIAN_PYTHON } from './python.js';
-import { markdownTable, median, round } from './table.js';
+import { median, round } from './table.js';
+import { markdownTable } from '../util/markdown-table.js';
 import { packagePath } from '../paths.js';
 
 export interface EngineBenchOptions {

@@ -11,7 +11,8 @@ import { loadDataset } from '../data/registry.js';
 import { DataLoader, shareImages } from '../data/loader.js';
 import { augmentationFor } from '../data/augment.js';
 import { subset, type ImageDataset } from '../data/dataset.js';
-import { markdownTable, median, round } from './table.js';
+import { median, round } from './table.js';
+import { markdownTable } from '../util/markdown-table.js';
 
 export interface LoaderBenchOptions {
   /** Batch size, default 256. */

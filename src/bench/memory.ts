@@ -5,7 +5,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import * as torch from '../torch/index.js';
 import { LeNet5 } from '../models/lenet5.js';
 import { SGD } from '../optim/index.js';
-import { markdownTable } from './table.js';
+import { markdownTable } from '../util/markdown-table.js';
 
 export interface MemoryBenchOptions {
   steps?: number;

@@ -3,7 +3,8 @@
 // inputs are ReLU outputs (half zeros, as real activations), and both sides are checked to give
 // the same values before anything is timed.
 import * as torch from '../torch/index.js';
-import { markdownTable, median, round } from './table.js';
+import { median, round } from './table.js';
+import { markdownTable } from '../util/markdown-table.js';
 
 export interface PoolBenchOptions {
   threads?: number;

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 import { lowWeights } from '../weighting/low-weights.js';
-import { SeededRandom } from '../data/random.js';
+import { SeededRandom } from '../util/seeded-random.js';
 import { packagePath } from '../paths.js';
 import { DEBIAN_PYTHON } from './python.js';
 

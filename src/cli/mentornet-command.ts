@@ -34,8 +34,8 @@ export function mentornetCommand(): Command {
     .action(async (o: PretrainCli) => {
       const torch = await import('../torch/index.js');
       if (o.threads) torch.setNumThreads(o.threads);
-      const { readNoisyRun, pretrainMentor } = await import('../weighting/mentornet-pretrain.js');
-      const { saveMentor } = await import('../models/mentornet-dd.js');
+      const { readNoisyRun, pretrainMentor } = await import('../mentornet/pretrain.js');
+      const { saveMentor } = await import('../mentornet/mentor-network.js');
       const run = readNoisyRun(o.from);
       const log = o.json ? () => {} : (s: string) => console.log(s);
       log(`run ${o.from}: ${run.samples} samples, ${run.completed}/${run.epochs} epochs, ${(100 * run.isNoisy.reduce((a, b) => a + b, 0) / run.samples).toFixed(1)} % noisy, ${run.numClasses} classes (model ${run.config.model ?? '?'})`);
@@ -86,8 +86,8 @@ export function mentornetCommand(): Command {
     .requiredOption('--from <dir>', 'run folder trained with --noise')
     .option('--json', 'print the result as JSON')
     .action(async (o: { mentor: string; from: string; json?: boolean }) => {
-      const { readNoisyRun, evaluateMentorOnRun } = await import('../weighting/mentornet-pretrain.js');
-      const { loadMentor } = await import('../models/mentornet-dd.js');
+      const { readNoisyRun, evaluateMentorOnRun } = await import('../mentornet/pretrain.js');
+      const { loadMentor } = await import('../mentornet/mentor-network.js');
       const { model, metadata } = loadMentor(o.mentor);
       const run = readNoisyRun(o.from);
       const r = evaluateMentorOnRun(model, metadata.percentile, run);
@@ -110,8 +110,8 @@ export function mentornetCommand(): Command {
     .requiredOption('--from <dir>', 'run folder trained with mentornet:finetune=1')
     .requiredOption('--out <file>', 'mentor file to write')
     .action(async (o: { from: string; out: string }) => {
-      const { readFineTunedMentor } = await import('../weighting/mentornet-finetune.js');
-      const { saveMentor } = await import('../models/mentornet-dd.js');
+      const { readFineTunedMentor } = await import('../mentornet/finetune.js');
+      const { saveMentor } = await import('../mentornet/mentor-network.js');
       const { model, metadata, rounds, epochs } = readFineTunedMentor(o.from);
       const fineTuning = { from: o.from, epochs, rounds };
       saveMentor(o.out, model, { percentile: metadata.percentile, pretraining: metadata.pretraining, fineTuning });

@@ -6,7 +6,7 @@ import { tensor, tidy, type Tensor } from '../torch/index.js';
 import { checkInteger } from './checks.js';
 import { datasetSize, imageSize, type ImageDataset } from './dataset.js';
 import { toFloat } from './intensity.js';
-import { SeededRandom } from './random.js';
+import { SeededRandom } from '../util/seeded-random.js';
 import type { TransformInput } from './transform.js';
 
 /**

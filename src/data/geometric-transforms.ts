@@ -14,7 +14,7 @@
 import type { Tensor } from '../torch/index.js';
 import { batchDims, checkInteger } from './checks.js';
 import { applyGeometry, cropGeometry, flipGeometry, identityGeometry } from './geometry.js';
-import type { SeededRandom } from './random.js';
+import type { SeededRandom } from '../util/seeded-random.js';
 import { geometric, type GeometricStep } from './transform.js';
 
 function checkProbability(what: string, p: number): void {

@@ -1,5 +1,5 @@
 import { classCounts, type ImageDataset, subset } from './dataset.js';
-import { SeededRandom } from './random.js';
+import { SeededRandom } from '../util/seeded-random.js';
 import { indicesByClass } from './split.js';
 
 /** An imbalanced subset and how many samples each class kept. */

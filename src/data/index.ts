@@ -7,6 +7,6 @@ export { readImageFolder } from './folder.js';
 export { halvingImbalance, longTailImbalance } from './imbalance.js';
 export { addLabelNoise, type LabelNoise } from './label-noise.js';
 export { stratifiedSplit, splitDataset } from './split.js';
-export { SeededRandom } from './random.js';
+export { SeededRandom } from '../util/seeded-random.js';
 export { DataLoader, weightedSampler, type Batch, type DataLoaderOptions } from './loader.js';
 export * as augment from './augment.js';

@@ -1,5 +1,5 @@
 import type { ImageDataset } from './dataset.js';
-import { SeededRandom } from './random.js';
+import { SeededRandom } from '../util/seeded-random.js';
 
 /**
  * Which labels to corrupt and how.

@@ -45,7 +45,7 @@ import { checkGeometry, type Geometry } from './geometry.js';
 import { IdleWorkerSlot } from './idle-worker.js';
 import { InlineGather } from './inline-gather.js';
 import { toFloat } from './intensity.js';
-import { SeededRandom } from './random.js';
+import { SeededRandom } from '../util/seeded-random.js';
 import type { Sampler } from './samplers.js';
 import { asTransform, splitGeometry, type GeometricStep, type Transform, type TransformInput } from './transform.js';
 

@@ -3,7 +3,7 @@
  * order (importance sampling's presampling draws its rows with weightedSampler).
  */
 import { checkInteger } from './checks.js';
-import type { SeededRandom } from './random.js';
+import type { SeededRandom } from '../util/seeded-random.js';
 
 /** Chooses the dataset rows an epoch visits, in order (repetitions allowed). */
 export type Sampler = (epoch: number) => ArrayLike<number>;

@@ -1,5 +1,5 @@
 import { type ImageDataset, subset } from './dataset.js';
-import { SeededRandom } from './random.js';
+import { SeededRandom } from '../util/seeded-random.js';
 
 /** Sample indices on each side of a split, each in ascending (file) order. */
 export interface SplitIndices {

@@ -18,7 +18,7 @@
 import type { Tensor } from '../torch/index.js';
 import { batchDims } from './checks.js';
 import { applyGeometry, chainGeometry, type Geometry } from './geometry.js';
-import type { SeededRandom } from './random.js';
+import type { SeededRandom } from '../util/seeded-random.js';
 
 /** An untagged batch function. */
 export type BatchFunction = (x: Tensor, rng: SeededRandom) => Tensor;

@@ -7,7 +7,7 @@
 // only when every configuration of its family has one.
 import { isProposedFamily } from '../weighting/registry.js';
 import { mean, meanIgnoringNaN, sampleStd, pairedTTest, wilcoxonSignedRank } from '../metrics/stats.js';
-import { markdownTable } from '../bench/table.js';
+import { markdownTable } from '../util/markdown-table.js';
 import type { RunOutcome } from './experiment.js';
 import { tuningSeedsText, type TunedChoice } from './tuning.js';
 import type { MetricName, MetricsRow } from './metrics-file.js';

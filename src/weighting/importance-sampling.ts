@@ -8,7 +8,7 @@
 import { gradNormSq } from './grad-norms.js';
 import { crossEntropyLoss, type PerSampleLoss } from './losses.js';
 import { uniformWeights, type BatchView, type Strategy } from './strategy.js';
-import { SeededRandom } from '../data/random.js';
+import { SeededRandom } from '../util/seeded-random.js';
 import type { Tensor } from '../torch/index.js';
 import { numberOption, type StrategyDefinition } from './strategy-definition.js';
 

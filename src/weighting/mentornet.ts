@@ -1,5 +1,5 @@
 // MentorNet-DD as a strategy: a mentor network pretrained by `low mentornet pretrain` (see
-// models/mentornet-dd.ts and weighting/mentornet-pretrain.ts) weighs every sample of the student's
+// mentornet/mentor-network.ts and mentornet/pretrain.ts) weighs every sample of the student's
 // batch from its current loss, its loss difference, its label, the training progress and its
 // recent loss history. The mentor is fixed while the student trains.
 //
@@ -20,7 +20,7 @@
 // With `finetune` the mentor is not fixed: after every epoch it takes a few Adam steps on the
 // examples it weighed in that epoch, towards the run's known clean/noisy flags when the run
 // injected its label noise, otherwise towards the predefined curriculum's weights (see
-// weighting/mentornet-finetune.ts for the targets and the schedule).
+// mentornet/finetune.ts for the targets and the schedule).
 //
 // Checkpoints: state() holds the moving average, every sample's loss history (as base64 float32),
 // the (loss, loss difference) pairs of the open epoch that join the history when it ends, and with
@@ -28,14 +28,14 @@
 // resumed after an epoch or in the middle of one continues with exactly the mentor and the mentor
 // inputs an uninterrupted run would have had.
 import { noGrad, tidy } from '../torch/index.js';
-import { loadMentor, MentorFileError, packFeatures, progressBucket, type MentorNetDD, type MentorMetadata } from '../models/mentornet-dd.js';
+import { loadMentor, MentorFileError, packFeatures, progressBucket, type MentorNetDD, type MentorMetadata } from '../mentornet/mentor-network.js';
 import { crossEntropyLoss, type PerSampleLoss } from './losses.js';
 import { normaliseToMeanOne, percentile } from './mentornet-pd.js';
-import { MentorFineTuner, fineTuneTargets, type FineTuneOptions, type FineTuneState, type TargetSource } from './mentornet-finetune.js';
-import { b64, fromB64 } from './base64.js';
+import { MentorFineTuner, fineTuneTargets, type FineTuneOptions, type FineTuneState, type TargetSource } from '../mentornet/finetune.js';
+import { b64, fromB64 } from '../util/base64.js';
 import type { BatchView, Strategy } from './strategy.js';
 import { numberOption, optionValue, type StrategyDefinition } from './strategy-definition.js';
-import { targetSource } from './mentornet-finetune.js';
+import { targetSource } from '../mentornet/finetune.js';
 
 export interface MentorNetOptions {
   /** The mentor file written by `low mentornet pretrain`. */
@@ -46,7 +46,7 @@ export interface MentorNetOptions {
   burnin?: number;
   /** Classes of the student's task; must match the mentor's label embedding when it has one. */
   numClasses?: number;
-  /** Fine-tune the mentor on this run (see weighting/mentornet-finetune.ts); absent: it stays fixed. */
+  /** Fine-tune the mentor on this run (see mentornet/finetune.ts); absent: it stays fixed. */
   finetune?: FineTuning;
 }
 

@@ -13,7 +13,7 @@
 // the same start threshold.
 import { crossEntropyLoss, type PerSampleLoss } from './losses.js';
 import type { BatchView, Strategy } from './strategy.js';
-import { b64, fromB64 } from './base64.js';
+import { b64, fromB64 } from '../util/base64.js';
 import { numberOption, type StrategyDefinition } from './strategy-definition.js';
 
 interface SavedState {

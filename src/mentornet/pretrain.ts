@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../torch/index.js';
 import { Adam } from '../optim/adam.js';
-import { SeededRandom } from '../data/random.js';
+import { SeededRandom } from '../util/seeded-random.js';
 import { rocAuc } from '../metrics/auc.js';
 import {
   DEFAULT_ARCHITECTURE,
@@ -25,8 +25,8 @@ import {
   progressBucket,
   type MentorNetArchitecture,
   type MentorNetNormalisation,
-} from '../models/mentornet-dd.js';
-import { percentile as quantile } from './mentornet-pd.js';
+} from './mentor-network.js';
+import { percentile as quantile } from '../weighting/mentornet-pd.js';
 
 /** What pretraining and evaluation read from a run folder. */
 export interface NoisyRun {
@@ -110,7 +110,7 @@ export function epochReferences(run: NoisyRun, p: number): Float64Array {
 }
 
 export interface Examples {
-  /** Packed raw features, [rows x featureWidth(window)] (see models/mentornet-dd.ts). */
+  /** Packed raw features, [rows x featureWidth(window)] (see mentornet/mentor-network.ts). */
   x: Float32Array;
   /** 1 for a clean sample, 0 for a noisy one. */
   y: Float32Array;

@@ -3,7 +3,7 @@
 //
 // What it learns from: every (sample, epoch) the mentor weighed in the epoch just finished, with
 // exactly the features it was given then (loss, loss difference, label, progress bucket, loss
-// history; see models/mentornet-dd.ts). The target of each example:
+// history; see mentornet/mentor-network.ts). The target of each example:
 //   - on a run with injected label noise (--noise), whose data layer keeps the clean labels: 1 for
 //     a sample whose label was kept, 0 for a flipped one, as in pretraining (MentorNet-DD, the
 //     data-driven curriculum). These flags are an oracle, the truth about every training sample,
@@ -28,10 +28,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../torch/index.js';
 import { Adam } from '../optim/adam.js';
-import { SeededRandom } from '../data/random.js';
-import { featureWidth, loadMentor, type MentorMetadata, type MentorNetDD } from '../models/mentornet-dd.js';
-import { mentorNetPDWeight } from './mentornet-pd.js';
-import { b64, fromB64 } from './base64.js';
+import { SeededRandom } from '../util/seeded-random.js';
+import { featureWidth, loadMentor, type MentorMetadata, type MentorNetDD } from './mentor-network.js';
+import { mentorNetPDWeight } from '../weighting/mentornet-pd.js';
+import { b64, fromB64 } from '../util/base64.js';
 
 export interface FineTuneOptions {
   /** Adam steps after each epoch (default 20). */
