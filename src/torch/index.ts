@@ -5,4 +5,4 @@ export * from './creation.js';
 export { noGrad, enableGrad, isGradEnabled, grad, type GradOptions } from './autograd.js';
 export { manualSeed, getRngState, setRngState, setNumThreads, getNumThreads, cuda, libtorchVersion, memoryStats, activeBlas } from './runtime.js';
 export * as F from './functional.js';
-export { saveTensors, loadTensors, TensorFileError, type HostTensor } from './serialize.js';
+export { saveTensors, loadTensors, removeStaleTempFiles, TensorFileError, type HostTensor } from './serialize.js';
