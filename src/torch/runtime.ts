@@ -1,7 +1,7 @@
 // Process-wide settings of the engine: threads, seed and generator state, devices, versions, BLAS.
 import { readFileSync } from 'node:fs';
 import { native } from './native.js';
-import { Tensor, wrap } from './tensor.js';
+import { handleOf, wrap, type Tensor } from './tensor.js';
 
 /** Seeds libtorch's default generator (rand, randn, randperm, dropout, initializers). */
 export function manualSeed(seed: number): void {
@@ -19,8 +19,9 @@ export function getRngState(): Tensor {
 
 /** Restores the default CPU generator to a state from {@link getRngState} (libtorch checks its dtype and size). */
 export function setRngState(state: Tensor): void {
-  if (!(state instanceof Tensor) || state.dtype !== 'uint8') throw new TypeError('setRngState: expected the uint8 tensor getRngState returned');
-  native.setRngState(state.handle);
+  const handle = handleOf(state, 'setRngState', 'state');
+  if (state.dtype !== 'uint8') throw new TypeError(`setRngState: state must be the uint8 tensor getRngState returned, got a ${state.dtype} tensor`);
+  native.setRngState(handle);
 }
 
 /** Intra-op threads libtorch may use. */
