@@ -2,6 +2,7 @@
 // libtorch sees them, with an error naming the function, the argument and what it got.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 
 import * as torch from '../src/torch/index.js';
 import { F } from '../src/torch/index.js';
@@ -55,6 +56,37 @@ test('ops given something other than a Tensor throw a TypeError naming the funct
     for (const [fn, message] of bad) fails(fn, TypeError, message);
     assert.deepEqual(F.relu(x.neg()).toNumbers(), [0, 0, 0, 0, 0, 0]);
   });
+});
+
+test('setNumThreads refuses a count that is not a whole number from 1 to the cores, naming the cores', () => {
+  const cores = availableParallelism();
+  const threads = torch.getNumThreads();
+  for (const n of [0, -1, 1.5, NaN, Infinity, cores + 1, 100000, '2' as never]) {
+    fails(() => torch.setNumThreads(n), RangeError, new RegExp(`^setNumThreads\\(${String(n)}\\): expected a whole number of threads from 1 to ${cores} \\(the cores this process can use\\)$`));
+  }
+  assert.equal(torch.getNumThreads(), threads);
+  torch.setNumThreads(cores);
+  assert.equal(torch.getNumThreads(), cores);
+  torch.setNumThreads(1);
+  assert.equal(torch.getNumThreads(), 1);
+});
+
+test('configure refuses bad settings before changing anything', () => {
+  const cores = availableParallelism();
+  fails(() => torch.configure(null as never), TypeError, /^configure: expected an object of settings, got null$/);
+  fails(() => torch.configure({ keepFreedMemory: 'yes' as never }), TypeError, /^configure: keepFreedMemory must be true or false, got yes$/);
+  fails(() => torch.configure({ threads: 0 }), RangeError, /^setNumThreads\(0\)/);
+  const saved = process.env.LOW_NUM_THREADS;
+  try {
+    process.env.LOW_NUM_THREADS = 'many';
+    fails(() => torch.configure({ keepFreedMemory: false }), RangeError, new RegExp(`^LOW_NUM_THREADS=many: setNumThreads\\(NaN\\): expected a whole number of threads from 1 to ${cores}`));
+    process.env.LOW_NUM_THREADS = String(cores + 1);
+    fails(() => torch.configure({ keepFreedMemory: false }), RangeError, new RegExp(`^LOW_NUM_THREADS=${cores + 1}: `));
+  } finally {
+    if (saved === undefined) delete process.env.LOW_NUM_THREADS;
+    else process.env.LOW_NUM_THREADS = saved;
+  }
+  assert.equal(torch.getNumThreads(), 1);
 });
 
 test('lowWeights and projectOntoSimplex accept only Float64Array, Float32Array or arrays of numbers', () => {

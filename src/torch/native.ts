@@ -1,7 +1,9 @@
 // Loads the native addon and describes its flat surface. Only src/torch/ talks to it; everything
 // else uses the Tensor class. Handles are opaque: the addon checks their type tag on every call.
+//
+// Loading changes nothing in the process: threads and the allocator are set by configure()
+// (runtime.ts), which programs call; a library import must not change process-wide state.
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { packagePath } from '../paths.js';
 
@@ -434,10 +436,3 @@ if (missing.length) {
 }
 
 export const native = addonExports as unknown as Native;
-
-// Debian's libtorch starts with one intra-op thread here; users expect all cores (LOW_NUM_THREADS overrides).
-native.setNumThreads(Number(process.env.LOW_NUM_THREADS) || availableParallelism());
-// Large per-step buffers from the heap instead of fresh page-faulted mappings (addon.cc says why):
-// a LeNet-5 step at batch 1280 takes 98 ms instead of 1067 ms (BENCHMARKS.md).
-// LOW_SYSTEM_MALLOC=1 keeps the C library's defaults.
-if (process.env.LOW_SYSTEM_MALLOC !== '1') native.keepFreedMemory();
