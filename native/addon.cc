@@ -24,11 +24,17 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#if defined(__linux__)
+#include <sched.h>
+#endif
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -50,8 +56,17 @@ struct Handle {
   bool disposed = false;
 };
 
-int64_t g_liveHandles = 0;
-int64_t g_liveBytes = 0;
+// Atomic: every Worker thread that loads the addon shares these counters.
+std::atomic<int64_t> g_liveHandles{0};
+std::atomic<int64_t> g_liveBytes{0};
+
+// Tells V8 what a tensor costs, so its collector sees what a forgotten tensor holds. The C call,
+// not Napi::MemoryManagement: this runs in finalizers while a Worker's environment is torn down,
+// where a C++ exception could only end the process, and a failed adjustment is harmless.
+void reportExternalMemory(napi_env env, int64_t bytes) {
+  int64_t total;
+  napi_adjust_external_memory(env, bytes, &total);
+}
 
 int64_t tensorBytes(const Tensor& t) {
   return t.defined() ? static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size()) : 0;
@@ -63,21 +78,22 @@ void release(Napi::Env env, Handle* h) {
   h->tensor = Tensor();
   g_liveHandles -= 1;
   g_liveBytes -= h->bytes;
-  // Reporting external memory lets V8's collector see what a forgotten tensor costs.
-  if (h->bytes) Napi::MemoryManagement::AdjustExternalMemory(env, -h->bytes);
+  if (h->bytes) reportExternalMemory(env, -h->bytes);
   h->bytes = 0;
 }
 
 Napi::Value wrap(Napi::Env env, Tensor t) {
-  auto* h = new Handle{std::move(t)};
-  h->bytes = tensorBytes(h->tensor);
-  g_liveHandles += 1;
-  g_liveBytes += h->bytes;
-  if (h->bytes) Napi::MemoryManagement::AdjustExternalMemory(env, h->bytes);
-  auto ext = Napi::External<Handle>::New(env, h, [](Napi::Env env, Handle* h) {
+  // Owned here until the external exists: creating it fails in an environment that is shutting down.
+  auto owned = std::make_unique<Handle>(Handle{std::move(t)});
+  auto ext = Napi::External<Handle>::New(env, owned.get(), [](Napi::Env env, Handle* h) {
     release(env, h);
     delete h;
   });
+  Handle* h = owned.release();
+  h->bytes = tensorBytes(h->tensor);
+  g_liveHandles += 1;
+  g_liveBytes += h->bytes;
+  if (h->bytes) reportExternalMemory(env, h->bytes);
   ext.TypeTag(&kTensorTag);
   return ext;
 }
@@ -299,19 +315,46 @@ Napi::Value toJs(Napi::Env env, const std::tuple<Tensor, Tensor>& t) {
 // ---------------------------------------------------------------------------------------------
 // The adapter and the guard
 
-template <typename Fn>
-Napi::Value guarded(const Napi::CallbackInfo& info, const char* name, Fn&& body) {
+// Raises a JavaScript Error with `name: message`. Never throws: the status is dropped on purpose,
+// because napi_throw_error fails only when an exception is already pending (it propagates) or
+// when the environment can no longer run JavaScript (a Worker being terminated), where there is
+// nobody left to tell.
+void throwJs(napi_env env, const char* name, const char* message) noexcept {
   try {
-    return body();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const c10::Error& e) {
-    throw Napi::Error::New(info.Env(), std::string(name) + ": " + e.what_without_backtrace());
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(info.Env(), std::string(name) + ": " + e.what());
+    napi_throw_error(env, nullptr, (std::string(name) + ": " + message).c_str());
   } catch (...) {
-    throw Napi::Error::New(info.Env(), std::string(name) + ": unknown native error");
+    napi_throw_error(env, nullptr, name);  // out of memory for the message
   }
+}
+
+// The one guard every exported function runs in. Nothing thrown in `body` leaves it: a C++ error
+// becomes a JavaScript exception prefixed with the function's name (the only place that adds the
+// name, so messages inside need none), and the function returns an empty value.
+//
+// node-addon-api throws Napi::Error when an N-API call fails. Left to it, its callback wrapper
+// would rethrow that into JavaScript, and when the environment is shutting down (Worker.terminate()
+// during a call) that rethrow fails with another C++ exception that ends the whole process
+// ("terminate called after throwing an instance of 'Napi::Error'"). So this guard must not throw.
+template <typename Fn>
+napi_value guarded(napi_env env, const char* name, Fn&& body) noexcept {
+  try {
+    try {
+      return body();
+    } catch (const Napi::Error& e) {
+      // A JavaScript exception from a getter, or a failed N-API call: node-addon-api has taken the
+      // pending exception into `e`, so throw it again (that fails harmlessly during shutdown). An
+      // error without a value cannot be thrown as it is: its message is.
+      if (napi_throw(env, e.Value()) == napi_invalid_arg) throwJs(env, name, e.what());
+    } catch (const c10::Error& e) {
+      throwJs(env, name, e.what_without_backtrace());
+    } catch (const std::exception& e) {
+      throwJs(env, name, e.what());
+    }
+  } catch (...) {
+    // Anything else, including a failure while reporting one (e.Value() itself can throw).
+    throwJs(env, name, "unknown native error");
+  }
+  return nullptr;
 }
 
 template <typename R, typename... A, size_t... I>
@@ -329,13 +372,13 @@ void def(Napi::Env env, Napi::Object exports, const char* name, R (*f)(A...)) {
   exports.Set(name, Napi::Function::New(
                         env,
                         [f, name](const Napi::CallbackInfo& info) -> Napi::Value {
-                          return guarded(info, name, [&] {
+                          return Napi::Value(info.Env(), guarded(info.Env(), name, [&]() -> napi_value {
                             if (info.Length() != sizeof...(A)) {
                               throw ArgError("expected " + std::to_string(sizeof...(A)) + " arguments, got " +
                                              std::to_string(info.Length()));
                             }
                             return invoke(f, info, std::index_sequence_for<A...>{});
-                          });
+                          }));
                         },
                         name));
 }
@@ -343,7 +386,10 @@ void def(Napi::Env env, Napi::Object exports, const char* name, R (*f)(A...)) {
 // Raw functions, for the few calls that move bulk data or need the Env.
 void defRaw(Napi::Env env, Napi::Object exports, const char* name, Napi::Value (*f)(const Napi::CallbackInfo&)) {
   exports.Set(name, Napi::Function::New(
-                        env, [f, name](const Napi::CallbackInfo& info) { return guarded(info, name, [&] { return f(info); }); },
+                        env,
+                        [f, name](const Napi::CallbackInfo& info) {
+                          return Napi::Value(info.Env(), guarded(info.Env(), name, [&]() -> napi_value { return f(info); }));
+                        },
                         name));
 }
 
@@ -357,23 +403,34 @@ struct RawTypedArray {
   size_t length;
   void* data;
 };
-RawTypedArray rawTypedArray(const Napi::Value& v, const char* what) {
-  if (!v.IsTypedArray()) throw ArgError(std::string(what) + ": expected a typed array");
+RawTypedArray rawTypedArray(const Napi::Value& v, size_t i) {
+  if (!v.IsTypedArray()) throw ArgError("argument " + std::to_string(i) + ": expected a typed array");
   RawTypedArray r{};
   napi_value buffer;
   size_t offset;
   napi_status s = napi_get_typedarray_info(v.Env(), v, &r.type, &r.length, &r.data, &buffer, &offset);
-  if (s != napi_ok) throw ArgError(std::string(what) + ": cannot read the typed array");
+  if (s != napi_ok) throw ArgError("argument " + std::to_string(i) + ": cannot read the typed array");
   return r;
+}
+
+// The number of elements of `shape`, checked: a negative size, or a product beyond int64 (signed
+// overflow is undefined behaviour), is refused rather than computed.
+int64_t elementCount(const Vec& shape, size_t i) {
+  int64_t n = 1;
+  for (auto d : shape) {
+    if (d < 0) throw ArgError("argument " + std::to_string(i) + ": negative dimension " + std::to_string(d) + " in shape");
+    if (__builtin_mul_overflow(n, d, &n)) throw ArgError("argument " + std::to_string(i) + ": shape has more elements than int64 can count");
+  }
+  return n;
 }
 
 // affineBytes(uint8Array, shape [B, C, ...], scale[C or 1], shift[C or 1]): a float32 tensor with
 // x * scale[c] + shift[c] per channel, in one pass from the bytes (the usual "to float, then
 // normalise" of image batches without three passes and a uint8 copy).
 Napi::Value affineBytes(const Napi::CallbackInfo& info) {
-  if (info.Length() != 4) throw ArgError("affineBytes(bytes, shape, scale, shift): expected 4 arguments");
-  RawTypedArray bytes = rawTypedArray(info[0], "affineBytes");
-  if (bytes.type != napi_uint8_array) throw ArgError("affineBytes: expected a Uint8Array");
+  if (info.Length() != 4) throw ArgError("expected 4 arguments (bytes, shape, scale, shift), got " + std::to_string(info.Length()));
+  RawTypedArray bytes = rawTypedArray(info[0], 0);
+  if (bytes.type != napi_uint8_array) throw ArgError("argument 0: expected a Uint8Array");
   Vec shape = From<Vec>::get(info[1], 1);
   auto toDoubles = [](const Napi::Value& v, size_t i) {
     if (!v.IsArray()) throw ArgError("argument " + std::to_string(i) + ": expected an array of numbers");
@@ -383,24 +440,25 @@ Napi::Value affineBytes(const Napi::CallbackInfo& info) {
     return out;
   };
   std::vector<double> scale = toDoubles(info[2], 2), shift = toDoubles(info[3], 3);
-  if (shape.size() < 2) throw ArgError("affineBytes: shape must be [B, C, ...]");
-  int64_t n = 1;
-  for (auto d : shape) {
-    if (d < 0) throw ArgError("affineBytes: negative dimension in shape");
-    n *= d;
-  }
+  if (shape.size() < 2) throw ArgError("argument 1: shape must be [B, C, ...], got " + std::to_string(shape.size()) + " dimension(s)");
+  const int64_t n = elementCount(shape, 1);
   if (n != static_cast<int64_t>(bytes.length)) {
-    throw ArgError("affineBytes: shape has " + std::to_string(n) + " elements but the array has " + std::to_string(bytes.length));
+    throw ArgError("shape has " + std::to_string(n) + " elements but the array has " + std::to_string(bytes.length));
   }
-  const int64_t channels = shape[1];
-  if (scale.size() != shift.size() || (scale.size() != 1 && static_cast<int64_t>(scale.size()) != channels)) {
-    throw ArgError("affineBytes: scale and shift need 1 or C = " + std::to_string(channels) + " values each");
+  const int64_t batch = shape[0], channels = shape[1];
+  for (const auto* values : {&scale, &shift}) {
+    if (values->size() != 1 && static_cast<int64_t>(values->size()) != channels) {
+      throw ArgError("scale and shift need 1 or C = " + std::to_string(channels) + " values each, got " + std::to_string(scale.size()) +
+                     " and " + std::to_string(shift.size()));
+    }
   }
   Tensor t = at::empty(shape, at::TensorOptions().dtype(at::kFloat));
   float* out = t.data_ptr<float>();
   const uint8_t* in = static_cast<const uint8_t*>(bytes.data);
-  const int64_t plane = channels ? n / (shape[0] * channels) : 0;
-  for (int64_t i = 0, idx = 0; i < shape[0]; i++) {
+  // The product of the trailing sizes, not n / (B * C): that divides by zero on an empty batch.
+  int64_t plane = 1;
+  for (size_t d = 2; d < shape.size(); d++) plane *= shape[d];
+  for (int64_t i = 0, idx = 0; i < batch; i++) {
     for (int64_t c = 0; c < channels; c++) {
       const float a = static_cast<float>(scale.size() == 1 ? scale[0] : scale[c]);
       const float b = static_cast<float>(shift.size() == 1 ? shift[0] : shift[c]);
@@ -412,8 +470,8 @@ Napi::Value affineBytes(const Napi::CallbackInfo& info) {
 
 // fromArray(typedArray, shape): copies the typed array's bytes into a new tensor of its element type.
 Napi::Value fromArray(const Napi::CallbackInfo& info) {
-  if (info.Length() != 2) throw ArgError("fromArray(typedArray, shape): expected 2 arguments");
-  RawTypedArray ta = rawTypedArray(info[0], "fromArray");
+  if (info.Length() != 2) throw ArgError("expected 2 arguments (typedArray, shape), got " + std::to_string(info.Length()));
+  RawTypedArray ta = rawTypedArray(info[0], 0);
   Vec shape = From<Vec>::get(info[1], 1);
   c10::ScalarType type;
   switch (ta.type) {
@@ -424,15 +482,11 @@ Napi::Value fromArray(const Napi::CallbackInfo& info) {
     case napi_uint8_array: type = at::kByte; break;
     case napi_int8_array: type = at::kChar; break;
     case napi_int16_array: type = at::kShort; break;
-    default: throw ArgError("fromArray: unsupported typed array (use Float32Array, Float64Array, Int32Array, BigInt64Array, Uint8Array, Int8Array or Int16Array)");
+    default: throw ArgError("argument 0: unsupported typed array (use Float32Array, Float64Array, Int32Array, BigInt64Array, Uint8Array, Int8Array or Int16Array)");
   }
-  int64_t n = 1;
-  for (auto d : shape) {
-    if (d < 0) throw ArgError("fromArray: negative dimension in shape");
-    n *= d;
-  }
+  const int64_t n = elementCount(shape, 1);
   if (n != static_cast<int64_t>(ta.length)) {
-    throw ArgError("fromArray: shape has " + std::to_string(n) + " elements but the array has " + std::to_string(ta.length));
+    throw ArgError("shape has " + std::to_string(n) + " elements but the array has " + std::to_string(ta.length));
   }
   Tensor t = at::empty(shape, at::TensorOptions().dtype(type));
   if (n) std::memcpy(t.data_ptr(), ta.data, n * t.element_size());
@@ -441,7 +495,7 @@ Napi::Value fromArray(const Napi::CallbackInfo& info) {
 
 // toArray(t): a typed array holding a copy of the tensor's values (bool as Uint8Array).
 Napi::Value toArray(const Napi::CallbackInfo& info) {
-  if (info.Length() != 1) throw ArgError("toArray(tensor): expected 1 argument");
+  if (info.Length() != 1) throw ArgError("expected 1 argument (tensor), got " + std::to_string(info.Length()));
   Tensor t = tensorOf(info[0], 0).detach().to(at::kCPU).contiguous();
   napi_typedarray_type kind;
   switch (t.scalar_type()) {
@@ -467,12 +521,12 @@ Napi::Value toArray(const Napi::CallbackInfo& info) {
 // Float64Array. This is the quantity LOW weights are built from for cross-entropy; computing it in
 // one pass (in double precision) instead of six tensor ops keeps LOW's cost per step negligible.
 Napi::Value ceGradNormSq(const Napi::CallbackInfo& info) {
-  if (info.Length() != 2) throw ArgError("ceGradNormSq(logits, labels): expected 2 arguments");
+  if (info.Length() != 2) throw ArgError("expected 2 arguments (logits, labels), got " + std::to_string(info.Length()));
   Tensor z = tensorOf(info[0], 0).detach();
   Tensor y = tensorOf(info[1], 1);
-  TORCH_CHECK(z.dim() == 2, "ceGradNormSq: logits must be 2-d [M, C], got shape ", z.sizes());
-  TORCH_CHECK(y.dim() == 1 && y.size(0) == z.size(0), "ceGradNormSq: labels must be 1-d with ", z.size(0), " entries, got shape ", y.sizes());
-  TORCH_CHECK(!at::isFloatingType(y.scalar_type()), "ceGradNormSq: labels must be integers, got ", y.scalar_type());
+  TORCH_CHECK(z.dim() == 2, "logits must be 2-d [M, C], got shape ", z.sizes());
+  TORCH_CHECK(y.dim() == 1 && y.size(0) == z.size(0), "labels must be 1-d with ", z.size(0), " entries, got shape ", y.sizes());
+  TORCH_CHECK(!at::isFloatingType(y.scalar_type()), "labels must be integers, got ", y.scalar_type());
   z = z.to(at::kCPU, at::kDouble).contiguous();
   y = y.to(at::kCPU, at::kLong).contiguous();
   const int64_t m = z.size(0), c = z.size(1);
@@ -482,7 +536,7 @@ Napi::Value ceGradNormSq(const Napi::CallbackInfo& info) {
   for (int64_t i = 0; i < m; i++) {
     const double* row = zp + i * c;
     const int64_t label = yp[i];
-    TORCH_CHECK(label >= 0 && label < c, "ceGradNormSq: label ", label, " of row ", i, " is out of range for ", c, " classes");
+    TORCH_CHECK(label >= 0 && label < c, "label ", label, " of row ", i, " is out of range for ", c, " classes");
     double mx = row[0];
     for (int64_t k = 1; k < c; k++) mx = row[k] > mx ? row[k] : mx;
     double sum = 0;
@@ -499,7 +553,7 @@ Napi::Value ceGradNormSq(const Napi::CallbackInfo& info) {
 
 // dispose(t): frees the tensor now rather than when the collector gets to it. Idempotent.
 Napi::Value dispose(const Napi::CallbackInfo& info) {
-  if (info.Length() != 1) throw ArgError("dispose(tensor): expected 1 argument");
+  if (info.Length() != 1) throw ArgError("expected 1 argument (tensor), got " + std::to_string(info.Length()));
   release(info.Env(), handleOf(info[0], 0));
   return info.Env().Undefined();
 }
@@ -510,6 +564,17 @@ Napi::Value isDisposed(const Napi::CallbackInfo& info) {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers used by the declarations
+
+// The cores this process may run on: its CPU affinity where the system reports one (as Node's
+// os.availableParallelism() does), else the hardware's count.
+int64_t usableCores() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+#endif
+  const unsigned n = std::thread::hardware_concurrency();
+  return n ? n : 1;
+}
 
 at::TensorOptions opts(const Dtype& d, const Device& dev) { return at::TensorOptions().dtype(d.type).device(dev.device); }
 
@@ -536,7 +601,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   });
   d("config", F() -> std::string { return at::show_config(); });
   d("parallelInfo", F() -> std::string { return at::get_parallel_info(); });
-  d("setNumThreads", F(int64_t n) { at::set_num_threads(static_cast<int>(n)); });
+  // libtorch starts every thread it is given at once: a count far above the cores (--threads
+  // 100000) stalls the machine instead of failing, so it is refused here as well as in TypeScript.
+  d("setNumThreads", F(int64_t n) {
+    const int64_t cores = usableCores();
+    if (n < 1 || n > cores) {
+      throw ArgError("expected a thread count from 1 to " + std::to_string(cores) + " (the cores this process can use), got " + std::to_string(n));
+    }
+    at::set_num_threads(static_cast<int>(n));
+  });
   d("getNumThreads", F() -> int64_t { return at::get_num_threads(); });
   // glibc serves allocations above its mmap threshold (at most 32 MB) with fresh mappings and
   // returns freed memory at the top of the heap to the system: a tensor that size is then paid for
@@ -784,4 +857,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   return exports;
 }
 
-NODE_API_MODULE(low_native, Init)
+// Loading runs in the same guard as every call: a Worker terminated while it loads the addon
+// leaves Init's N-API calls failing, and what they throw must not leave the module's init.
+napi_value initModule(napi_env env, napi_value exports) {
+  return guarded(env, "low_native (loading the addon)", [&]() -> napi_value { return Init(Napi::Env(env), Napi::Object(env, exports)); });
+}
+
+NAPI_MODULE(low_native, initModule)

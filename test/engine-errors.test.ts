@@ -166,13 +166,33 @@ test('raw native functions: wrong argument types and counts, non-tensor objects'
     [() => raw.conv2d!(h, h, null, [0, 0], [0, 0], [1, 1], 1), /^conv2d: /],
     [() => raw.maxPool2d!(torch.ones([1, 1, 4, 4]).handle, [2, 2], [0, 0], [0, 0], [1, 1], false), /^maxPool2d: stride should not be zero/],
     [() => raw.avgPool2d!(torch.ones([1, 1, 4, 4]).handle, [0, 0], [1, 1], [0, 0], false, true), /^avgPool2d: kernel size should be greater than zero/],
-    [() => raw.setNumThreads!(0), /^setNumThreads: Expected positive number of threads/],
+    [() => raw.setNumThreads!(0), /^setNumThreads: expected a thread count from 1 to \d+ \(the cores this process can use\), got 0$/],
+    [() => raw.setNumThreads!(100000), /^setNumThreads: expected a thread count from 1 to \d+ .*got 100000$/],
+    // The guard alone names the function: one prefix, not two.
+    [() => raw.fromArray!(new Float32Array(3), [2]), /^fromArray: shape has 2 elements but the array has 3$/],
+    [() => raw.fromArray!(new Float32Array(3)), /^fromArray: expected 2 arguments \(typedArray, shape\), got 1$/],
+    [() => raw.fromArray!(new Float32Array(0), [2 ** 40, 2 ** 40]), /^fromArray: argument 1: shape has more elements than int64 can count$/],
+    [() => raw.ceGradNormSq!(h, h), /^ceGradNormSq: labels must be 1-d with 2 entries, got shape \[2, 3\]$/],
+    [() => raw.ceGradNormSq!(h), /^ceGradNormSq: expected 2 arguments \(logits, labels\), got 1$/],
+    [() => raw.dispose!(), /^dispose: expected 1 argument \(tensor\), got 0$/],
     [() => raw.autogradGrad!([h], [h], [null], false, false, false), /^autogradGrad: .*does not require grad/],
   ];
   for (const [fn, message] of cases) throwsError(fn, message);
   // The TS-side guards.
   throwsError(() => torch.manualSeed(-1), /manualSeed\(-1\): expected a non-negative integer/);
   throwsError(() => torch.setNumThreads(0), /setNumThreads\(0\)/);
+  // A JavaScript exception raised while the addon reads an argument reaches the caller as it was.
+  const trap: number[] = [2, 3];
+  Object.defineProperty(trap, 0, { get: () => { throw new RangeError('from a getter'); } });
+  assert.throws(() => raw.reshape!(h, trap), (e: unknown) => e instanceof RangeError && e.message === 'from a getter');
+  // No message anywhere in these cases names its function twice.
+  for (const [fn] of cases) {
+    try {
+      fn();
+    } catch (e) {
+      assert.doesNotMatch((e as Error).message, /^(\w+): \1: /, 'a doubled prefix');
+    }
+  }
   assert.deepEqual(a.toNumbers(), [1, 1, 1, 1, 1, 1]);
   a.dispose();
   stillWorks();

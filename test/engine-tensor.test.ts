@@ -519,6 +519,6 @@ test('generator state: the draws after setRngState(s) repeat those after s = get
   // A restore is not a reseed: the draws continue from where the state was taken.
   torch.manualSeed(11);
   assert.notDeepEqual(draws().rand, after.rand);
-  assert.throws(() => torch.setRngState(torch.zeros([4])), /setRngState: expected the uint8 tensor/);
+  assert.throws(() => torch.setRngState(torch.zeros([4])), /setRngState: state must be the uint8 tensor getRngState returned, got a float32 tensor$/);
   assert.throws(() => torch.setRngState(torch.zeros([4], { dtype: 'uint8' })));
 });

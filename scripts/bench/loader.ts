@@ -4,6 +4,7 @@
 // training loop spends waiting for its next batch (goal: under 5 %). --prefetch 2,0 compares the
 // worker pipeline with preparing everything inside next().
 import { benchLoader } from '../../src/bench/loader.js';
+import { configure } from '../../src/torch/index.js';
 
 const args = process.argv.slice(2);
 const valueOf = (flag: string): string | undefined => {
@@ -18,6 +19,9 @@ const numberOf = (flag: string): number | undefined => {
   return n;
 };
 const prefetch = valueOf('--prefetch');
+
+// The engine's defaults as the CLI sets them (all cores, the retained heap); --threads overrides.
+configure();
 
 await benchLoader({
   json: args.includes('--json'),

@@ -8,6 +8,7 @@ import { demoCommand } from './demo-command.js';
 import { reportCommand } from './report-command.js';
 import { suspectsCommand } from './suspects-command.js';
 import { mentornetCommand } from './mentornet-command.js';
+import { configure } from '../torch/index.js';
 
 const program = new Command();
 program
@@ -24,7 +25,14 @@ program.addCommand(mentornetCommand());
 program.addCommand(runConfigCommand(), { hidden: true });
 program.addCommand(benchCommand());
 
-program.parseAsync(process.argv).catch((e: unknown) => {
+// The engine's process-wide defaults (all cores, the retained heap), before any command runs;
+// --threads then overrides the thread count.
+async function main(): Promise<void> {
+  configure();
+  await program.parseAsync(process.argv);
+}
+
+main().catch((e: unknown) => {
   // Errors from bad input are meant for the user: print the message, not a stack.
   console.error(`low: ${e instanceof Error ? e.message : String(e)}`);
   if (process.env.LOW_DEBUG && e instanceof Error) console.error(e.stack);

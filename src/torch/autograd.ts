@@ -1,6 +1,6 @@
 // Gradient mode and gradients of chosen outputs with respect to chosen inputs.
 import { native } from './native.js';
-import { Tensor, wrap } from './tensor.js';
+import { Tensor, handlesOf, optionalHandleOf, wrap } from './tensor.js';
 
 /** Runs fn with gradient recording off (PyTorch's `with torch.no_grad()`), restoring the mode after. */
 export function noGrad<R>(fn: () => R): R {
@@ -49,9 +49,9 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opti
     throw new RangeError(`grad(): ${gradOutputs.length} gradOutputs for ${outs.length} outputs`);
   }
   const result = native.autogradGrad(
-    outs.map((t) => t.handle),
-    ins.map((t) => t.handle),
-    gradOutputs.map((g) => (g ? g.handle : null)),
+    handlesOf(outs, 'grad', 'outputs'),
+    handlesOf(ins, 'grad', 'inputs'),
+    gradOutputs.map((g, i) => optionalHandleOf(g, 'grad', `options.gradOutputs[${i}]`)),
     options.retainGraph ?? options.createGraph ?? false,
     options.createGraph ?? false,
     options.allowUnused ?? false,

@@ -1,6 +1,7 @@
 // Making tensors: from JavaScript data, and the usual factories (seeded by manualSeed).
 import { native } from './native.js';
-import { Tensor, wrap, type DType, type Device, type TypedArrayLike } from './tensor.js';
+import { describeValue } from './describe.js';
+import { Tensor, handleOf, handlesOf, wrap, type DType, type Device, type TypedArrayLike } from './tensor.js';
 
 export interface TensorOptions {
   dtype?: DType;
@@ -130,22 +131,22 @@ export function randperm(n: number, o: { device?: Device } = {}): Tensor {
   return wrap(native.randperm(n, o.device ?? 'cpu'));
 }
 export function zerosLike(t: Tensor): Tensor {
-  return wrap(native.zerosLike(t.handle));
+  return wrap(native.zerosLike(handleOf(t, 'zerosLike', 't')));
 }
 export function onesLike(t: Tensor): Tensor {
-  return wrap(native.onesLike(t.handle));
+  return wrap(native.onesLike(handleOf(t, 'onesLike', 't')));
 }
 export function fullLike(t: Tensor, value: number): Tensor {
-  return wrap(native.fullLike(t.handle, value));
+  return wrap(native.fullLike(handleOf(t, 'fullLike', 't'), value));
 }
 export function cat(tensors: Tensor[], dim = 0): Tensor {
-  return wrap(native.cat(tensors.map((t) => t.handle), dim));
+  return wrap(native.cat(handlesOf(tensors, 'cat', 'tensors'), dim));
 }
 export function stack(tensors: Tensor[], dim = 0): Tensor {
-  return wrap(native.stack(tensors.map((t) => t.handle), dim));
+  return wrap(native.stack(handlesOf(tensors, 'stack', 'tensors'), dim));
 }
 export function where(condition: Tensor, a: Tensor, b: Tensor): Tensor {
-  return wrap(native.where(condition.handle, a.handle, b.handle));
+  return wrap(native.where(handleOf(condition, 'where', 'condition'), handleOf(a, 'where', 'a'), handleOf(b, 'where', 'b')));
 }
 
 /**
@@ -154,5 +155,20 @@ export function where(condition: Tensor, a: Tensor, b: Tensor): Tensor {
  * and the bytes may live in shared memory: the data loader's batch conversion.
  */
 export function affineFromBytes(bytes: Uint8Array, shape: number[], scale: number[], shift: number[]): Tensor {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`affineFromBytes: bytes must be a Uint8Array, got ${describeValue(bytes)}`);
+  if (!Array.isArray(shape) || shape.length < 2 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new RangeError(`affineFromBytes: shape must be [B, C, ...] of at least 2 non-negative integers, got ${Array.isArray(shape) ? `[${shape.join(', ')}]` : describeValue(shape)}`);
+  }
+  const channels = shape[1]!;
+  for (const [name, values] of [['scale', scale], ['shift', shift]] as const) {
+    if (!Array.isArray(values) || !values.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+      throw new TypeError(`affineFromBytes: ${name} must be an array of finite numbers, got ${Array.isArray(values) ? `[${values.join(', ')}]` : describeValue(values)}`);
+    }
+    if (values.length !== 1 && values.length !== channels) {
+      throw new RangeError(`affineFromBytes: ${name} has ${values.length} values; shape [${shape.join(', ')}] needs 1 or C = ${channels}`);
+    }
+  }
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== bytes.length) throw new RangeError(`affineFromBytes: shape [${shape.join(', ')}] has ${count} elements but bytes has ${bytes.length}`);
   return wrap(native.affineBytes(bytes, shape, scale, shift));
 }

@@ -1,7 +1,9 @@
 // Loads the native addon and describes its flat surface. Only src/torch/ talks to it; everything
 // else uses the Tensor class. Handles are opaque: the addon checks their type tag on every call.
+//
+// Loading changes nothing in the process: threads and the allocator are set by configure()
+// (runtime.ts), which programs call; a library import must not change process-wide state.
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { packagePath } from '../paths.js';
 
@@ -11,7 +13,8 @@ type T = NativeTensor;
 type OptT = T | null;
 type Pair = [T, T];
 
-export interface Native {
+/** The signature of each function the addon exports (native/addon.cc's declaration list). */
+interface NativeSignatures {
   fromArray(data: ArrayBufferView, shape: number[]): T;
   toArray(t: T): Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array;
   dispose(t: T): void;
@@ -211,6 +214,205 @@ export interface Native {
   autogradGrad(outputs: T[], inputs: T[], gradOutputs: OptT[], retain: boolean, create: boolean, allowUnused: boolean): OptT[];
 }
 
+/**
+ * The names the addon exports, once. `satisfies` makes tsc refuse a name without a signature, and
+ * {@link everySignatureListed} a signature without a name; test/engine-native-surface.test.ts
+ * compares the list with what the built addon actually exports.
+ */
+export const NATIVE_FUNCTIONS = [
+  'fromArray',
+  'toArray',
+  'dispose',
+  'ceGradNormSq',
+  'affineBytes',
+  'isDisposed',
+  'version',
+  'config',
+  'parallelInfo',
+  'setNumThreads',
+  'keepFreedMemory',
+  'getNumThreads',
+  'manualSeed',
+  'getRngState',
+  'setRngState',
+  'cudaIsAvailable',
+  'cudaDeviceCount',
+  'liveHandles',
+  'liveBytes',
+  'setGradEnabled',
+  'isGradEnabled',
+  'shape',
+  'dtype',
+  'device',
+  'numel',
+  'requiresGrad',
+  'isLeaf',
+  'isContiguous',
+  'item',
+  'sameStorage',
+  'zeros',
+  'ones',
+  'full',
+  'empty',
+  'arange',
+  'linspace',
+  'eye',
+  'rand',
+  'randn',
+  'randint',
+  'randperm',
+  'zerosLike',
+  'onesLike',
+  'fullLike',
+  'scalarTensor',
+  'toDtype',
+  'toDevice',
+  'clone',
+  'contiguous',
+  'detach',
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'pow',
+  'remainder',
+  'maximum',
+  'minimum',
+  'eq',
+  'ne',
+  'lt',
+  'le',
+  'gt',
+  'ge',
+  'logicalAnd',
+  'logicalOr',
+  'where',
+  'addScalar',
+  'subScalar',
+  'rsubScalar',
+  'mulScalar',
+  'divScalar',
+  'powScalar',
+  'remainderScalar',
+  'eqScalar',
+  'neScalar',
+  'ltScalar',
+  'leScalar',
+  'gtScalar',
+  'geScalar',
+  'clamp',
+  'maskedFill',
+  'neg',
+  'abs',
+  'sign',
+  'exp',
+  'log',
+  'log1p',
+  'sqrt',
+  'rsqrt',
+  'square',
+  'reciprocal',
+  'floor',
+  'ceil',
+  'round',
+  'sin',
+  'cos',
+  'tanh',
+  'sigmoid',
+  'relu',
+  'logicalNot',
+  'isnan',
+  'isfinite',
+  'sumAll',
+  'sum',
+  'meanAll',
+  'mean',
+  'prodAll',
+  'maxAll',
+  'minAll',
+  'maxDim',
+  'minDim',
+  'argmax',
+  'argmin',
+  'std',
+  'var',
+  'logsumexp',
+  'cumsum',
+  'any',
+  'all',
+  'sort',
+  'topk',
+  'bincount',
+  'matmul',
+  'reshape',
+  'view',
+  'permute',
+  'transpose',
+  'flatten',
+  'squeeze',
+  'unsqueeze',
+  'expand',
+  'repeat',
+  'flip',
+  'narrow',
+  'slice',
+  'select',
+  'cat',
+  'stack',
+  'split',
+  'chunk',
+  'indexSelect',
+  'gather',
+  'scatter',
+  'scatterAdd',
+  'maskedSelect',
+  'index',
+  'indexPut_',
+  'nonzero',
+  'oneHot',
+  'linear',
+  'conv2d',
+  'maxPool2d',
+  'maxPool2dWithIndices',
+  'avgPool2d',
+  'adaptiveAvgPool2d',
+  'batchNorm',
+  'dropout',
+  'softmax',
+  'logSoftmax',
+  'crossEntropy',
+  'nllLoss',
+  'bceWithLogits',
+  'mseLoss',
+  'add_',
+  'addScalar_',
+  'mul_',
+  'mulScalar_',
+  'divScalar_',
+  'addcmul_',
+  'addcdiv_',
+  'copy_',
+  'zero_',
+  'fill_',
+  'clamp_',
+  'uniform_',
+  'normal_',
+  'bernoulli_',
+  'setRequiresGrad',
+  'grad',
+  'setGrad',
+  'backward',
+  'autogradGrad',
+] as const satisfies readonly (keyof NativeSignatures)[];
+
+export type NativeFunction = (typeof NATIVE_FUNCTIONS)[number];
+
+// tsc fails here, naming the signature, when NativeSignatures declares a function the list lacks.
+const everySignatureListed: Record<Exclude<keyof NativeSignatures, NativeFunction>, never> = {};
+
+/** The addon's surface, derived from the list so the two cannot drift. */
+export type Native = { readonly [K in NativeFunction]: NativeSignatures[K] };
+
 function findAddon(): string {
   const file = packagePath('build', 'Release', 'low_native.node');
   if (existsSync(file)) return file;
@@ -220,11 +422,17 @@ function findAddon(): string {
   );
 }
 
-export const native: Native = createRequire(import.meta.url)(findAddon()) as Native;
+/** The file the addon is loaded from. */
+export const addonFile = findAddon();
 
-// Debian's libtorch starts with one intra-op thread here; users expect all cores (LOW_NUM_THREADS overrides).
-native.setNumThreads(Number(process.env.LOW_NUM_THREADS) || availableParallelism());
-// Large per-step buffers from the heap instead of fresh page-faulted mappings (addon.cc says why):
-// a LeNet-5 step at batch 1280 takes 98 ms instead of 1067 ms (BENCHMARKS.md).
-// LOW_SYSTEM_MALLOC=1 keeps the C library's defaults.
-if (process.env.LOW_SYSTEM_MALLOC !== '1') native.keepFreedMemory();
+/** The addon's module object as loaded, for checks of what it exports. */
+export const addonExports = createRequire(import.meta.url)(addonFile) as Record<string, unknown>;
+
+// A build older than these sources would fail later, at the first call of a new function, with
+// "native.x is not a function"; say what is wrong at load instead.
+const missing = NATIVE_FUNCTIONS.filter((name) => typeof addonExports[name] !== 'function');
+if (missing.length) {
+  throw new Error(`low-ts: the native addon ${addonFile} lacks ${missing.join(', ')}: it is older than the sources; rebuild it with \`node native/build.mjs\``);
+}
+
+export const native = addonExports as unknown as Native;

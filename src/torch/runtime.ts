@@ -1,7 +1,8 @@
 // Process-wide settings of the engine: threads, seed and generator state, devices, versions, BLAS.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { native } from './native.js';
-import { Tensor, wrap } from './tensor.js';
+import { handleOf, wrap, type Tensor } from './tensor.js';
 
 /** Seeds libtorch's default generator (rand, randn, randperm, dropout, initializers). */
 export function manualSeed(seed: number): void {
@@ -19,17 +20,67 @@ export function getRngState(): Tensor {
 
 /** Restores the default CPU generator to a state from {@link getRngState} (libtorch checks its dtype and size). */
 export function setRngState(state: Tensor): void {
-  if (!(state instanceof Tensor) || state.dtype !== 'uint8') throw new TypeError('setRngState: expected the uint8 tensor getRngState returned');
-  native.setRngState(state.handle);
+  const handle = handleOf(state, 'setRngState', 'state');
+  if (state.dtype !== 'uint8') throw new TypeError(`setRngState: state must be the uint8 tensor getRngState returned, got a ${state.dtype} tensor`);
+  native.setRngState(handle);
 }
 
-/** Intra-op threads libtorch may use. */
+/**
+ * Intra-op threads libtorch may use: a whole number from 1 to the cores this process can use
+ * (os.availableParallelism()). libtorch starts them all at once, so a larger count would stall the
+ * machine rather than speed anything up; it is refused with a RangeError.
+ */
 export function setNumThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads(${n}): expected a positive integer`);
+  const cores = availableParallelism();
+  if (!Number.isInteger(n) || n < 1 || n > cores) {
+    throw new RangeError(`setNumThreads(${String(n)}): expected a whole number of threads from 1 to ${cores} (the cores this process can use)`);
+  }
   native.setNumThreads(n);
 }
 export function getNumThreads(): number {
   return native.getNumThreads();
+}
+
+export interface EngineSettings {
+  /** Intra-op threads; default LOW_NUM_THREADS, else every core this process can use. */
+  threads?: number;
+  /**
+   * Keep large freed buffers in the heap instead of returning them to the system (glibc only):
+   * a LeNet-5 step at batch 1280 takes 98 ms instead of 1067 ms (BENCHMARKS.md; addon.cc says
+   * why). Default true unless LOW_SYSTEM_MALLOC=1, which keeps the C library's defaults.
+   */
+  keepFreedMemory?: boolean;
+}
+
+/**
+ * Sets the engine's process-wide state: libtorch's thread count and the allocator's policy.
+ * Programs (the CLI, benchmarks) call it once at start; importing low-ts changes nothing, because
+ * a library import must not change what the rest of the process runs with. Without it, libtorch
+ * keeps its own defaults (Debian's build: one intra-op thread) and glibc its own.
+ *
+ * Called with no arguments it applies the defaults: LOW_NUM_THREADS threads, else all cores, and
+ * the retained heap unless LOW_SYSTEM_MALLOC=1. Calling it again is harmless; the retained heap,
+ * once set, stays for the life of the process.
+ */
+export function configure(settings: EngineSettings = {}): void {
+  if (typeof settings !== 'object' || settings === null) throw new TypeError(`configure: expected an object of settings, got ${String(settings)}`);
+  const { threads, keepFreedMemory } = settings;
+  if (keepFreedMemory !== undefined && typeof keepFreedMemory !== 'boolean') {
+    throw new TypeError(`configure: keepFreedMemory must be true or false, got ${String(keepFreedMemory)}`);
+  }
+  if (threads !== undefined) {
+    setNumThreads(threads);
+  } else if (process.env.LOW_NUM_THREADS) {
+    const fromEnv = Number(process.env.LOW_NUM_THREADS);
+    try {
+      setNumThreads(fromEnv);
+    } catch (e) {
+      throw new RangeError(`LOW_NUM_THREADS=${process.env.LOW_NUM_THREADS}: ${(e as Error).message}`);
+    }
+  } else {
+    setNumThreads(availableParallelism());
+  }
+  if (keepFreedMemory ?? process.env.LOW_SYSTEM_MALLOC !== '1') native.keepFreedMemory();
 }
 
 export const cuda = {

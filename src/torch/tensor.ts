@@ -3,6 +3,7 @@
 // change the tensor in place, as in PyTorch.
 import { native, type NativeTensor } from './native.js';
 import { track } from './scope.js';
+import { describeValue } from './describe.js';
 
 export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 /** 'cpu', 'cuda' or 'cuda:N'. */
@@ -146,6 +147,7 @@ export class Tensor {
     return g === null ? null : wrap(g);
   }
   set grad(g: Tensor | null) {
+    const handle = g === null ? null : handleOf(g, 'Tensor.grad', 'the gradient');
     // As PyTorch: a gradient must match the tensor (the addon would store anything, and a
     // broadcastable wrong shape would then silently corrupt an optimizer step).
     if (g !== null && (g.dtype !== this.dtype || g.device !== this.device || g.shape.join() !== this.shape.join())) {
@@ -153,11 +155,11 @@ export class Tensor {
         `grad: the assigned gradient is ${g.dtype} [${g.shape.join(', ')}] on ${g.device}, the tensor is ${this.dtype} [${this.shape.join(', ')}] on ${this.device}`,
       );
     }
-    native.setGrad(this.handle, g === null ? null : g.handle);
+    native.setGrad(this.handle, handle);
   }
   /** Backpropagates from this tensor; a non-scalar needs `gradient` of the same shape. */
   backward(gradient?: Tensor, options: { retainGraph?: boolean } = {}): void {
-    native.backward(this.handle, gradient ? gradient.handle : null, options.retainGraph ?? false);
+    native.backward(this.handle, optionalHandleOf(gradient, 'Tensor.backward', 'gradient'), options.retainGraph ?? false);
   }
   /** A tensor sharing this one's data, cut from the autograd graph. */
   detach(): Tensor {
@@ -167,56 +169,56 @@ export class Tensor {
   // ---- elementwise -------------------------------------------------------------------------
 
   add(other: Operand, alpha = 1): Tensor {
-    return typeof other === 'number' ? wrap(native.addScalar(this.handle, other * alpha)) : wrap(native.add(this.handle, other.handle, alpha));
+    return typeof other === 'number' ? wrap(native.addScalar(this.handle, other * alpha)) : wrap(native.add(this.handle, handleOf(other, 'Tensor.add', 'other', OPERAND), alpha));
   }
   sub(other: Operand, alpha = 1): Tensor {
-    return typeof other === 'number' ? wrap(native.subScalar(this.handle, other * alpha)) : wrap(native.sub(this.handle, other.handle, alpha));
+    return typeof other === 'number' ? wrap(native.subScalar(this.handle, other * alpha)) : wrap(native.sub(this.handle, handleOf(other, 'Tensor.sub', 'other', OPERAND), alpha));
   }
   /** other - this */
   rsub(other: number): Tensor {
     return wrap(native.rsubScalar(this.handle, other));
   }
   mul(other: Operand): Tensor {
-    return typeof other === 'number' ? wrap(native.mulScalar(this.handle, other)) : wrap(native.mul(this.handle, other.handle));
+    return typeof other === 'number' ? wrap(native.mulScalar(this.handle, other)) : wrap(native.mul(this.handle, handleOf(other, 'Tensor.mul', 'other', OPERAND)));
   }
   div(other: Operand): Tensor {
-    return typeof other === 'number' ? wrap(native.divScalar(this.handle, other)) : wrap(native.div(this.handle, other.handle));
+    return typeof other === 'number' ? wrap(native.divScalar(this.handle, other)) : wrap(native.div(this.handle, handleOf(other, 'Tensor.div', 'other', OPERAND)));
   }
   pow(other: Operand): Tensor {
-    return typeof other === 'number' ? wrap(native.powScalar(this.handle, other)) : wrap(native.pow(this.handle, other.handle));
+    return typeof other === 'number' ? wrap(native.powScalar(this.handle, other)) : wrap(native.pow(this.handle, handleOf(other, 'Tensor.pow', 'other', OPERAND)));
   }
   remainder(other: Operand): Tensor {
-    return typeof other === 'number' ? wrap(native.remainderScalar(this.handle, other)) : wrap(native.remainder(this.handle, other.handle));
+    return typeof other === 'number' ? wrap(native.remainderScalar(this.handle, other)) : wrap(native.remainder(this.handle, handleOf(other, 'Tensor.remainder', 'other', OPERAND)));
   }
   maximum(other: Tensor): Tensor {
-    return wrap(native.maximum(this.handle, other.handle));
+    return wrap(native.maximum(this.handle, handleOf(other, 'Tensor.maximum', 'other')));
   }
   minimum(other: Tensor): Tensor {
-    return wrap(native.minimum(this.handle, other.handle));
+    return wrap(native.minimum(this.handle, handleOf(other, 'Tensor.minimum', 'other')));
   }
   eq(other: Operand): Tensor {
-    return typeof other === 'number' ? wrap(native.eqScalar(this.handle, other)) : wrap(native.eq(this.handle, other.handle));
+    return typeof other === 'number' ? wrap(native.eqScalar(this.handle, other)) : wrap(native.eq(this.handle, handleOf(other, 'Tensor.eq', 'other', OPERAND)));
   }
   ne(other: Operand): Tensor {
-    return typeof other === 'number' ? wrap(native.neScalar(this.handle, other)) : wrap(native.ne(this.handle, other.handle));
+    return typeof other === 'number' ? wrap(native.neScalar(this.handle, other)) : wrap(native.ne(this.handle, handleOf(other, 'Tensor.ne', 'other', OPERAND)));
   }
   lt(other: Operand): Tensor {
-    return typeof other === 'number' ? wrap(native.ltScalar(this.handle, other)) : wrap(native.lt(this.handle, other.handle));
+    return typeof other === 'number' ? wrap(native.ltScalar(this.handle, other)) : wrap(native.lt(this.handle, handleOf(other, 'Tensor.lt', 'other', OPERAND)));
   }
   le(other: Operand): Tensor {
-    return typeof other === 'number' ? wrap(native.leScalar(this.handle, other)) : wrap(native.le(this.handle, other.handle));
+    return typeof other === 'number' ? wrap(native.leScalar(this.handle, other)) : wrap(native.le(this.handle, handleOf(other, 'Tensor.le', 'other', OPERAND)));
   }
   gt(other: Operand): Tensor {
-    return typeof other === 'number' ? wrap(native.gtScalar(this.handle, other)) : wrap(native.gt(this.handle, other.handle));
+    return typeof other === 'number' ? wrap(native.gtScalar(this.handle, other)) : wrap(native.gt(this.handle, handleOf(other, 'Tensor.gt', 'other', OPERAND)));
   }
   ge(other: Operand): Tensor {
-    return typeof other === 'number' ? wrap(native.geScalar(this.handle, other)) : wrap(native.ge(this.handle, other.handle));
+    return typeof other === 'number' ? wrap(native.geScalar(this.handle, other)) : wrap(native.ge(this.handle, handleOf(other, 'Tensor.ge', 'other', OPERAND)));
   }
   logicalAnd(other: Tensor): Tensor {
-    return wrap(native.logicalAnd(this.handle, other.handle));
+    return wrap(native.logicalAnd(this.handle, handleOf(other, 'Tensor.logicalAnd', 'other')));
   }
   logicalOr(other: Tensor): Tensor {
-    return wrap(native.logicalOr(this.handle, other.handle));
+    return wrap(native.logicalOr(this.handle, handleOf(other, 'Tensor.logicalOr', 'other')));
   }
   logicalNot(): Tensor {
     return wrap(native.logicalNot(this.handle));
@@ -225,7 +227,7 @@ export class Tensor {
     return wrap(native.clamp(this.handle, min, max));
   }
   maskedFill(mask: Tensor, value: number): Tensor {
-    return wrap(native.maskedFill(this.handle, mask.handle, value));
+    return wrap(native.maskedFill(this.handle, handleOf(mask, 'Tensor.maskedFill', 'mask'), value));
   }
   neg(): Tensor {
     return wrap(native.neg(this.handle));
@@ -352,7 +354,7 @@ export class Tensor {
   }
 
   matmul(other: Tensor): Tensor {
-    return wrap(native.matmul(this.handle, other.handle));
+    return wrap(native.matmul(this.handle, handleOf(other, 'Tensor.matmul', 'other')));
   }
 
   // ---- shape -------------------------------------------------------------------------------
@@ -412,27 +414,27 @@ export class Tensor {
   // ---- indexing ----------------------------------------------------------------------------
 
   indexSelect(dim: number, index: Tensor): Tensor {
-    return wrap(native.indexSelect(this.handle, dim, index.handle));
+    return wrap(native.indexSelect(this.handle, dim, handleOf(index, 'Tensor.indexSelect', 'index')));
   }
   gather(dim: number, index: Tensor): Tensor {
-    return wrap(native.gather(this.handle, dim, index.handle));
+    return wrap(native.gather(this.handle, dim, handleOf(index, 'Tensor.gather', 'index')));
   }
   scatter(dim: number, index: Tensor, src: Tensor): Tensor {
-    return wrap(native.scatter(this.handle, dim, index.handle, src.handle));
+    return wrap(native.scatter(this.handle, dim, handleOf(index, 'Tensor.scatter', 'index'), handleOf(src, 'Tensor.scatter', 'src')));
   }
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
-    return wrap(native.scatterAdd(this.handle, dim, index.handle, src.handle));
+    return wrap(native.scatterAdd(this.handle, dim, handleOf(index, 'Tensor.scatterAdd', 'index'), handleOf(src, 'Tensor.scatterAdd', 'src')));
   }
   maskedSelect(mask: Tensor): Tensor {
-    return wrap(native.maskedSelect(this.handle, mask.handle));
+    return wrap(native.maskedSelect(this.handle, handleOf(mask, 'Tensor.maskedSelect', 'mask')));
   }
   /** Python's t[index] with an integer (int64) or boolean tensor along the first dimension. */
   index(index: Tensor): Tensor {
-    return wrap(native.index(this.handle, index.handle));
+    return wrap(native.index(this.handle, handleOf(index, 'Tensor.index', 'index')));
   }
   /** Python's t[index] = values, in place. */
   indexPut_(index: Tensor, values: Tensor): this {
-    native.indexPut_(this.handle, index.handle, values.handle);
+    native.indexPut_(this.handle, handleOf(index, 'Tensor.indexPut_', 'index'), handleOf(values, 'Tensor.indexPut_', 'values'));
     return this;
   }
   nonzero(): Tensor {
@@ -443,7 +445,7 @@ export class Tensor {
 
   add_(other: Operand, alpha = 1): this {
     if (typeof other === 'number') native.addScalar_(this.handle, other * alpha);
-    else native.add_(this.handle, other.handle, alpha);
+    else native.add_(this.handle, handleOf(other, 'Tensor.add_', 'other', OPERAND), alpha);
     return this;
   }
   sub_(other: Operand, alpha = 1): this {
@@ -451,7 +453,7 @@ export class Tensor {
   }
   mul_(other: Operand): this {
     if (typeof other === 'number') native.mulScalar_(this.handle, other);
-    else native.mul_(this.handle, other.handle);
+    else native.mul_(this.handle, handleOf(other, 'Tensor.mul_', 'other', OPERAND));
     return this;
   }
   div_(value: number): this {
@@ -459,15 +461,15 @@ export class Tensor {
     return this;
   }
   addcmul_(a: Tensor, b: Tensor, value = 1): this {
-    native.addcmul_(this.handle, a.handle, b.handle, value);
+    native.addcmul_(this.handle, handleOf(a, 'Tensor.addcmul_', 'a'), handleOf(b, 'Tensor.addcmul_', 'b'), value);
     return this;
   }
   addcdiv_(a: Tensor, b: Tensor, value = 1): this {
-    native.addcdiv_(this.handle, a.handle, b.handle, value);
+    native.addcdiv_(this.handle, handleOf(a, 'Tensor.addcdiv_', 'a'), handleOf(b, 'Tensor.addcdiv_', 'b'), value);
     return this;
   }
   copy_(src: Tensor): this {
-    native.copy_(this.handle, src.handle);
+    native.copy_(this.handle, handleOf(src, 'Tensor.copy_', 'src'));
     return this;
   }
   zero_(): this {
@@ -498,6 +500,30 @@ export class Tensor {
   toString(): string {
     return `Tensor(shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device=${this.device})`;
   }
+}
+
+const OPERAND = 'a Tensor or a number';
+
+/**
+ * The addon handle of a tensor argument. Every tensor argument of the library's functions passes
+ * through here, so a value that is not a Tensor fails at once with a TypeError naming the
+ * function, the argument and what it got, instead of deep inside ("x.relu is not a function", or
+ * the addon's "argument 1: expected a tensor").
+ */
+export function handleOf(value: unknown, fn: string, arg: string, expected = 'a Tensor'): NativeTensor {
+  if (value instanceof Tensor) return value.handle;
+  throw new TypeError(`${fn}: ${arg} must be ${expected}, got ${describeValue(value)}`);
+}
+
+/** As {@link handleOf}, for an argument that may be null or undefined (no tensor). */
+export function optionalHandleOf(value: unknown, fn: string, arg: string): NativeTensor | null {
+  return value === null || value === undefined ? null : handleOf(value, fn, arg, 'a Tensor or null');
+}
+
+/** The handles of an array of tensors, each checked by {@link handleOf} (named `arg[i]`). */
+export function handlesOf(values: unknown, fn: string, arg: string): NativeTensor[] {
+  if (!Array.isArray(values)) throw new TypeError(`${fn}: ${arg} must be an array of Tensors, got ${describeValue(values)}`);
+  return values.map((v, i) => handleOf(v, fn, `${arg}[${i}]`));
 }
 
 /** Wraps a handle returned by the addon in a tracked Tensor. */

@@ -20,7 +20,8 @@ async function main(): Promise<void> {
   } catch (e) {
     throw new Error(`${file}: cannot read a run configuration (${(e as Error).message})`);
   }
-  torch.setNumThreads(Number(threads));
+  // As the CLI: all of the engine's settings (the allocator too), with the experiment's thread count.
+  torch.configure({ threads: Number(threads) });
   await withInterruptHandling((signal) =>
     trainRun(config, {
       out,

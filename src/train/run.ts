@@ -183,6 +183,8 @@ interface Training {
 async function trainInFolder(config: RunConfig, data: RunData, strategy: Strategy, o: RunOptions): Promise<RunResult> {
   // Checked again under the lock: another process may have started this folder meanwhile.
   refuseFolder(o.out, config);
+  // A process killed in the middle of writing a checkpoint leaves its temporary file behind.
+  torch.removeStaleTempFiles(o.out);
   writeFileSync(join(o.out, 'config.json'), configFileText(config));
   const divergedFile = join(o.out, DIVERGED_FILE);
   writeSamplesFile(o.out, data);

@@ -1,4 +1,5 @@
-import { outputBuffer, projectShiftedInPlace, type NumericVector } from './simplex.js';
+import { checkNumericVector, outputBuffer, projectShiftedInPlace, type NumericVector } from './simplex.js';
+import { describeValue } from '../torch/describe.js';
 
 export interface LowWeightsOptions {
   /** Strength of the pull towards uniform weights; finite and > 0. */
@@ -26,9 +27,12 @@ export interface LowWeightsOptions {
  * 1e-4 tolerance; this is exact to rounding and takes linear time in practice.
  *
  * Throws RangeError for an empty batch, a NaN, infinite or negative g2 entry (naming the index
- * and value), or lambda that is not a finite number > 0.
+ * and value), or lambda that is not a finite number > 0; TypeError when gradNormSq is not a
+ * Float64Array, Float32Array or array of numbers (naming the first entry that is not a number).
  */
 export function lowWeights(gradNormSq: NumericVector, options: LowWeightsOptions): Float64Array {
+  checkNumericVector(gradNormSq, 'lowWeights: gradNormSq');
+  if (typeof options !== 'object' || options === null) throw new TypeError(`lowWeights: options must be an object with lambda, got ${describeValue(options)}`);
   const m = gradNormSq.length;
   if (m === 0) throw new RangeError('lowWeights: gradNormSq is empty; a batch needs at least one sample');
   const lambda = options.lambda;

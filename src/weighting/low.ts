@@ -5,6 +5,7 @@ import { gradNormSq, type GradScale } from './grad-norms.js';
 import { classBalancedLoss, crossEntropyLoss, focalLoss, type PerSampleLoss } from './losses.js';
 import type { BatchView, Strategy } from './strategy.js';
 import { numberOption, optionValue, type StrategyDefinition } from './strategy-definition.js';
+import { describeValue } from '../torch/describe.js';
 
 export interface LowStrategyOptions {
   lambda: number;
@@ -19,7 +20,14 @@ export interface LowStrategyOptions {
 }
 
 export function lowStrategy(base: PerSampleLoss, o: LowStrategyOptions, label?: string): Strategy {
-  if (!(Number.isFinite(o.lambda) && o.lambda > 0)) throw new RangeError(`low: lambda = ${o.lambda}, expected a finite number > 0`);
+  checkLoss(base, 'base');
+  if (typeof o !== 'object' || o === null) throw new TypeError(`lowStrategy: options must be an object with lambda, got ${describeValue(o)}`);
+  if (!(typeof o.lambda === 'number' && Number.isFinite(o.lambda) && o.lambda > 0)) throw new RangeError(`lowStrategy: options.lambda = ${String(o.lambda)}, expected a finite number > 0`);
+  if (o.gradScale !== undefined && o.gradScale !== 'sample' && o.gradScale !== 'batch-mean') {
+    throw new RangeError(`lowStrategy: options.gradScale is ${describeValue(o.gradScale)}; expected 'sample' or 'batch-mean'`);
+  }
+  if (o.normsFrom !== undefined) checkLoss(o.normsFrom, 'options.normsFrom');
+  if (label !== undefined && typeof label !== 'string') throw new TypeError(`lowStrategy: label must be a string, got ${describeValue(label)}`);
   const scale = o.gradScale ?? 'sample';
   return {
     label: label ?? `low${base.name === 'ce' ? '' : `+${base.name}`}(lambda=${o.lambda}${scale === 'sample' ? '' : `,${scale}`})`,
@@ -71,3 +79,8 @@ export const lowDefinition: StrategyDefinition = {
     return lowStrategy(base, { lambda: numberOption(lowDefinition, options, 'lambda')!, gradScale: word('scale') as GradScale, normsFrom }, label);
   },
 };
+
+function checkLoss(loss: unknown, arg: string): void {
+  const ok = typeof loss === 'object' && loss !== null && typeof (loss as PerSampleLoss).name === 'string' && typeof (loss as PerSampleLoss).perSample === 'function';
+  if (!ok) throw new TypeError(`lowStrategy: ${arg} must be a per-sample loss (an object with a name and perSample(logits, labels)), got ${describeValue(loss)}`);
+}

@@ -7,7 +7,22 @@
  * l1 ball", Math. Programming 158, 2016): no sort, linear time in practice.
  */
 
+import { describeValue } from '../torch/describe.js';
+
 export type NumericVector = Float32Array | Float64Array | readonly number[];
+
+/**
+ * Throws a TypeError unless `v` is a Float32Array, a Float64Array, or an array whose entries are
+ * all numbers (strings such as '1' would otherwise pass the range checks through coercion).
+ * `name` starts the message, e.g. 'lowWeights: gradNormSq'.
+ */
+export function checkNumericVector(v: unknown, name: string): asserts v is NumericVector {
+  if (v instanceof Float64Array || v instanceof Float32Array) return;
+  if (!Array.isArray(v)) throw new TypeError(`${name} must be a Float64Array, a Float32Array or an array of numbers, got ${describeValue(v)}`);
+  for (let i = 0; i < v.length; i++) {
+    if (typeof v[i] !== 'number') throw new TypeError(`${name}[${i}] is ${describeValue(v[i])}; expected a number`);
+  }
+}
 
 // The candidate active set lives in one buffer; sharing it across calls keeps the per-batch
 // solve free of allocation once the largest batch size has been seen.
@@ -29,6 +44,7 @@ function scratchOfLength(n: number): Float64Array {
  * must be finite. `out` (length v.length) receives the result and may be `v` itself.
  */
 export function projectOntoSimplex(v: NumericVector, total: number, out?: Float64Array): Float64Array {
+  checkNumericVector(v, 'projectOntoSimplex: v');
   const n = v.length;
   if (n === 0) throw new RangeError('projectOntoSimplex: v is empty; need at least one entry');
   if (typeof total !== 'number' || !Number.isFinite(total) || !(total > 0)) {
