@@ -287,7 +287,7 @@ test('reductions: sum/mean/max/min/argmax along dims with keepdim match plain JS
 
 function matmulJs(a: number[], b: number[], n: number, k: number, m: number): number[] {
   const out = new Array<number>(n * m).fill(0);
-  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) for (let p = 0; p < k; p++) out[i * m + j] += a[i * k + p]! * b[p * m + j]!;
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) for (let p = 0; p < k; p++) out[i * m + j]! += a[i * k + p]! * b[p * m + j]!;
   return out;
 }
 

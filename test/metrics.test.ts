@@ -64,10 +64,10 @@ test('accuracy, balanced accuracy and F1 of a 3-class confusion matrix', () => {
     { precision: 2 / 3, recall: 2 / 3, f1: 2 / 3, support: 3 },
   ];
   scores.forEach((s, c) => {
-    assertClose(s.precision, expected[c].precision);
-    assertClose(s.recall, expected[c].recall);
-    assertClose(s.f1, expected[c].f1);
-    assert.equal(s.support, expected[c].support);
+    assertClose(s.precision, expected[c]!.precision);
+    assertClose(s.recall, expected[c]!.recall);
+    assertClose(s.f1, expected[c]!.f1);
+    assert.equal(s.support, expected[c]!.support);
   });
   assertClose(macroF1(cm), 38 / 63);
 });
@@ -86,13 +86,13 @@ test('a class absent from the truth: recall NaN and excluded from BAcc; F1 count
     numClasses: 4,
   });
   const s = perClassScores(cm);
-  assert.ok(Number.isNaN(s[2].recall));
-  assert.equal(s[2].precision, 0);
-  assert.equal(s[2].f1, 0);
-  assert.ok(Number.isNaN(s[3].recall));
-  assert.ok(Number.isNaN(s[3].precision));
-  assert.ok(Number.isNaN(s[3].f1));
-  assert.equal(s[3].support, 0);
+  assert.ok(Number.isNaN(s[2]!.recall));
+  assert.equal(s[2]!.precision, 0);
+  assert.equal(s[2]!.f1, 0);
+  assert.ok(Number.isNaN(s[3]!.recall));
+  assert.ok(Number.isNaN(s[3]!.precision));
+  assert.ok(Number.isNaN(s[3]!.f1));
+  assert.equal(s[3]!.support, 0);
   assertClose(balancedAccuracy(cm), 1 / 2);
   assertClose(macroF1(cm), 7 / 18);
 });
@@ -135,7 +135,7 @@ test('rocAuc equals direct pair counting on tie-heavy random data', () => {
       for (let j = 0; j < n; j++) {
         if (!isPositive[i] || isPositive[j]) continue;
         pairs++;
-        credit += scores[i] > scores[j] ? 1 : scores[i] === scores[j] ? 0.5 : 0;
+        credit += scores[i]! > scores[j]! ? 1 : scores[i] === scores[j] ? 0.5 : 0;
       }
     }
     const expected = pairs === 0 ? NaN : credit / pairs;
@@ -159,8 +159,8 @@ test('oneVsRestAuc: column c against label c; a class absent from the labels is 
   // Class 2: no positives -> NaN.
   const probs = Float64Array.from([0.7, 0.2, 0.1, 0.3, 0.3, 0.4, 0.2, 0.6, 0.2, 0.5, 0.4, 0.1]);
   const aucs = oneVsRestAuc(probs, Int32Array.from([0, 0, 1, 1]), 3);
-  assertClose(aucs[0], 0.75);
-  assertClose(aucs[1], 1);
+  assertClose(aucs[0]!, 0.75);
+  assertClose(aucs[1]!, 1);
   assert.ok(Number.isNaN(aucs[2]));
 });
 
@@ -206,15 +206,15 @@ test('evaluate: the four paper metrics on a worked example with an absent class'
     r.perClass.map((c) => c.support),
     [2, 2, 0],
   );
-  assertClose(r.perClass[0].precision, 0.5);
-  assertClose(r.perClass[1].precision, 1);
-  assert.equal(r.perClass[2].precision, 0);
-  assertClose(r.perClass[0].f1, 0.5);
-  assertClose(r.perClass[1].f1, 2 / 3);
-  assertClose(r.perClass[0].auc, 0.75);
-  assertClose(r.perClass[1].auc, 1);
-  assert.ok(Number.isNaN(r.perClass[2].auc));
-  assert.ok(Number.isNaN(r.perClass[2].recall));
+  assertClose(r.perClass[0]!.precision, 0.5);
+  assertClose(r.perClass[1]!.precision, 1);
+  assert.equal(r.perClass[2]!.precision, 0);
+  assertClose(r.perClass[0]!.f1, 0.5);
+  assertClose(r.perClass[1]!.f1, 2 / 3);
+  assertClose(r.perClass[0]!.auc, 0.75);
+  assertClose(r.perClass[1]!.auc, 1);
+  assert.ok(Number.isNaN(r.perClass[2]!.auc));
+  assert.ok(Number.isNaN(r.perClass[2]!.recall));
 });
 
 test('evaluate: a perfect classifier scores 1 on everything', () => {

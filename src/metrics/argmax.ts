@@ -26,7 +26,7 @@ export function argmaxRows(scores: ArrayLike<number>, numClasses: number): Int32
     const row = i * numClasses;
     let best = 0;
     for (let c = 1; c < numClasses; c++) {
-      if (scores[row + c] > scores[row + best]) best = c;
+      if (scores[row + c]! > scores[row + best]!) best = c;
     }
     predicted[i] = best;
   }

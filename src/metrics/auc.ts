@@ -64,7 +64,7 @@ export function oneVsRestAuc(
   const aucs = new Float64Array(numClasses);
   for (let c = 0; c < numClasses; c++) {
     for (let i = 0; i < n; i++) {
-      column[i] = probs[i * numClasses + c];
+      column[i] = probs[i * numClasses + c]!;
       isPositive[i] = labels[i] === c ? 1 : 0;
     }
     aucs[c] = mannWhitneyAuc(midranks(column).ranks, isPositive);
@@ -99,15 +99,15 @@ export function precisionAtK(
 
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  order.sort((i, j) => (scores[i] > scores[j] ? -1 : scores[i] < scores[j] ? 1 : 0));
-  const threshold = scores[order[k - 1]];
+  order.sort((i, j) => (scores[i]! > scores[j]! ? -1 : scores[i]! < scores[j]! ? 1 : 0));
+  const threshold = scores[order[k - 1]!]!;
 
   let above = 0; // samples scoring strictly above the k-th score
   let positivesAbove = 0;
   let tied = 0; // samples scoring exactly the k-th score
   let positivesTied = 0;
   for (let i = 0; i < n; i++) {
-    if (scores[i] > threshold) {
+    if (scores[i]! > threshold) {
       above++;
       if (isPositive[i]) positivesAbove++;
     } else if (scores[i] === threshold) {
@@ -131,7 +131,7 @@ function mannWhitneyAuc(ranks: Float64Array, isPositive: ArrayLike<boolean | num
   for (let i = 0; i < ranks.length; i++) {
     if (isPositive[i]) {
       nPos++;
-      rankSum += ranks[i];
+      rankSum += ranks[i]!;
     }
   }
   const nNeg = ranks.length - nPos;

@@ -39,7 +39,7 @@ export function accuracy(cm: ConfusionMatrix): number {
   let total = 0;
   for (let t = 0; t < c; t++) {
     for (let p = 0; p < c; p++) {
-      const n = cm.counts[t * c + p];
+      const n = cm.counts[t * c + p]!;
       total += n;
       if (t === p) correct += n;
     }
@@ -52,12 +52,12 @@ export function perClassScores(cm: ConfusionMatrix): ClassScores[] {
   const c = cm.numClasses;
   const scores: ClassScores[] = [];
   for (let k = 0; k < c; k++) {
-    const tp = cm.counts[k * c + k];
+    const tp = cm.counts[k * c + k]!;
     let rowSum = 0; // true class k: TP + FN
     let colSum = 0; // predicted class k: TP + FP
     for (let j = 0; j < c; j++) {
-      rowSum += cm.counts[k * c + j];
-      colSum += cm.counts[j * c + k];
+      rowSum += cm.counts[k * c + j]!;
+      colSum += cm.counts[j * c + k]!;
     }
     const fn = rowSum - tp;
     const fp = colSum - tp;

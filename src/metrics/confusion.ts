@@ -39,7 +39,7 @@ export function confusionMatrix(input: {
 
   const counts = new Int32Array(numClasses * numClasses);
   for (let i = 0; i < labels.length; i++) {
-    counts[labels[i] * numClasses + predicted[i]]++;
+    counts[labels[i]! * numClasses + predicted[i]!]!++;
   }
   return { numClasses, counts };
 }

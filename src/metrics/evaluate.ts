@@ -76,7 +76,7 @@ export function evaluate(input: {
     recall: s.recall,
     precision: s.precision,
     f1: s.f1,
-    auc: aucs[c],
+    auc: aucs[c]!,
     support: s.support,
   }));
   return {

@@ -23,17 +23,17 @@ export function midranks(values: ArrayLike<number>): Ranking {
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   // A three-way comparison rather than subtraction: Infinity - Infinity is NaN.
-  order.sort((i, j) => (values[i] < values[j] ? -1 : values[i] > values[j] ? 1 : 0));
+  order.sort((i, j) => (values[i]! < values[j]! ? -1 : values[i]! > values[j]! ? 1 : 0));
 
   const ranks = new Float64Array(n);
   const tieSizes: number[] = [];
   let start = 0;
   while (start < n) {
     let end = start + 1;
-    while (end < n && values[order[end]] === values[order[start]]) end++;
+    while (end < n && values[order[end]!] === values[order[start]!]) end++;
     // Sorted positions start..end-1 would get ranks start+1..end; all share their mean.
     const rank = (start + 1 + end) / 2;
-    for (let k = start; k < end; k++) ranks[order[k]] = rank;
+    for (let k = start; k < end; k++) ranks[order[k]!] = rank;
     if (end - start > 1) tieSizes.push(end - start);
     start = end;
   }

@@ -15,7 +15,7 @@ import { normalTwoSidedP, studentTTwoSidedP } from './special.js';
 /** Arithmetic mean; NaN for an empty input. */
 export function mean(values: ArrayLike<number>): number {
   let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += values[i];
+  for (let i = 0; i < values.length; i++) sum += values[i]!;
   return sum / values.length;
 }
 
@@ -28,7 +28,7 @@ export function meanIgnoringNaN(values: ArrayLike<number>): number {
   let count = 0;
   for (let i = 0; i < values.length; i++) {
     if (!Number.isNaN(values[i])) {
-      sum += values[i];
+      sum += values[i]!;
       count++;
     }
   }
@@ -45,7 +45,7 @@ export function sampleStd(values: ArrayLike<number>): number {
   if (n < 2) return NaN;
   const m = mean(values);
   let squares = 0;
-  for (let i = 0; i < n; i++) squares += (values[i] - m) ** 2;
+  for (let i = 0; i < n; i++) squares += (values[i]! - m) ** 2;
   return Math.sqrt(squares / (n - 1));
 }
 
@@ -59,7 +59,7 @@ export function pairedDifferences(a: ArrayLike<number>, b: ArrayLike<number>): F
   checkFinite('a', a);
   checkFinite('b', b);
   const d = new Float64Array(a.length);
-  for (let i = 0; i < a.length; i++) d[i] = a[i] - b[i];
+  for (let i = 0; i < a.length; i++) d[i] = a[i]! - b[i]!;
   return d;
 }
 
@@ -114,8 +114,8 @@ export function wilcoxonSignedRank(a: ArrayLike<number>, b: ArrayLike<number>): 
   let wPlus = 0;
   let wMinus = 0;
   for (let i = 0; i < n; i++) {
-    if (d[i] > 0) wPlus += ranks[i];
-    else wMinus += ranks[i];
+    if (d[i]! > 0) wPlus += ranks[i]!;
+    else wMinus += ranks[i]!;
   }
   const statistic = Math.min(wPlus, wMinus);
 
@@ -147,10 +147,10 @@ function signedRankCdf(n: number, w: number): number {
   counts[0] = 1;
   for (let rank = 1; rank <= n; rank++) {
     // Downwards, so each rank is used at most once per subset.
-    for (let s = maxSum; s >= rank; s--) counts[s] += counts[s - rank];
+    for (let s = maxSum; s >= rank; s--) counts[s]! += counts[s - rank]!;
   }
   let atMost = 0;
-  for (let s = 0; s <= w; s++) atMost += counts[s];
+  for (let s = 0; s <= w; s++) atMost += counts[s]!;
   return atMost / 2 ** n;
 }
 

@@ -30,7 +30,7 @@ export function checkSameLength(
 /** Throws unless every element of `labels` is an integer class index in [0, numClasses). */
 export function checkLabels(name: string, labels: ArrayLike<number>, numClasses: number): void {
   for (let i = 0; i < labels.length; i++) {
-    const y = labels[i];
+    const y = labels[i]!;
     if (!Number.isInteger(y) || y < 0 || y >= numClasses) {
       throw new RangeError(`${name}[${i}] = ${y} is not a class index in [0, ${numClasses})`);
     }
