@@ -128,7 +128,8 @@ function runDirs(root: string): string[] {
   const found: string[] = [];
   const walk = (rel: string) => {
     const dir = join(root, rel);
-    if (existsSync(join(dir, 'config.json'))) found.push(rel);
+    // A run that failed before training (its data refused) has only the experiment's request: nothing of its own was written.
+    if (existsSync(join(dir, 'config.json')) || existsSync(join(dir, 'config.request.json'))) found.push(rel);
     for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) walk(join(rel, e.name));
   };
   walk('');

@@ -65,7 +65,7 @@ export function readCifarRecords(src: ByteSource, kind: CifarLabelKind): CifarRe
         throw new DataError(`${source}: record ${r} (offset ${start + b}): ${name} ${value}, expected 0..${classes - 1}`);
       }
     });
-    labels[r] = bytes[start + layout.keep];
+    labels[r]! = bytes[start + layout.keep];
     images.set(bytes.subarray(start + layout.labelBytes, start + recordBytes), r * IMAGE_BYTES);
   }
   return { images, labels };

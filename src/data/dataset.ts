@@ -53,7 +53,7 @@ export function imageAt(ds: ImageDataset, index: number): Uint8Array {
 /** Number of samples of each class, indexed by label (classes without samples count 0). */
 export function classCounts(ds: ImageDataset): number[] {
   const counts = new Array<number>(ds.classNames.length).fill(0);
-  for (const label of ds.labels) counts[label]++;
+  for (const label of ds.labels) counts[label]!++;
   return counts;
 }
 

@@ -89,8 +89,8 @@ export function randomCropWithPadding(pad: number): GeometricStep {
   return geometric('randomCropWithPadding', (b, h, w, rng) => {
     const [tops, lefts] = drawOffsets(rng, b, 2 * pad, 2 * pad);
     for (let i = 0; i < b; i++) {
-      tops[i] -= pad;
-      lefts[i] -= pad;
+      tops[i]! -= pad;
+      lefts[i]! -= pad;
     }
     return cropGeometry(b, tops, lefts, h, w, h, w);
   });

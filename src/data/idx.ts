@@ -66,12 +66,12 @@ export function readIdxPair(
   }
   const labels = new Int32Array(rawLabels.length);
   for (let i = 0; i < rawLabels.length; i++) {
-    if (rawLabels[i] >= classNames.length) {
+    if (rawLabels[i]! >= classNames.length) {
       throw new DataError(
         `${labelsName}: label ${rawLabels[i]} at offset ${headerLength(1) + i} (sample ${i}), expected 0..${classNames.length - 1}`,
       );
     }
-    labels[i] = rawLabels[i];
+    labels[i]! = rawLabels[i];
   }
   return {
     name,

@@ -54,7 +54,7 @@ export async function decodeImages(paths: readonly string[], size: ImageSize): P
   const worker = async (): Promise<void> => {
     while (next < paths.length) {
       const index = next++;
-      images.set(await decodeImage(paths[index], size), index * imageBytes);
+      images.set(await decodeImage(paths[index]!, size), index * imageBytes);
     }
   };
   await Promise.all(Array.from({ length: Math.min(DECODE_CONCURRENCY, paths.length) }, worker));
@@ -75,9 +75,9 @@ export function checkImageSize(size: ImageSize): ImageSize {
 function interleavedToPlanar(data: Uint8Array, pixels: number): Uint8Array {
   const planar = new Uint8Array(3 * pixels);
   for (let p = 0; p < pixels; p++) {
-    planar[p] = data[3 * p];
-    planar[pixels + p] = data[3 * p + 1];
-    planar[2 * pixels + p] = data[3 * p + 2];
+    planar[p]! = data[3 * p];
+    planar[pixels + p]! = data[3 * p + 1];
+    planar[2 * pixels + p]! = data[3 * p + 2];
   }
   return planar;
 }

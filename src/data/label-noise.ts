@@ -52,14 +52,14 @@ export function addLabelNoise(ds: ImageDataset, noise: LabelNoise): NoisyDataset
   } else {
     const pairs = noise.pairs ?? Array.from({ length: classes }, (_, c) => (c + 1) % classes);
     checkPairs(pairs, classes);
-    corrupt = (clean) => pairs[clean];
-    eligible = Array.from(labels.keys()).filter((i) => pairs[labels[i]] !== labels[i]);
+    corrupt = (clean) => pairs[clean]!;
+    eligible = Array.from(labels.keys()).filter((i) => pairs[labels[i]!] !== labels[i]);
   }
 
   const count = Math.floor(noise.rate * eligible.length + 0.5);
   const chosen = random.shuffle(eligible).slice(0, count);
   for (const i of chosen) {
-    labels[i] = corrupt(cleanLabels[i]);
+    labels[i] = corrupt(cleanLabels[i]!);
     isNoisy[i] = 1;
   }
   return { dataset: { ...ds, labels }, cleanLabels: Int32Array.from(cleanLabels), isNoisy, flipped: count };

@@ -27,12 +27,12 @@ export function stratifiedSplit(labels: ArrayLike<number>, fraction: number, see
   const total = Math.floor(fraction * labels.length + 0.5);
   let missing = total - quotas.reduce((a, b) => a + b, 0);
   const byRemainder = shares
-    .map((share, c) => ({ c, remainder: share - quotas[c] }))
-    .filter(({ c, remainder }) => remainder > 0 && quotas[c] < byClass[c].length)
+    .map((share, c) => ({ c, remainder: share - quotas[c]! }))
+    .filter(({ c, remainder }) => remainder > 0 && quotas[c]! < byClass[c]!.length)
     .sort((a, b) => b.remainder - a.remainder || a.c - b.c);
   for (const { c } of byRemainder) {
     if (missing <= 0) break;
-    quotas[c]++;
+    quotas[c]!++;
     missing--;
   }
 
@@ -40,7 +40,7 @@ export function stratifiedSplit(labels: ArrayLike<number>, fraction: number, see
   const isHeldOut = new Uint8Array(labels.length);
   byClass.forEach((members, c) => {
     const shuffled = random.shuffle(Int32Array.from(members));
-    for (let i = 0; i < quotas[c]; i++) isHeldOut[shuffled[i]] = 1;
+    for (let i = 0; i < quotas[c]!; i++) isHeldOut[shuffled[i]!] = 1;
   });
   const kept: number[] = [];
   const heldOut: number[] = [];
