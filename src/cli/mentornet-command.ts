@@ -2,7 +2,11 @@
 // noise, measure how well a mentor separates clean from noisy samples on another run, and take the
 // mentor a run fine-tuned (mentornet:finetune=1) out of its checkpoint.
 import { Command } from 'commander';
-import { nonNegativeInt, positiveInt, positiveNumber, probability } from './options.js';
+import { BATCH_LIMIT, nonNegativeInt, openFraction, positiveInt, positiveNumber, probability, threadCount, type IntLimit } from './options.js';
+
+/** The mentor is a small network on a few features per example: sizes beyond these only exhaust memory. */
+const LAYER_LIMIT: IntLimit = { max: 4096, why: "a mentor's layers are small; larger ones only exhaust memory" };
+const WINDOW_LIMIT: IntLimit = { max: 1000, why: 'epochs of loss history; each adds three features per example' };
 
 const pct = (x: number) => (Number.isNaN(x) ? '  -  ' : x.toFixed(4));
 
@@ -19,17 +23,17 @@ export function mentornetCommand(): Command {
     .requiredOption('--out <file>', 'mentor file to write (e.g. mentor.lowt)')
     .option('--epochs <n>', 'passes over the examples', positiveInt('--epochs'), 5)
     .option('--lr <x>', 'Adam learning rate', positiveNumber('--lr'), 0.01)
-    .option('--batch-size <n>', 'examples per step', positiveInt('--batch-size'), 256)
-    .option('--window <n>', 'epochs of loss history the LSTM reads, the current one included', positiveInt('--window'), 5)
-    .option('--buckets <n>', 'slices of training the progress embedding distinguishes', positiveInt('--buckets'), 10)
-    .option('--lstm-hidden <n>', 'hidden units of each LSTM direction', positiveInt('--lstm-hidden'), 4)
-    .option('--fc-hidden <n>', 'hidden units of the fully connected layer', positiveInt('--fc-hidden'), 20)
-    .option('--label-embedding <n>', 'label embedding size (0: ignore labels)', nonNegativeInt('--label-embedding'), 2)
-    .option('--epoch-embedding <n>', 'progress embedding size', positiveInt('--epoch-embedding'), 5)
+    .option('--batch-size <n>', 'examples per step', positiveInt('--batch-size', BATCH_LIMIT), 256)
+    .option('--window <n>', 'epochs of loss history the LSTM reads, the current one included', positiveInt('--window', WINDOW_LIMIT), 5)
+    .option('--buckets <n>', 'slices of training the progress embedding distinguishes', positiveInt('--buckets', LAYER_LIMIT), 10)
+    .option('--lstm-hidden <n>', 'hidden units of each LSTM direction', positiveInt('--lstm-hidden', LAYER_LIMIT), 4)
+    .option('--fc-hidden <n>', 'hidden units of the fully connected layer', positiveInt('--fc-hidden', LAYER_LIMIT), 20)
+    .option('--label-embedding <n>', 'label embedding size (0: ignore labels)', nonNegativeInt('--label-embedding', LAYER_LIMIT), 2)
+    .option('--epoch-embedding <n>', 'progress embedding size', positiveInt('--epoch-embedding', LAYER_LIMIT), 5)
     .option('--percentile <p>', 'loss percentile the loss difference is taken against', probability('--percentile'), 0.7)
-    .option('--held-out <f>', 'fraction of samples held out for the AUC', probability('--held-out'), 0.2)
+    .option('--held-out <f>', 'fraction of samples held out for the AUC', openFraction('--held-out'), 0.2)
     .option('--seed <n>', 'seed (split, initialisation, order)', nonNegativeInt('--seed'), 0)
-    .option('--threads <n>', 'intra-op threads', positiveInt('--threads'))
+    .option('--threads <n>', 'intra-op threads', threadCount('--threads'))
     .option('--json', 'print the report as JSON')
     .action(async (o: PretrainCli) => {
       const torch = await import('../torch/index.js');

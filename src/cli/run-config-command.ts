@@ -2,7 +2,7 @@
 // its worker processes with it; users can also rerun a run from its folder's config.json.
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { positiveInt } from './options.js';
+import { threadCount } from './options.js';
 import { progressReporter } from './progress.js';
 import { withInterruptHandling } from './interrupt.js';
 import type { RunConfig } from '../train/config.js';
@@ -12,7 +12,7 @@ export function runConfigCommand(): Command {
     .description('Run (or resume) one training run from a config.json file.')
     .argument('<config>', 'a run configuration (config.json of a run folder)')
     .requiredOption('--out <dir>', 'run folder')
-    .option('--threads <n>', 'intra-op threads', positiveInt('--threads'))
+    .option('--threads <n>', 'intra-op threads', threadCount('--threads'))
     .action(async (file: string, o: { out: string; threads?: number }) => {
       let config: RunConfig;
       try {
