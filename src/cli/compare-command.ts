@@ -7,6 +7,7 @@ import { addRunOptions, configFromOptions, type RunCliOptions } from './run-opti
 import { JOBS_LIMIT, numberList, positiveInt, SEEDS_LIMIT } from './options.js';
 import { withInterruptHandling } from './interrupt.js';
 import { lockFolder } from '../train/folder-lock.js';
+import { checkOutputFolder } from '../io/output-path.js';
 import { SUMMARY_METRICS, type SummaryMetric } from '../train/summary.js';
 import type { RunExecutor } from '../train/experiment.js';
 import type { RunConfig } from '../train/config.js';
@@ -52,6 +53,8 @@ export function compareCommand(): Command {
  * runs each run (tests run them in this process); `--threads` sets each run's intra-op threads.
  */
 export async function runCompare(o: CompareCliOptions, execution: { execute?: RunExecutor } = {}): Promise<string> {
+  // Before anything is written: a folder holding a run would get an experiment among its files.
+  checkOutputFolder('--out', o.out, { refuse: 'run' });
   const { validateConfig } = await import('../train/config.js');
   const seeds = Array.from({ length: o.seeds }, (_, i) => i);
   const withVal = { ...o, valFraction: o.valFraction ?? 0.1 };

@@ -2,11 +2,19 @@
 // noise, measure how well a mentor separates clean from noisy samples on another run, and take the
 // mentor a run fine-tuned (mentornet:finetune=1) out of its checkpoint.
 import { Command } from 'commander';
+import { dirname } from 'node:path';
+import { checkOutputFile, makeOutputFolder, withOutputErrors } from '../io/output-path.js';
 import { BATCH_LIMIT, nonNegativeInt, openFraction, positiveInt, positiveNumber, probability, threadCount, type IntLimit } from './options.js';
 
 /** The mentor is a small network on a few features per example: sizes beyond these only exhaust memory. */
 const LAYER_LIMIT: IntLimit = { max: 4096, why: "a mentor's layers are small; larger ones only exhaust memory" };
 const WINDOW_LIMIT: IntLimit = { max: 1000, why: 'epochs of loss history; each adds three features per example' };
+
+/** Saves a mentor file to the checked `--out`, creating its folder. */
+function writeMentor(out: string, save: () => void): void {
+  makeOutputFolder('--out', dirname(out));
+  withOutputErrors('--out', out, save);
+}
 
 const pct = (x: number) => (Number.isNaN(x) ? '  -  ' : x.toFixed(4));
 
@@ -36,6 +44,7 @@ export function mentornetCommand(): Command {
     .option('--threads <n>', 'intra-op threads', threadCount('--threads'))
     .option('--json', 'print the report as JSON')
     .action(async (o: PretrainCli) => {
+      checkOutputFile('--out', o.out, { inputs: [o.from] });
       const torch = await import('../torch/index.js');
       if (o.threads) torch.setNumThreads(o.threads);
       const { readNoisyRun, pretrainMentor } = await import('../weighting/mentornet-pretrain.js');
@@ -70,7 +79,7 @@ export function mentornetCommand(): Command {
         heldOutLossAuc: result.heldOutLossAuc,
         history: result.epochs,
       };
-      saveMentor(o.out, result.model, { percentile: result.percentile, pretraining: report });
+      writeMentor(o.out, () => saveMentor(o.out, result.model, { percentile: result.percentile, pretraining: report }));
       result.model.dispose();
       if (o.json) console.log(JSON.stringify(report, null, 2));
       else {
@@ -114,11 +123,12 @@ export function mentornetCommand(): Command {
     .requiredOption('--from <dir>', 'run folder trained with mentornet:finetune=1')
     .requiredOption('--out <file>', 'mentor file to write')
     .action(async (o: { from: string; out: string }) => {
+      checkOutputFile('--out', o.out, { inputs: [o.from] });
       const { readFineTunedMentor } = await import('../weighting/mentornet-finetune.js');
       const { saveMentor } = await import('../models/mentornet-dd.js');
       const { model, metadata, rounds, epochs } = readFineTunedMentor(o.from);
       const fineTuning = { from: o.from, epochs, rounds };
-      saveMentor(o.out, model, { percentile: metadata.percentile, pretraining: metadata.pretraining, fineTuning });
+      writeMentor(o.out, () => saveMentor(o.out, model, { percentile: metadata.percentile, pretraining: metadata.pretraining, fineTuning }));
       model.dispose();
       for (const r of rounds) console.log(`epoch ${r.epoch + 1}: ${r.examples} examples, BCE ${pct(r.lossBefore)} -> ${pct(r.lossAfter)}`);
       console.log(`wrote ${o.out}`);
