@@ -1,6 +1,7 @@
 // metrics.csv: one row per epoch. Columns are fixed so files from different runs line up;
 // validation columns are empty when a run has no validation split.
 import { writeFileSync, readFileSync } from 'node:fs';
+import { csvText } from '../io/csv-writer.js';
 
 export const METRIC_COLUMNS = [
   'epoch', 'lr', 'train_loss', 'train_loss_plain', 'train_err', 'weight_std',
@@ -12,11 +13,8 @@ export type MetricName = (typeof METRIC_COLUMNS)[number];
 export type MetricsRow = Record<MetricName, number> ;
 
 export function writeMetricsCsv(file: string, rows: MetricsRow[]): void {
-  const lines = [METRIC_COLUMNS.join(',')];
-  for (const r of rows) {
-    lines.push(METRIC_COLUMNS.map((k) => (r[k] === undefined || Number.isNaN(r[k]) ? '' : String(r[k]))).join(','));
-  }
-  writeFileSync(file, lines.join('\n') + '\n');
+  const cells = rows.map((r) => METRIC_COLUMNS.map((k) => (r[k] === undefined || Number.isNaN(r[k]) ? '' : r[k])));
+  writeFileSync(file, csvText(METRIC_COLUMNS, cells));
 }
 
 export function readMetricsCsv(file: string): MetricsRow[] {
