@@ -18,7 +18,7 @@ export interface LowStrategyOptions {
 }
 
 export function lowStrategy(base: PerSampleLoss, o: LowStrategyOptions, label?: string): Strategy {
-  if (!(Number.isFinite(o.lambda) && o.lambda > 0)) throw new RangeError(`low: lambda = ${o.lambda}, expected a finite number > 0`);
+  if (!(Number.isFinite(o.lambda) && o.lambda > 0)) throw new RangeError(`strategy low: lambda = ${o.lambda}, expected a finite number > 0`);
   const scale = o.gradScale ?? 'sample';
   return {
     label: label ?? `low${base.name === 'ce' ? '' : `+${base.name}`}(lambda=${o.lambda}${scale === 'sample' ? '' : `,${scale}`})`,
