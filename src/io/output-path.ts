@@ -6,6 +6,7 @@
 // a file (tried with a probe file, as permission bits do not stop root, and /proc refuses
 // writes that access() allows).
 import { accessSync, constants, mkdirSync, realpathSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { holdsExperiment, holdsRun, readBackReason } from './read-back-files.js';
 
@@ -90,7 +91,8 @@ function checkAncestors(option: string, path: string, abs: string): string {
 
 /** Creates and removes a probe file in `dir`: the one test that holds for root and special file systems alike. */
 function checkWritable(option: string, path: string, dir: string): void {
-  const probe = join(dir, `.low-ts-write-check-${process.pid}`);
+  // A name no one else uses, so that 'wx' fails only when the folder refuses the file.
+  const probe = join(dir, `.low-ts-write-check-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     writeFileSync(probe, '', { flag: 'wx' });
   } catch (e) {
