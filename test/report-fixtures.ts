@@ -13,6 +13,9 @@ import { planRuns } from '../src/train/experiment.js';
 
 export const CLASSES = ['ant', 'bee', 'cat', 'dog'];
 
+/** The folder dataset decodes images at 300 x 300, which LeNet-5 (the default model) cannot take; a run of these could train this one. */
+export const FOLDER_MODEL = 'wrn-28-2';
+
 /**
  * `<root>/train/<class>/s0..s{perClass-1}.png` and one test image per class: 8 x 8 grey squares
  * whose brightness encodes class and index. Training-set position p is class floor(p / perClass).
@@ -51,7 +54,7 @@ export interface RunFixture {
 /** A run folder as trainRun leaves it, without model parameters in the checkpoint. */
 export async function makeRunFolder(dir: string, dataDir: string, f: RunFixture): Promise<RunConfig> {
   mkdirSync(dir, { recursive: true });
-  const config: RunConfig = { ...DEFAULT_CONFIG, dataset: 'folder', dataDir, strategy: 'low:lambda=0.1', epochs: f.epochs, ...f.config };
+  const config: RunConfig = { ...DEFAULT_CONFIG, dataset: 'folder', dataDir, model: FOLDER_MODEL, strategy: 'low:lambda=0.1', epochs: f.epochs, ...f.config };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
   const data = await prepareData(config);
   const n = data.train.labels.length;
@@ -98,7 +101,7 @@ export const fixtureTestErr = (strategy: string, seed: number, epoch: number): n
  * grow with the position for lambda 0.1, and are 1 for normal.
  */
 export async function makeExperimentFolder(dir: string, dataDir: string): Promise<void> {
-  const base = { ...DEFAULT_CONFIG, dataset: 'folder', dataDir, epochs: 3 };
+  const base = { ...DEFAULT_CONFIG, dataset: 'folder', dataDir, model: FOLDER_MODEL, epochs: 3 };
   const { strategy: _s, seed: _d, ...rest } = base;
   const plan = { strategies: ['normal', 'low'], lambdas: [1, 0.1], seeds: [0, 1], base: rest, select: 'acc' };
   mkdirSync(dir, { recursive: true });

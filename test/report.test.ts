@@ -28,7 +28,7 @@ import {
   type VlSpec,
 } from '../src/report/charts.js';
 import { buildExperimentReport, buildRunReport, buildSuspectsPage, writeReport } from '../src/report/html.js';
-import { CLASSES, fixtureTestErr, makeExperimentFolder, makeImageFolder, makeRunFolder } from './report-fixtures.js';
+import { CLASSES, FOLDER_MODEL, fixtureTestErr, makeExperimentFolder, makeImageFolder, makeRunFolder } from './report-fixtures.js';
 
 const rows = (vals: number[]) => vals.map((v, e) => ({ epoch: e + 1, test_err: v, train_loss: 2 * v }) as unknown as MetricsRow);
 const SERIES: RunSeries[] = [
@@ -227,7 +227,7 @@ test('tuned experiment report: the lambda section shows the tuning record (valid
     const data = await makeImageFolder(join(root, 'data'));
     const dir = join(root, 'tuned');
     mkdirSync(dir, { recursive: true });
-    const { strategy: _s, seed: _d, ...base } = { ...DEFAULT_CONFIG, dataset: 'folder', dataDir: data, epochs: 3 };
+    const { strategy: _s, seed: _d, ...base } = { ...DEFAULT_CONFIG, dataset: 'folder', dataDir: data, model: FOLDER_MODEL, epochs: 3 };
     const plan = { strategies: ['normal', 'low'], lambdas: [1, 0.1], seeds: [0], base, select: 'bacc', tune: { lrs: [0.01, 0.1], epochs: 2, seed: 0 } };
     writeFileSync(join(dir, 'experiment.json'), JSON.stringify(plan, null, 2));
     // experiment.json and tuning.json as compare wrote them before --tune-seeds (one tuning seed,

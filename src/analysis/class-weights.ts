@@ -1,6 +1,9 @@
 // The paper's figures 6, 12 and 13: the mean weight of each class's samples, epoch by epoch.
-import { readFileSync } from 'node:fs';
+import { DataError } from '../data/dataset.js';
+import { numberField, readCsv } from '../data/csv.js';
 import type { SampleHistory } from '../train/history.js';
+
+const CLASS_WEIGHT_HEADER = ['epoch', 'class', 'class_name', 'mean_weight'];
 
 export interface ClassWeightPoint {
   /** 1-based, as in metrics.csv. */
@@ -23,17 +26,30 @@ export function classWeightCurves(history: SampleHistory, labels: Int32Array, cl
   return out;
 }
 
-/** class-weights.csv of a run folder (epoch,class,class_name,mean_weight). */
+/**
+ * class-weights.csv of a run folder (epoch,class,class_name,mean_weight; RFC 4180, so class
+ * names may hold commas). A row with a blank weight (a class absent that epoch) is left out;
+ * anything that is not this file is a DataError naming the file, the line and the column.
+ */
 export function readClassWeightsCsv(file: string): ClassWeightPoint[] {
-  const [header, ...lines] = readFileSync(file, 'utf8').trim().split('\n');
-  if (header?.trim() !== 'epoch,class,class_name,mean_weight') throw new RangeError(`${file}: unexpected header '${header}'`);
+  const corrupt = (where: string, problem: string) => new DataError(`${file}${where}: ${problem} (the file is corrupt)`);
+  const table = readCsv(file);
+  if (table.header.join(',') !== CLASS_WEIGHT_HEADER.join(',')) {
+    throw corrupt(' line 1', `header '${table.header.join(',')}', expected ${CLASS_WEIGHT_HEADER.join(',')}`);
+  }
   const out: ClassWeightPoint[] = [];
-  for (const line of lines) {
-    // Class names may contain commas only in theory; the first two and the last cell are numeric.
-    const cells = line.split(',');
-    const weight = cells[cells.length - 1]!;
+  for (const { line, fields } of table.rows) {
+    const [epoch, classIndex, className, weight] = fields as [string, string, string, string];
+    const count = (name: string, cell: string, min: number) => {
+      if (!/^\d+$/.test(cell) || Number(cell) < min) throw corrupt(` line ${line}, column ${name}`, `'${cell}', expected an integer >= ${min}`);
+      return Number(cell);
+    };
+    const e = count('epoch', epoch, 1);
+    const c = count('class', classIndex, 0);
     if (weight === '') continue;
-    out.push({ epoch: Number(cells[0]), classIndex: Number(cells[1]), className: cells.slice(2, -1).join(','), meanWeight: Number(weight) });
+    const w = numberField(weight);
+    if (w === null) throw corrupt(` line ${line}, column mean_weight`, `'${weight}' is not a number, expected a number or an empty cell`);
+    out.push({ epoch: e, classIndex: c, className, meanWeight: w });
   }
   return out;
 }

@@ -1,14 +1,15 @@
 // Reading an experiment folder (what `low compare` writes): experiment.json, the run folders
 // under runs/<strategy>/seed-<n>/, and the summary recomputed from the finished runs, so that a
 // partly finished experiment can be looked at too.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { planRuns, type PlannedRun } from '../train/experiment.js';
 import { planTunedRuns, specOfLabel, type TunedChoice, type TuningCandidate } from '../train/tuning.js';
 import { summarize, SUMMARY_METRICS, type ExperimentSummary, type SummaryMetric } from '../train/summary.js';
 import type { RunConfig } from '../train/config.js';
 import { formatStrategy, parseStrategy } from '../weighting/registry.js';
-import { isRunFolder, readRunFolder, RunFolderError, type RunFolder } from './run-folder.js';
+import { isRunFolder, readRunConfig, readRunFolder, RunFolderError, type RunFolder } from './run-folder.js';
+import { FileFormatError, isCount, isNumberArray, isObject, isStringArray, readJsonFile, readJsonObject, requireField } from '../io/json-file.js';
 
 export interface ExperimentPlanFile {
   strategies: string[];
@@ -66,7 +67,7 @@ export function lambdaOf(strategy: string): number | null {
 export function readExperimentFolder(dir: string): ExperimentFolder {
   const planFile = join(dir, 'experiment.json');
   if (!existsSync(planFile)) throw new RunFolderError(`${dir} is not an experiment folder (no experiment.json)`);
-  const plan = JSON.parse(readFileSync(planFile, 'utf8')) as ExperimentPlanFile;
+  const plan = readPlanFile(planFile);
   // Before --tune-seeds, experiment.json recorded the one tuning seed as `seed`.
   const oldTune = plan.tune as { seed?: number; seeds?: number[] } | null | undefined;
   if (plan.tune && !oldTune?.seeds) plan.tune.seeds = [oldTune?.seed ?? 0];
@@ -79,9 +80,7 @@ export function readExperimentFolder(dir: string): ExperimentFolder {
     // --tune-seeds has no per-seed scores (it had one seed, so they are the score).
     const score = (v: number | null) => (typeof v === 'number' ? v : NaN);
     const scores = <T extends TuningCandidate>(k: T): T => ({ ...k, valScore: score(k.valScore), valScores: (k.valScores ?? [k.valScore]).map(score) });
-    tuning = existsSync(tuningFile)
-      ? (JSON.parse(readFileSync(tuningFile, 'utf8')) as TunedChoice[]).map((c) => ({ ...scores(c), candidates: c.candidates.map(scores) }))
-      : null;
+    tuning = existsSync(tuningFile) ? readTuningFile(tuningFile).map((c) => ({ ...scores(c), candidates: c.candidates.map(scores) })) : null;
     planned = tuning ? planTunedRuns(tuning, plan.seeds, plan.base, dir) : [];
   } else {
     try {
@@ -119,6 +118,28 @@ export function readExperimentFolder(dir: string): ExperimentFolder {
   return { dir, plan, runs, pending, diverged, summary, tuning };
 }
 
+/** experiment.json, with the fields this reader uses checked. */
+function readPlanFile(file: string): ExperimentPlanFile {
+  const p = readJsonObject(file, "an experiment's plan (what low compare writes)");
+  requireField(file, p, 'strategies', isStringArray, 'a list of strategies');
+  requireField(file, p, 'lambdas', isNumberArray, "a list of LOW's lambdas");
+  requireField(file, p, 'seeds', (v) => Array.isArray(v) && v.every(isCount(0)), 'a list of seeds (non-negative integers)');
+  requireField(file, p, 'base', isObject, 'the configuration shared by the runs (an object)');
+  requireField(file, p, 'select', (v) => v === undefined || typeof v === 'string', 'a metric name');
+  requireField(file, p, 'tune', (v) => v === undefined || v === null || (isObject(v) && isNumberArray(v.lrs) && isCount(1)(v.epochs)), 'null or the tuning budget {"lrs": [...], "epochs": n, "seeds": [...]}');
+  return p as unknown as ExperimentPlanFile;
+}
+
+/** tuning.json: the setting chosen for each strategy family, and every candidate. */
+function readTuningFile(file: string): TunedChoice[] {
+  const t = readJsonFile(file, "an experiment's tuning record (what low compare --tune writes)");
+  const isChoice = (c: unknown) => isObject(c) && Array.isArray(c.candidates) && c.candidates.every(isObject);
+  if (!Array.isArray(t) || !t.every(isChoice)) {
+    throw new FileFormatError(`${file}: expected a list of tuned choices, each with its candidates (the file is corrupt or not low-ts's)`);
+  }
+  return t as TunedChoice[];
+}
+
 /** Run folders found under runs/ when experiment.json cannot be expanded (e.g. written by another version). */
 function scanRuns(dir: string): Pick<PlannedRun, 'strategy' | 'family' | 'seed' | 'dir'>[] {
   const root = join(dir, 'runs');
@@ -128,7 +149,7 @@ function scanRuns(dir: string): Pick<PlannedRun, 'strategy' | 'family' | 'seed' 
     for (const seedDir of readdirSync(join(root, s)).sort()) {
       const runDir = join(root, s, seedDir);
       if (!existsSync(join(runDir, 'config.json'))) continue;
-      const config = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as RunConfig;
+      const config = readRunConfig(join(runDir, 'config.json'));
       const strategy = formatStrategy(parseStrategy(config.strategy));
       out.push({ strategy, family: strategyFamily(strategy), seed: config.seed, dir: runDir });
     }

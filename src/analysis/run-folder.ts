@@ -1,13 +1,14 @@
 // Reading a run folder back for analysis: config.json, metrics.csv (or final.json), the training
 // samples as trained (samples.lowt) and the per-sample history stored in checkpoint.lowt. The
 // history is cut to the epochs the checkpoint completed, so an unfinished run reads as a shorter one.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTensors, type Tensor } from '../torch/index.js';
 import type { RunConfig } from '../train/config.js';
 import { DIVERGED_FILE, readDivergedFile, type DivergedRecord } from '../train/run.js';
 import { SampleHistory } from '../train/history.js';
 import { readMetricsCsv, type MetricsRow } from '../train/metrics-file.js';
+import { isCount, isObject, isString, readJsonObject, requireField } from '../io/json-file.js';
 
 /** The training samples of a run, in training-set order (the history's sample order). */
 export interface RunSamples {
@@ -60,19 +61,19 @@ export interface ReadRunOptions {
 export function readRunFolder(dir: string, o: ReadRunOptions = {}): RunFolder {
   const configFile = join(dir, 'config.json');
   if (!existsSync(configFile)) throw new RunFolderError(`${dir} is not a run folder (no config.json)`);
-  let config: RunConfig;
-  try {
-    config = JSON.parse(readFileSync(configFile, 'utf8')) as RunConfig;
-  } catch (e) {
-    throw new RunFolderError(`${configFile}: not valid JSON (${(e as Error).message})`);
-  }
+  const config = readRunConfig(configFile);
   const finalFile = join(dir, 'final.json');
   const finished = existsSync(finalFile);
   const divergedRun = readDivergedFile(dir);
+  const metricsFile = join(dir, 'metrics.csv');
   let rows: MetricsRow[] = [];
-  if (existsSync(join(dir, 'metrics.csv'))) rows = readMetricsCsv(join(dir, 'metrics.csv'));
-  else if (finished) rows = (readJson(finalFile) as { rows: MetricsRow[] }).rows;
+  if (existsSync(metricsFile)) rows = readMetricsCsv(metricsFile);
+  else if (finished) rows = readFinalRows(finalFile);
   else if (divergedRun) rows = divergedRun.rows;
+  // A finished run wrote a row per epoch; fewer (an emptied file) would read as a run that never trained.
+  if (finished && rows.length !== config.epochs) {
+    throw new RunFolderError(`${existsSync(metricsFile) ? metricsFile : finalFile}: ${rows.length} epoch rows, but the run finished its ${config.epochs} epochs (final.json), expected ${config.epochs} (the file is corrupt)`);
+  }
 
   let history: SampleHistory | null = null;
   let samples: RunSamples | null = null;
@@ -93,12 +94,25 @@ export function readRunFolder(dir: string, o: ReadRunOptions = {}): RunFolder {
   return { dir, config, rows, finished, diverged: divergedRun?.record ?? null, completedEpochs, history, samples };
 }
 
-function readJson(file: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new RunFolderError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
+/**
+ * A run's config.json, with the fields analysis reads checked (an older run's config may lack
+ * others, which readers treat as absent).
+ */
+export function readRunConfig(file: string): RunConfig {
+  const c = readJsonObject(file, "a run's configuration (what low train writes)");
+  requireField(file, c, 'strategy', isString, 'a strategy such as "low:lambda=0.1"');
+  requireField(file, c, 'dataset', isString, 'a dataset name such as "fashion-mnist"');
+  requireField(file, c, 'seed', isCount(0), 'a non-negative integer');
+  requireField(file, c, 'epochs', isCount(1), 'a positive integer');
+  requireField(file, c, 'noise', (v) => v === undefined || v === null || (isObject(v) && typeof v.kind === 'string' && typeof v.rate === 'number'), 'null or a label noise such as {"kind": "symmetric", "rate": 0.2}');
+  return c as unknown as RunConfig;
+}
+
+/** The metrics rows final.json keeps. */
+function readFinalRows(file: string): MetricsRow[] {
+  const f = readJsonObject(file, "a finished run's final.json");
+  requireField(file, f, 'rows', (v) => Array.isArray(v) && v.every((r) => isObject(r) && typeof r.epoch === 'number'), 'the metrics of every epoch, an array of objects with an epoch');
+  return f.rows as MetricsRow[];
 }
 
 function withTensors<T>(file: string, f: (tensors: Map<string, Tensor>, metadata: unknown) => T): T {

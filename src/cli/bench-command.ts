@@ -1,6 +1,6 @@
 // `low bench engine|pool|solver|loader|memory`: the speed goals, measured side by side with the references.
 import { Command } from 'commander';
-import { positiveInt } from './options.js';
+import { BATCH_LIMIT, positiveInt, threadCount } from './options.js';
 
 export function benchCommand(): Command {
   const bench = new Command('bench').description('Benchmarks against the reference implementations, measured in the same run.');
@@ -8,8 +8,8 @@ export function benchCommand(): Command {
   bench
     .command('engine')
     .description('LeNet-5 training step (batch 256) in low-ts vs PyTorch on the same libtorch, alternating; and the cost of LOW over a plain step.')
-    .option('--threads <n>', 'intra-op threads for both sides (default: all cores)', positiveInt('--threads'))
-    .option('--batch <n>', 'batch size', positiveInt('--batch'), 256)
+    .option('--threads <n>', 'intra-op threads for both sides (default: all cores)', threadCount('--threads'))
+    .option('--batch <n>', 'batch size', positiveInt('--batch', BATCH_LIMIT), 256)
     .option('--rounds <n>', 'alternating rounds', positiveInt('--rounds'), 7)
     .option('--steps <n>', 'steps per variant per round', positiveInt('--steps'), 20)
     .option('--json', 'print one JSON object on the last line')
@@ -21,7 +21,7 @@ export function benchCommand(): Command {
   bench
     .command('pool')
     .description("Max pooling on LeNet-5's two pool inputs (batch 256): low-ts's kernel vs libtorch's, which PyTorch calls, alternating; the same values are checked first.")
-    .option('--threads <n>', 'intra-op threads (default: all cores)', positiveInt('--threads'))
+    .option('--threads <n>', 'intra-op threads (default: all cores)', threadCount('--threads'))
     .option('--rounds <n>', 'alternating rounds', positiveInt('--rounds'), 7)
     .option('--calls <n>', 'calls per kernel per round', positiveInt('--calls'), 50)
     .option('--json', 'print one JSON object on the last line')
@@ -43,7 +43,7 @@ export function benchCommand(): Command {
     .command('loader')
     .description('Fashion-MNIST epochs with augmentation training LeNet-5 (batch 256): the share of the epoch the loop waits for data, with the prefetch worker and without.')
     .option('--epochs <n>', 'epochs per mode (the first includes starting the worker)', positiveInt('--epochs'), 3)
-    .option('--threads <n>', 'intra-op threads', positiveInt('--threads'))
+    .option('--threads <n>', 'intra-op threads', threadCount('--threads'))
     .option('--json', 'print one JSON object on the last line')
     .action(async (o: { json?: boolean; epochs: number; threads?: number }) => {
       const { benchLoader } = await import('../bench/loader.js');
@@ -54,7 +54,7 @@ export function benchCommand(): Command {
     .command('memory')
     .description('Resident memory over a long LeNet-5 training loop (10,000 steps, batch 256): growth after warm-up must stay under 5%.')
     .option('--steps <n>', 'training steps', positiveInt('--steps'), 10000)
-    .option('--batch <n>', 'batch size', positiveInt('--batch'), 256)
+    .option('--batch <n>', 'batch size', positiveInt('--batch', BATCH_LIMIT), 256)
     .option('--json', 'print one JSON object on the last line')
     .action(async (o: { steps: number; batch: number; json?: boolean }) => {
       const { benchMemory } = await import('../bench/memory.js');

@@ -3,9 +3,10 @@
 // choose, final runs, summary) is train/compare.ts's runExperiment.
 import { Command, Option } from 'commander';
 import { addRunOptions, configFromOptions, type RunCliOptions } from './run-options.js';
-import { numberList, positiveInt } from './options.js';
+import { JOBS_LIMIT, numberList, positiveInt, SEEDS_LIMIT } from './options.js';
 import { withInterruptHandling } from '../train/interrupt.js';
 import { strategyList } from './strategy-help.js';
+import { checkOutputFolder } from '../io/output-path.js';
 import { SUMMARY_METRICS, type SummaryMetric } from '../train/summary.js';
 import type { RunExecutor } from '../train/experiment.js';
 import { validateConfig } from '../train/config.js';
@@ -31,13 +32,13 @@ export function compareCommand(): Command {
     )
     .option('--strategies <list>', 'strategies separated by ";" (low without lambda= is expanded over --lambdas)', 'normal;low;low:scale=batch-mean;focal;bce;spl;is')
     .option('--lambdas <list>', "LOW's lambda grid", numberList('--lambdas'), [1, 0.5, 0.1, 0.01])
-    .option('--seeds <n>', 'number of seeds (runs) per strategy', positiveInt('--seeds'), 5)
-    .option('--jobs <n>', 'runs in parallel (each gets cores / jobs threads)', positiveInt('--jobs'), 1)
+    .option('--seeds <n>', 'number of seeds (runs) per strategy', positiveInt('--seeds', SEEDS_LIMIT), 5)
+    .option('--jobs <n>', 'runs in parallel (each gets cores / jobs threads)', positiveInt('--jobs', JOBS_LIMIT), 1)
     .addOption(new Option('--select <metric>', 'validation metric that chooses lambda').choices([...SUMMARY_METRICS]).default('acc'))
     .option('--tune', 'tune each strategy separately first (learning rate and its own hyper-parameters) on the validation split, --tune-seeds seeds, --tune-epochs; then run every seed at the chosen settings')
     .option('--tune-lrs <list>', 'learning rates searched by --tune', numberList('--tune-lrs'), [0.001, 0.01, 0.1])
     .option('--tune-epochs <n>', 'epochs of each tuning run (default: half of --epochs)', positiveInt('--tune-epochs'))
-    .option('--tune-seeds <n>', 'seeds each setting is tuned on (seeds 0 to n-1); a setting scores the mean of their validation scores', positiveInt('--tune-seeds'), 1)
+    .option('--tune-seeds <n>', 'seeds each setting is tuned on (seeds 0 to n-1); a setting scores the mean of their validation scores', positiveInt('--tune-seeds', SEEDS_LIMIT), 1)
     .requiredOption('--out <dir>', 'experiment folder');
   addRunOptions(cmd);
   cmd.addHelpText('after', `\nStrategies (a spec without its swept option, LOW's lambda, is expanded over --lambdas):\n${strategyList()}`);
@@ -53,6 +54,8 @@ export function compareCommand(): Command {
  * intra-op threads.
  */
 export async function runCompare(o: CompareCliOptions, execution: { execute?: RunExecutor } = {}): Promise<string> {
+  // Before anything is written: a folder holding a run would get an experiment among its files.
+  checkOutputFolder('--out', o.out, { refuse: 'run' });
   const base = configFromOptions({ ...o, valFraction: o.valFraction ?? 0.1 }, 'normal', 0);
   validateConfig(base);
   const { strategy: _strategy, seed: _seed, ...runBase } = base;

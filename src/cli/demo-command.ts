@@ -3,7 +3,7 @@
 // epochs: a comparison table and a results folder in a few minutes on 2 cores.
 import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
-import { positiveInt } from './options.js';
+import { JOBS_LIMIT, positiveInt, SEEDS_LIMIT } from './options.js';
 import { runCompare } from './compare-command.js';
 
 export function demoCommand(): Command {
@@ -11,8 +11,8 @@ export function demoCommand(): Command {
     .description('Imbalanced Fashion-MNIST, LeNet-5: Normal vs LOW (lambda 1 and 0.1, chosen on validation), focal and class-balanced CE; 2 seeds; a few minutes.')
     .option('--out <dir>', 'results folder', 'runs/demo')
     .option('--epochs <n>', 'epochs per run', positiveInt('--epochs'), 10)
-    .option('--seeds <n>', 'seeds', positiveInt('--seeds'), 2)
-    .option('--jobs <n>', 'runs in parallel', positiveInt('--jobs'), Math.min(2, availableParallelism()))
+    .option('--seeds <n>', 'seeds', positiveInt('--seeds', SEEDS_LIMIT), 2)
+    .option('--jobs <n>', 'runs in parallel', positiveInt('--jobs', JOBS_LIMIT), Math.min(2, availableParallelism()))
     .action(async (o: { out: string; epochs: number; seeds: number; jobs: number }) => {
       console.error(
         `low demo: imbalanced Fashion-MNIST (each class keeps 6000/2^k samples, k a seeded permutation of 0..9), LeNet-5, ` +

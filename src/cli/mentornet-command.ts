@@ -2,7 +2,19 @@
 // noise, measure how well a mentor separates clean from noisy samples on another run, and take the
 // mentor a run fine-tuned (mentornet:finetune=1) out of its checkpoint.
 import { Command } from 'commander';
-import { nonNegativeInt, positiveInt, positiveNumber, probability } from './options.js';
+import { dirname } from 'node:path';
+import { checkOutputFile, makeOutputFolder, withOutputErrors } from '../io/output-path.js';
+import { BATCH_LIMIT, nonNegativeInt, openFraction, positiveInt, positiveNumber, probability, threadCount, type IntLimit } from './options.js';
+
+/** The mentor is a small network on a few features per example: sizes beyond these only exhaust memory. */
+const LAYER_LIMIT: IntLimit = { max: 4096, why: "a mentor's layers are small; larger ones only exhaust memory" };
+const WINDOW_LIMIT: IntLimit = { max: 1000, why: 'epochs of loss history; each adds three features per example' };
+
+/** Saves a mentor file to the checked `--out`, creating its folder. */
+function writeMentor(out: string, save: () => void): void {
+  makeOutputFolder('--out', dirname(out));
+  withOutputErrors('--out', out, save);
+}
 
 const pct = (x: number) => (Number.isNaN(x) ? '  -  ' : x.toFixed(4));
 
@@ -19,19 +31,20 @@ export function mentornetCommand(): Command {
     .requiredOption('--out <file>', 'mentor file to write (e.g. mentor.lowt)')
     .option('--epochs <n>', 'passes over the examples', positiveInt('--epochs'), 5)
     .option('--lr <x>', 'Adam learning rate', positiveNumber('--lr'), 0.01)
-    .option('--batch-size <n>', 'examples per step', positiveInt('--batch-size'), 256)
-    .option('--window <n>', 'epochs of loss history the LSTM reads, the current one included', positiveInt('--window'), 5)
-    .option('--buckets <n>', 'slices of training the progress embedding distinguishes', positiveInt('--buckets'), 10)
-    .option('--lstm-hidden <n>', 'hidden units of each LSTM direction', positiveInt('--lstm-hidden'), 4)
-    .option('--fc-hidden <n>', 'hidden units of the fully connected layer', positiveInt('--fc-hidden'), 20)
-    .option('--label-embedding <n>', 'label embedding size (0: ignore labels)', nonNegativeInt('--label-embedding'), 2)
-    .option('--epoch-embedding <n>', 'progress embedding size', positiveInt('--epoch-embedding'), 5)
+    .option('--batch-size <n>', 'examples per step', positiveInt('--batch-size', BATCH_LIMIT), 256)
+    .option('--window <n>', 'epochs of loss history the LSTM reads, the current one included', positiveInt('--window', WINDOW_LIMIT), 5)
+    .option('--buckets <n>', 'slices of training the progress embedding distinguishes', positiveInt('--buckets', LAYER_LIMIT), 10)
+    .option('--lstm-hidden <n>', 'hidden units of each LSTM direction', positiveInt('--lstm-hidden', LAYER_LIMIT), 4)
+    .option('--fc-hidden <n>', 'hidden units of the fully connected layer', positiveInt('--fc-hidden', LAYER_LIMIT), 20)
+    .option('--label-embedding <n>', 'label embedding size (0: ignore labels)', nonNegativeInt('--label-embedding', LAYER_LIMIT), 2)
+    .option('--epoch-embedding <n>', 'progress embedding size', positiveInt('--epoch-embedding', LAYER_LIMIT), 5)
     .option('--percentile <p>', 'loss percentile the loss difference is taken against', probability('--percentile'), 0.7)
-    .option('--held-out <f>', 'fraction of samples held out for the AUC', probability('--held-out'), 0.2)
+    .option('--held-out <f>', 'fraction of samples held out for the AUC', openFraction('--held-out'), 0.2)
     .option('--seed <n>', 'seed (split, initialisation, order)', nonNegativeInt('--seed'), 0)
-    .option('--threads <n>', 'intra-op threads', positiveInt('--threads'))
+    .option('--threads <n>', 'intra-op threads', threadCount('--threads'))
     .option('--json', 'print the report as JSON')
     .action(async (o: PretrainCli) => {
+      checkOutputFile('--out', o.out, { inputs: [o.from] });
       const torch = await import('../torch/index.js');
       if (o.threads) torch.setNumThreads(o.threads);
       const { readNoisyRun, pretrainMentor } = await import('../mentornet/pretrain.js');
@@ -66,7 +79,7 @@ export function mentornetCommand(): Command {
         heldOutLossAuc: result.heldOutLossAuc,
         history: result.epochs,
       };
-      saveMentor(o.out, result.model, { percentile: result.percentile, pretraining: report });
+      writeMentor(o.out, () => saveMentor(o.out, result.model, { percentile: result.percentile, pretraining: report }));
       result.model.dispose();
       if (o.json) console.log(JSON.stringify(report, null, 2));
       else {
@@ -110,11 +123,12 @@ export function mentornetCommand(): Command {
     .requiredOption('--from <dir>', 'run folder trained with mentornet:finetune=1')
     .requiredOption('--out <file>', 'mentor file to write')
     .action(async (o: { from: string; out: string }) => {
+      checkOutputFile('--out', o.out, { inputs: [o.from] });
       const { readFineTunedMentor } = await import('../mentornet/finetune.js');
       const { saveMentor } = await import('../mentornet/mentor-network.js');
       const { model, metadata, rounds, epochs } = readFineTunedMentor(o.from);
       const fineTuning = { from: o.from, epochs, rounds };
-      saveMentor(o.out, model, { percentile: metadata.percentile, pretraining: metadata.pretraining, fineTuning });
+      writeMentor(o.out, () => saveMentor(o.out, model, { percentile: metadata.percentile, pretraining: metadata.pretraining, fineTuning }));
       model.dispose();
       for (const r of rounds) console.log(`epoch ${r.epoch + 1}: ${r.examples} examples, BCE ${pct(r.lossBefore)} -> ${pct(r.lossAfter)}`);
       console.log(`wrote ${o.out}`);

@@ -2,17 +2,18 @@
 // its worker processes with it; users can also rerun a run from its folder's config.json.
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { positiveInt } from './options.js';
+import { threadCount } from './options.js';
 import { progressReporter } from './progress.js';
 import { withInterruptHandling } from '../train/interrupt.js';
 import type { RunConfig } from '../train/config.js';
+import { checkOutputFolder, makeOutputFolder } from '../io/output-path.js';
 
 export function runConfigCommand(): Command {
   return new Command('run-config')
     .description('Run (or resume) one training run from a config.json file.')
     .argument('<config>', 'a run configuration (config.json of a run folder)')
     .requiredOption('--out <dir>', 'run folder')
-    .option('--threads <n>', 'intra-op threads', positiveInt('--threads'))
+    .option('--threads <n>', 'intra-op threads', threadCount('--threads'))
     .action(async (file: string, o: { out: string; threads?: number }) => {
       let config: RunConfig;
       try {
@@ -20,6 +21,8 @@ export function runConfigCommand(): Command {
       } catch (e) {
         throw new Error(`${file}: cannot read a run configuration (${(e as Error).message})`);
       }
+      checkOutputFolder('--out', o.out, { refuse: 'experiment' });
+      makeOutputFolder('--out', o.out);
       const torch = await import('../torch/index.js');
       if (o.threads) torch.setNumThreads(o.threads);
       const { trainRun } = await import('../train/run.js');

@@ -2,29 +2,40 @@
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG, PRESETS, type ImbalanceConfig, type NoiseConfig, type RunConfig, type ScheduleConfig } from '../train/config.js';
-import { nonNegativeInt, positiveInt, positiveNumber, probability } from './options.js';
+import { isModelName, MODEL_NAMES } from '../models/registry.js';
+import { BATCH_LIMIT, decimalValue, fractionBelowOne, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, threadCount } from './options.js';
 
 function parseImbalance(v: string): ImbalanceConfig | null {
   if (v === 'none') return null;
   if (v === 'halving' || v === 'paper') return { kind: 'halving' };
-  const m = /^long-tail:([\d.]+)$/.exec(v);
-  if (m && Number(m[1]) >= 1) return { kind: 'long-tail', ratio: Number(m[1]) };
-  throw new InvalidArgumentError(`--imbalance must be none, paper (NC/2^k per class, as the paper) or long-tail:RATIO (RATIO >= 1), got '${v}'.`);
+  const m = /^long-tail:(.*)$/.exec(v);
+  const ratio = m ? decimalValue(m[1]!) : NaN;
+  if (Number.isFinite(ratio) && ratio >= 1) return { kind: 'long-tail', ratio };
+  throw new InvalidArgumentError(`--imbalance: '${v}' is not an imbalance, expected none, paper (NC/2^k per class, as the paper) or long-tail:RATIO (RATIO a decimal number >= 1)`);
 }
 
 function parseNoise(v: string): NoiseConfig | null {
   if (v === 'none') return null;
-  const m = /^(symmetric|pair):([\d.]+)$/.exec(v);
-  if (m && Number(m[2]) >= 0 && Number(m[2]) <= 1) return { kind: m[1] as 'symmetric' | 'pair', rate: Number(m[2]) };
-  throw new InvalidArgumentError(`--noise must be none, symmetric:RATE or pair:RATE with RATE in [0, 1], got '${v}'.`);
+  const m = /^(symmetric|pair):(.*)$/.exec(v);
+  const rate = m ? decimalValue(m[2]!) : NaN;
+  if (rate >= 0 && rate <= 1) return { kind: m![1] as 'symmetric' | 'pair', rate };
+  throw new InvalidArgumentError(`--noise: '${v}' is not a label noise, expected none, symmetric:RATE or pair:RATE (RATE a decimal number in [0, 1])`);
 }
 
 function parseSchedule(v: string): ScheduleConfig {
   if (v === 'constant') return { kind: 'constant' };
   if (v === 'cosine') return { kind: 'cosine' };
-  const ms = /^multistep:([\d,]+)(?::([\d.]+))?$/.exec(v);
-  if (ms) return { kind: 'multistep', milestones: ms[1]!.split(',').map(Number), gamma: ms[2] ? Number(ms[2]) : 0.1 };
-  throw new InvalidArgumentError(`--schedule must be constant, cosine or multistep:E1,E2[:GAMMA], got '${v}'.`);
+  // Milestones are epochs: positive integers in decimal digits; GAMMA a positive decimal number.
+  const ms = /^multistep:(\d+(?:,\d+)*)(?::(.*))?$/.exec(v);
+  const gamma = ms?.[2] === undefined ? 0.1 : decimalValue(ms[2]);
+  const milestones = ms ? ms[1]!.split(',').map(Number) : [];
+  if (ms && milestones.every((e) => e >= 1 && Number.isSafeInteger(e)) && Number.isFinite(gamma) && gamma > 0) return { kind: 'multistep', milestones, gamma };
+  throw new InvalidArgumentError(`--schedule: '${v}' is not a schedule, expected constant, cosine or multistep:E1,E2[:GAMMA] (epochs E >= 1 in decimal digits, GAMMA a positive decimal number)`);
+}
+
+function parseModel(v: string): string {
+  if (isModelName(v)) return v;
+  throw new InvalidArgumentError(`--model: unknown model '${v}', expected one of ${MODEL_NAMES.join(', ')}, or wrn-D-K or densenet-bc-D-K`);
 }
 
 export function addRunOptions(cmd: Command): Command {
@@ -32,27 +43,23 @@ export function addRunOptions(cmd: Command): Command {
     .option('--dataset <name>', 'fashion-mnist (default, Debian\'s files), mnist, cifar10, cifar100, isic2017, isic2018 or folder')
     .option('--data-dir <dir>', 'folder holding the dataset\'s files')
     .addOption(new Option('--preset <name>', 'the paper\'s setup: optimizer, schedule, epochs, batch size, model').choices(Object.keys(PRESETS)))
-    .option('--model <name>', 'lenet5, wrn-28-2, densenet-bc, densenet161, resnet18, mlp')
+    .option('--model <name>', 'lenet5, wrn-28-2, densenet-bc, densenet161, resnet18, mlp', parseModel)
     .option('--epochs <n>', 'epochs', positiveInt('--epochs'))
-    .option('--batch-size <n>', 'batch size', positiveInt('--batch-size'))
+    .option('--batch-size <n>', 'batch size', positiveInt('--batch-size', BATCH_LIMIT))
     .option('--lr <x>', 'learning rate', positiveNumber('--lr'))
-    .option('--momentum <x>', 'SGD momentum', probability('--momentum'))
+    .option('--momentum <x>', 'SGD momentum', fractionBelowOne('--momentum'))
     .option('--no-nesterov', 'plain momentum instead of Nesterov')
-    .option('--weight-decay <x>', 'L2 weight decay', (v) => {
-      const n = Number(v);
-      if (!(n >= 0)) throw new InvalidArgumentError(`--weight-decay must be a number >= 0, got '${v}'.`);
-      return n;
-    })
+    .option('--weight-decay <x>', 'L2 weight decay', nonNegativeNumber('--weight-decay'))
     .option('--schedule <s>', 'learning-rate schedule: constant, cosine, multistep:E1,E2[:GAMMA]', parseSchedule)
     .option('--imbalance <s>', 'none, paper (each class keeps NC/2^k samples) or long-tail:RATIO', parseImbalance)
     .option('--noise <s>', 'label noise: none, symmetric:RATE or pair:RATE', parseNoise)
     .option('--train-limit <n>', 'train on a stratified subset of this many samples', positiveInt('--train-limit'))
     .option('--test-limit <n>', 'evaluate on a stratified subset of this many test samples (quick runs only)', positiveInt('--test-limit'))
     .option('--eval-every <n>', 'evaluate the test and validation splits every n epochs and after the last (default 1: every epoch)', positiveInt('--eval-every'))
-    .option('--val-fraction <x>', 'stratified validation fraction carved from the training set', probability('--val-fraction'))
+    .option('--val-fraction <x>', 'stratified validation fraction carved from the training set', fractionBelowOne('--val-fraction'))
     .addOption(new Option('--augment <kind>', 'augmentation').choices(['none', 'standard']))
     .option('--mentor <file>', 'pretrained mentor for strategy mentornet (made by `low mentornet pretrain`)')
-    .option('--threads <n>', 'intra-op threads of each run (default: all cores; with compare, cores / --jobs)', positiveInt('--threads'))
+    .option('--threads <n>', 'intra-op threads of each run (default: all cores; with compare, cores / --jobs)', threadCount('--threads'))
     .option('--quiet', 'print nothing while training')
     .option('--jsonl', 'print one JSON object per line (start, epoch, done) instead of a progress bar');
 }

@@ -4,6 +4,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { positiveInt } from './options.js';
 import { SCORE_NAMES, isScoreName, type ScoreName } from '../analysis/scores.js';
+import { checkOutputFile, writeOutputFile } from '../io/output-path.js';
 
 interface SuspectsOptions {
   top: number;
@@ -29,6 +30,7 @@ export function suspectsCommand(): Command {
     .option('--json', 'print JSON instead of tables')
     .option('--no-images', 'with --out: leave out the images (no need for the dataset files)')
     .action(async (dir: string, o: SuspectsOptions) => {
+      if (o.out !== undefined) checkOutputFile('--out', o.out, { inputs: [dir] });
       const { readRunFolder } = await import('../analysis/run-folder.js');
       const { rankSamples, SCORES } = await import('../analysis/scores.js');
       const { detectionQuality } = await import('../analysis/detection.js');
@@ -72,10 +74,9 @@ export function suspectsCommand(): Command {
         }
       }
       if (o.out) {
-        const { writeFileSync } = await import('node:fs');
         const { buildSuspectsPage } = await import('../report/html.js');
         const page = await buildSuspectsPage(run, scores, o.top, { images: o.images });
-        writeFileSync(o.out, page.html);
+        writeOutputFile('--out', o.out, page.html);
         for (const n of page.notes) console.error(`note: ${n}`);
         console.error(`wrote ${o.out}`);
       }

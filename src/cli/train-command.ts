@@ -5,6 +5,7 @@ import { progressReporter } from './progress.js';
 import { nonNegativeInt } from './options.js';
 import { withInterruptHandling } from '../train/interrupt.js';
 import { strategyList, strategyUsage } from './strategy-help.js';
+import { checkOutputFolder, makeOutputFolder } from '../io/output-path.js';
 
 export function trainCommand(): Command {
   const cmd = new Command('train')
@@ -15,10 +16,14 @@ export function trainCommand(): Command {
   addRunOptions(cmd);
   cmd.addHelpText('after', `\nStrategies:\n${strategyList()}`);
   cmd.action(async (o: RunCliOptions & { strategy: string; seed: number; out: string }) => {
+    const { validateConfig } = await import('../train/config.js');
+    const config = validateConfig(configFromOptions(o, o.strategy, o.seed));
+    // A folder that holds an experiment would get a run's files among its own.
+    checkOutputFolder('--out', o.out, { refuse: 'experiment' });
+    makeOutputFolder('--out', o.out);
     const torch = await import('../torch/index.js');
     if (o.threads) torch.setNumThreads(o.threads);
     const { trainRun } = await import('../train/run.js');
-    const config = configFromOptions(o, o.strategy, o.seed);
     const report = progressReporter(o.quiet ? 'quiet' : o.jsonl ? 'jsonl' : 'bar');
     const result = await withInterruptHandling((signal) => trainRun(config, { out: o.out, onProgress: report, signal }));
     const f = result.final;

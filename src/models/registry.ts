@@ -125,6 +125,19 @@ export function modelHasDropout(name: string): boolean {
   return WRN.test(name) || DENSENET_BC.test(name) || name === 'densenet-bc' || name === 'densenet161' || name === 'mlp';
 }
 
+/**
+ * What images of `shape` [C, H, W] lack for model `name`: the sizes it takes, or null when it
+ * takes them. LeNet-5 pads to 32 x 32 and MLP flattens a square of inputSize^2 pixels; the
+ * convolutional networks pool adaptively and take any size.
+ */
+export function unfitInputs(name: string, shape: readonly [number, number, number]): string | null {
+  entry(name);
+  const [, h, w] = shape;
+  if (name === 'lenet5') return h === w && h % 2 === 0 && h <= 32 ? null : 'square images of an even size up to 32 x 32 pixels (28 x 28 as MNIST, or 32 x 32)';
+  if (name === 'mlp') return h === w ? null : 'square images (any size)';
+  return null;
+}
+
 /** A freshly initialised model by name. Unknown names throw an error listing the known ones. */
 export function createModel(name: string, options: CreateModelOptions = {}): Module {
   return entry(name).create(options);

@@ -1,8 +1,9 @@
 // The HTML report of a run folder or an experiment folder: one self-contained file (inline CSS,
 // inline SVG charts, sample images as data URIs; no script, no external URL), readable on a
 // laptop screen. Also the page of `low suspects --out`.
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { checkOutputFile, checkOutputFolder, writeOutputFile } from '../io/output-path.js';
 import { PAIRED_TESTS_NOTE, SUMMARY_COLUMNS, SUMMARY_METRICS, percentMeanStd, seedsText, summaryHeadings, summaryRow, tuningByLr, tuningRows, type ExperimentSummary } from '../train/summary.js';
 import { specOfLabel, tuningSeedsText, type TunedChoice } from '../train/tuning.js';
 import { formatStrategy, isProposedFamily, parseStrategy } from '../weighting/registry.js';
@@ -565,22 +566,23 @@ export async function buildReport(folder: string, o: ReportOptions = {}): Promis
   throw new Error(`${folder} is neither a run folder (config.json and metrics.csv) nor an experiment folder (experiment.json)`);
 }
 
-/** Writes charts as PNG files named after them; returns the paths. */
+/** Writes charts as PNG files named after them into `dir` (the folder of `low report --png`); returns the paths. */
 export async function writeChartPngs(charts: ReportChart[], dir: string): Promise<string[]> {
-  mkdirSync(dir, { recursive: true });
   const out: string[] = [];
   for (const c of charts) {
     const file = join(dir, `${c.name}.png`);
-    writeFileSync(file, await svgToPng(c.svg));
+    writeOutputFile('--png', file, await svgToPng(c.svg));
     out.push(file);
   }
   return out;
 }
 
+/** Builds the report of `folder` and writes it to `out` (and its charts to o.pngDir); both paths are checked before the report is built. */
 export async function writeReport(folder: string, out: string, o: ReportOptions = {}): Promise<Report & { out: string; pngs: string[] }> {
+  checkOutputFile('--out', out, { inputs: [folder] });
+  if (o.pngDir !== undefined) checkOutputFolder('--png', o.pngDir);
   const report = await buildReport(folder, o);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, report.html);
+  writeOutputFile('--out', out, report.html);
   const pngs = o.pngDir ? await writeChartPngs(report.charts, o.pngDir) : [];
   return { ...report, out, pngs };
 }

@@ -1,6 +1,9 @@
 // metrics.csv: one row per epoch. Columns are fixed so files from different runs line up;
 // validation columns are empty when a run has no validation split.
 import { writeFileSync, readFileSync } from 'node:fs';
+import { DataError } from '../data/dataset.js';
+import { numberField, parseCsv } from '../data/csv.js';
+import { csvText } from '../io/csv-writer.js';
 
 export const METRIC_COLUMNS = [
   'epoch', 'lr', 'train_loss', 'train_loss_plain', 'train_err', 'weight_std',
@@ -19,21 +22,48 @@ export type EvalColumns = Record<EvalMetric, number>;
 export type MetricsRow = TrainColumns & Partial<EvalColumns>;
 
 export function writeMetricsCsv(file: string, rows: MetricsRow[]): void {
-  const lines = [METRIC_COLUMNS.join(',')];
-  for (const r of rows) {
-    lines.push(METRIC_COLUMNS.map((k) => (r[k] === undefined || Number.isNaN(r[k]) ? '' : String(r[k]))).join(','));
-  }
-  writeFileSync(file, lines.join('\n') + '\n');
+  const cells = rows.map((r) => METRIC_COLUMNS.map((k) => (r[k] === undefined || Number.isNaN(r[k]) ? '' : r[k])));
+  writeFileSync(file, csvText(METRIC_COLUMNS, cells));
 }
 
+/**
+ * Reads metrics.csv back. The file is checked whole, since a damaged one would otherwise be read
+ * as numbers: the header must name metrics columns (epoch among them; a column it lacks reads
+ * as NaN), every row must have a cell per column, every cell be a number or empty, and the
+ * epochs run 1, 2, 3... Anything else is a DataError naming the file, the line and the column.
+ */
 export function readMetricsCsv(file: string): MetricsRow[] {
-  const [header, ...lines] = readFileSync(file, 'utf8').trim().split('\n');
-  const cols = header!.split(',');
-  return lines.map((line, i) => {
-    const cells = line.split(',');
-    if (cells.length !== cols.length) throw new RangeError(`${file}: row ${i + 2} has ${cells.length} cells, expected ${cols.length}`);
-    const row = {} as MetricsRow;
-    cols.forEach((c, k) => (row[c as MetricName] = cells[k] === '' ? NaN : Number(cells[k])));
+  const corrupt = (where: string, problem: string) => new DataError(`${file}${where}: ${problem} (the file is corrupt)`);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new DataError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}), expected a run's metrics.csv`);
+  }
+  let records: ReturnType<typeof parseCsv>;
+  try {
+    records = parseCsv(text, file);
+  } catch (e) {
+    throw new DataError(`${(e as Error).message} (the file is corrupt)`);
+  }
+  const [header, ...rest] = records;
+  if (!header) throw corrupt('', `empty file, expected the header line ${METRIC_COLUMNS.join(',')}`);
+  const cols = header.fields;
+  cols.forEach((c, k) => {
+    if (!(METRIC_COLUMNS as readonly string[]).includes(c)) throw corrupt(' line 1', `'${c}' is not a metrics column, expected a header of ${METRIC_COLUMNS.join(',')}`);
+    if (cols.indexOf(c) !== k) throw corrupt(' line 1', `column '${c}' appears twice, expected each column once`);
+  });
+  if (!cols.includes('epoch')) throw corrupt(' line 1', `no column 'epoch', expected a header of ${METRIC_COLUMNS.join(',')}`);
+  return rest.map(({ line, fields }, i) => {
+    if (fields.length !== cols.length) throw corrupt(` line ${line}`, `${fields.length} cells, expected ${cols.length}, one per column of the header`);
+    const row = Object.fromEntries(METRIC_COLUMNS.map((c) => [c, NaN])) as MetricsRow;
+    cols.forEach((c, k) => {
+      const cell = fields[k]!;
+      const value = cell === '' ? NaN : numberField(cell);
+      if (value === null) throw corrupt(` line ${line}, column ${c}`, `'${cell}' is not a number, expected a number or an empty cell`);
+      row[c as MetricName] = value;
+    });
+    if (row.epoch !== i + 1) throw corrupt(` line ${line}, column epoch`, `'${fields[cols.indexOf('epoch')]}', expected epoch ${i + 1} (one row per epoch, in order)`);
     return row;
   });
 }

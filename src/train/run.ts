@@ -29,6 +29,7 @@ import { trainStep, NonFiniteLoss, type StepBatch, type StepProgress, type StepR
 import { EpochTotals } from './epoch-totals.js';
 import { loadCheckpoint, saveCheckpoint, type OpenEpoch } from './checkpoint.js';
 import { METRIC_COLUMNS, writeMetricsCsv, type EvalColumns, type MetricsRow, type TrainColumns } from './metrics-file.js';
+import { csvText } from '../io/csv-writer.js';
 
 export type ProgressEvent =
   /** fromEpoch: epochs already completed; fromBatch: batches of epoch fromEpoch already trained (a run resumed in its middle). */
@@ -363,11 +364,11 @@ function writeSamplesFile(out: string, d: RunData): void {
   for (const t of Object.values(tensors)) t.dispose();
 }
 
+/** class-weights.csv: the mean weight of each class's samples per epoch (a class absent from the training set: blank). */
 function writeClassWeights(file: string, history: SampleHistory, d: RunData, epochs: number): void {
   const means = history.classMeans(d.train.labels, d.numClasses, epochs);
-  const lines = ['epoch,class,class_name,mean_weight'];
-  means.forEach((row, e) => row.forEach((m, c) => lines.push(`${e + 1},${c},${d.classNames[c]},${Number.isNaN(m) ? '' : m}`)));
-  writeFileSync(file, lines.join('\n') + '\n');
+  const rows = means.flatMap((row, e) => row.map((m, c) => [e + 1, c, d.classNames[c] ?? String(c), Number.isNaN(m) ? '' : m]));
+  writeFileSync(file, csvText(['epoch', 'class', 'class_name', 'mean_weight'], rows));
 }
 
 export { METRIC_COLUMNS };

@@ -11,6 +11,7 @@ import { markdownTable } from '../util/markdown-table.js';
 import type { RunOutcome } from './experiment.js';
 import { tuningSeedsText, type TunedChoice } from './tuning.js';
 import type { MetricName, MetricsRow } from './metrics-file.js';
+import { csvText } from '../io/csv-writer.js';
 
 export const SUMMARY_METRICS = ['acc', 'bacc', 'mauc', 'mf1'] as const;
 export type SummaryMetric = (typeof SUMMARY_METRICS)[number];
@@ -280,17 +281,12 @@ export function formatTuning(choices: TunedChoice[], metric: SummaryMetric, budg
  */
 export function summaryCsv(outcomes: RunOutcome[]): string {
   const cols = ['strategy', 'family', 'seed', 'epochs', ...SUMMARY_METRICS.map((m) => `test_${m}`), ...SUMMARY_METRICS.map((m) => `val_${m}`), 'test_loss', 'seconds', 'diverged'];
-  const lines = [cols.join(',')];
-  for (const o of outcomes) {
+  const rows = outcomes.map((o) => {
     const r: Partial<MetricsRow> = o.diverged ? {} : last(o.rows);
     const seconds = o.rows.reduce((a, row) => a + row.seconds, 0);
-    const v = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '' : String(x));
+    const v = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '' : x);
     const diverged = o.diverged ? `epoch ${o.diverged.epoch} batch ${o.diverged.batch}` : '';
-    lines.push(
-      [o.run.strategy, o.run.family, o.run.seed, o.rows.length, ...SUMMARY_METRICS.map((m) => v(r[`test_${m}` as MetricName])), ...SUMMARY_METRICS.map((m) => v(r[`val_${m}` as MetricName])), v(r.test_loss), seconds.toFixed(1), diverged]
-        .map((x) => (typeof x === 'string' && x.includes(',') ? `"${x}"` : String(x)))
-        .join(','),
-    );
-  }
-  return lines.join('\n') + '\n';
+    return [o.run.strategy, o.run.family, o.run.seed, o.rows.length, ...SUMMARY_METRICS.map((m) => v(r[`test_${m}` as MetricName])), ...SUMMARY_METRICS.map((m) => v(r[`val_${m}` as MetricName])), v(r.test_loss), seconds.toFixed(1), diverged];
+  });
+  return csvText(cols, rows);
 }
