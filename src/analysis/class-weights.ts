@@ -1,4 +1,6 @@
 // The paper's figures 6, 12 and 13: the mean weight of each class's samples, epoch by epoch.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { DataError } from '../data/dataset.js';
 import { numberField, readCsv } from '../data/csv.js';
 import type { SampleHistory } from '../train/history.js';
@@ -57,4 +59,10 @@ export function readClassWeightsCsv(file: string): ClassWeightPoint[] {
 /** Whether every weight of every class is 1 (Normal training, focal loss: nothing to show). */
 export function allWeightsOne(points: ClassWeightPoint[], tolerance = 1e-6): boolean {
   return points.every((p) => Math.abs(p.meanWeight - 1) <= tolerance);
+}
+
+/** A run folder's class-weights.csv, the mean weight per class per epoch; empty when the run has none (yet). */
+export function readRunClassWeights(runDir: string): ClassWeightPoint[] {
+  const file = join(runDir, 'class-weights.csv');
+  return existsSync(file) ? readClassWeightsCsv(file) : [];
 }

@@ -173,3 +173,9 @@ export function truncateHistory(h: SampleHistory, epochs: number): SampleHistory
   const n = epochs * h.samples;
   return new SampleHistory(epochs, h.samples, { weight: h.weight.subarray(0, n), loss: h.loss.subarray(0, n), margin: h.margin.subarray(0, n) });
 }
+
+/** The per-class training counts a run trained on (samples.lowt); undefined when the folder has no samples file. */
+export function readTrainCounts(runDir: string): number[] | undefined {
+  const file = join(runDir, 'samples.lowt');
+  return existsSync(file) ? readSamplesFile(file).trainCounts : undefined;
+}

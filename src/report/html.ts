@@ -1,16 +1,15 @@
 // The HTML report of a run folder or an experiment folder: one self-contained file (inline CSS,
 // inline SVG charts, sample images as data URIs; no script, no external URL), readable on a
 // laptop screen. Also the page of `low suspects --out`.
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkOutputFile, checkOutputFolder, writeOutputFile } from '../io/output-path.js';
 import { PAIRED_TESTS_NOTE, SUMMARY_COLUMNS, SUMMARY_METRICS, percentMeanStd, seedsText, summaryHeadings, summaryRow, tuningByLr, tuningRows, type ExperimentSummary } from '../train/summary.js';
 import { specOfLabel, tuningSeedsText, type TunedChoice } from '../train/tuning.js';
 import { formatStrategy, isProposedFamily, parseStrategy } from '../weighting/registry.js';
 import type { MetricName, MetricsRow } from '../train/metrics-file.js';
-import { isRunFolder, readRunFolder, readSamplesFile, type RunFolder } from '../analysis/run-folder.js';
+import { isRunFolder, readRunFolder, readTrainCounts, type RunFolder } from '../analysis/run-folder.js';
 import { isExperimentFolder, readExperimentFolder, readRunDetails, type ExperimentFolder } from '../analysis/experiment-folder.js';
-import { allWeightsOne, classWeightCurves, readClassWeightsCsv, type ClassWeightPoint } from '../analysis/class-weights.js';
+import { allWeightsOne, classWeightCurves, readRunClassWeights, type ClassWeightPoint } from '../analysis/class-weights.js';
 import { baselineFinals, convergenceCurves, finalValues, lambdaCurve, tuningLambdaCurve, type RunSeries } from '../analysis/curves.js';
 import { weightExtremes, describeSample, type WeightedSample } from '../analysis/extremes.js';
 import { detectionQuality } from '../analysis/detection.js';
@@ -341,7 +340,7 @@ export async function buildRunReport(dir: string, o: ReportOptions = {}): Promis
 
   let classPoints: ClassWeightPoint[] = [];
   if (run.history && run.samples) classPoints = classWeightCurves(run.history, run.samples.labels, run.samples.classNames);
-  else if (existsSync(join(dir, 'class-weights.csv'))) classPoints = readClassWeightsCsv(join(dir, 'class-weights.csv'));
+  else classPoints = readRunClassWeights(dir);
   if (classPoints.length) {
     const flat = allWeightsOne(classPoints);
     const fig = await charts.figure('class-weights', classWeightSpec(classPoints, { classCounts: run.samples?.trainCounts }), flat ? 'Every weight is 1: this strategy does not reweight samples.' : 'Mean weight of each class\'s training samples per epoch (the paper\'s figures 6, 12, 13); n = training samples of the class.');
@@ -512,20 +511,13 @@ export async function buildExperimentReport(dir: string, o: ReportOptions = {}):
   const constant: string[] = [];
   for (const strategy of strategies) {
     const run = exp.runs.filter((r) => r.strategy === strategy).sort((a, b) => a.seed - b.seed)[0]!;
-    const file = join(run.dir, 'class-weights.csv');
-    if (!existsSync(file)) continue;
-    const points = readClassWeightsCsv(file);
+    const points = readRunClassWeights(run.dir);
     if (!points.length) continue;
     if (allWeightsOne(points)) {
       constant.push(strategy);
       continue;
     }
-    let counts: number[] | undefined;
-    try {
-      counts = readSamplesFile(join(run.dir, 'samples.lowt')).trainCounts;
-    } catch {
-      counts = undefined;
-    }
+    const counts = readTrainCounts(run.dir);
     classFigs.push(await charts.figure(`class-weights-${strategy}`, classWeightSpec(points, { title: `${strategy}, seed ${run.seed}`, classCounts: counts })));
   }
   if (classFigs.length || constant.length) {
