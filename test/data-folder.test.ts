@@ -33,7 +33,7 @@ test('image folder: classes are the sorted subfolders, files sorted, images deco
   assert.deepEqual(Array.from(ds.ids), [0, 1, 2, 3]);
   assert.deepEqual(ds.shape, [3, 7, 5]);
   const expected = [[200, 20, 20], [90, 90, 90], [10, 10, 10], [250, 250, 250]];
-  expected.forEach((rgb, i) => channelMeans(imageAt(ds, i)).forEach((mean, c) => assert.ok(Math.abs(mean - rgb[c]) <= 4)));
+  expected.forEach((rgb, i) => channelMeans(imageAt(ds, i)).forEach((mean, c) => assert.ok(Math.abs(mean - rgb[c]!) <= 4)));
 });
 
 test('registry "folder": the test split takes the training classes', async () => {

@@ -16,7 +16,7 @@ function randomBytes(length: number): Buffer {
 
 /** A buffer of one of several kinds: noise, a damaged valid file, a lying header, gzip of those. */
 function fuzzBuffer(valid: Buffer[]): Buffer {
-  const base = valid[random.int(valid.length)];
+  const base = valid[random.int(valid.length)]!;
   let bytes: Buffer;
   switch (random.int(7)) {
     case 0:

@@ -22,11 +22,11 @@ test('halving imbalance: class c keeps round(6000 / 2^k_c), k a permutation of 0
   const ds = balanced(10, 6000);
   const { dataset, counts, exponents } = halvingImbalance(ds, 42);
   assert.deepEqual([...exponents].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-  counts.forEach((count, c) => assert.equal(count, PAPER_COUNTS[exponents[c]]));
+  counts.forEach((count, c) => assert.equal(count, PAPER_COUNTS[exponents[c]!]));
   assert.deepEqual(classCounts(dataset), counts);
   assert.equal(dataset.labels.length, 11_989);
   // Kept samples stay in file order, with their original ids and pixels.
-  for (let i = 1; i < dataset.ids.length; i++) assert.ok(dataset.ids[i] > dataset.ids[i - 1]);
+  for (let i = 1; i < dataset.ids.length; i++) assert.ok(dataset.ids[i]! > dataset.ids[i - 1]!);
   dataset.ids.forEach((id, i) => {
     assert.equal(dataset.labels[i], ds.labels[id]);
     assert.equal(dataset.images[i], ds.images[id]);
@@ -69,6 +69,6 @@ test('long-tail imbalance: exponential profile with ratio rho, as in the literat
   assert.equal(dataset.labels.length, counts.reduce((a, b) => a + b));
   const shuffled = longTailImbalance(ds, 100, 5, 'shuffled');
   assert.deepEqual([...shuffled.ranks].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-  shuffled.counts.forEach((count, c) => assert.equal(count, counts[shuffled.ranks[c]]));
+  shuffled.counts.forEach((count, c) => assert.equal(count, counts[shuffled.ranks[c]!]));
   assert.throws(() => longTailImbalance(ds, 0.5, 0), RangeError);
 });

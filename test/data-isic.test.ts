@@ -16,7 +16,7 @@ const COLOURS: [number, number, number][] = [
 
 function assertColour(image: Uint8Array, expected: [number, number, number]): void {
   // JPEG is lossy: a solid colour comes back within a few levels.
-  channelMeans(image).forEach((mean, c) => assert.ok(Math.abs(mean - expected[c]) <= 4, `channel ${c}: ${mean} vs ${expected[c]}`));
+  channelMeans(image).forEach((mean, c) => assert.ok(Math.abs(mean - expected[c]!) <= 4, `channel ${c}: ${mean} vs ${expected[c]}`));
 }
 
 const dir2017 = join(temp.dir, '2017');
@@ -24,7 +24,7 @@ const dir2018 = join(temp.dir, '2018');
 
 before(async () => {
   await Promise.all(
-    [0, 1, 2].map((label) => writeSolidJpeg(join(dir2017, 'images', `ISIC_000000${label}.jpg`), COLOURS[label])),
+    [0, 1, 2].map((label) => writeSolidJpeg(join(dir2017, 'images', `ISIC_000000${label}.jpg`), COLOURS[label]!)),
   );
   const rows2018: string[] = [];
   const writes: Promise<void>[] = [];
@@ -33,7 +33,7 @@ before(async () => {
       const image = `ISIC_${label}${copy}`;
       const oneHot = ISIC2018_CLASS_NAMES.map((_, c) => (c === label ? '1.0' : '0.0'));
       rows2018.push(`${image},${oneHot.join(',')}`);
-      writes.push(writeSolidJpeg(join(dir2018, 'images', `${image}.jpg`), COLOURS[label]));
+      writes.push(writeSolidJpeg(join(dir2018, 'images', `${image}.jpg`), COLOURS[label]!));
     }
   }
   await Promise.all(writes);
@@ -51,7 +51,7 @@ test('ISIC 2017: 0/1 columns (also written 0.0/1.0) give nevus, melanoma, kerato
   assert.deepEqual(ds.classNames, ISIC2017_CLASS_NAMES);
   assert.deepEqual(ds.shape, [3, 6, 8]);
   assert.equal(ds.images.length, 3 * 3 * 6 * 8);
-  for (let i = 0; i < 3; i++) assertColour(imageAt(ds, i), COLOURS[i]);
+  for (let i = 0; i < 3; i++) assertColour(imageAt(ds, i), COLOURS[i]!);
 });
 
 test('ISIC 2017: a row with both columns 1 is a DataError naming the row', () => {
@@ -97,7 +97,7 @@ test('ISIC 2018: one-hot rows, stratified seeded 80/20 split, parts disjoint and
   for (const ds of [train, testSet]) {
     ds.ids.forEach((id, i) => {
       assert.equal(ds.labels[i], Math.floor(id / 2));
-      assertColour(imageAt(ds, i), COLOURS[ds.labels[i]]);
+      assertColour(imageAt(ds, i), COLOURS[ds.labels[i]]!);
     });
   }
   const again = await readIsic2018({ ...files, split: 'test', seed: 3 });

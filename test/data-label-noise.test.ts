@@ -50,7 +50,7 @@ test('pair noise sends class c to (c + 1) mod C, or to a given map, at the exact
   const noisy = addLabelNoise(ds, { kind: 'pair', rate: 0.25, seed: 1 });
   assert.equal(noisy.flipped, 125);
   noisy.isNoisy.forEach((flag, i) => {
-    if (flag) assert.equal(noisy.dataset.labels[i], (noisy.cleanLabels[i] + 1) % 5);
+    if (flag) assert.equal(noisy.dataset.labels[i], (noisy.cleanLabels[i]! + 1) % 5);
     else assert.equal(noisy.dataset.labels[i], noisy.cleanLabels[i]);
   });
   // Classes mapped to themselves stay clean; the rate applies to the others (here 200 samples).
@@ -58,8 +58,8 @@ test('pair noise sends class c to (c + 1) mod C, or to a given map, at the exact
   const partial = addLabelNoise(ds, { kind: 'pair', rate: 0.5, seed: 1, pairs });
   assert.equal(partial.flipped, 100);
   partial.isNoisy.forEach((flag, i) => {
-    if (flag) assert.equal(partial.dataset.labels[i], pairs[partial.cleanLabels[i]]);
-    if (partial.cleanLabels[i] >= 2) assert.equal(flag, 0);
+    if (flag) assert.equal(partial.dataset.labels[i], pairs[partial.cleanLabels[i]!]);
+    if (partial.cleanLabels[i]! >= 2) assert.equal(flag, 0);
   });
   assert.throws(() => addLabelNoise(ds, { kind: 'pair', rate: 0.5, seed: 1, pairs: [1, 0] }), RangeError);
   assert.throws(() => addLabelNoise(ds, { kind: 'symmetric', rate: 1.5, seed: 1 }), RangeError);

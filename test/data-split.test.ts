@@ -14,7 +14,7 @@ test('stratified split: exact total, every class within one sample of its share,
   assert.equal(heldOut.length, 10);
   assert.equal(kept.length, 40);
   assert.deepEqual([...kept, ...heldOut].sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i));
-  for (const part of [kept, heldOut]) for (let i = 1; i < part.length; i++) assert.ok(part[i] > part[i - 1]);
+  for (const part of [kept, heldOut]) for (let i = 1; i < part.length; i++) assert.ok(part[i]! > part[i - 1]!);
   sizes.forEach((size, c) => {
     const held = Array.from(heldOut).filter((i) => shuffledLabels[i] === c).length;
     assert.ok(Math.abs(held - 0.2 * size) < 1, `class ${c}: ${held} held out of ${size}`);

@@ -60,12 +60,12 @@ export function readCifarRecords(src: ByteSource, kind: CifarLabelKind): CifarRe
   for (let r = 0; r < count; r++) {
     const start = r * recordBytes;
     layout.labels.forEach(({ name, classes }, b) => {
-      const value = bytes[start + b];
+      const value = bytes[start + b]!; // the file's length is a whole number of records
       if (value >= classes) {
         throw new DataError(`${source}: record ${r} (offset ${start + b}): ${name} ${value}, expected 0..${classes - 1}`);
       }
     });
-    labels[r]! = bytes[start + layout.keep];
+    labels[r] = bytes[start + layout.keep]!;
     images.set(bytes.subarray(start + layout.labelBytes, start + recordBytes), r * IMAGE_BYTES);
   }
   return { images, labels };

@@ -69,12 +69,12 @@ export function subset(ds: ImageDataset, indices: ArrayLike<number>, name = ds.n
   const ids = new Int32Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
     const source = indices[i];
-    if (!Number.isInteger(source) || source < 0 || source >= n) {
+    if (source === undefined || !Number.isInteger(source) || source < 0 || source >= n) {
       throw new RangeError(`subset index ${source} is outside 0..${n - 1}`);
     }
     images.set(ds.images.subarray(source * size, (source + 1) * size), i * size);
-    labels[i] = ds.labels[source];
-    ids[i] = ds.ids[source];
+    labels[i] = ds.labels[source]!;
+    ids[i] = ds.ids[source]!;
   }
   return { name, images, shape: [...ds.shape], labels, ids, classNames: [...ds.classNames] };
 }

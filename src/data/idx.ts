@@ -31,7 +31,7 @@ export interface IdxImages {
 /** Reads an IDX image file (magic 0x00000803), gzip-compressed or raw. */
 export function readIdxImages(src: ByteSource): IdxImages {
   const { bytes, source } = loadBytes(src);
-  const [count, rows, cols] = readIdxHeader(bytes, source, IDX_IMAGES_MAGIC, 'images');
+  const [count, rows, cols] = readIdxHeader(bytes, source, IDX_IMAGES_MAGIC, 'images') as [number, number, number]; // the magic says 3 dimensions, checked
   if (rows < 1 || cols < 1) {
     throw new DataError(`${source}: image size ${rows} x ${cols} at offset 8, expected at least 1 x 1`);
   }
@@ -71,7 +71,7 @@ export function readIdxPair(
         `${labelsName}: label ${rawLabels[i]} at offset ${headerLength(1) + i} (sample ${i}), expected 0..${classNames.length - 1}`,
       );
     }
-    labels[i]! = rawLabels[i];
+    labels[i] = rawLabels[i]!;
   }
   return {
     name,

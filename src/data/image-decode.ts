@@ -75,9 +75,9 @@ export function checkImageSize(size: ImageSize): ImageSize {
 function interleavedToPlanar(data: Uint8Array, pixels: number): Uint8Array {
   const planar = new Uint8Array(3 * pixels);
   for (let p = 0; p < pixels; p++) {
-    planar[p]! = data[3 * p];
-    planar[pixels + p]! = data[3 * p + 1];
-    planar[2 * pixels + p]! = data[3 * p + 2];
+    planar[p] = data[3 * p]!;
+    planar[pixels + p] = data[3 * p + 1]!;
+    planar[2 * pixels + p] = data[3 * p + 2]!;
   }
   return planar;
 }

@@ -52,7 +52,7 @@ export function readIsic2017Labels(csvPath: string, imageDir: string): IsicEntry
   const melanomaColumn = columnIndex(table, 'melanoma');
   const keratosisColumn = columnIndex(table, 'seborrheic_keratosis');
   return table.rows.map((row) => {
-    const image = row.fields[imageColumn];
+    const image = imageOf(csvPath, row, imageColumn, 'image_id');
     const melanoma = readBinary(table, row, melanomaColumn);
     const keratosis = readBinary(table, row, keratosisColumn);
     if (melanoma === 1 && keratosis === 1) {
@@ -74,7 +74,7 @@ export function readIsic2018Labels(csvPath: string, imageDir: string): IsicEntry
   const imageColumn = columnIndex(table, 'image');
   const classColumns = ISIC2018_CLASS_NAMES.map((name) => columnIndex(table, name));
   return table.rows.map((row) => {
-    const image = row.fields[imageColumn];
+    const image = imageOf(csvPath, row, imageColumn, 'image');
     const values = classColumns.map((column) => readBinary(table, row, column));
     const ones = values.filter((value) => value === 1).length;
     if (ones !== 1) {
@@ -115,7 +115,11 @@ async function decodeEntries(
   classNames: readonly string[],
 ): Promise<ImageDataset> {
   const size = checkImageSize(files.size ?? DEFAULT_IMAGE_SIZE);
-  const picked = Array.from(chosen, (index) => entries[index]);
+  const picked = Array.from(chosen, (index) => {
+    const entry = entries[index];
+    if (entry === undefined) throw new RangeError(`${name}: sample ${index} is outside the ${entries.length} rows of ${files.csvPath}`);
+    return entry;
+  });
   checkImagesExist(files.csvPath, files.imageDir, picked);
   const images = await decodeImages(picked.map((entry) => entry.path), size);
   return {
@@ -128,11 +132,18 @@ async function decodeEntries(
   };
 }
 
+/** The image name of a ground-truth row; an empty cell is an error naming the line. */
+function imageOf(csvPath: string, row: { fields: string[]; line: number }, column: number, header: string): string {
+  const image = row.fields[column];
+  if (image === undefined || image.trim() === '') throw new DataError(`${csvPath} line ${row.line}: the ${header} cell is empty, expected an image name`);
+  return image;
+}
+
 /** Fails before any decoding if an image is missing, naming the first such row and how many there are. */
 function checkImagesExist(csvPath: string, imageDir: string, entries: IsicEntry[]): void {
   const missing = entries.filter((entry) => !existsSync(entry.path));
   if (missing.length === 0) return;
-  const first = missing[0];
+  const first = missing[0]!;
   const more = missing.length > 1 ? ` (and ${missing.length - 1} more rows with missing images)` : '';
   throw new DataError(
     `${csvPath} line ${first.line}: image file ${first.path} not found (expected ${first.image}.jpg in ${imageDir})${more}`,

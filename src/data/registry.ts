@@ -99,8 +99,8 @@ const SPECS: Record<DatasetName, DatasetSpec> = {
         { shown: `${stem}_Data/<image_id>.jpg`, candidates: [`${stem}_Data`], folder: true },
       ];
     },
-    load: ([csvPath, imageDir], _, { split, imageSize }) =>
-      readIsic2017({ csvPath, imageDir, size: imageSize }, `isic2017 (${split})`),
+    load: (paths, _, { split, imageSize }) =>
+      readIsic2017({ csvPath: nth(paths, 0), imageDir: nth(paths, 1), size: imageSize }, `isic2017 (${split})`),
   },
   isic2018: {
     description: 'ISIC 2018 task 3 skin lesions, JPEG, 7 classes, 10,015 images split 80/20 (stratified, seeded)',
@@ -113,10 +113,10 @@ const SPECS: Record<DatasetName, DatasetSpec> = {
         { shown: 'ISIC2018_Task3_Training_Input/<image>.jpg', candidates: ['ISIC2018_Task3_Training_Input'], folder: true },
       ];
     },
-    load: ([csvPath, imageDir], _, options) =>
+    load: (paths, _, options) =>
       readIsic2018({
-        csvPath,
-        imageDir,
+        csvPath: nth(paths, 0),
+        imageDir: nth(paths, 1),
         split: options.split,
         seed: options.splitSeed,
         testFraction: options.testFraction,
@@ -128,7 +128,8 @@ const SPECS: Record<DatasetName, DatasetSpec> = {
     defaultDir: 'data/folder',
     obtain: 'put each class\'s images (jpg, png, webp, tif) in a subfolder named after the class',
     requirements: (split) => [{ shown: `${split}/<class>/<image>`, candidates: [split], folder: true }],
-    load: ([splitDir], dir, { split, imageSize }) => {
+    load: (paths, dir, { split, imageSize }) => {
+      const splitDir = nth(paths, 0);
       // The test split takes the training classes, so that label numbers agree.
       const trainDir = join(dir, 'train');
       const classNames = split === 'test' && existsSync(trainDir) ? listImageFolder(trainDir).classNames : undefined;
@@ -209,4 +210,11 @@ function missingFilesMessage(
     `Where to get them: ${spec.obtain}.`,
     `Point at the folder holding them with --data-dir <folder>.`,
   ].join('\n');
+}
+
+/** The i-th found path: load() gets one per requirement, in the order requirements() lists them. */
+function nth(paths: string[], i: number): string {
+  const path = paths[i];
+  if (path === undefined) throw new RangeError(`dataset registry: requirement ${i} has no path (${paths.length} found)`);
+  return path;
 }

@@ -66,9 +66,9 @@ export function indicesByClass(labels: ArrayLike<number>): number[][] {
   const byClass: number[][] = [];
   for (let i = 0; i < labels.length; i++) {
     const label = labels[i];
-    if (!Number.isInteger(label) || label < 0) throw new RangeError(`label ${label} of sample ${i} is not a class index`);
+    if (label === undefined || !Number.isInteger(label) || label < 0) throw new RangeError(`label ${label} of sample ${i} is not a class index`);
     while (byClass.length <= label) byClass.push([]);
-    byClass[label].push(i);
+    byClass[label]!.push(i);
   }
   return byClass;
 }
