@@ -18,7 +18,12 @@ try {
 }
 
 const hash = createHash('sha256');
-for (const f of ['binding.gyp', ...readdirSync(join(root, 'native')).filter((f) => /\.(cc|h|mjs)$/.test(f)).map((f) => `native/${f}`)]) {
+for (const f of [
+  'binding.gyp',
+  ...readdirSync(join(root, 'native'))
+    .filter((f) => /\.(cc|h|mjs)$/.test(f))
+    .map((f) => `native/${f}`),
+]) {
   hash.update(f).update(readFileSync(join(root, f)));
 }
 hash.update(JSON.stringify(torch)).update(process.version);

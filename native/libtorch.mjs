@@ -4,7 +4,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const HOW_TO_GET =
-  'libtorch was not found. Either install Debian\'s package (apt-get install libtorch-dev libopenblas0-openmp, ' +
+  "libtorch was not found. Either install Debian's package (apt-get install libtorch-dev libopenblas0-openmp, " +
   'or run: bash scripts/setup.sh), or set LIBTORCH to an official libtorch folder (the one holding include/ and lib/), ' +
   'CPU or CUDA, and run npm install again.';
 
@@ -14,7 +14,9 @@ export function locateLibtorch() {
     const lib = join(env, 'lib');
     const include = join(env, 'include');
     if (!existsSync(join(include, 'torch', 'csrc', 'api', 'include', 'torch', 'torch.h')) || !existsSync(lib)) {
-      throw new Error(`LIBTORCH=${env} does not look like a libtorch folder: expected include/torch/csrc/api/include/torch/torch.h and lib/. ${HOW_TO_GET}`);
+      throw new Error(
+        `LIBTORCH=${env} does not look like a libtorch folder: expected include/torch/csrc/api/include/torch/torch.h and lib/. ${HOW_TO_GET}`,
+      );
     }
     const libs = readdirSync(lib);
     const cuda = libs.some((f) => f.startsWith('libtorch_cuda.so'));

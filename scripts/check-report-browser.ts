@@ -47,7 +47,8 @@ export interface BrowserCheck {
 }
 
 export async function checkReportInBrowser(file: string, o: BrowserCheckOptions = {}): Promise<BrowserCheck> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium, or bash scripts/setup.sh --browser)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium, or bash scripts/setup.sh --browser)`);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
   try {
     const page = await browser.newPage({ viewport: { width: o.width ?? 1366, height: o.height ?? 900 } });
@@ -96,7 +97,17 @@ export async function checkReportInBrowser(file: string, o: BrowserCheckOptions 
     if (measured.charts === 0) failures.push('no chart (figure svg) on the page');
     if (measured.empty.length) failures.push(`charts with zero size: ${measured.empty.join(', ')}`);
     if (measured.broken) failures.push(`${measured.broken} of ${measured.images} embedded images do not decode`);
-    return { consoleErrors, pageErrors, externalRequests, charts: measured.charts, emptyCharts: measured.empty, images: measured.images, brokenImages: measured.broken, title, failures };
+    return {
+      consoleErrors,
+      pageErrors,
+      externalRequests,
+      charts: measured.charts,
+      emptyCharts: measured.empty,
+      images: measured.images,
+      brokenImages: measured.broken,
+      title,
+      failures,
+    };
   } finally {
     await browser.close();
   }
@@ -104,23 +115,27 @@ export async function checkReportInBrowser(file: string, o: BrowserCheckOptions 
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const valueOf = (flag: string) => {
+  const flagValue = (flag: string) => {
     const i = args.indexOf(flag);
     return i >= 0 ? args[i + 1] : undefined;
   };
   const file = args.find((a, i) => !a.startsWith('--') && !['--screenshot', '--width', '--height'].includes(args[i - 1] ?? ''));
   if (!file) {
-    console.error('usage: node --import tsx scripts/check-report-browser.ts <report.html> [--screenshot out.png] [--full-page] [--width 1366] [--height 900]');
+    console.error(
+      'usage: node --import tsx scripts/check-report-browser.ts <report.html> [--screenshot out.png] [--full-page] [--width 1366] [--height 900]',
+    );
     process.exit(2);
   }
-  const screenshot = valueOf('--screenshot') ?? file.replace(/\.html?$/, '') + '.png';
+  const screenshot = flagValue('--screenshot') ?? `${file.replace(/\.html?$/, '')}.png`;
   const r = await checkReportInBrowser(file, {
     screenshot,
     fullPage: args.includes('--full-page'),
-    width: valueOf('--width') ? Number(valueOf('--width')) : undefined,
-    height: valueOf('--height') ? Number(valueOf('--height')) : undefined,
+    width: flagValue('--width') ? Number(flagValue('--width')) : undefined,
+    height: flagValue('--height') ? Number(flagValue('--height')) : undefined,
   });
-  console.log(`"${r.title}": ${r.charts} charts (${r.emptyCharts.length} with zero size), ${r.images} embedded images (${r.brokenImages} broken), ${r.consoleErrors.length + r.pageErrors.length} console/page errors, ${r.externalRequests.length} external requests`);
+  console.log(
+    `"${r.title}": ${r.charts} charts (${r.emptyCharts.length} with zero size), ${r.images} embedded images (${r.brokenImages} broken), ${r.consoleErrors.length + r.pageErrors.length} console/page errors, ${r.externalRequests.length} external requests`,
+  );
   console.log(`screenshot: ${screenshot}`);
   if (r.failures.length) {
     for (const f of r.failures) console.error(`FAIL: ${f}`);

@@ -10,7 +10,14 @@ export { lowWeights, type LowWeightsOptions } from './weighting/low-weights.js';
 export { projectOntoSimplex } from './weighting/simplex.js';
 export { lowLoss, type LowOptions, type LowResult } from './weighting/low-loss.js';
 export { gradNormSq, gradNormSqAutograd, type GradScale } from './weighting/grad-norms.js';
-export { crossEntropyLoss, classBalancedLoss, classBalancedWeights, focalLoss, type PerSampleLoss, type FocalOptions } from './weighting/losses.js';
+export {
+  crossEntropyLoss,
+  classBalancedLoss,
+  classBalancedWeights,
+  focalLoss,
+  type PerSampleLoss,
+  type FocalOptions,
+} from './weighting/losses.js';
 
 // Strategies
 export type { Strategy, BatchView, TrainingSetInfo } from './weighting/strategy.js';
@@ -21,7 +28,14 @@ export { importanceSamplingStrategy, varianceReduction } from './weighting/impor
 export { mentorNetPDStrategy, mentorNetPDWeight } from './weighting/mentornet-pd.js';
 export { mentorNetStrategy, mentorNetWithModel } from './weighting/mentornet.js';
 export { pretrainMentor, readNoisyRun, evaluateMentorOnRun } from './mentornet/pretrain.js';
-export { parseStrategy, formatStrategy, createStrategy, strategyDefinitions, STRATEGY_NAMES, type StrategySpec } from './weighting/registry.js';
+export {
+  parseStrategy,
+  formatStrategy,
+  createStrategy,
+  strategyDefinitions,
+  STRATEGY_NAMES,
+  type StrategySpec,
+} from './weighting/registry.js';
 export type { StrategyDefinition, OptionSpec } from './weighting/strategy-definition.js';
 export type { Sampling } from './weighting/strategy.js';
 export { weightedMean } from './weighting/weighted-mean.js';
@@ -39,7 +53,15 @@ export { wilcoxonSignedRank, pairedTTest } from './metrics/stats.js';
 // Training and experiments
 export { trainStep, NonFiniteLoss, type StepBatch, type StepProgress, type StepResult } from './train/step.js';
 export { runExperiment, type ExperimentOptions, type ExperimentResult } from './train/compare.js';
-export { trainRun, RunInterrupted, TrainingDiverged, type DivergedRecord, type RunOptions, type RunResult, type ProgressEvent } from './train/run.js';
+export {
+  trainRun,
+  RunInterrupted,
+  TrainingDiverged,
+  type DivergedRecord,
+  type RunOptions,
+  type RunResult,
+  type ProgressEvent,
+} from './train/run.js';
 export { DEFAULT_CONFIG, PRESETS, validateConfig, type RunConfig } from './train/config.js';
 export { SampleHistory } from './train/history.js';
 export { planRuns, executeRuns, type ExperimentPlan } from './train/experiment.js';

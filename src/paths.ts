@@ -10,7 +10,7 @@ function findRoot(): string {
     if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'low-ts') return dir;
     dir = dirname(dir);
   }
-  throw new Error('low-ts: cannot find the package root (package.json named low-ts) above ' + fileURLToPath(import.meta.url));
+  throw new Error(`low-ts: cannot find the package root (package.json named low-ts) above ${fileURLToPath(import.meta.url)}`);
 }
 
 /** The folder holding low-ts's package.json. */

@@ -53,7 +53,10 @@ test('scores: later-half mean weight, mean weight, fraction above 1, mean loss, 
   assert.deepEqual(Array.from(scoreValues(h, 'weight-late')), [1.0, 3.0, 0.5, 2.5, 1.25, 0.25]);
   assert.deepEqual(Array.from(scoreValues(h, 'weight-mean')), [1.0, 2.5, 0.5, 2.0, 1.0, 0.25]);
   assert.deepEqual(Array.from(scoreValues(h, 'weight-above-1')), [0, 1, 0, 1, 0.5, 0]);
-  assert.deepEqual(Array.from(scoreValues(h, 'loss')), [0.2, 2.0, 0.125, 0.5, 1.5, 0.0625].map((v) => Math.fround(v)));
+  assert.deepEqual(
+    Array.from(scoreValues(h, 'loss')),
+    [0.2, 2.0, 0.125, 0.5, 1.5, 0.0625].map((v) => Math.fround(v)),
+  );
   assert.deepEqual(Array.from(scoreValues(h, 'aum')), [3, -2, 4, 1, -1, 5]);
 });
 
@@ -68,12 +71,19 @@ test('rankings put the suspicious end first: high weight and loss, low margin; t
 });
 
 test('a sample never seen ranks last and has NaN as its value', () => {
-  const h = historyOf([[2, 2], [NaN, NaN], [1, 1]]);
+  const h = historyOf([
+    [2, 2],
+    [NaN, NaN],
+    [1, 1],
+  ]);
   const r = rankSamples(h, 'weight-mean');
   assert.ok(Number.isNaN(r.values[1]!));
   assert.deepEqual(Array.from(r.order), [0, 2, 1]);
   // With a NaN only in one epoch, the mean is over the epochs it was seen.
-  const h2 = historyOf([[2, NaN], [1, 3]]);
+  const h2 = historyOf([
+    [2, NaN],
+    [1, 3],
+  ]);
   assert.deepEqual(Array.from(scoreValues(h2, 'weight-mean')), [2, 2]);
 });
 
@@ -111,16 +121,36 @@ test('lowest- and highest-weighted samples, overall and per class', () => {
   const special: Record<number, number> = { 3: 9, 7: 7, 11: 8, 15: 6 };
   const weight = Array.from({ length: n }, (_, p) => [special[p] ?? 1 + 0.01 * p, special[p] ?? 1 - 0.01 * p + (p === 18 ? -0.9 : 0)]);
   const h = historyOf(weight);
-  const samples: RunSamples = { ids: Int32Array.from({ length: n }, (_, p) => 100 + p), labels, cleanLabels: null, isNoisy: null, classNames: CLASSES, dataset: 'x', trainCounts: [5, 5, 5, 5] };
+  const samples: RunSamples = {
+    ids: Int32Array.from({ length: n }, (_, p) => 100 + p),
+    labels,
+    cleanLabels: null,
+    isNoisy: null,
+    classNames: CLASSES,
+    dataset: 'x',
+    trainCounts: [5, 5, 5, 5],
+  };
   const ex = weightExtremes(h, samples, 4);
-  assert.deepEqual(ex.highest.map((s) => s.position), [3, 11, 7, 15]);
-  assert.deepEqual(ex.highest.map((s) => s.id), [103, 111, 107, 115]);
+  assert.deepEqual(
+    ex.highest.map((s) => s.position),
+    [3, 11, 7, 15],
+  );
+  assert.deepEqual(
+    ex.highest.map((s) => s.id),
+    [103, 111, 107, 115],
+  );
   assert.equal(ex.highest[0]!.meanWeight, 9);
   assert.equal(ex.lowest[0]!.position, 18);
   // Every other sample's mean is exactly 1 (1 + 0.01p and 1 - 0.01p average out, up to float32): ties go to the lower position.
   assert.equal(ex.perClass.length, 4);
-  assert.deepEqual(ex.perClass.map((c) => c.highest[0]!.position), [3, 7, 11, 15]);
-  assert.deepEqual(ex.perClass.map((c) => c.className), CLASSES);
+  assert.deepEqual(
+    ex.perClass.map((c) => c.highest[0]!.position),
+    [3, 7, 11, 15],
+  );
+  assert.deepEqual(
+    ex.perClass.map((c) => c.className),
+    CLASSES,
+  );
   assert.ok(ex.perClass[3]!.lowest.some((s) => s.position === 18));
   assert.ok(ex.perClass.every((c) => c.lowest.every((s) => s.label === c.classIndex)));
 });
@@ -148,13 +178,25 @@ test('aggregates over seeds: mean ± sample std per epoch, final values, lambda 
   assert.equal(curves.filter((c) => c.strategy === 'low:lambda=0.1').length, 2);
 
   const finals = finalValues(series, 'test_err');
-  assert.deepEqual(finals.map((f) => f.value), [0.2, 0.25, 0.2, 0.22, 0.26]);
+  assert.deepEqual(
+    finals.map((f) => f.value),
+    [0.2, 0.25, 0.2, 0.22, 0.26],
+  );
   assert.equal(finals[2]!.epochs, 2);
 
   const lam = lambdaCurve(series, 'test_err');
-  assert.deepEqual(lam.map((p) => [p.family, p.lambda, p.n]), [['low', 0.1, 1], ['low', 1, 2]]);
+  assert.deepEqual(
+    lam.map((p) => [p.family, p.lambda, p.n]),
+    [
+      ['low', 0.1, 1],
+      ['low', 1, 2],
+    ],
+  );
   assert.ok(Math.abs(lam[1]!.mean - 0.24) < 1e-12);
-  assert.deepEqual(baselineFinals(series, 'test_err').map((b) => [b.strategy, b.n]), [['normal', 2]]);
+  assert.deepEqual(
+    baselineFinals(series, 'test_err').map((b) => [b.strategy, b.n]),
+    [['normal', 2]],
+  );
   assert.equal(lambdaOf('low:lambda=0.5,scale=batch-mean'), 0.5);
   assert.equal(lambdaOf('focal'), null);
   assert.equal(strategyFamily('low:lambda=0.5,scale=batch-mean'), 'low:scale=batch-mean');
@@ -173,7 +215,24 @@ test('class weight curves from a history equal the per-class means by hand', () 
     { epoch: 2, classIndex: 0, className: 'a', meanWeight: 3 },
     { epoch: 2, classIndex: 1, className: 'b', meanWeight: 0.5 },
   ]);
-  assert.deepEqual(predictFromMargins(historyOf([[1, 1], [1, 1]], undefined, [[1, 2], [1, -1]]), Int32Array.from([3, 4]), [0, 1]), [3, null]);
+  assert.deepEqual(
+    predictFromMargins(
+      historyOf(
+        [
+          [1, 1],
+          [1, 1],
+        ],
+        undefined,
+        [
+          [1, 2],
+          [1, -1],
+        ],
+      ),
+      Int32Array.from([3, 4]),
+      [0, 1],
+    ),
+    [3, null],
+  );
 });
 
 test('a run folder reads back: config, metrics, history cut to the completed epochs, samples, images', async () => {
@@ -198,10 +257,16 @@ test('a run folder reads back: config, metrics, history cut to the completed epo
     assert.equal(run.history!.samples, 20);
     assert.equal(run.history!.weight[2 * 20 + 7], Math.fround(3.07));
     assert.deepEqual(run.samples!.classNames, CLASSES);
-    assert.deepEqual(run.samples!.trainCounts.reduce((a, b) => a + b, 0), 20);
+    assert.deepEqual(
+      run.samples!.trainCounts.reduce((a, b) => a + b, 0),
+      20,
+    );
     // Symmetric noise at 0.2 flips exactly 4 of 20 labels, and the flags agree with the labels.
     const s = run.samples!;
-    assert.equal(s.isNoisy!.reduce((a, b) => a + b, 0), 4);
+    assert.equal(
+      s.isNoisy!.reduce((a, b) => a + b, 0),
+      4,
+    );
     for (let p = 0; p < 20; p++) assert.equal(s.isNoisy![p] === 1, s.labels[p] !== s.cleanLabels![p]);
     const images = await loadTrainingImages(run);
     assert.deepEqual(images.dataset.shape, [3, 300, 300]);

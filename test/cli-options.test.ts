@@ -9,22 +9,38 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { addRunOptions, configFromOptions, type RunCliOptions } from '../src/cli/run-options.js';
-import { MAX_BATCH_SIZE, fractionBelowOne, nonNegativeInt, numberList, positiveInt, positiveNumber, probability, threadCount } from '../src/cli/options.js';
+import {
+  MAX_BATCH_SIZE,
+  fractionBelowOne,
+  nonNegativeInt,
+  numberList,
+  positiveInt,
+  positiveNumber,
+  probability,
+  threadCount,
+} from '../src/cli/options.js';
 import { compareCommand } from '../src/cli/compare-command.js';
 import { mentornetCommand } from '../src/cli/mentornet-command.js';
 import { benchCommand } from '../src/cli/bench-command.js';
 import { makeTempDir } from './data-fixtures.js';
 
 const rejects = (parse: (v: string) => unknown, value: string, message: RegExp) =>
-  assert.throws(() => parse(value), (e: Error) => {
-    assert.match(e.message, message, `'${value}'`);
-    return true;
-  });
+  assert.throws(
+    () => parse(value),
+    (e: Error) => {
+      assert.match(e.message, message, `'${value}'`);
+      return true;
+    },
+  );
 
 test('integers are decimal digits only: hex, binary, octal, exponents, signs, points and blanks are refused', () => {
   const epochs = positiveInt('--epochs');
   for (const bad of ['0x2', '0b1', '0o7', '1e3', '+3', '-1', '2.0', '2.5', '', ' ', ' 3', 'Infinity', 'NaN', '3 ']) {
-    rejects(epochs, bad, /^--epochs: '.*' is not written in decimal digits, expected a positive integer from 1 to 9007199254740991 \(2\^53 - 1[^)]*\), in the digits 0-9 only/);
+    rejects(
+      epochs,
+      bad,
+      /^--epochs: '.*' is not written in decimal digits, expected a positive integer from 1 to 9007199254740991 \(2\^53 - 1[^)]*\), in the digits 0-9 only/,
+    );
   }
   assert.equal(epochs('10'), 10);
   assert.equal(epochs('007'), 7);
@@ -35,7 +51,11 @@ test('integers are decimal digits only: hex, binary, octal, exponents, signs, po
 test('an integer beyond 2^53 - 1 is refused with the limit stated', () => {
   const seed = nonNegativeInt('--seed');
   assert.equal(seed(String(Number.MAX_SAFE_INTEGER)), 9007199254740991);
-  rejects(seed, '9007199254740992', /^--seed: 9007199254740992 is too large, expected a non-negative integer from 0 to 9007199254740991 \(2\^53 - 1/);
+  rejects(
+    seed,
+    '9007199254740992',
+    /^--seed: 9007199254740992 is too large, expected a non-negative integer from 0 to 9007199254740991 \(2\^53 - 1/,
+  );
   rejects(seed, '100000000000000000000', /too large, expected a non-negative integer from 0 to 9007199254740991/);
   rejects(seed, '1e20', /^--seed: '1e20' is not written in decimal digits, expected a non-negative integer from 0 to 9007199254740991/);
 });
@@ -45,7 +65,13 @@ test('--threads is at most the cores of this machine, and the message says how m
   const threads = threadCount('--threads');
   assert.equal(threads(String(cores)), cores);
   for (const bad of [String(cores + 1), '100000', '99999999999']) {
-    rejects(threads, bad, new RegExp(`^--threads: ${bad} is too large, expected a positive integer from 1 to ${cores} \\(the ${cores} cores? of this machine, os\\.availableParallelism\\(\\)\\)`));
+    rejects(
+      threads,
+      bad,
+      new RegExp(
+        `^--threads: ${bad} is too large, expected a positive integer from 1 to ${cores} \\(the ${cores} cores? of this machine, os\\.availableParallelism\\(\\)\\)`,
+      ),
+    );
   }
 });
 
@@ -54,7 +80,8 @@ test('real numbers are decimal (with sign, point or exponent), finite and in ran
   assert.equal(lr('0.01'), 0.01);
   assert.equal(lr('1e-3'), 0.001);
   assert.equal(lr('.5'), 0.5);
-  for (const bad of ['0x10', '', ' ', 'Infinity', '1e', 'abc', '1,5']) rejects(lr, bad, /^--lr: '.*' is not a decimal number, expected a positive number/);
+  for (const bad of ['0x10', '', ' ', 'Infinity', '1e', 'abc', '1,5'])
+    rejects(lr, bad, /^--lr: '.*' is not a decimal number, expected a positive number/);
   rejects(lr, '0', /^--lr: 0 is out of range, expected a positive number/);
   rejects(lr, '1e999', /^--lr: 1e999 is out of range/);
   rejects(probability('--percentile'), '1.5', /^--percentile: 1\.5 is out of range, expected a number in \[0, 1\]/);
@@ -83,7 +110,10 @@ const runCommand = () => addRunOptions(new Command('t').option('--out <dir>').ac
 test('the run options: every number through the decimal parsers, schedules, noise, imbalance and the model name', () => {
   const cases: [string[], RegExp][] = [
     [['--epochs', '0x2'], /--epochs: '0x2' is not written in decimal digits/],
-    [['--batch-size', '1000000000'], new RegExp(`--batch-size: 1000000000 is too large, expected a positive integer from 1 to ${MAX_BATCH_SIZE}`)],
+    [
+      ['--batch-size', '1000000000'],
+      new RegExp(`--batch-size: 1000000000 is too large, expected a positive integer from 1 to ${MAX_BATCH_SIZE}`),
+    ],
     [['--weight-decay', ''], /--weight-decay: '' is not a decimal number, expected a number >= 0/],
     [['--momentum', '1'], /--momentum: 1 is out of range, expected a number in \[0, 1\)/],
     [['--val-fraction', '1'], /--val-fraction: 1 is out of range/],
@@ -97,7 +127,18 @@ test('the run options: every number through the decimal parsers, schedules, nois
     [['--model', 'lenet'], /--model: unknown model 'lenet', expected one of lenet5, wrn-28-2/],
   ];
   for (const [args, message] of cases) assert.match(parse(runCommand(), args).error ?? 'accepted', message, args.join(' '));
-  const ok = parse(runCommand(), ['--schedule', 'multistep:10,20:0.5', '--noise', 'pair:0.2', '--imbalance', 'long-tail:100', '--model', 'wrn-16-8', '--weight-decay', '5e-4']).opts as RunCliOptions;
+  const ok = parse(runCommand(), [
+    '--schedule',
+    'multistep:10,20:0.5',
+    '--noise',
+    'pair:0.2',
+    '--imbalance',
+    'long-tail:100',
+    '--model',
+    'wrn-16-8',
+    '--weight-decay',
+    '5e-4',
+  ]).opts as RunCliOptions;
   const config = configFromOptions(ok, 'normal', 0);
   assert.deepEqual(config.schedule, { kind: 'multistep', milestones: [10, 20], gamma: 0.5 });
   assert.deepEqual(config.noise, { kind: 'pair', rate: 0.2 });
@@ -108,7 +149,10 @@ test('the run options: every number through the decimal parsers, schedules, nois
 
 test("the other commands' own options are bounded too", () => {
   const compare = (args: string[]) => parse(compareCommand(), [...args, '--out', 'x']).error ?? 'accepted';
-  assert.match(compare(['--seeds', '1000000000000000']), /--seeds: 1000000000000000 is too large, expected a positive integer from 1 to 10000/);
+  assert.match(
+    compare(['--seeds', '1000000000000000']),
+    /--seeds: 1000000000000000 is too large, expected a positive integer from 1 to 10000/,
+  );
   assert.match(compare(['--jobs', '1e9']), /--jobs: '1e9' is not written in decimal digits/);
   assert.match(compare(['--jobs', '100000']), /--jobs: 100000 is too large, expected a positive integer from 1 to 256/);
   assert.match(compare(['--tune-lrs', '0x1']), /--tune-lrs: item 1, '0x1', is not a positive decimal number/);
@@ -129,7 +173,10 @@ test('low train: a refused option writes nothing (no folder, no lock.json left)'
     const out = join(temp.dir, 'run');
     const threads = low(['train', '--threads', '99999999999', '--out', out]);
     assert.equal(threads.status, 1);
-    assert.match(threads.stderr, /--threads: 99999999999 is too large, expected a positive integer from 1 to \d+ \(the \d+ cores? of this machine/);
+    assert.match(
+      threads.stderr,
+      /--threads: 99999999999 is too large, expected a positive integer from 1 to \d+ \(the \d+ cores? of this machine/,
+    );
     const epochs = low(['train', '--epochs', '0x2', '--out', out]);
     assert.equal(epochs.status, 1);
     assert.match(epochs.stderr, /--epochs: '0x2' is not written in decimal digits/);

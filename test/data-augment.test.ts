@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import * as torch from '../src/torch/index.js';
-import { Tensor } from '../src/torch/index.js';
+import type { Tensor } from '../src/torch/index.js';
 import {
   applyGeometry,
   augmentationFor,
@@ -34,7 +34,9 @@ type Batch4 = number[][][][];
 
 function makeBatch(b: number, c: number, h: number, w: number, offset = 0): Batch4 {
   return Array.from({ length: b }, (_, i) =>
-    Array.from({ length: c }, (_, k) => Array.from({ length: h }, (_, y) => Array.from({ length: w }, (_, x) => (offset + i * 53 + k * 17 + y * 5 + x * 3) % 256))),
+    Array.from({ length: c }, (_, k) =>
+      Array.from({ length: h }, (_, y) => Array.from({ length: w }, (_, x) => (offset + i * 53 + k * 17 + y * 5 + x * 3) % 256)),
+    ),
   );
 }
 
@@ -48,9 +50,7 @@ const values = (t: Tensor): number[] => Array.from(t.toFloat64Array());
 
 /** Crop of one image [C][H][W] at (top, left) of size h x w, reading zeros outside. */
 function cropImage(img: number[][][], top: number, left: number, h: number, w: number): number[][][] {
-  return img.map((plane) =>
-    Array.from({ length: h }, (_, y) => Array.from({ length: w }, (_, x) => plane[top + y]?.[left + x] ?? 0)),
-  );
+  return img.map((plane) => Array.from({ length: h }, (_, y) => Array.from({ length: w }, (_, x) => plane[top + y]?.[left + x] ?? 0)));
 }
 const flipH = (img: number[][][]) => img.map((plane) => plane.map((row) => [...row].reverse()));
 const flipV = (img: number[][][]) => img.map((plane) => [...plane].reverse());
@@ -58,7 +58,11 @@ const flipV = (img: number[][][]) => img.map((plane) => [...plane].reverse());
 test('toFloat scales uint8 to [0, 1] and leaves float32 alone', () => {
   torch.tidy(() => {
     const x = toTensor(makeBatch(2, 1, 2, 3));
-    assertAllClose(values(toFloat(x, new SeededRandom(0))), values(x).map((v) => v / 255), { atol: 1e-7 });
+    assertAllClose(
+      values(toFloat(x, new SeededRandom(0))),
+      values(x).map((v) => v / 255),
+      { atol: 1e-7 },
+    );
     const f = x.float();
     assert.equal(toFloat(f, new SeededRandom(0)), f);
   });
@@ -147,7 +151,10 @@ test('centerCrop takes the middle, rounding half offsets to even as torchvision 
     // (7 - 4) / 2 = 1.5 -> 2 ; (6 - 4) / 2 = 1
     assert.deepEqual(values(centerCrop(4)(toTensor(data), new SeededRandom(0))), data.map((img) => cropImage(img, 2, 1, 4, 4)).flat(3));
     // (7 - 2) / 2 = 2.5 -> 2 ; (6 - 3) / 2 = 1.5 -> 2
-    assert.deepEqual(values(centerCrop([2, 3])(toTensor(data), new SeededRandom(0))), data.map((img) => cropImage(img, 2, 2, 2, 3)).flat(3));
+    assert.deepEqual(
+      values(centerCrop([2, 3])(toTensor(data), new SeededRandom(0))),
+      data.map((img) => cropImage(img, 2, 2, 2, 3)).flat(3),
+    );
     const x = toTensor(data);
     assert.equal(centerCrop([7, 6])(x, new SeededRandom(0)), x);
   });
@@ -166,7 +173,11 @@ test('normalize matches (x - mean[c]) / std[c], for uint8 and float input', () =
     assertAllClose(values(t(f, new SeededRandom(0))), expected, { atol: 1e-5 });
     assert.deepEqual(values(f), before, 'the input is not modified');
     // One value for every channel.
-    assertAllClose(values(normalize([0.5], [0.5])(f, new SeededRandom(0))), before.map((v) => (v - 0.5) / 0.5), { atol: 1e-6 });
+    assertAllClose(
+      values(normalize([0.5], [0.5])(f, new SeededRandom(0))),
+      before.map((v) => (v - 0.5) / 0.5),
+      { atol: 1e-6 },
+    );
     assert.throws(() => normalize([0.1, 0.2], [0.1, 0.2])(f, new SeededRandom(0)), RangeError);
   });
   assert.throws(() => normalize([0.1], [0]), RangeError);
@@ -202,7 +213,11 @@ test('shadesOfGray matches the formula on a 2x2 RGB image (p = 6, p = 1, p = Inf
   const other = img.map((plane) => plane.map((row) => row.map((v) => v * 0.5)));
   for (const p of [6, 1, Infinity]) {
     const expected = [shadesOfGrayJs(img, p), shadesOfGrayJs(other, p)].flat(3);
-    if (p === 6) assert.ok(expected.some((v) => v === 1), 'the example clips');
+    if (p === 6)
+      assert.ok(
+        expected.some((v) => v === 1),
+        'the example clips',
+      );
     torch.tidy(() => {
       const out = shadesOfGray(p)(toTensor([img, other], 'float32'), new SeededRandom(0));
       assertAllClose(values(out), expected, { atol: 1e-5, what: `p = ${p}` });
@@ -211,7 +226,10 @@ test('shadesOfGray matches the formula on a 2x2 RGB image (p = 6, p = 1, p = Inf
   // uint8 input is scaled first; a black image stays black.
   torch.tidy(() => {
     const u8 = toTensor([img.map((plane) => plane.map((row) => row.map((v) => Math.round(v * 255))))]);
-    const expected = shadesOfGrayJs(img.map((plane) => plane.map((row) => row.map((v) => Math.round(v * 255) / 255))), 6).flat(2);
+    const expected = shadesOfGrayJs(
+      img.map((plane) => plane.map((row) => row.map((v) => Math.round(v * 255) / 255))),
+      6,
+    ).flat(2);
     assertAllClose(values(shadesOfGray()(u8, new SeededRandom(0))), expected, { atol: 1e-5 });
     const black = shadesOfGray()(torch.zeros([1, 3, 2, 2]), new SeededRandom(0));
     assert.deepEqual(values(black), new Array(12).fill(0));
@@ -233,7 +251,14 @@ test('the same seed gives the same augmentation, another seed another', () => {
 
 test('compose fuses geometric steps into one map with the same result and draws as one by one', () => {
   const data = makeBatch(9, 2, 6, 7);
-  const steps: Transform[] = [randomCropWithPadding(2), horizontalFlip(), randomCrop([4, 5]), verticalFlip(0.7), centerCrop([3, 3]), normalize([0.2], [0.5])];
+  const steps: Transform[] = [
+    randomCropWithPadding(2),
+    horizontalFlip(),
+    randomCrop([4, 5]),
+    verticalFlip(0.7),
+    centerCrop([3, 3]),
+    normalize([0.2], [0.5]),
+  ];
   torch.tidy(() => {
     const rng = new SeededRandom(5);
     let sequential = toTensor(data);
@@ -302,7 +327,13 @@ test('augmentationFor: named pipelines, deterministic evaluation, unknown names 
     }
     const rgb = toTensor(makeBatch(4, 3, 32, 32));
     const cifarEval = augmentationFor('cifar10', false)(rgb, new SeededRandom(1));
-    assertAllClose(values(cifarEval).slice(0, 4), values(rgb).slice(0, 4).map((v) => (v / 255 - 0.4914) / 0.247), { atol: 1e-5 });
+    assertAllClose(
+      values(cifarEval).slice(0, 4),
+      values(rgb)
+        .slice(0, 4)
+        .map((v) => (v / 255 - 0.4914) / 0.247),
+      { atol: 1e-5 },
+    );
     assert.deepEqual(augmentationFor('cifar100', true)(rgb, new SeededRandom(1)).shape, [4, 3, 32, 32]);
     const isic = toTensor(makeBatch(2, 3, 12, 12));
     assert.deepEqual(augmentationFor('isic2018', true, { cropSize: 8 })(isic, new SeededRandom(1)).shape, [2, 3, 8, 8]);
@@ -322,7 +353,11 @@ test('transforms are tagged values: nesting pipelines keeps the geometric steps 
   assert.deepEqual([crop.kind, norm.kind, shadesOfGray().kind, toFloat.kind], ['geometric', 'affine', 'tensor', 'tensor']);
   // An outer pipeline sees the steps of the inner ones (were they opaque functions, the
   // geometric steps inside could not be offloaded).
-  const nested = [compose(compose(crop, flip, norm)), pipeline([pipeline([crop]), pipeline([flip, norm])]), compose(crop, compose(flip, norm))];
+  const nested = [
+    compose(compose(crop, flip, norm)),
+    pipeline([pipeline([crop]), pipeline([flip, norm])]),
+    compose(crop, compose(flip, norm)),
+  ];
   for (const [i, t] of nested.entries()) {
     assert.equal(t.kind, 'pipeline');
     assert.deepEqual(t.kind === 'pipeline' && t.steps.map((s) => s.kind), ['geometric', 'affine'], `pipeline ${i}`);

@@ -38,7 +38,11 @@ test('CIFAR-10: five training batches concatenate in order, planes stay R, G, B'
 test('CIFAR-100: fine or coarse labels from the same records', () => {
   const dir = join(temp.dir, 'c100');
   const images = patternBytes(3 * 3072, 5);
-  const labels = [[19, 99], [0, 0], [7, 42]]; // [coarse, fine]
+  const labels = [
+    [19, 99],
+    [0, 0],
+    [7, 42],
+  ]; // [coarse, fine]
   writeFile(join(dir, 'train.bin'), cifarBytes(labels, images));
   writeFile(join(dir, 'fine_label_names.txt'), Array.from({ length: 100 }, (_, i) => `fine${i}`).join('\n'));
   writeFile(join(dir, 'coarse_label_names.txt'), Array.from({ length: 20 }, (_, i) => `coarse${i}`).join('\n'));
@@ -63,7 +67,10 @@ test('a CIFAR file that is not a whole number of records is a DataError giving t
         error.message,
       ),
   );
-  assert.throws(() => readCifarRecords({ bytes: records, source: 'train.bin' }, 'cifar100-fine'), /train\.bin: 6146 bytes .* 3074-byte records/);
+  assert.throws(
+    () => readCifarRecords({ bytes: records, source: 'train.bin' }, 'cifar100-fine'),
+    /train\.bin: 6146 bytes .* 3074-byte records/,
+  );
   assert.throws(() => readCifarRecords({ bytes: new Uint8Array(0), source: 'empty.bin' }, 'cifar10'), /empty\.bin: 0 bytes/);
 });
 
@@ -76,9 +83,15 @@ test('CIFAR labels out of range are DataErrors naming the file, record and offse
   );
   // The coarse byte is checked even when the fine labels are kept.
   const badCoarse = cifarBytes([[20, 5]], image);
-  assert.throws(() => readCifarRecords({ bytes: badCoarse, source: 'c.bin' }, 'cifar100-fine'), /c\.bin: record 0 \(offset 0\): coarse label 20, expected 0\.\.19/);
+  assert.throws(
+    () => readCifarRecords({ bytes: badCoarse, source: 'c.bin' }, 'cifar100-fine'),
+    /c\.bin: record 0 \(offset 0\): coarse label 20, expected 0\.\.19/,
+  );
   const badFine = cifarBytes([[1, 100]], image);
-  assert.throws(() => readCifarRecords({ bytes: badFine, source: 'f.bin' }, 'cifar100-coarse'), /f\.bin: record 0 \(offset 1\): fine label 100, expected 0\.\.99/);
+  assert.throws(
+    () => readCifarRecords({ bytes: badFine, source: 'f.bin' }, 'cifar100-coarse'),
+    /f\.bin: record 0 \(offset 1\): fine label 100, expected 0\.\.99/,
+  );
 });
 
 test('a class-name file with the wrong number of names, or a missing batch, is a DataError naming the file', () => {

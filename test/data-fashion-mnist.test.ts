@@ -29,7 +29,10 @@ test('Fashion-MNIST train: 60,000 images of 28x28, 6,000 per class, first image 
   // The paper's imbalance on 6,000 per class: 6000 + 3000 + ... + 23 + 12 = 11,989.
   const imbalanced = halvingImbalance(train, 1);
   assert.equal(imbalanced.dataset.labels.length, 11_989);
-  assert.deepEqual([...imbalanced.counts].sort((a, b) => b - a), [6000, 3000, 1500, 750, 375, 188, 94, 47, 23, 12]);
+  assert.deepEqual(
+    [...imbalanced.counts].sort((a, b) => b - a),
+    [6000, 3000, 1500, 750, 375, 188, 94, 47, 23, 12],
+  );
 });
 
 test('Fashion-MNIST test: 10,000 images, 1,000 per class', { skip }, async () => {

@@ -32,7 +32,12 @@ test('image folder: classes are the sorted subfolders, files sorted, images deco
   assert.deepEqual(Array.from(ds.labels), [0, 0, 1, 1]);
   assert.deepEqual(Array.from(ds.ids), [0, 1, 2, 3]);
   assert.deepEqual(ds.shape, [3, 7, 5]);
-  const expected = [[200, 20, 20], [90, 90, 90], [10, 10, 10], [250, 250, 250]];
+  const expected = [
+    [200, 20, 20],
+    [90, 90, 90],
+    [10, 10, 10],
+    [250, 250, 250],
+  ];
   expected.forEach((rgb, i) => channelMeans(imageAt(ds, i)).forEach((mean, c) => assert.ok(Math.abs(mean - rgb[c]!) <= 4)));
 });
 
@@ -43,8 +48,12 @@ test('registry "folder": the test split takes the training classes', async () =>
 });
 
 test('image folder errors name the folder and what was expected', () => {
-  assert.throws(() => listImageFolder(join(temp.dir, 'nope')), (error: unknown) =>
-    error instanceof DataError && error.message.includes(`${join(temp.dir, 'nope')}: folder not found, expected a folder with one subfolder per class`));
+  assert.throws(
+    () => listImageFolder(join(temp.dir, 'nope')),
+    (error: unknown) =>
+      error instanceof DataError &&
+      error.message.includes(`${join(temp.dir, 'nope')}: folder not found, expected a folder with one subfolder per class`),
+  );
   assert.throws(() => listImageFolder(join(temp.dir, 'train'), ['apple']), /zebra: class "zebra" is not among the expected classes apple/);
   writeFile(join(temp.dir, 'empty-class', 'a', 'readme.txt'), 'no images here');
   assert.throws(() => listImageFolder(join(temp.dir, 'empty-class')), /empty-class\/a: no image files, expected \.jpg/);

@@ -30,7 +30,10 @@ function fuzzBuffer(valid: Buffer[]): Buffer {
       for (let k = 0; k < 1 + random.int(4); k++) bytes[random.int(Math.min(bytes.length, 24))] = random.int(256);
       break;
     case 3: // a real magic number followed by random dimension sizes and data
-      bytes = Buffer.concat([idxBytes(random.int(2) ? IDX_IMAGES_MAGIC : IDX_LABELS_MAGIC, [], new Uint8Array()), randomBytes(random.int(40))]);
+      bytes = Buffer.concat([
+        idxBytes(random.int(2) ? IDX_IMAGES_MAGIC : IDX_LABELS_MAGIC, [], new Uint8Array()),
+        randomBytes(random.int(40)),
+      ]);
       break;
     case 4: // valid file with trailing bytes
       bytes = Buffer.concat([base, randomBytes(1 + random.int(8))]);
@@ -81,7 +84,16 @@ test('IDX readers return or throw DataError on 300 random and damaged buffers', 
 
 test('CIFAR reader returns or throws DataError on 300 random and damaged buffers', () => {
   const pixels = patternBytes(2 * 3072, 2);
-  const valid = [cifarBytes([[3], [9]], pixels), cifarBytes([[4, 50], [19, 99]], pixels)];
+  const valid = [
+    cifarBytes([[3], [9]], pixels),
+    cifarBytes(
+      [
+        [4, 50],
+        [19, 99],
+      ],
+      pixels,
+    ),
+  ];
   const kinds: CifarLabelKind[] = ['cifar10', 'cifar100-fine', 'cifar100-coarse'];
   for (let i = 0; i < 300; i++) {
     const source = { bytes: fuzzBuffer(valid), source: `fuzz ${i}` };

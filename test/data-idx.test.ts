@@ -66,16 +66,19 @@ test('a truncated or over-long IDX file is a DataError giving the size found and
     () => readIdxImages({ bytes: truncated, source: 'cut.idx' }),
     (error: unknown) => error instanceof DataError && /^cut\.idx: 75 bytes, expected 76 .*truncated/.test(error.message),
   );
-  assert.throws(
-    () => readIdxImages({ bytes: gzipSync(truncated), source: 'cut.idx.gz' }),
-    /cut\.idx\.gz: 75 bytes, expected 76/,
-  );
+  assert.throws(() => readIdxImages({ bytes: gzipSync(truncated), source: 'cut.idx.gz' }), /cut\.idx\.gz: 75 bytes, expected 76/);
   assert.throws(
     () => readIdxLabels({ bytes: Buffer.concat([labelsFile, Buffer.from([0])]), source: 'long.idx' }),
     /long\.idx: 14 bytes, expected 13 .*trailing bytes/,
   );
-  assert.throws(() => readIdxImages({ bytes: imagesFile.subarray(0, 10), source: 'h.idx' }), /h\.idx: 10 bytes, too short for the IDX header \(expected 16 bytes/);
-  assert.throws(() => readIdxImages({ bytes: gzipSync(imagesFile).subarray(0, 20), source: 'bad.gz' }), /bad\.gz: starts like gzip .* does not decompress/);
+  assert.throws(
+    () => readIdxImages({ bytes: imagesFile.subarray(0, 10), source: 'h.idx' }),
+    /h\.idx: 10 bytes, too short for the IDX header \(expected 16 bytes/,
+  );
+  assert.throws(
+    () => readIdxImages({ bytes: gzipSync(imagesFile).subarray(0, 20), source: 'bad.gz' }),
+    /bad\.gz: starts like gzip .* does not decompress/,
+  );
 });
 
 test('labels out of range and count mismatches are DataErrors naming the file and offset', () => {

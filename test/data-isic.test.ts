@@ -11,7 +11,13 @@ after(temp.remove);
 const size = { width: 8, height: 6 };
 // One colour per class, far apart, so a decoded image tells which file it came from.
 const COLOURS: [number, number, number][] = [
-  [200, 30, 40], [30, 180, 60], [40, 50, 210], [220, 220, 30], [30, 200, 200], [200, 40, 200], [120, 120, 120],
+  [200, 30, 40],
+  [30, 180, 60],
+  [40, 50, 210],
+  [220, 220, 30],
+  [30, 200, 200],
+  [200, 40, 200],
+  [120, 120, 120],
 ];
 
 function assertColour(image: Uint8Array, expected: [number, number, number]): void {
@@ -23,9 +29,7 @@ const dir2017 = join(temp.dir, '2017');
 const dir2018 = join(temp.dir, '2018');
 
 before(async () => {
-  await Promise.all(
-    [0, 1, 2].map((label) => writeSolidJpeg(join(dir2017, 'images', `ISIC_000000${label}.jpg`), COLOURS[label]!)),
-  );
+  await Promise.all([0, 1, 2].map((label) => writeSolidJpeg(join(dir2017, 'images', `ISIC_000000${label}.jpg`), COLOURS[label]!)));
   const rows2018: string[] = [];
   const writes: Promise<void>[] = [];
   for (let label = 0; label < 7; label++) {
@@ -42,10 +46,7 @@ before(async () => {
 
 test('ISIC 2017: 0/1 columns (also written 0.0/1.0) give nevus, melanoma, keratosis; JPEGs decode to their colour', async () => {
   const csvPath = join(dir2017, 'gt.csv');
-  writeFile(
-    csvPath,
-    'image_id,melanoma,seborrheic_keratosis\nISIC_0000000,0.0,0.0\nISIC_0000001,1.0,0.0\nISIC_0000002,0,1\n',
-  );
+  writeFile(csvPath, 'image_id,melanoma,seborrheic_keratosis\nISIC_0000000,0.0,0.0\nISIC_0000001,1.0,0.0\nISIC_0000002,0,1\n');
   const ds = await readIsic2017({ csvPath, imageDir: join(dir2017, 'images'), size });
   assert.deepEqual(Array.from(ds.labels), [0, 1, 2]);
   assert.deepEqual(ds.classNames, ISIC2017_CLASS_NAMES);
@@ -61,7 +62,8 @@ test('ISIC 2017: a row with both columns 1 is a DataError naming the row', () =>
     () => readIsic2017Labels(csvPath, join(dir2017, 'images')),
     (error: unknown) =>
       error instanceof DataError &&
-      error.message === `${csvPath} line 3 (image ISIC_0000001): melanoma = 1 and seborrheic_keratosis = 1, expected at most one of them to be 1`,
+      error.message ===
+        `${csvPath} line 3 (image ISIC_0000001): melanoma = 1 and seborrheic_keratosis = 1, expected at most one of them to be 1`,
   );
   writeFile(csvPath, 'image_id,melanoma,seborrheic_keratosis\nISIC_0000000,2,0\n');
   assert.throws(() => readIsic2017Labels(csvPath, dir2017), /both\.csv line 2: melanoma = "2", expected 0 or 1/);
@@ -91,7 +93,10 @@ test('ISIC 2018: one-hot rows, stratified seeded 80/20 split, parts disjoint and
   assert.equal(train.labels.length, 11);
   assert.ok(classCounts(testSet).every((n) => n <= 1));
   const allIds = [...train.ids, ...testSet.ids].sort((a, b) => a - b);
-  assert.deepEqual(allIds, Array.from({ length: 14 }, (_, i) => i));
+  assert.deepEqual(
+    allIds,
+    Array.from({ length: 14 }, (_, i) => i),
+  );
   assert.deepEqual(train.classNames, ISIC2018_CLASS_NAMES);
   // CSV row i holds class floor(i / 2): the label follows the id, and the pixels follow the label.
   for (const ds of [train, testSet]) {
@@ -126,6 +131,7 @@ test('an undecodable image is a DataError naming the file', async () => {
   writeFile(csvPath, 'image_id,melanoma,seborrheic_keratosis\nISIC_1,0,0\n');
   await assert.rejects(
     readIsic2017({ csvPath, imageDir: join(dir2017, 'corrupt'), size }),
-    (error: unknown) => error instanceof DataError && error.message.startsWith(`${join(dir2017, 'corrupt', 'ISIC_1.jpg')}: cannot decode image`),
+    (error: unknown) =>
+      error instanceof DataError && error.message.startsWith(`${join(dir2017, 'corrupt', 'ISIC_1.jpg')}: cannot decode image`),
   );
 });

@@ -20,7 +20,10 @@ test('symmetric noise flips exactly round(r * N) labels, each to a different cla
     const noisy = addLabelNoise(ds, { kind: 'symmetric', rate, seed: 3 });
     const expected = Math.floor(rate * 1001 + 0.5);
     assert.equal(noisy.flipped, expected);
-    assert.equal(noisy.isNoisy.reduce((a, b) => a + b, 0), expected);
+    assert.equal(
+      noisy.isNoisy.reduce((a, b) => a + b, 0),
+      expected,
+    );
     assert.deepEqual(noisy.cleanLabels, ds.labels);
     noisy.dataset.labels.forEach((label, i) => {
       assert.equal(label !== noisy.cleanLabels[i], noisy.isNoisy[i] === 1);

@@ -12,7 +12,16 @@ import { fileURLToPath } from 'node:url';
 
 import * as torch from '../src/torch/index.js';
 import { DataLoader, batchTensors, weightedSampler, type Batch, type DataLoaderOptions, type EpochOptions } from '../src/data/loader.js';
-import { applyGeometry, compose, horizontalFlip, normalize, randomCrop, randomCropWithPadding, verticalFlip, type GeometricTransform } from '../src/data/augment.js';
+import {
+  applyGeometry,
+  compose,
+  horizontalFlip,
+  normalize,
+  randomCrop,
+  randomCropWithPadding,
+  verticalFlip,
+  type GeometricTransform,
+} from '../src/data/augment.js';
 import { augmentationFor } from '../src/data/augment.js';
 import { assertAllClose } from './engine-helpers.js';
 import type { ImageDataset } from '../src/data/dataset.js';
@@ -65,7 +74,10 @@ test('the same seed and epoch give the same order; other epochs and seeds anothe
   const first = await idsOf(a, 3);
   assert.deepEqual(await idsOf(a, 3), first);
   assert.deepEqual(await idsOf(b, 3), first, 'order depends on (seed, epoch) only');
-  assert.deepEqual(Array.from(a.order(3), (p) => 1000 + p), first);
+  assert.deepEqual(
+    Array.from(a.order(3), (p) => 1000 + p),
+    first,
+  );
   assert.notDeepEqual(await idsOf(a, 4), first);
   assert.notDeepEqual(await idsOf(new DataLoader(ds, { batchSize: 5, shuffle: true, seed: 43 }), 3), first);
   // Without shuffling: file order.
@@ -77,11 +89,23 @@ test('every sample exactly once per epoch; batches carry matching ids, rows, lab
   const ds = synthetic(23);
   const loader = new DataLoader(ds, { batchSize: 5, shuffle: true, seed: 1 });
   const batches = await collect(loader, 0);
-  assert.deepEqual(batches.flatMap((b) => b.ids).sort((x, y) => x - y), Array.from(ds.ids));
-  assert.deepEqual(batches.map((b) => b.index), [0, 1, 2, 3, 4]);
+  assert.deepEqual(
+    batches.flatMap((b) => b.ids).sort((x, y) => x - y),
+    Array.from(ds.ids),
+  );
+  assert.deepEqual(
+    batches.map((b) => b.index),
+    [0, 1, 2, 3, 4],
+  );
   for (const b of batches) {
-    assert.deepEqual(b.ids, b.rows.map((p) => ds.ids[p]));
-    assert.deepEqual(b.labels, b.rows.map((p) => ds.labels[p]));
+    assert.deepEqual(
+      b.ids,
+      b.rows.map((p) => ds.ids[p]),
+    );
+    assert.deepEqual(
+      b.labels,
+      b.rows.map((p) => ds.labels[p]),
+    );
     assert.deepEqual(b.y, b.labels);
     // No transform: x is the bytes scaled to [0, 1].
     const expected = b.rows.flatMap((p) => Array.from(ds.images.subarray(p * 16, p * 16 + 16), (v) => Math.fround(v / 255)));
@@ -95,14 +119,23 @@ test('the last partial batch is kept by default and dropped with dropLast', asyn
   const ds = synthetic(10);
   const keep = new DataLoader(ds, { batchSize: 4 });
   assert.equal(keep.numBatches, 3);
-  assert.deepEqual((await collect(keep, 0)).map((b) => b.ids.length), [4, 4, 2]);
+  assert.deepEqual(
+    (await collect(keep, 0)).map((b) => b.ids.length),
+    [4, 4, 2],
+  );
   const drop = new DataLoader(ds, { batchSize: 4, dropLast: true });
   assert.equal(drop.numBatches, 2);
   assert.equal(drop.epoch(0).length, 2);
-  assert.deepEqual((await collect(drop, 0)).map((b) => b.ids.length), [4, 4]);
+  assert.deepEqual(
+    (await collect(drop, 0)).map((b) => b.ids.length),
+    [4, 4],
+  );
   const tooBig = new DataLoader(ds, { batchSize: 11, dropLast: true });
   assert.deepEqual(await collect(tooBig, 0), []);
-  assert.deepEqual((await collect(new DataLoader(ds, { batchSize: 11 }), 0)).map((b) => b.ids.length), [10]);
+  assert.deepEqual(
+    (await collect(new DataLoader(ds, { batchSize: 11 }), 0)).map((b) => b.ids.length),
+    [10],
+  );
 });
 
 test('the sampler hook chooses the rows of each epoch (repeats allowed); bad rows throw', async () => {
@@ -117,8 +150,17 @@ test('the sampler hook chooses the rows of each epoch (repeats allowed); bad row
     },
   });
   const e0 = await collect(loader, 0);
-  assert.deepEqual(e0.map((b) => b.rows), [[9, 9, 0], [5, 2]]);
-  assert.deepEqual(e0.flatMap((b) => b.ids), [1009, 1009, 1000, 1005, 1002]);
+  assert.deepEqual(
+    e0.map((b) => b.rows),
+    [
+      [9, 9, 0],
+      [5, 2],
+    ],
+  );
+  assert.deepEqual(
+    e0.flatMap((b) => b.ids),
+    [1009, 1009, 1000, 1005, 1002],
+  );
   const e1 = loader.epoch(1);
   assert.equal(e1.length, 3);
   assert.deepEqual(Array.from(e1.rows), [1, 2, 3, 4, 5, 6, 7]);
@@ -146,7 +188,13 @@ test('weightedSampler draws in proportion to the weights, never a zero weight, r
 
 test('batches are identical with the worker (offloaded or not) and without it, and follow the transform seed', async () => {
   const ds = synthetic(37, [3, 6, 5]);
-  const transform = compose(randomCropWithPadding(2), horizontalFlip(), verticalFlip(0.3), randomCrop([5, 4]), normalize([0.1, 0.2, 0.3], [0.5, 0.4, 0.3]));
+  const transform = compose(
+    randomCropWithPadding(2),
+    horizontalFlip(),
+    verticalFlip(0.3),
+    randomCrop([5, 4]),
+    normalize([0.1, 0.2, 0.3], [0.5, 0.4, 0.3]),
+  );
   const make = (o: Partial<DataLoaderOptions>) => new DataLoader(ds, { batchSize: 8, shuffle: true, seed: 9, transform, ...o });
   const reference = await collect(make({ prefetch: 0 }), 2);
   assert.deepEqual(reference[0]!.shape, [8, 3, 5, 4]);
@@ -157,8 +205,14 @@ test('batches are identical with the worker (offloaded or not) and without it, a
   }
   // The transform seed changes the augmentation, not the order.
   const other = await collect(make({ transformSeed: 10 }), 2);
-  assert.deepEqual(other.map((b) => b.ids), reference.map((b) => b.ids));
-  assert.notDeepEqual(other.map((b) => b.x), reference.map((b) => b.x));
+  assert.deepEqual(
+    other.map((b) => b.ids),
+    reference.map((b) => b.ids),
+  );
+  assert.notDeepEqual(
+    other.map((b) => b.x),
+    reference.map((b) => b.x),
+  );
 });
 
 test('an epoch started at batch k delivers batches k.. of a full pass, without preparing the earlier ones', async () => {
@@ -171,7 +225,10 @@ test('an epoch started at batch k delivers batches k.. of a full pass, without p
     prepared++;
     return crop.geometry(b, h, w, rng);
   };
-  const counted: GeometricTransform = Object.assign((x: torch.Tensor, rng: SeededRandom) => applyGeometry(x, geometry(x.shape[0]!, x.shape[2]!, x.shape[3]!, rng)), { geometry });
+  const counted: GeometricTransform = Object.assign(
+    (x: torch.Tensor, rng: SeededRandom) => applyGeometry(x, geometry(x.shape[0]!, x.shape[2]!, x.shape[3]!, rng)),
+    { geometry },
+  );
   const transform = compose(counted, horizontalFlip(), normalize([0.1, 0.2, 0.3], [0.5, 0.4, 0.3]));
   const make = (o: Partial<DataLoaderOptions>) => new DataLoader(ds, { batchSize: 8, shuffle: true, seed: 9, transform, ...o });
   const reference = await collect(make({ prefetch: 0 }), 2);
@@ -193,7 +250,12 @@ test('an epoch started at batch k delivers batches k.. of a full pass, without p
   const sampled = await collect(make({ sampler }), 1);
   assert.deepEqual(await collect(make({ sampler, prefetch: 2 }), 1, { fromBatch: 2 }), sampled.slice(2));
   const loader = make({});
-  for (const bad of [-1, 6, 1.5, Number.NaN]) assert.throws(() => loader.epoch(2, { fromBatch: bad }), (e: Error) => e instanceof RangeError && /fromBatch must be an integer in 0\.\.5/.test(e.message), String(bad));
+  for (const bad of [-1, 6, 1.5, Number.NaN])
+    assert.throws(
+      () => loader.epoch(2, { fromBatch: bad }),
+      (e: Error) => e instanceof RangeError && /fromBatch must be an integer in 0\.\.5/.test(e.message),
+      String(bad),
+    );
 });
 
 test('the folder pipeline: its crop and flip run in the worker, with the tensors of the closure-based crop it replaces', async () => {
@@ -207,7 +269,8 @@ test('the folder pipeline: its crop and flip run in the worker, with the tensors
   offloaded.close();
   // The crop as it was written before: a closure, opaque to the loader (nothing offloaded).
   const closure = compose(
-    (x: torch.Tensor, rng: SeededRandom) => (x.size(2) > 8 || x.size(3) > 8 ? randomCrop([Math.min(8, x.size(2)), Math.min(8, x.size(3))])(x, rng) : x),
+    (x: torch.Tensor, rng: SeededRandom) =>
+      x.size(2) > 8 || x.size(3) > 8 ? randomCrop([Math.min(8, x.size(2)), Math.min(8, x.size(3))])(x, rng) : x,
     horizontalFlip(),
     normalize(imagenet.mean, imagenet.std),
   );
@@ -252,7 +315,10 @@ test('a geometric step that enlarges the images: the worker grows its output rin
     });
     return { height: h + 2 * pad, width: w + 2 * pad, rows: axis(h), cols: axis(w) };
   };
-  const padding: GeometricTransform = Object.assign((x: torch.Tensor) => applyGeometry(x, geometry(x.shape[0]!, x.shape[2]!, x.shape[3]!)), { geometry });
+  const padding: GeometricTransform = Object.assign(
+    (x: torch.Tensor) => applyGeometry(x, geometry(x.shape[0]!, x.shape[2]!, x.shape[3]!)),
+    { geometry },
+  );
   const ds = synthetic(21, [2, 5, 4]);
   const transform = compose(padding, horizontalFlip());
   const make = (prefetch: number) => new DataLoader(ds, { batchSize: 6, shuffle: true, seed: 3, transform, prefetch });
@@ -281,7 +347,10 @@ test('the worker is reused across completed epochs and batches free their tensor
     b.dispose();
     break;
   }
-  assert.deepEqual((await idsOf(loader, 5)).sort((x, y) => x - y), Array.from(ds.ids));
+  assert.deepEqual(
+    (await idsOf(loader, 5)).sort((x, y) => x - y),
+    Array.from(ds.ids),
+  );
   loader.close();
 });
 
@@ -296,7 +365,12 @@ test('bad options are RangeErrors that name the option', () => {
     [{ batchSize: 2, dropLast: 'yes' as unknown as boolean }, /dropLast/],
     [{ batchSize: 2, transform: 3 as unknown as null }, /transform/],
   ];
-  for (const [o, message] of cases) assert.throws(() => new DataLoader(ds, o as DataLoaderOptions), (e: Error) => e instanceof RangeError && message.test(e.message), JSON.stringify(o));
+  for (const [o, message] of cases)
+    assert.throws(
+      () => new DataLoader(ds, o as DataLoaderOptions),
+      (e: Error) => e instanceof RangeError && message.test(e.message),
+      JSON.stringify(o),
+    );
   assert.throws(() => new DataLoader(ds, undefined as unknown as DataLoaderOptions), RangeError);
   assert.throws(() => new DataLoader({ ...ds, images: new Uint8Array(3) }, { batchSize: 2 }), /dataset/);
   const loader = new DataLoader(ds, { batchSize: 2 });
@@ -330,7 +404,10 @@ test('batchTensors: a contiguous range as tensors in the current scope', () => {
     const { x, y } = batchTensors(ds, 2, 5, normalize([0], [1]));
     assert.deepEqual(x.shape, [3, 1, 4, 4]);
     assert.deepEqual(y.toNumbers(), [2, 0, 1]);
-    assert.deepEqual(Array.from(x.toFloat32Array()), Array.from(ds.images.subarray(32, 80), (v) => Math.fround(Math.fround(v * Math.fround(1 / 255)))));
+    assert.deepEqual(
+      Array.from(x.toFloat32Array()),
+      Array.from(ds.images.subarray(32, 80), (v) => Math.fround(Math.fround(v * Math.fround(1 / 255)))),
+    );
   });
   assert.throws(() => batchTensors(ds, 4, 7), RangeError);
 });
@@ -360,7 +437,11 @@ console.log('done ' + mode);
 `;
     writeFileSync(join(dir, 'script.ts'), script);
     for (const mode of ['break', 'throw', 'abandon']) {
-      const run = spawnSync(process.execPath, ['--import', 'tsx', join(dir, 'script.ts'), mode], { encoding: 'utf8', timeout: 20_000, cwd: fileURLToPath(new URL('..', import.meta.url)) });
+      const run = spawnSync(process.execPath, ['--import', 'tsx', join(dir, 'script.ts'), mode], {
+        encoding: 'utf8',
+        timeout: 20_000,
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+      });
       assert.equal(run.error, undefined, `${mode}: ${String(run.error)}`);
       assert.equal(run.status, 0, `${mode}: exit ${run.status}, stderr ${run.stderr}`);
       assert.match(run.stdout, new RegExp(`done ${mode}`));
@@ -372,13 +453,22 @@ console.log('done ' + mode);
 
 test('benchLoader times the wait for batches in a short LeNet-5 run', async () => {
   const lines: string[] = [];
-  const result = await benchLoader({ dataset: synthetic(64, [1, 28, 28]), batch: 16, epochs: 1, prefetch: [2, 0], log: (l) => lines.push(l) });
+  const result = await benchLoader({
+    dataset: synthetic(64, [1, 28, 28]),
+    batch: 16,
+    epochs: 1,
+    prefetch: [2, 0],
+    log: (l) => lines.push(l),
+  });
   assert.equal(result.rows.length, 2);
   for (const row of result.rows) {
     assert.equal(row.batches, 4);
     assert.ok(row.wait_s >= 0 && row.wait_s <= row.epoch_s);
     assert.ok(row.wait_share >= 0 && row.wait_share <= 1);
   }
-  assert.ok(lines.some((l) => /\|\s*share\s*\|/.test(l)), 'prints a markdown table');
+  assert.ok(
+    lines.some((l) => /\|\s*share\s*\|/.test(l)),
+    'prints a markdown table',
+  );
   await assert.rejects(benchLoader({ dataset: synthetic(16, [1, 28, 28]), epochs: 0, log: () => {} }), RangeError);
 });

@@ -30,8 +30,14 @@ test('int(n) stays in range and is roughly uniform; next() is in [0, 1)', () => 
 test('permutation and shuffle keep every element once', () => {
   const random = new SeededRandom(4);
   const permutation = random.permutation(50);
-  assert.deepEqual([...permutation].sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i));
-  assert.notDeepEqual(Array.from(permutation), Array.from({ length: 50 }, (_, i) => i));
+  assert.deepEqual(
+    [...permutation].sort((a, b) => a - b),
+    Array.from({ length: 50 }, (_, i) => i),
+  );
+  assert.notDeepEqual(
+    Array.from(permutation),
+    Array.from({ length: 50 }, (_, i) => i),
+  );
   const words = ['a', 'b', 'c', 'd', 'e'];
   assert.deepEqual(random.shuffle([...words]).sort(), words);
 });

@@ -29,8 +29,14 @@ test('a missing dataset names every expected file, marks the missing ones and te
     assert.match(error.message, /--data-dir <folder>/);
     return true;
   });
-  await assert.rejects(loadDataset('isic2018', { split: 'test', dataDir: dir }), /ISIC2018_Task3_Training_GroundTruth\.csv   \(missing\)\n.*ISIC2018_Task3_Training_Input\/<image>\.jpg   \(missing\)/);
-  await assert.rejects(loadDataset('cifar100', { split: 'test', dataDir: dir, cifar100Labels: 'coarse' }), /Expected \(or in .*cifar-100-binary\/\):\n.*test\.bin   \(missing\)\n.*coarse_label_names\.txt   \(missing\)/);
+  await assert.rejects(
+    loadDataset('isic2018', { split: 'test', dataDir: dir }),
+    /ISIC2018_Task3_Training_GroundTruth\.csv {3}\(missing\)\n.*ISIC2018_Task3_Training_Input\/<image>\.jpg {3}\(missing\)/,
+  );
+  await assert.rejects(
+    loadDataset('cifar100', { split: 'test', dataDir: dir, cifar100Labels: 'coarse' }),
+    /Expected \(or in .*cifar-100-binary\/\):\n.*test\.bin {3}\(missing\)\n.*coarse_label_names\.txt {3}\(missing\)/,
+  );
 });
 
 test('registry reads mnist from --data-dir and CIFAR-10 from the archive subfolder', async () => {

@@ -8,12 +8,18 @@ test('stratified split: exact total, every class within one sample of its share,
   const sizes = [7, 13, 1, 29];
   const labels: number[] = [];
   sizes.forEach((size, c) => labels.push(...new Array(size).fill(c)));
-  const shuffledLabels = labels.map((label, i) => ({ label, key: (i * 37) % 50 })).sort((a, b) => a.key - b.key).map((x) => x.label);
+  const shuffledLabels = labels
+    .map((label, i) => ({ label, key: (i * 37) % 50 }))
+    .sort((a, b) => a.key - b.key)
+    .map((x) => x.label);
 
   const { kept, heldOut } = stratifiedSplit(shuffledLabels, 0.2, 5);
   assert.equal(heldOut.length, 10);
   assert.equal(kept.length, 40);
-  assert.deepEqual([...kept, ...heldOut].sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i));
+  assert.deepEqual(
+    [...kept, ...heldOut].sort((a, b) => a - b),
+    Array.from({ length: 50 }, (_, i) => i),
+  );
   for (const part of [kept, heldOut]) for (let i = 1; i < part.length; i++) assert.ok(part[i]! > part[i - 1]!);
   sizes.forEach((size, c) => {
     const held = Array.from(heldOut).filter((i) => shuffledLabels[i] === c).length;

@@ -36,8 +36,14 @@ test('ops given something other than a Tensor throw a TypeError naming the funct
       [() => F.linear(x, 'w' as never), /^F\.linear: weight must be a Tensor, got the string "w"$/],
       [() => F.linear(x, torch.ones([4, 3]), 5 as never), /^F\.linear: bias must be a Tensor or null, got the number 5$/],
       [() => F.crossEntropy(x, [0, 1] as never), /^F\.crossEntropy: target must be a Tensor, got an array of 2 items$/],
-      [() => F.crossEntropy(x, i64([0, 1]), { weight: new Float32Array(3) as never }), /^F\.crossEntropy: options\.weight must be a Tensor or null, got a Float32Array of 3 items$/],
-      [() => F.batchNorm(x, { training: true, runningMean: new Map() as never }), /^F\.batchNorm: options\.runningMean must be a Tensor or null, got a Map$/],
+      [
+        () => F.crossEntropy(x, i64([0, 1]), { weight: new Float32Array(3) as never }),
+        /^F\.crossEntropy: options\.weight must be a Tensor or null, got a Float32Array of 3 items$/,
+      ],
+      [
+        () => F.batchNorm(x, { training: true, runningMean: new Map() as never }),
+        /^F\.batchNorm: options\.runningMean must be a Tensor or null, got a Map$/,
+      ],
       [() => F.crossEntropyGradNormSq(x, 3 as never), /^F\.crossEntropyGradNormSq: target must be a Tensor, got the number 3$/],
       [() => x.add('1' as never), /^Tensor\.add: other must be a Tensor or a number, got the string "1"$/],
       [() => x.mul_(null as never), /^Tensor\.mul_: other must be a Tensor or a number, got null$/],
@@ -62,7 +68,13 @@ test('setNumThreads refuses a count that is not a whole number from 1 to the cor
   const cores = availableParallelism();
   const threads = torch.getNumThreads();
   for (const n of [0, -1, 1.5, NaN, Infinity, cores + 1, 100000, '2' as never]) {
-    fails(() => torch.setNumThreads(n), RangeError, new RegExp(`^setNumThreads\\(${String(n)}\\): expected a whole number of threads from 1 to ${cores} \\(the cores this process can use\\)$`));
+    fails(
+      () => torch.setNumThreads(n),
+      RangeError,
+      new RegExp(
+        `^setNumThreads\\(${String(n)}\\): expected a whole number of threads from 1 to ${cores} \\(the cores this process can use\\)$`,
+      ),
+    );
   }
   assert.equal(torch.getNumThreads(), threads);
   torch.setNumThreads(cores);
@@ -74,12 +86,20 @@ test('setNumThreads refuses a count that is not a whole number from 1 to the cor
 test('configure refuses bad settings before changing anything', () => {
   const cores = availableParallelism();
   fails(() => torch.configure(null as never), TypeError, /^configure: expected an object of settings, got null$/);
-  fails(() => torch.configure({ keepFreedMemory: 'yes' as never }), TypeError, /^configure: keepFreedMemory must be true or false, got yes$/);
+  fails(
+    () => torch.configure({ keepFreedMemory: 'yes' as never }),
+    TypeError,
+    /^configure: keepFreedMemory must be true or false, got yes$/,
+  );
   fails(() => torch.configure({ threads: 0 }), RangeError, /^setNumThreads\(0\)/);
   const saved = process.env.LOW_NUM_THREADS;
   try {
     process.env.LOW_NUM_THREADS = 'many';
-    fails(() => torch.configure({ keepFreedMemory: false }), RangeError, new RegExp(`^LOW_NUM_THREADS=many: setNumThreads\\(NaN\\): expected a whole number of threads from 1 to ${cores}`));
+    fails(
+      () => torch.configure({ keepFreedMemory: false }),
+      RangeError,
+      new RegExp(`^LOW_NUM_THREADS=many: setNumThreads\\(NaN\\): expected a whole number of threads from 1 to ${cores}`),
+    );
     process.env.LOW_NUM_THREADS = String(cores + 1);
     fails(() => torch.configure({ keepFreedMemory: false }), RangeError, new RegExp(`^LOW_NUM_THREADS=${cores + 1}: `));
   } finally {
@@ -90,37 +110,73 @@ test('configure refuses bad settings before changing anything', () => {
 });
 
 test('lowWeights and projectOntoSimplex accept only Float64Array, Float32Array or arrays of numbers', () => {
-  fails(() => lowWeights(['1', '2', 'x'] as never, { lambda: 1 }), TypeError, /^lowWeights: gradNormSq\[0\] is the string "1"; expected a number$/);
+  fails(
+    () => lowWeights(['1', '2', 'x'] as never, { lambda: 1 }),
+    TypeError,
+    /^lowWeights: gradNormSq\[0\] is the string "1"; expected a number$/,
+  );
   fails(() => lowWeights([1, 2, null] as never, { lambda: 1 }), TypeError, /^lowWeights: gradNormSq\[2\] is null; expected a number$/);
   // A hole in a sparse array is undefined.
-  fails(() => lowWeights([1, , 3] as never, { lambda: 1 }), TypeError, /^lowWeights: gradNormSq\[1\] is undefined; expected a number$/);
-  fails(() => lowWeights('123' as never, { lambda: 1 }), TypeError, /^lowWeights: gradNormSq must be a Float64Array, a Float32Array or an array of numbers, got the string "123"$/);
+  fails(
+    () => lowWeights([1, undefined, 3] as never, { lambda: 1 }),
+    TypeError,
+    /^lowWeights: gradNormSq\[1\] is undefined; expected a number$/,
+  );
+  fails(
+    () => lowWeights('123' as never, { lambda: 1 }),
+    TypeError,
+    /^lowWeights: gradNormSq must be a Float64Array, a Float32Array or an array of numbers, got the string "123"$/,
+  );
   fails(() => lowWeights(Int32Array.of(1, 2) as never, { lambda: 1 }), TypeError, /got an Int32Array of 2 items$/);
   fails(() => lowWeights([1, 2], undefined as never), TypeError, /^lowWeights: options must be an object with lambda, got undefined$/);
   fails(() => projectOntoSimplex([1, '2'] as never, 1), TypeError, /^projectOntoSimplex: v\[1\] is the string "2"; expected a number$/);
   // What is accepted: the exact solution for two samples, w = 1 +- (g2_1 - g2_0) / (4 lambda), here 1 -+ 0.25.
-  for (const g2 of [[1, 2], Float32Array.of(1, 2), Float64Array.of(1, 2)]) assert.deepEqual(Array.from(lowWeights(g2, { lambda: 1 })), [0.75, 1.25]);
+  for (const g2 of [[1, 2], Float32Array.of(1, 2), Float64Array.of(1, 2)])
+    assert.deepEqual(Array.from(lowWeights(g2, { lambda: 1 })), [0.75, 1.25]);
 });
 
 test('lowStrategy refuses a missing or malformed base loss and options', () => {
   const ce = crossEntropyLoss();
-  fails(() => lowStrategy(undefined as never, { lambda: 1 }), TypeError, /^lowStrategy: base must be a per-sample loss \(an object with a name and perSample\(logits, labels\)\), got undefined$/);
-  fails(() => lowStrategy({ name: 'ce' } as never, { lambda: 1 }), TypeError, /^lowStrategy: base must be a per-sample loss .*got a plain object$/);
+  fails(
+    () => lowStrategy(undefined as never, { lambda: 1 }),
+    TypeError,
+    /^lowStrategy: base must be a per-sample loss \(an object with a name and perSample\(logits, labels\)\), got undefined$/,
+  );
+  fails(
+    () => lowStrategy({ name: 'ce' } as never, { lambda: 1 }),
+    TypeError,
+    /^lowStrategy: base must be a per-sample loss .*got a plain object$/,
+  );
   fails(() => lowStrategy(ce, undefined as never), TypeError, /^lowStrategy: options must be an object with lambda, got undefined$/);
   fails(() => lowStrategy(ce, { lambda: '1' as never }), RangeError, /^lowStrategy: options\.lambda = 1, expected a finite number > 0$/);
-  fails(() => lowStrategy(ce, { lambda: 1, gradScale: 'mean' as never }), RangeError, /^lowStrategy: options\.gradScale is the string "mean"; expected 'sample' or 'batch-mean'$/);
-  fails(() => lowStrategy(ce, { lambda: 1, normsFrom: 'ce' as never }), TypeError, /^lowStrategy: options\.normsFrom must be a per-sample loss .*got the string "ce"$/);
+  fails(
+    () => lowStrategy(ce, { lambda: 1, gradScale: 'mean' as never }),
+    RangeError,
+    /^lowStrategy: options\.gradScale is the string "mean"; expected 'sample' or 'batch-mean'$/,
+  );
+  fails(
+    () => lowStrategy(ce, { lambda: 1, normsFrom: 'ce' as never }),
+    TypeError,
+    /^lowStrategy: options\.normsFrom must be a per-sample loss .*got the string "ce"$/,
+  );
   fails(() => lowStrategy(ce, { lambda: 1 }, 7 as never), TypeError, /^lowStrategy: label must be a string, got the number 7$/);
   assert.equal(lowStrategy(ce, { lambda: 0.5 }).label, 'low(lambda=0.5)');
 });
 
 test('lowLoss says logits must be [M, C] and labels [M] int64, naming what it was given', () => {
   torch.tidy(() => {
-    const logits = torch.tensor([[1, 2, 3], [0, 0, 0]]);
+    const logits = torch.tensor([
+      [1, 2, 3],
+      [0, 0, 0],
+    ]);
     const labels = i64([2, 0]);
     const o = { lambda: 1 };
     const expected = /^lowLoss: logits must be \[M, C\] and labels \[M\] int64; got /;
-    fails(() => lowLoss(torch.tensor([1, 2, 3, 4]), i64([0, 1, 2, 3]), o), RangeError, /^lowLoss: logits must be \[M, C\] and labels \[M\] int64; got logits float32 \[4\] and labels int64 \[4\]$/);
+    fails(
+      () => lowLoss(torch.tensor([1, 2, 3, 4]), i64([0, 1, 2, 3]), o),
+      RangeError,
+      /^lowLoss: logits must be \[M, C\] and labels \[M\] int64; got logits float32 \[4\] and labels int64 \[4\]$/,
+    );
     fails(() => lowLoss(logits, labels.float(), o), RangeError, /got logits float32 \[2, 3\] and labels float32 \[2\]$/);
     fails(() => lowLoss(logits, i64([2, 0, 1]), o), RangeError, /got logits float32 \[2, 3\] and labels int64 \[3\]$/);
     fails(() => lowLoss(logits, i64([2, 0]).reshape(2, 1), o), RangeError, /and labels int64 \[2, 1\]$/);

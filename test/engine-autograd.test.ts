@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import * as torch from '../src/torch/index.js';
-import { F, Tensor } from '../src/torch/index.js';
+import { F, type Tensor } from '../src/torch/index.js';
 import { BatchNorm2d, Linear } from '../src/nn/index.js';
 import {
   adaptiveAvgPool2dJs,
@@ -47,12 +47,16 @@ function gradCheck(name: string, fn: (xs: Tensor[]) => Tensor, inputs: Nd[], see
     const objective = (xs: Nd[]): number => torch.tidy(() => torch.noGrad(() => fn(xs.map(f64)).mul(R).sum().item()));
     inputs.forEach((x, i) => {
       const numeric = x.values.map((_, j) => {
-        const at = (delta: number) => inputs.map((y, k) => (k === i ? { shape: y.shape, values: y.values.map((v, q) => (q === j ? v + delta : v)) } : y));
+        const at = (delta: number) =>
+          inputs.map((y, k) => (k === i ? { shape: y.shape, values: y.values.map((v, q) => (q === j ? v + delta : v)) } : y));
         return (objective(at(EPS)) - objective(at(-EPS))) / (2 * EPS);
       });
       assertAllClose(analytic[i]!, numeric, { atol: TOL, rtol: TOL, what: `${name}: d/d(input ${i})` });
       // Guard against a vacuous check.
-      assert.ok(numeric.some((v) => Math.abs(v) > 1e-3), `${name}: input ${i} has a non-trivial gradient`);
+      assert.ok(
+        numeric.some((v) => Math.abs(v) > 1e-3),
+        `${name}: input ${i} has a non-trivial gradient`,
+      );
     });
     return forward;
   });
@@ -74,7 +78,10 @@ test('conv2d: forward matches plain JS, gradients match finite differences (stri
   const w2 = nd([4, 3, 2, 2], 5);
   const o2 = { stride: 2, padding: 1, dilation: 2 };
   const out2 = gradCheck('conv2d dilated', ([xt, wt]) => F.conv2d(xt!, wt!, null, o2), [x2, w2]);
-  assertAllClose(out2, conv2dJs(x2, w2, null, { stride: [2, 2], padding: [1, 1], dilation: [2, 2] }).values, { atol: 1e-12, what: 'conv2d dilated forward' });
+  assertAllClose(out2, conv2dJs(x2, w2, null, { stride: [2, 2], padding: [1, 1], dilation: [2, 2] }).values, {
+    atol: 1e-12,
+    what: 'conv2d dilated forward',
+  });
 });
 
 test('linear: forward matches plain JS, gradients match finite differences (2-d and 3-d inputs)', () => {
@@ -89,7 +96,12 @@ test('linear: forward matches plain JS, gradients match finite differences (2-d 
 });
 
 /** Training-mode batch norm in plain JS: per channel, biased batch variance for normalization. */
-function batchNormTrainJs(x: Nd, weight: number[], bias: number[], eps: number): { y: number[]; mean: number[]; biasedVar: number[]; unbiasedVar: number[] } {
+function batchNormTrainJs(
+  x: Nd,
+  weight: number[],
+  bias: number[],
+  eps: number,
+): { y: number[]; mean: number[]; biasedVar: number[]; unbiasedVar: number[] } {
   const [N, C, H, W] = x.shape as [number, number, number, number];
   const m = N * H * W;
   const mean: number[] = [];
@@ -129,7 +141,11 @@ test('maxPool2d / avgPool2d / adaptiveAvgPool2d: forward matches plain JS, gradi
 
   const ap = gradCheck('avgPool2d k3 s2 p1', ([xt]) => F.avgPool2d(xt!, 3, { stride: 2, padding: 1 }), [x]);
   assertAllClose(ap, pool2dJs(x, 'avg', [3, 3], [2, 2], [1, 1], true).values, { atol: 1e-12 });
-  const apx = gradCheck('avgPool2d no pad count', ([xt]) => F.avgPool2d(xt!, [2, 3], { stride: [2, 2], padding: [1, 1], countIncludePad: false }), [x]);
+  const apx = gradCheck(
+    'avgPool2d no pad count',
+    ([xt]) => F.avgPool2d(xt!, [2, 3], { stride: [2, 2], padding: [1, 1], countIncludePad: false }),
+    [x],
+  );
   assertAllClose(apx, pool2dJs(x, 'avg', [2, 3], [2, 2], [1, 1], false).values, { atol: 1e-12 });
 
   // Output sizes that do not divide the input: cells overlap.
@@ -173,7 +189,11 @@ test('crossEntropy: values match the formula, gradients match finite differences
     };
     for (const reduction of ['none', 'mean', 'sum'] as const) {
       const name = `crossEntropy ${reduction}${weight ? ' weighted' : ''}`;
-      const out = gradCheck(name, ([xt]) => F.crossEntropy(xt!, y, { reduction, weight: weight ? f64({ values: weight, shape: [C] }) : null }), [x]);
+      const out = gradCheck(
+        name,
+        ([xt]) => F.crossEntropy(xt!, y, { reduction, weight: weight ? f64({ values: weight, shape: [C] }) : null }),
+        [x],
+      );
       assertAllClose(out, expected[reduction], { atol: 1e-12, what: name });
       // nllLoss of logSoftmax is the same thing.
       const nll = F.nllLoss(F.logSoftmax(f64(x), 1), y, { reduction, weight: weight ? f64({ values: weight, shape: [C] }) : null });
@@ -235,10 +255,18 @@ test('backward with a gradient argument computes the vector-Jacobian product, an
     const x = f64({ values: xv, shape: [2, 3] }).requiresGrad_();
     const y = x.mul(x).mul(3); // dy/dx = 6x, elementwise
     y.backward(f64({ values: vv, shape: [2, 3] }), { retainGraph: true });
-    assertAllClose(x.grad!.toNumbers(), xv.map((v, i) => 6 * v * vv[i]!), { atol: 1e-12 });
+    assertAllClose(
+      x.grad!.toNumbers(),
+      xv.map((v, i) => 6 * v * vv[i]!),
+      { atol: 1e-12 },
+    );
     // A second backward adds to .grad.
     y.backward(f64({ values: vv, shape: [2, 3] }));
-    assertAllClose(x.grad!.toNumbers(), xv.map((v, i) => 12 * v * vv[i]!), { atol: 1e-12 });
+    assertAllClose(
+      x.grad!.toNumbers(),
+      xv.map((v, i) => 12 * v * vv[i]!),
+      { atol: 1e-12 },
+    );
     // Clearing.
     x.grad = null;
     assert.equal(x.grad, null);
@@ -329,7 +357,11 @@ test('batch norm train mode updates running statistics as PyTorch (momentum, unb
   assert.equal(bn.training, true);
   let rm = [0, 0, 0];
   let rv = [1, 1, 1];
-  for (const [step, seed] of [[1, 81], [2, 82], [3, 83]] as const) {
+  for (const [step, seed] of [
+    [1, 81],
+    [2, 82],
+    [3, 83],
+  ] as const) {
     const x = nd([4, C, 3, 2], seed, -1 + step, 2 + step); // shifting mean, so the update shows
     const ref = batchNormTrainJs(x, [1, 1, 1], [0, 0, 0], 1e-5);
     torch.tidy(() => {
@@ -353,8 +385,16 @@ test('batch norm train mode updates running statistics as PyTorch (momentum, unb
     const runningMean = f64({ values: m0, shape: [2] });
     const runningVar = f64({ values: v0, shape: [2] });
     F.batchNorm(f64(x), { runningMean, runningVar, training: true, momentum: 0.3 });
-    assertAllClose(runningMean.toNumbers(), m0.map((r, c) => 0.7 * r + 0.3 * ref.mean[c]!), { atol: 1e-12 });
-    assertAllClose(runningVar.toNumbers(), v0.map((r, c) => 0.7 * r + 0.3 * ref.unbiasedVar[c]!), { atol: 1e-12 });
+    assertAllClose(
+      runningMean.toNumbers(),
+      m0.map((r, c) => 0.7 * r + 0.3 * ref.mean[c]!),
+      { atol: 1e-12 },
+    );
+    assertAllClose(
+      runningVar.toNumbers(),
+      v0.map((r, c) => 0.7 * r + 0.3 * ref.unbiasedVar[c]!),
+      { atol: 1e-12 },
+    );
   });
   bn.dispose();
 });

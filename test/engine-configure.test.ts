@@ -46,7 +46,11 @@ function child(env: Record<string, string>): Report {
   const clean = { ...process.env };
   delete clean.LOW_NUM_THREADS;
   delete clean.LOW_SYSTEM_MALLOC;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD], { cwd: root, encoding: 'utf8', env: { ...clean, ...env } });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...clean, ...env },
+  });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as Report;
 }
@@ -54,12 +58,18 @@ function child(env: Record<string, string>): Report {
 test('importing src/torch changes neither the thread count nor the allocator; configure() sets both', () => {
   const r = child({});
   assert.equal(r.afterImport, r.before, 'the import changed the thread count');
-  assert.ok(r.returnedBefore > 48, `before configure(), ${r.returnedBefore.toFixed(1)} of 64 freed MB went back to the system (glibc's default)`);
+  assert.ok(
+    r.returnedBefore > 48,
+    `before configure(), ${r.returnedBefore.toFixed(1)} of 64 freed MB went back to the system (glibc's default)`,
+  );
   assert.equal(r.afterConfigure, availableParallelism());
-  assert.ok(r.returnedAfter < 16, `after configure(), ${r.returnedAfter.toFixed(1)} of 64 freed MB went back to the system (the heap should keep them)`);
+  assert.ok(
+    r.returnedAfter < 16,
+    `after configure(), ${r.returnedAfter.toFixed(1)} of 64 freed MB went back to the system (the heap should keep them)`,
+  );
 });
 
-test('configure() takes LOW_NUM_THREADS and keeps glibc\'s defaults under LOW_SYSTEM_MALLOC=1', () => {
+test("configure() takes LOW_NUM_THREADS and keeps glibc's defaults under LOW_SYSTEM_MALLOC=1", () => {
   const r = child({ LOW_NUM_THREADS: '1', LOW_SYSTEM_MALLOC: '1' });
   assert.equal(r.afterConfigure, 1);
   assert.ok(r.returnedAfter > 48, `with LOW_SYSTEM_MALLOC=1, only ${r.returnedAfter.toFixed(1)} of 64 freed MB went back to the system`);
@@ -69,10 +79,19 @@ test('the CLI refuses --threads beyond the cores before writing anything', () =>
   const temp = makeTempDir('threads');
   try {
     const out = join(temp.dir, 'run');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'train', '--threads', '100000', '--out', out], { cwd: root, encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'train', '--threads', '100000', '--out', out],
+      { cwd: root, encoding: 'utf8' },
+    );
     assert.equal(r.status, 1, r.stderr);
     // The option's parser refuses it first, naming the option and the machine's cores (setNumThreads would too).
-    assert.match(r.stderr, new RegExp(`--threads: 100000 is too large, expected a positive integer from 1 to ${availableParallelism()} \\(the ${availableParallelism()} cores of this machine`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `--threads: 100000 is too large, expected a positive integer from 1 to ${availableParallelism()} \\(the ${availableParallelism()} cores of this machine`,
+      ),
+    );
     assert.equal(existsSync(out), false);
   } finally {
     temp.remove();

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import * as torch from '../src/torch/index.js';
-import { F, Tensor } from '../src/torch/index.js';
+import { F, type Tensor } from '../src/torch/index.js';
 import { native } from '../src/torch/native.js';
 import { LeNet5 } from '../src/models/lenet5.js';
 
@@ -22,7 +22,12 @@ function throwsError(fn: () => unknown, message: RegExp): void {
 /** A normal operation after the failures: the engine still works. */
 function stillWorks(): void {
   torch.tidy(() => {
-    const y = torch.tensor([[1, 2], [3, 4]]).matmul(torch.tensor([[1], [1]]));
+    const y = torch
+      .tensor([
+        [1, 2],
+        [3, 4],
+      ])
+      .matmul(torch.tensor([[1], [1]]));
     assert.deepEqual(y.toNumbers(), [3, 7]);
   });
 }
@@ -35,7 +40,10 @@ test('mismatched shapes: matmul, non-broadcastable add, conv2d with the wrong ch
     throwsError(() => a.matmul(torch.ones([4, 5])), /^matmul: .*shapes cannot be multiplied \(2x3 and 4x5\)/);
     throwsError(() => a.add(torch.ones([4])), /^add: The size of tensor a \(3\) must match the size of tensor b \(4\)/);
     throwsError(() => a.mul(torch.ones([3, 3])), /^mul: The size of tensor a/);
-    throwsError(() => F.conv2d(torch.ones([1, 3, 8, 8]), torch.ones([4, 2, 3, 3])), /^conv2d: .*expected input\[1, 3, 8, 8\] to have 2 channels, but got 3 channels/);
+    throwsError(
+      () => F.conv2d(torch.ones([1, 3, 8, 8]), torch.ones([4, 2, 3, 3])),
+      /^conv2d: .*expected input\[1, 3, 8, 8\] to have 2 channels, but got 3 channels/,
+    );
     throwsError(() => F.linear(a, torch.ones([4, 5])), /^linear: .*cannot be multiplied/);
     throwsError(() => a.reshape(4, 2), /^reshape: shape '\[4, 2\]' is invalid for input of size 6/);
     throwsError(() => a.t().view(6), /^view: .*Use \.reshape/);
@@ -64,7 +72,10 @@ test('wrong dtypes: crossEntropy with float targets, index with float indices, w
     throwsError(() => F.crossEntropy(logits, i64([0, 1]), { reduction: 'avg' as never }), /reduction 'avg'/);
     // A gradient of the wrong dtype or shape is refused, as in PyTorch.
     const p = torch.zeros([2, 3], { requiresGrad: true });
-    throwsError(() => (p.grad = torch.zeros([2, 3], { dtype: 'float64' })), /grad: the assigned gradient is float64 \[2, 3\].*float32 \[2, 3\]/);
+    throwsError(
+      () => (p.grad = torch.zeros([2, 3], { dtype: 'float64' })),
+      /grad: the assigned gradient is float64 \[2, 3\].*float32 \[2, 3\]/,
+    );
     throwsError(() => (p.grad = torch.zeros([3])), /grad: the assigned gradient is float32 \[3\]/);
     assert.equal(p.grad, null);
   });
@@ -76,7 +87,10 @@ test('out-of-range indices: indexSelect, gather, select, index, narrow, dims', (
     const a = torch.ones([2, 3]);
     throwsError(() => a.indexSelect(1, i64([0, 3])), /^indexSelect: .*out of .*bounds.*3/);
     throwsError(() => a.indexSelect(1, i64([-1])), /^indexSelect: .*out of .*bounds/);
-    throwsError(() => a.gather(1, torch.tensor([[0, 5]], { dtype: 'int64' })), /^gather: index 5 is out of bounds for dimension 1 with size 3/);
+    throwsError(
+      () => a.gather(1, torch.tensor([[0, 5]], { dtype: 'int64' })),
+      /^gather: index 5 is out of bounds for dimension 1 with size 3/,
+    );
     throwsError(() => a.select(0, 2), /^select: .*index 2 out of range for tensor of size \[2, 3\] at dimension 0/);
     throwsError(() => a.select(3, 0), /^select: Dimension out of range \(expected to be in range of \[-2, 1\], but got 3\)/);
     throwsError(() => a.index(i64([5])), /^index: index 5 is out of bounds for dimension 0 with size 2/);
@@ -113,7 +127,10 @@ test('autograd misuse: backward of a non-scalar without a gradient, twice throug
   torch.tidy(() => {
     const p = torch.ones([2]).requiresGrad_();
     throwsError(() => p.mul(2).backward(), /^backward: grad can be implicitly created only for scalar outputs/);
-    throwsError(() => p.mul(2).backward(torch.ones([3])), /^backward: invalid gradient at index 0 - got \[3\] but expected shape compatible with \[2\]/);
+    throwsError(
+      () => p.mul(2).backward(torch.ones([3])),
+      /^backward: invalid gradient at index 0 - got \[3\] but expected shape compatible with \[2\]/,
+    );
     const l = p.mul(p).sum();
     l.backward();
     throwsError(() => l.backward(), /^backward: Trying to backward through the graph a second time/);
@@ -165,13 +182,19 @@ test('raw native functions: wrong argument types and counts, non-tensor objects'
     [() => raw.isDisposed!(), /^isDisposed: argument 0: expected a tensor/],
     [() => raw.conv2d!(h, h, null, [0, 0], [0, 0], [1, 1], 1), /^conv2d: /],
     [() => raw.maxPool2d!(torch.ones([1, 1, 4, 4]).handle, [2, 2], [0, 0], [0, 0], [1, 1], false), /^maxPool2d: stride should not be zero/],
-    [() => raw.avgPool2d!(torch.ones([1, 1, 4, 4]).handle, [0, 0], [1, 1], [0, 0], false, true), /^avgPool2d: kernel size should be greater than zero/],
+    [
+      () => raw.avgPool2d!(torch.ones([1, 1, 4, 4]).handle, [0, 0], [1, 1], [0, 0], false, true),
+      /^avgPool2d: kernel size should be greater than zero/,
+    ],
     [() => raw.setNumThreads!(0), /^setNumThreads: expected a thread count from 1 to \d+ \(the cores this process can use\), got 0$/],
     [() => raw.setNumThreads!(100000), /^setNumThreads: expected a thread count from 1 to \d+ .*got 100000$/],
     // The guard alone names the function: one prefix, not two.
     [() => raw.fromArray!(new Float32Array(3), [2]), /^fromArray: shape has 2 elements but the array has 3$/],
     [() => raw.fromArray!(new Float32Array(3)), /^fromArray: expected 2 arguments \(typedArray, shape\), got 1$/],
-    [() => raw.fromArray!(new Float32Array(0), [2 ** 40, 2 ** 40]), /^fromArray: argument 1: shape has more elements than int64 can count$/],
+    [
+      () => raw.fromArray!(new Float32Array(0), [2 ** 40, 2 ** 40]),
+      /^fromArray: argument 1: shape has more elements than int64 can count$/,
+    ],
     [() => raw.ceGradNormSq!(h, h), /^ceGradNormSq: labels must be 1-d with 2 entries, got shape \[2, 3\]$/],
     [() => raw.ceGradNormSq!(h), /^ceGradNormSq: expected 2 arguments \(logits, labels\), got 1$/],
     [() => raw.dispose!(), /^dispose: expected 1 argument \(tensor\), got 0$/],
@@ -183,8 +206,15 @@ test('raw native functions: wrong argument types and counts, non-tensor objects'
   throwsError(() => torch.setNumThreads(0), /setNumThreads\(0\)/);
   // A JavaScript exception raised while the addon reads an argument reaches the caller as it was.
   const trap: number[] = [2, 3];
-  Object.defineProperty(trap, 0, { get: () => { throw new RangeError('from a getter'); } });
-  assert.throws(() => raw.reshape!(h, trap), (e: unknown) => e instanceof RangeError && e.message === 'from a getter');
+  Object.defineProperty(trap, 0, {
+    get: () => {
+      throw new RangeError('from a getter');
+    },
+  });
+  assert.throws(
+    () => raw.reshape!(h, trap),
+    (e: unknown) => e instanceof RangeError && e.message === 'from a getter',
+  );
   // No message anywhere in these cases names its function twice.
   for (const [fn] of cases) {
     try {

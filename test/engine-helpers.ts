@@ -52,7 +52,11 @@ export function numbers(a: ArrayLike<number | bigint>): number[] {
 }
 
 /** Asserts |actual - expected| <= atol + rtol * |expected| elementwise. */
-export function assertAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, o: { atol?: number; rtol?: number; what?: string } = {}): void {
+export function assertAllClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  o: { atol?: number; rtol?: number; what?: string } = {},
+): void {
   const atol = o.atol ?? 1e-6;
   const rtol = o.rtol ?? 0;
   assert.equal(actual.length, expected.length, `${o.what ?? 'values'}: length ${actual.length}, expected ${expected.length}`);
@@ -76,7 +80,12 @@ export interface Nd {
 }
 
 /** PyTorch's conv2d: x [N, C, H, W], w [O, C/groups, kh, kw], optional bias [O]. */
-export function conv2dJs(x: Nd, w: Nd, bias: number[] | null, o: { stride?: [number, number]; padding?: [number, number]; dilation?: [number, number]; groups?: number } = {}): Nd {
+export function conv2dJs(
+  x: Nd,
+  w: Nd,
+  bias: number[] | null,
+  o: { stride?: [number, number]; padding?: [number, number]; dilation?: [number, number]; groups?: number } = {},
+): Nd {
   const [N, C, H, W] = x.shape as [number, number, number, number];
   const [O, Cg, kh, kw] = w.shape as [number, number, number, number];
   const [sh, sw] = o.stride ?? [1, 1];
@@ -109,7 +118,14 @@ export function conv2dJs(x: Nd, w: Nd, bias: number[] | null, o: { stride?: [num
 }
 
 /** Max or average pooling over windows (padding counts as -inf for max; for avg, see countIncludePad). */
-export function pool2dJs(x: Nd, kind: 'max' | 'avg', k: [number, number], s: [number, number], p: [number, number] = [0, 0], countIncludePad = true): Nd {
+export function pool2dJs(
+  x: Nd,
+  kind: 'max' | 'avg',
+  k: [number, number],
+  s: [number, number],
+  p: [number, number] = [0, 0],
+  countIncludePad = true,
+): Nd {
   const [N, C, H, W] = x.shape as [number, number, number, number];
   const OH = Math.floor((H + 2 * p[0] - k[0]) / s[0]) + 1;
   const OW = Math.floor((W + 2 * p[1] - k[1]) / s[1]) + 1;

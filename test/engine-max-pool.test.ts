@@ -61,7 +61,8 @@ function tieRich(size: number, seed: number): Float32Array {
 const sameFloats = (a: Float32Array, b: Float32Array, what: string) => {
   assert.equal(a.length, b.length, what);
   for (let i = 0; i < a.length; i++) {
-    if (!Object.is(a[i], b[i]) && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) assert.fail(`${what}: element ${i} is ${a[i]}, expected ${b[i]}`);
+    if (!Object.is(a[i], b[i]) && !(Number.isNaN(a[i]) && Number.isNaN(b[i])))
+      assert.fail(`${what}: element ${i} is ${a[i]}, expected ${b[i]}`);
   }
 };
 
@@ -76,7 +77,10 @@ const CASES: { shape: number[]; k: [number, number]; stride: [number, number] }[
 for (const { shape, k, stride } of CASES) {
   test(`maxPool2d ${shape.join('x')}, kernel ${k}, stride ${stride}: values, indices and gradient as defined and as libtorch's kernel`, () => {
     torch.tidy(() => {
-      const data = tieRich(shape.reduce((a, b) => a * b, 1), shape[2]! * 31 + k[1]!);
+      const data = tieRich(
+        shape.reduce((a, b) => a * b, 1),
+        shape[2]! * 31 + k[1]!,
+      );
       const ref = maxPoolReference(data, shape, k, stride);
       const x = torch.tensor(data, { shape }).requiresGrad_();
       const y = torch.F.maxPool2d(x, k, { stride });
@@ -99,7 +103,9 @@ for (const { shape, k, stride } of CASES) {
   });
 }
 
-test('maxPool2d with two threads gives what one thread gives', { skip: availableParallelism() < 2 ? 'one core: setNumThreads refuses a second thread' : false }, () => {
+test('maxPool2d with two threads gives what one thread gives', {
+  skip: availableParallelism() < 2 ? 'one core: setNumThreads refuses a second thread' : false,
+}, () => {
   torch.tidy(() => {
     const shape = [4, 16, 12, 12];
     const x = torch.tensor(tieRich(4 * 16 * 12 * 12, 7), { shape });
@@ -118,7 +124,11 @@ test("maxPool2d outside the addon's loop (padding, ceil mode, dilation, float64,
     const data = tieRich(2 * 2 * 7 * 7, 3);
     const x = torch.tensor(data, { shape: [2, 2, 7, 7] });
     for (const o of [{ padding: 1 as const }, { ceilMode: true }, { dilation: 2 as const }]) {
-      sameFloats(torch.F.maxPool2d(x, 2, o).toFloat32Array(), torch.F.maxPool2dWithIndices(x, 2, o).values.toFloat32Array(), JSON.stringify(o));
+      sameFloats(
+        torch.F.maxPool2d(x, 2, o).toFloat32Array(),
+        torch.F.maxPool2dWithIndices(x, 2, o).values.toFloat32Array(),
+        JSON.stringify(o),
+      );
     }
     const x64 = x.double();
     assert.equal(torch.F.maxPool2d(x64, 2).dtype, 'float64');

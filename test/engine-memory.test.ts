@@ -12,7 +12,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 
 import * as torch from '../src/torch/index.js';
-import { F, Tensor } from '../src/torch/index.js';
+import { F, type Tensor } from '../src/torch/index.js';
 import { LeNet5 } from '../src/models/lenet5.js';
 import { SGD } from '../src/optim/index.js';
 
@@ -64,7 +64,13 @@ test('tidy: returned tensors survive (directly, in arrays, objects and Maps); th
   assert.equal(handles(), base + 4);
   assert.equal(dropped!.isDisposed, true);
   assert.deepEqual(r.a.toNumbers(), [1, 1]);
-  assert.deepEqual(r.list.map((t) => t.toNumbers()), [[2, 2], [3, 3]]);
+  assert.deepEqual(
+    r.list.map((t) => t.toNumbers()),
+    [
+      [2, 2],
+      [3, 3],
+    ],
+  );
   assert.deepEqual(r.map.get('m')!.toNumbers(), [5, 5]);
   assert.equal(r.n, 42);
   for (const t of [r.a, ...r.list, r.map.get('m')!]) t.dispose();
@@ -182,14 +188,25 @@ test('LeNet5 training loop (batch 32, 1500 steps, inside tidy): constant live ha
 
   // After the first step (which creates the momentum buffers) nothing accumulates.
   const warm = counts.slice(5);
-  assert.ok(warm.every((c) => c === warm[0]), `live handles vary after warm-up: ${Math.min(...warm)}..${Math.max(...warm)}`);
+  assert.ok(
+    warm.every((c) => c === warm[0]),
+    `live handles vary after warm-up: ${Math.min(...warm)}..${Math.max(...warm)}`,
+  );
   // Parameters (10) + momentum buffers (10) + the batches (8).
   assert.equal(warm[0], base + 28);
-  assert.ok(bytes.slice(5).every((b) => b === bytes[5]), 'live tensor bytes constant after warm-up');
+  assert.ok(
+    bytes.slice(5).every((b) => b === bytes[5]),
+    'live tensor bytes constant after warm-up',
+  );
   const growth = (rssEnd - rssAt300) / rssAt300;
   const samples = [...rss.entries()].filter(([s]) => s % 100 === 0).map(([, v]) => v.toFixed(0));
-  t.diagnostic(`rss ${rssAt300.toFixed(1)} MB at step 300, ${rssEnd.toFixed(1)} MB at step ${STEPS} (${(growth * 100).toFixed(2)}%; V8 heap ${heapAt300.toFixed(1)} -> ${heapEnd.toFixed(1)} MB); every 100 steps: ${samples.join(' ')}`);
-  assert.ok(growth < 0.05, `resident memory grew ${(growth * 100).toFixed(1)}% between step 300 (${rssAt300.toFixed(1)} MB) and step ${STEPS} (${rssEnd.toFixed(1)} MB)`);
+  t.diagnostic(
+    `rss ${rssAt300.toFixed(1)} MB at step 300, ${rssEnd.toFixed(1)} MB at step ${STEPS} (${(growth * 100).toFixed(2)}%; V8 heap ${heapAt300.toFixed(1)} -> ${heapEnd.toFixed(1)} MB); every 100 steps: ${samples.join(' ')}`,
+  );
+  assert.ok(
+    growth < 0.05,
+    `resident memory grew ${(growth * 100).toFixed(1)}% between step 300 (${rssAt300.toFixed(1)} MB) and step ${STEPS} (${rssEnd.toFixed(1)} MB)`,
+  );
   // It trained (on 4 memorizable batches the loss falls).
   const first = losses.slice(0, 20).reduce((a, b) => a + b) / 20;
   const last = losses.slice(-20).reduce((a, b) => a + b) / 20;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import * as torch from '../src/torch/index.js';
-import { Tensor, TensorFileError } from '../src/torch/index.js';
+import { type Tensor, TensorFileError } from '../src/torch/index.js';
 import { Dropout, Linear, ReLU, Sequential } from '../src/nn/index.js';
 import { SGD, cosineLr, multiStepLr } from '../src/optim/index.js';
 import { LeNet5 } from '../src/models/lenet5.js';
@@ -17,7 +17,18 @@ import { assertAllClose, assertClose, conv2dJs, linearJs, pool2dJs, reluJs, unif
 // Small tensors: one intra-op thread is faster on a shared machine and deterministic.
 torch.setNumThreads(1);
 
-const PARAM_NAMES = ['conv1.weight', 'conv1.bias', 'conv2.weight', 'conv2.bias', 'fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias', 'fc3.weight', 'fc3.bias'];
+const PARAM_NAMES = [
+  'conv1.weight',
+  'conv1.bias',
+  'conv2.weight',
+  'conv2.bias',
+  'fc1.weight',
+  'fc1.bias',
+  'fc2.weight',
+  'fc2.bias',
+  'fc3.weight',
+  'fc3.bias',
+];
 const PARAM_SHAPES = [[6, 1, 5, 5], [6], [16, 6, 5, 5], [16], [120, 400], [120], [84, 120], [84], [10, 84], [10]];
 
 /** A fixed input batch [2, 1, 28, 28] in [0, 1), rounded to float32. */
@@ -75,7 +86,7 @@ test('LeNet5 initial weights follow PyTorch default init bounds U(-1/sqrt(fan_in
   for (const m of [net, again, other]) m.dispose();
 });
 
-const PYTORCH_SCRIPT = String.raw`
+const PYTORCH_SCRIPT = `
 import sys, json
 import torch, torch.nn as nn, torch.nn.functional as F
 torch.set_num_threads(1)
@@ -110,7 +121,12 @@ test('LeNet5 after manualSeed(0) equals PyTorch LeNet-5 after torch.manual_seed(
     t.skip('/usr/bin/python3 cannot import torch');
     return;
   }
-  const r = spawnSync('/usr/bin/python3', ['-c', PYTORCH_SCRIPT], { input: JSON.stringify(INPUT.values), encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 });
+  const r = spawnSync('/usr/bin/python3', ['-c', PYTORCH_SCRIPT], {
+    input: JSON.stringify(INPUT.values),
+    encoding: 'utf8',
+    timeout: 120_000,
+    maxBuffer: 64 << 20,
+  });
   assert.equal(r.status, 0, `python3 failed: ${r.stderr}`);
   const py = JSON.parse(r.stdout) as { version: string; params: Record<string, number[]>; out: number[] };
   t.diagnostic(`PyTorch ${py.version}`);
@@ -134,16 +150,28 @@ test('Module: parameter names, shapes and count of LeNet5', () => {
   torch.manualSeed(0);
   const net = new LeNet5();
   const named = net.namedParameters();
-  assert.deepEqual(named.map(([n]) => n), PARAM_NAMES);
-  assert.deepEqual(named.map(([, p]) => p.shape), PARAM_SHAPES);
+  assert.deepEqual(
+    named.map(([n]) => n),
+    PARAM_NAMES,
+  );
+  assert.deepEqual(
+    named.map(([, p]) => p.shape),
+    PARAM_SHAPES,
+  );
   assert.ok(net.parameters().every((p) => p.requiresGrad && p.isLeaf && p.dtype === 'float32'));
   // 6*1*25+6 + 16*6*25+16 + 400*120+120 + 120*84+84 + 84*10+10
   assert.equal(net.parameterCount(), 156 + 2416 + 48120 + 10164 + 850);
   assert.equal(net.parameterCount(), 61706);
-  assert.deepEqual(net.namedModules().map(([n]) => n), ['', 'conv1', 'conv2', 'fc1', 'fc2', 'fc3']);
+  assert.deepEqual(
+    net.namedModules().map(([n]) => n),
+    ['', 'conv1', 'conv2', 'fc1', 'fc2', 'fc3'],
+  );
   // Sequential names children by position.
   const seq = new Sequential(new Linear(3, 4), new ReLU(), new Linear(4, 2));
-  assert.deepEqual(seq.namedParameters().map(([n]) => n), ['0.weight', '0.bias', '2.weight', '2.bias']);
+  assert.deepEqual(
+    seq.namedParameters().map(([n]) => n),
+    ['0.weight', '0.bias', '2.weight', '2.bias'],
+  );
   assert.equal(seq.parameterCount(), 3 * 4 + 4 + 4 * 2 + 2);
   net.dispose();
   seq.dispose();
@@ -180,7 +208,10 @@ test('Module: stateDict/loadStateDict round trip, save/load to a file give ident
       const { tensors, metadata } = torch.loadTensors(file);
       assert.deepEqual(metadata, { note: 'test' });
       assert.deepEqual([...tensors.keys()], PARAM_NAMES);
-      assert.deepEqual([...tensors.values()].map((t) => t.shape), PARAM_SHAPES);
+      assert.deepEqual(
+        [...tensors.values()].map((t) => t.shape),
+        PARAM_SHAPES,
+      );
     });
 
     // Tensors of every stored dtype survive a file round trip.
@@ -190,7 +221,13 @@ test('Module: stateDict/loadStateDict round trip, save/load to a file give ident
         f32: torch.tensor([1.5, -2], { dtype: 'float32' }),
         f64: torch.tensor([0.1, 1e-300], { dtype: 'float64' }),
         i64: torch.tensor([2 ** 40 + 1, -7], { dtype: 'int64' }),
-        i32: torch.tensor([[1, 2], [3, 4]], { dtype: 'int32' }),
+        i32: torch.tensor(
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          { dtype: 'int32' },
+        ),
         u8: torch.tensor([0, 255], { dtype: 'uint8' }),
         b: torch.tensor([true, false, true], { dtype: 'bool' }),
         scalar: torch.scalar(3, { dtype: 'int64' }),
@@ -227,8 +264,14 @@ test('Module: stateDict/loadStateDict round trip, save/load to a file give ident
     for (const t of back.values()) t.dispose();
     // An array that does not fit its dtype or shape is refused, naming the entry; no file is written.
     const file4 = join(dir, 'bad.lowt');
-    assert.throws(() => torch.saveTensors(file4, { w: { dtype: 'float32', shape: [2, 3], data: new Float32Array(5) } }), /'w' holds a Float32Array of 5 elements; dtype float32 and shape \[2, 3\] need 6/);
-    assert.throws(() => torch.saveTensors(file4, { w: { dtype: 'float64', shape: [2], data: new Float32Array(2) } }), /'w' holds a Float32Array/);
+    assert.throws(
+      () => torch.saveTensors(file4, { w: { dtype: 'float32', shape: [2, 3], data: new Float32Array(5) } }),
+      /'w' holds a Float32Array of 5 elements; dtype float32 and shape \[2, 3\] need 6/,
+    );
+    assert.throws(
+      () => torch.saveTensors(file4, { w: { dtype: 'float64', shape: [2], data: new Float32Array(2) } }),
+      /'w' holds a Float32Array/,
+    );
     assert.throws(() => readFileSync(file4), /ENOENT/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -295,7 +338,10 @@ test('loading a truncated or garbage file throws TensorFileError naming the file
       }
     }
     const absent = join(dir, 'absent.lowt');
-    assert.throws(() => torch.loadTensors(absent), (e: unknown) => e instanceof TensorFileError && e.message.includes(absent) && /cannot read/.test(e.message));
+    assert.throws(
+      () => torch.loadTensors(absent),
+      (e: unknown) => e instanceof TensorFileError && e.message.includes(absent) && /cannot read/.test(e.message),
+    );
     // The failed loads left the model as it was.
     const after = new LeNet5();
     after.load(good);
@@ -316,17 +362,31 @@ test('train()/eval() switch dropout on and off throughout the module tree', () =
     const x = torch.ones([2000]);
     const y = drop.forward(x).toNumbers();
     // Kept values are scaled by 1 / (1 - p) = 2.
-    assert.ok(y.every((v) => v === 0 || v === 2), 'dropout outputs are 0 or 2');
+    assert.ok(
+      y.every((v) => v === 0 || v === 2),
+      'dropout outputs are 0 or 2',
+    );
     const zeros = y.filter((v) => v === 0).length;
     assert.ok(zeros > 900 && zeros < 1100, `about half dropped, got ${zeros}`);
     model.eval();
     assert.ok(model.namedModules().every(([, m]) => !m.training));
-    assert.deepEqual(drop.forward(x).toNumbers(), y.map(() => 1));
+    assert.deepEqual(
+      drop.forward(x).toNumbers(),
+      y.map(() => 1),
+    );
     model.train();
     assert.ok(drop.training);
-    assert.ok(drop.forward(x).toNumbers().some((v) => v === 0));
+    assert.ok(
+      drop
+        .forward(x)
+        .toNumbers()
+        .some((v) => v === 0),
+    );
     // The functional form with training = false is the identity.
-    assert.deepEqual(torch.F.dropout(x, 0.5, false).toNumbers(), y.map(() => 1));
+    assert.deepEqual(
+      torch.F.dropout(x, 0.5, false).toNumbers(),
+      y.map(() => 1),
+    );
   });
   model.dispose();
 });
@@ -334,7 +394,12 @@ test('train()/eval() switch dropout on and off throughout the module tree', () =
 // ---- SGD --------------------------------------------------------------------------------------
 
 /** torch.optim.SGD's documented update, in plain JS over arrays. */
-function sgdJs(p: number[], grads: number[][], lrs: number[], o: { momentum?: number; dampening?: number; weightDecay?: number; nesterov?: boolean }): number[] {
+function sgdJs(
+  p: number[],
+  grads: number[][],
+  lrs: number[],
+  o: { momentum?: number; dampening?: number; weightDecay?: number; nesterov?: boolean },
+): number[] {
   const mu = o.momentum ?? 0;
   const damp = o.dampening ?? 0;
   const wd = o.weightDecay ?? 0;
@@ -398,7 +463,10 @@ test('SGD: one and two steps with momentum, dampening, Nesterov and weight decay
         p.grad = torch.tensor(Float64Array.from(grads[s]!), { shape: [2, 3] });
         opt.step();
       }
-      assertAllClose(p.toNumbers(), sgdJs(p0, grads.slice(0, steps), lrs, o), { atol: 1e-14, what: `SGD ${JSON.stringify(o)} after ${steps} steps` });
+      assertAllClose(p.toNumbers(), sgdJs(p0, grads.slice(0, steps), lrs, o), {
+        atol: 1e-14,
+        what: `SGD ${JSON.stringify(o)} after ${steps} steps`,
+      });
       assert.deepEqual(frozen.toNumbers(), [7]);
       assert.ok(p.requiresGrad && p.isLeaf, 'the step did not detach the parameter');
       opt.zeroGrad();
@@ -420,13 +488,24 @@ test('SGD drives a real backward pass: one step on a linear model equals p - lr 
   const opt = new SGD(model.parameters(), { lr: 0.5 });
   torch.tidy(() => {
     // L = mean over the 2 rows of sum(y); dL/dW[o][i] = mean_r x[r][i], dL/db[o] = 1.
-    const loss = model.forward(torch.tensor(Float32Array.from(xv), { shape: [2, 3] })).sum().div(2);
+    const loss = model
+      .forward(torch.tensor(Float32Array.from(xv), { shape: [2, 3] }))
+      .sum()
+      .div(2);
     loss.backward();
     opt.step();
   });
   const meanX = [0, 1, 2].map((i) => (xv[i]! + xv[3 + i]!) / 2);
-  assertAllClose(model.weight.toNumbers(), w0.map((w, q) => w - 0.5 * meanX[q % 3]!), { atol: 1e-6 });
-  assertAllClose(model.bias!.toNumbers(), b0.map((b) => b - 0.5), { atol: 1e-6 });
+  assertAllClose(
+    model.weight.toNumbers(),
+    w0.map((w, q) => w - 0.5 * meanX[q % 3]!),
+    { atol: 1e-6 },
+  );
+  assertAllClose(
+    model.bias!.toNumbers(),
+    b0.map((b) => b - 0.5),
+    { atol: 1e-6 },
+  );
   model.dispose();
 });
 

@@ -41,13 +41,16 @@ function write(name: string, content: Buffer): string {
 }
 
 function refused(file: string, message: RegExp): void {
-  assert.throws(() => torch.loadTensors(file), (e: unknown) => {
-    assert.ok(e instanceof TensorFileError, `expected a TensorFileError, got ${String(e)}`);
-    assert.equal(e.file, file);
-    assert.ok(e.message.startsWith(`${file}: `), e.message);
-    assert.match(e.message, message);
-    return true;
-  });
+  assert.throws(
+    () => torch.loadTensors(file),
+    (e: unknown) => {
+      assert.ok(e instanceof TensorFileError, `expected a TensorFileError, got ${String(e)}`);
+      assert.equal(e.file, file);
+      assert.ok(e.message.startsWith(`${file}: `), e.message);
+      assert.match(e.message, message);
+      return true;
+    },
+  );
 }
 
 test('crc32 gives the standard check value and agrees with zlib on random data', () => {
@@ -74,19 +77,28 @@ test('saveTensors writes version 2 with the CRC-32 of the header and of each ten
   const length = buf.readUInt32LE(8);
   const json = buf.subarray(16, 16 + length);
   assert.equal(buf.readUInt32LE(12), crc32Table(json));
-  const header = JSON.parse(json.toString('utf8')) as { tensors: { name: string; offset: number; bytes: number; crc32: number }[]; metadata: unknown };
+  const header = JSON.parse(json.toString('utf8')) as {
+    tensors: { name: string; offset: number; bytes: number; crc32: number }[];
+    metadata: unknown;
+  };
   assert.deepEqual(header.metadata, { note: 'x' });
-  assert.deepEqual(header.tensors.map((e) => [e.name, e.offset, e.bytes, e.crc32]), [
-    ['w', 0, 16, crc32Table(bytesOf(w))],
-    ['n', 16, 16, crc32Table(bytesOf(n))],
-  ]);
+  assert.deepEqual(
+    header.tensors.map((e) => [e.name, e.offset, e.bytes, e.crc32]),
+    [
+      ['w', 0, 16, crc32Table(bytesOf(w))],
+      ['n', 16, 16, crc32Table(bytesOf(n))],
+    ],
+  );
   assert.deepEqual(buf.subarray(16 + length), Buffer.concat([bytesOf(w), bytesOf(n)]));
   const { tensors, metadata } = torch.loadTensors(file);
   assert.deepEqual(metadata, { note: 'x' });
   assert.deepEqual(tensors.get('w')!.toNumbers(), [1.5, -2, 3.25, 0]);
   assert.deepEqual(tensors.get('n')!.toNumbers(), [7, -1]);
   for (const t of tensors.values()) t.dispose();
-  assert.deepEqual(readdirSync(temp.dir).filter((f) => f.includes('.tmp-')), []);
+  assert.deepEqual(
+    readdirSync(temp.dir).filter((f) => f.includes('.tmp-')),
+    [],
+  );
 });
 
 test('flipped bytes in a tensor or in the header are caught at load, naming the file and the tensor', () => {
@@ -103,7 +115,10 @@ test('flipped bytes in a tensor or in the header are caught at load, naming the 
   const expected = crc32Table(bytesOf(values));
   const actual = crc32Table(flipped.subarray(weightsStart, weightsStart + 4000));
   const hex = (c: number) => c.toString(16).padStart(8, '0');
-  refused(write('flipped-data.lowt', flipped), new RegExp(`: tensor 'weights' is corrupt \\(CRC32 mismatch: stored ${hex(expected)}, computed ${hex(actual)}\\)$`));
+  refused(
+    write('flipped-data.lowt', flipped),
+    new RegExp(`: tensor 'weights' is corrupt \\(CRC32 mismatch: stored ${hex(expected)}, computed ${hex(actual)}\\)$`),
+  );
   // One bit of the metadata ("epoch":3 becomes "epoch":2) would still be valid JSON.
   const metaAt = good.indexOf('"epoch":3');
   const oneBit = Buffer.from(good);
@@ -123,14 +138,21 @@ test('version 1 files, written before the checksums, still load', () => {
   const a = Float64Array.of(0.1, -1e-300, 42);
   const b = Uint8Array.of(0, 1, 255);
   // An odd offset for b: entries need not be aligned.
-  const file = write('v1.lowt', lowtFile(1, {
-    tensors: [
-      { name: 'a', dtype: 'float64', shape: [3], offset: 0, bytes: 24 },
-      { name: 'b', dtype: 'uint8', shape: [1, 3], offset: 24, bytes: 3 },
-      { name: 'mask', dtype: 'bool', shape: [2], offset: 27, bytes: 8 },
-    ],
-    metadata: { from: 'an older build' },
-  }, Buffer.concat([bytesOf(a), bytesOf(b), bytesOf(Float32Array.of(1, 0))])));
+  const file = write(
+    'v1.lowt',
+    lowtFile(
+      1,
+      {
+        tensors: [
+          { name: 'a', dtype: 'float64', shape: [3], offset: 0, bytes: 24 },
+          { name: 'b', dtype: 'uint8', shape: [1, 3], offset: 24, bytes: 3 },
+          { name: 'mask', dtype: 'bool', shape: [2], offset: 27, bytes: 8 },
+        ],
+        metadata: { from: 'an older build' },
+      },
+      Buffer.concat([bytesOf(a), bytesOf(b), bytesOf(Float32Array.of(1, 0))]),
+    ),
+  );
   const { tensors, metadata } = torch.loadTensors(file);
   assert.deepEqual(metadata, { from: 'an older build' });
   assert.deepEqual(tensors.get('a')!.toNumbers(), [0.1, -1e-300, 42]);
@@ -139,7 +161,10 @@ test('version 1 files, written before the checksums, still load', () => {
   assert.equal(tensors.get('mask')!.dtype, 'bool');
   assert.deepEqual(tensors.get('mask')!.toNumbers(), [1, 0]);
   for (const t of tensors.values()) t.dispose();
-  refused(write('v3.lowt', lowtFile(3, { tensors: [], metadata: null }, Buffer.alloc(0))), /: format version 3, this build reads versions 1 and 2$/);
+  refused(
+    write('v3.lowt', lowtFile(3, { tensors: [], metadata: null }, Buffer.alloc(0))),
+    /: format version 3, this build reads versions 1 and 2$/,
+  );
 });
 
 test('loadTensors refuses malformed entries, naming the file and the entry', () => {
@@ -147,7 +172,11 @@ test('loadTensors refuses malformed entries, naming the file and the entry', () 
   const crc = crc32Table(data.subarray(0, 8));
   const entry = (over: Record<string, unknown>) => ({ name: 'x', dtype: 'float32', shape: [2], offset: 0, bytes: 8, crc32: crc, ...over });
   const cases: [string, unknown[], RegExp][] = [
-    ['negative dimension', [entry({ shape: [-2, -1] })], /corrupt entry for tensor 'x': shape \[-2,-1\] is not a list of non-negative integers$/],
+    [
+      'negative dimension',
+      [entry({ shape: [-2, -1] })],
+      /corrupt entry for tensor 'x': shape \[-2,-1\] is not a list of non-negative integers$/,
+    ],
     ['fractional dimension', [entry({ shape: [1.5] })], /tensor 'x': shape \[1\.5\] is not a list/],
     ['shape not a list', [entry({ shape: '2' })], /tensor 'x': shape "2" is not a list/],
     ['negative offset', [entry({ offset: -8 })], /tensor 'x': offset -8 is not a non-negative integer$/],
@@ -157,7 +186,11 @@ test('loadTensors refuses malformed entries, naming the file and the entry', () 
     ['unknown dtype', [entry({ dtype: 'float99' })], /tensor 'x': unknown dtype "float99" \(expected one of float32, /],
     ['no dtype', [entry({ dtype: undefined })], /tensor 'x': unknown dtype undefined/],
     ['beyond the file', [entry({ offset: 12 })], /truncated: tensor 'x' needs bytes 12 to 20 of the data, the file holds 16$/],
-    ['overlapping', [entry({}), entry({ name: 'y', offset: 4 })], /corrupt header: tensor 'y' \(bytes 4 to 12\) overlaps tensor 'x' \(bytes 0 to 8\)$/],
+    [
+      'overlapping',
+      [entry({}), entry({ name: 'y', offset: 4 })],
+      /corrupt header: tensor 'y' \(bytes 4 to 12\) overlaps tensor 'x' \(bytes 0 to 8\)$/,
+    ],
     ['listed twice', [entry({}), entry({ offset: 8 })], /corrupt header: tensor 'x' is listed twice$/],
     ['not an object', [entry({}), 7], /corrupt header: entry 1 is not an object$/],
     ['no name', [{ ...entry({}), name: 3 }], /corrupt header: entry 0 has no name$/],
@@ -168,7 +201,17 @@ test('loadTensors refuses malformed entries, naming the file and the entry', () 
     refused(write(`${name.replace(/ /g, '-')}.lowt`, lowtFile(2, { tensors, metadata: null }, data)), message);
   }
   // The same entries, well formed, load: two tensors side by side, and an empty one anywhere.
-  const ok = write('ok.lowt', lowtFile(2, { tensors: [entry({}), entry({ name: 'y', offset: 8 }), entry({ name: 'z', shape: [0], bytes: 0, offset: 4, crc32: 0 })], metadata: null }, data));
+  const ok = write(
+    'ok.lowt',
+    lowtFile(
+      2,
+      {
+        tensors: [entry({}), entry({ name: 'y', offset: 8 }), entry({ name: 'z', shape: [0], bytes: 0, offset: 4, crc32: 0 })],
+        metadata: null,
+      },
+      data,
+    ),
+  );
   const { tensors } = torch.loadTensors(ok);
   assert.deepEqual([...tensors.keys()], ['x', 'y', 'z']);
   assert.deepEqual(tensors.get('z')!.shape, [0]);
@@ -179,8 +222,14 @@ test('a save that fails leaves no temporary file and the old file in place', () 
   // The target is a directory, so the final rename fails after the temporary file was written.
   const target = join(temp.dir, 'occupied.lowt');
   mkdirSync(target);
-  assert.throws(() => torch.tidy(() => torch.saveTensors(target, { a: torch.zeros([3]) })), /EISDIR|ENOTEMPTY|EEXIST|illegal operation on a directory/);
-  assert.deepEqual(readdirSync(temp.dir).filter((f) => f.startsWith('occupied.lowt.tmp-')), []);
+  assert.throws(
+    () => torch.tidy(() => torch.saveTensors(target, { a: torch.zeros([3]) })),
+    /EISDIR|ENOTEMPTY|EEXIST|illegal operation on a directory/,
+  );
+  assert.deepEqual(
+    readdirSync(temp.dir).filter((f) => f.startsWith('occupied.lowt.tmp-')),
+    [],
+  );
 });
 
 test('removeStaleTempFiles deletes the temporary files of processes that are gone, and nothing else', () => {

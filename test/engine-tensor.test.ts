@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import * as torch from '../src/torch/index.js';
-import { Tensor } from '../src/torch/index.js';
+import type { Tensor } from '../src/torch/index.js';
 import { assertAllClose, numbers, prod, ravel, unravel, uniform } from './engine-helpers.js';
 
 // Tiny tensors: one intra-op thread is faster on a shared machine and deterministic.
@@ -15,7 +15,13 @@ const f64 = (values: number[], shape: number[]): Tensor => torch.tensor(Float64A
 const i64 = (values: number[], shape = [values.length]): Tensor => torch.tensor(BigInt64Array.from(values.map(BigInt)), { shape });
 
 /** Plain-JS broadcasting of a binary function over two row-major arrays. */
-function broadcast(a: number[], aShape: number[], b: number[], bShape: number[], fn: (x: number, y: number) => number): { values: number[]; shape: number[] } {
+function broadcast(
+  a: number[],
+  aShape: number[],
+  b: number[],
+  bShape: number[],
+  fn: (x: number, y: number) => number,
+): { values: number[]; shape: number[] } {
   const nd = Math.max(aShape.length, bShape.length);
   const pa = [...new Array<number>(nd - aShape.length).fill(1), ...aShape];
   const pb = [...new Array<number>(nd - bShape.length).fill(1), ...bShape];
@@ -35,7 +41,14 @@ function broadcast(a: number[], aShape: number[], b: number[], bShape: number[],
 }
 
 /** Plain-JS reduction of `dims` (with keepdim) for an array of `shape`. */
-function reduce(x: number[], shape: number[], dims: number[], keep: boolean, init: number, fn: (acc: number, v: number) => number): { values: number[]; shape: number[] } {
+function reduce(
+  x: number[],
+  shape: number[],
+  dims: number[],
+  keep: boolean,
+  init: number,
+  fn: (acc: number, v: number) => number,
+): { values: number[]; shape: number[] } {
   const outFull = shape.map((n, d) => (dims.includes(d) ? 1 : n));
   const acc = new Array<number>(prod(outFull)).fill(init);
   for (let f = 0; f < x.length; f++) {
@@ -70,7 +83,10 @@ function maxAlong(x: number[], shape: number[], dim: number): { values: number[]
 }
 
 /** A plain-JS view of a row-major array: value at a multi-index. */
-const at = (x: number[], shape: number[]) => (...idx: number[]): number => x[ravel(idx, shape)]!;
+const at =
+  (x: number[], shape: number[]) =>
+  (...idx: number[]): number =>
+    x[ravel(idx, shape)]!;
 
 // ---- creation ---------------------------------------------------------------------------------
 
@@ -122,7 +138,13 @@ test('tensor(): nested arrays infer the shape and honour the dtype', () => {
   assert.deepEqual(Array.from(torch.tensor([0.1]).toArray() as Float32Array), [Math.fround(0.1)]);
 
   // Integers beyond float32's 24-bit mantissa must survive exactly.
-  const big = torch.tensor([[16777217, -3], [2 ** 40 + 1, 0]], { dtype: 'int64' });
+  const big = torch.tensor(
+    [
+      [16777217, -3],
+      [2 ** 40 + 1, 0],
+    ],
+    { dtype: 'int64' },
+  );
   assert.equal(big.dtype, 'int64');
   assert.deepEqual(Array.from(big.toArray() as BigInt64Array), [16777217n, -3n, 2n ** 40n + 1n, 0n]);
   const i32 = torch.tensor([2147483647, -2147483648, 16777217], { dtype: 'int32' });
@@ -132,10 +154,13 @@ test('tensor(): nested arrays infer the shape and honour the dtype', () => {
   assert.equal(u8.dtype, 'uint8');
   assert.deepEqual(Array.from(u8.toArray() as Uint8Array), [0, 200, 255]);
 
-  const bools = torch.tensor([
-    [true, false],
-    [false, true],
-  ], { dtype: 'bool' });
+  const bools = torch.tensor(
+    [
+      [true, false],
+      [false, true],
+    ],
+    { dtype: 'bool' },
+  );
   assert.equal(bools.dtype, 'bool');
   assert.deepEqual(Array.from(bools.toArray() as Uint8Array), [1, 0, 0, 1]);
 
@@ -201,11 +226,27 @@ test('broadcasting arithmetic matches plain JS', () => {
   assertAllClose(sum2.toNumbers(), ref2.values, { atol: 1e-12 });
 
   // Scalars.
-  assertAllClose(a.add(3).toNumbers(), av.map((x) => x + 3), { atol: 1e-12 });
-  assertAllClose(a.rsub(1).toNumbers(), av.map((x) => 1 - x), { atol: 1e-12 });
-  assertAllClose(a.mul(-2).div(4).toNumbers(), av.map((x) => (x * -2) / 4), { atol: 1e-12 });
+  assertAllClose(
+    a.add(3).toNumbers(),
+    av.map((x) => x + 3),
+    { atol: 1e-12 },
+  );
+  assertAllClose(
+    a.rsub(1).toNumbers(),
+    av.map((x) => 1 - x),
+    { atol: 1e-12 },
+  );
+  assertAllClose(
+    a.mul(-2).div(4).toNumbers(),
+    av.map((x) => (x * -2) / 4),
+    { atol: 1e-12 },
+  );
   assertAllClose(a.pow(2).sqrt().toNumbers(), av, { atol: 1e-12 });
-  assertAllClose(a.neg().exp().log().toNumbers(), av.map((x) => -x), { atol: 1e-12 });
+  assertAllClose(
+    a.neg().exp().log().toNumbers(),
+    av.map((x) => -x),
+    { atol: 1e-12 },
+  );
   // int64 stays int64 with integer scalars, and float tensors promote int ones.
   const ints = i64([1, -2, 3]);
   assert.equal(ints.mul(2).dtype, 'int64');
@@ -250,7 +291,11 @@ test('reductions: sum/mean/max/min/argmax along dims with keepdim match plain JS
       const m = x.mean(dims, keep);
       const n = pos.reduce((k, d) => k * shape[d]!, 1);
       assert.deepEqual(m.shape, ref.shape);
-      assertAllClose(m.toNumbers(), ref.values.map((v) => v / n), { atol: 1e-12, what: `mean ${dims}` });
+      assertAllClose(
+        m.toNumbers(),
+        ref.values.map((v) => v / n),
+        { atol: 1e-12, what: `mean ${dims}` },
+      );
     }
   }
   for (let dim = 0; dim < 3; dim++) {
@@ -267,8 +312,15 @@ test('reductions: sum/mean/max/min/argmax along dims with keepdim match plain JS
     assert.deepEqual(kept.indices.shape, keptShape);
     assert.deepEqual(x.argmax(dim, true).shape, keptShape);
     // min through the negated values
-    const negRef = maxAlong(xv.map((v) => -v), shape, dim);
-    assert.deepEqual(x.min(dim).values.toNumbers(), negRef.values.map((v) => -v));
+    const negRef = maxAlong(
+      xv.map((v) => -v),
+      shape,
+      dim,
+    );
+    assert.deepEqual(
+      x.min(dim).values.toNumbers(),
+      negRef.values.map((v) => -v),
+    );
     assert.deepEqual(x.argmin(dim).toNumbers(), negRef.indices);
   }
   assert.equal(x.max().item(), Math.max(...xv));
@@ -302,7 +354,9 @@ test('matmul matches a JS triple loop (2-d, batched, vector, float32)', () => {
   const bav = uniform(24, 13);
   const batched = f64(bav, [2, 3, 4]).matmul(f64(bv, [4, 5]));
   assert.deepEqual(batched.shape, [2, 3, 5]);
-  assertAllClose(batched.toNumbers(), [...matmulJs(bav.slice(0, 12), bv, 3, 4, 5), ...matmulJs(bav.slice(12), bv, 3, 4, 5)], { atol: 1e-12 });
+  assertAllClose(batched.toNumbers(), [...matmulJs(bav.slice(0, 12), bv, 3, 4, 5), ...matmulJs(bav.slice(12), bv, 3, 4, 5)], {
+    atol: 1e-12,
+  });
 
   // Vector @ matrix.
   const vec = f64(av.slice(0, 4), [4]).matmul(f64(bv, [4, 5]));
@@ -369,7 +423,10 @@ test('reshape/permute/transpose/flatten/slice/select match plain JS', () => {
   assert.deepEqual(sel.toNumbers(), selRef);
   const last = x.select(-1, 3);
   assert.deepEqual(last.shape, [2, 3]);
-  assert.deepEqual(last.toNumbers(), [0, 1, 2, 3, 4, 5].map((q) => xv[q * 4 + 3]!));
+  assert.deepEqual(
+    last.toNumbers(),
+    [0, 1, 2, 3, 4, 5].map((q) => xv[q * 4 + 3]!),
+  );
 
   assert.deepEqual(x.unsqueeze(1).shape, [2, 1, 3, 4]);
   assert.deepEqual(x.unsqueeze(1).squeeze(1).shape, [2, 3, 4]);
@@ -414,15 +471,24 @@ test('indexSelect/gather/index/maskedSelect/cat/stack match plain JS', () => {
   const mask2 = [true, false, true, false, false, true];
   const m2 = x.index(torch.tensor(mask2, { dtype: 'bool' }).reshape(2, 3));
   assert.deepEqual(m2.shape, [3, 4]);
-  assert.deepEqual(m2.toNumbers(), mask2.flatMap((on, q) => (on ? xv.slice(q * 4, q * 4 + 4) : [])));
+  assert.deepEqual(
+    m2.toNumbers(),
+    mask2.flatMap((on, q) => (on ? xv.slice(q * 4, q * 4 + 4) : [])),
+  );
 
   // maskedSelect keeps row-major order.
   const sel = x.maskedSelect(x.gt(0));
-  assert.deepEqual(sel.toNumbers(), xv.filter((v) => v > 0));
+  assert.deepEqual(
+    sel.toNumbers(),
+    xv.filter((v) => v > 0),
+  );
   // maskedSelect with a broadcast mask [4].
   const colMask = [true, false, false, true];
   const selCols = x.maskedSelect(torch.tensor(colMask, { dtype: 'bool' }));
-  assert.deepEqual(selCols.toNumbers(), xv.filter((_, q) => colMask[q % 4]));
+  assert.deepEqual(
+    selCols.toNumbers(),
+    xv.filter((_, q) => colMask[q % 4]),
+  );
 
   // cat along dims 0 and 2.
   const yv = uniform(12, 22);
@@ -452,7 +518,10 @@ test('indexSelect/gather/index/maskedSelect/cat/stack match plain JS', () => {
 
   // where picks elementwise.
   const w = torch.where(a.gt(b), a, b);
-  assert.deepEqual(w.toNumbers(), xv.slice(0, 6).map((v, q) => Math.max(v, xv[6 + q]!)));
+  assert.deepEqual(
+    w.toNumbers(),
+    xv.slice(0, 6).map((v, q) => Math.max(v, xv[6 + q]!)),
+  );
 });
 
 // ---- randomness -------------------------------------------------------------------------------
@@ -480,8 +549,14 @@ test('seeded randomness: same seed gives identical draws, another seed different
     // rand on [0, 1), randint on [lo, hi), randperm a permutation of 0..n-1.
     assert.ok(d.rand.every((v) => v >= 0 && v < 1));
     assert.ok(d.ints.every((v) => Number.isInteger(v) && v >= -3 && v < 7));
-    assert.deepEqual([...d.perm].sort((p, q) => p - q), Array.from({ length: 100 }, (_, i) => i));
-    assert.notDeepEqual(d.perm, Array.from({ length: 100 }, (_, i) => i));
+    assert.deepEqual(
+      [...d.perm].sort((p, q) => p - q),
+      Array.from({ length: 100 }, (_, i) => i),
+    );
+    assert.notDeepEqual(
+      d.perm,
+      Array.from({ length: 100 }, (_, i) => i),
+    );
   }
   // Rough moments of a large seeded sample (deterministic under the fixed seed).
   torch.manualSeed(7);
@@ -519,6 +594,9 @@ test('generator state: the draws after setRngState(s) repeat those after s = get
   // A restore is not a reseed: the draws continue from where the state was taken.
   torch.manualSeed(11);
   assert.notDeepEqual(draws().rand, after.rand);
-  assert.throws(() => torch.setRngState(torch.zeros([4])), /setRngState: state must be the uint8 tensor getRngState returned, got a float32 tensor$/);
+  assert.throws(
+    () => torch.setRngState(torch.zeros([4])),
+    /setRngState: state must be the uint8 tensor getRngState returned, got a float32 tensor$/,
+  );
   assert.throws(() => torch.setRngState(torch.zeros([4], { dtype: 'uint8' })));
 });

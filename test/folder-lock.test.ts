@@ -18,7 +18,8 @@ const folder = () => {
   mkdirSync(dir);
   return dir;
 };
-const holder = (h: Partial<LockHolder>): string => JSON.stringify({ pid: process.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z', what: 'low compare', ...h });
+const holder = (h: Partial<LockHolder>): string =>
+  JSON.stringify({ pid: process.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z', what: 'low compare', ...h });
 
 test('a folder is locked while held, with who holds it; released, it can be taken again', () => {
   const dir = folder();
@@ -28,7 +29,8 @@ test('a folder is locked while held, with who holds it; released, it can be take
   assert.equal(h.what, 'low compare');
   assert.throws(
     () => lockFolder(dir, 'training normal seed 0'),
-    (e: Error) => e instanceof FolderLocked && e.message.startsWith(`${dir} is in use: low compare by process ${process.pid} on ${hostname()} since `),
+    (e: Error) =>
+      e instanceof FolderLocked && e.message.startsWith(`${dir} is in use: low compare by process ${process.pid} on ${hostname()} since `),
   );
   release();
   assert.ok(!existsSync(join(dir, LOCK_FILE)));

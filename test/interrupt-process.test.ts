@@ -27,7 +27,14 @@ function dataDir(): string {
   const dir = join(temp.dir, 'data');
   const idx = (n: number, seed: number, images: string, labels: string) => {
     writeFile(join(dir, images), idxBytes(IDX_IMAGES_MAGIC, [n, 28, 28], patternBytes(n * 784, seed)));
-    writeFile(join(dir, labels), idxBytes(IDX_LABELS_MAGIC, [n], Uint8Array.from({ length: n }, (_, i) => i % 10)));
+    writeFile(
+      join(dir, labels),
+      idxBytes(
+        IDX_LABELS_MAGIC,
+        [n],
+        Uint8Array.from({ length: n }, (_, i) => i % 10),
+      ),
+    );
   };
   idx(500, 1, 'train-images-idx3-ubyte', 'train-labels-idx1-ubyte');
   idx(200, 2, 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte');
@@ -44,7 +51,10 @@ function interruptWhenReady(
   meanwhile?: (pid: number) => Promise<void>,
 ): Promise<{ code: number | null; stderr: string; stopSeconds: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), ...args], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     let sentAt = 0;
@@ -73,11 +83,28 @@ function interruptWhenReady(
   });
 }
 
-const common = (data: string) => ['--dataset', 'mnist', '--data-dir', data, '--model', 'lenet5', '--epochs', '5000', '--batch-size', '256', '--val-fraction', '0.1', '--threads', '1'];
+const common = (data: string) => [
+  '--dataset',
+  'mnist',
+  '--data-dir',
+  data,
+  '--model',
+  'lenet5',
+  '--epochs',
+  '5000',
+  '--batch-size',
+  '256',
+  '--val-fraction',
+  '0.1',
+  '--threads',
+  '1',
+];
 
 test('SIGINT stops a training process at its next batch, with a checkpoint and status 130', async () => {
   const out = join(temp.dir, 'train');
-  const r = await interruptWhenReady(['train', ...common(dataDir()), '--strategy', 'normal', '--out', out], () => existsSync(join(out, 'metrics.csv')));
+  const r = await interruptWhenReady(['train', ...common(dataDir()), '--strategy', 'normal', '--out', out], () =>
+    existsSync(join(out, 'metrics.csv')),
+  );
   assert.equal(r.code, 130, r.stderr);
   assert.match(r.stderr, /low: interrupted( in epoch \d+ after batch \d+|; \d+ epoch\(s\) are checkpointed)/);
   assert.ok(r.stopSeconds < 5, `stopped ${r.stopSeconds.toFixed(1)} s after the signal`);
@@ -96,12 +123,18 @@ test('SIGINT stops `low compare` and both of its training workers, each with a c
     // it, and so is a run of it trained on its own: nothing is trained twice at once.
     async (pid) => {
       const experiment = readFileSync(join(out, 'experiment.json'), 'utf8');
-      const again = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), ...args], { cwd: root, encoding: 'utf8' });
+      const again = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), ...args], {
+        cwd: root,
+        encoding: 'utf8',
+      });
       assert.equal(again.status, 1, again.stderr);
       assert.match(again.stderr, new RegExp(`${out.replace(/[/.]/g, '\\$&')} is in use: low compare by process ${pid} on `));
       assert.equal(readFileSync(join(out, 'experiment.json'), 'utf8'), experiment);
       const config = JSON.parse(readFileSync(join(runs[0]!, 'config.json'), 'utf8')) as RunConfig;
-      await assert.rejects(trainRun(config, { out: runs[0]! }), (e: Error) => e.name === 'FolderLocked' && /is in use: training normal seed 0 by process \d+/.test(e.message));
+      await assert.rejects(
+        trainRun(config, { out: runs[0]! }),
+        (e: Error) => e.name === 'FolderLocked' && /is in use: training normal seed 0 by process \d+/.test(e.message),
+      );
     },
   );
   assert.equal(r.code, 130, r.stderr);

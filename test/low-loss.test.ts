@@ -7,7 +7,8 @@ import { crossEntropyLoss, classBalancedLoss, classBalancedWeights, focalLoss } 
 import { gradNormSq, gradNormSqAutograd } from '../src/weighting/grad-norms.js';
 import { lowLoss } from '../src/weighting/low-loss.js';
 
-const close = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+const close = (a: number, b: number, tol: number, what: string) =>
+  assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
 
 function batch(seed: number, m = 16, c = 5) {
   torch.manualSeed(seed);
@@ -64,10 +65,14 @@ test('focal loss with gamma = 0 equals cross-entropy; a value worked by hand', (
     ce.forEach((v, i) => close(fl0[i]!, v, 1e-12, `row ${i}`));
     // Two classes, logits [0, ln 3]: p_1 = 3/4. FL = -(1 - 3/4)^2 ln(3/4) = 0.0625 * 0.2876821 = 0.01798013.
     const z = torch.tensor([[0, Math.log(3)]], { dtype: 'float64' });
-    const fl = focalLoss({ gamma: 2 }).perSample(z, torch.tensor(new BigInt64Array([1n]))).item();
+    const fl = focalLoss({ gamma: 2 })
+      .perSample(z, torch.tensor(new BigInt64Array([1n])))
+      .item();
     close(fl, 0.0625 * -Math.log(0.75), 1e-12, 'focal by hand');
     // With alpha = [0.25, 0.75] the same sample is scaled by alpha_1 = 0.75.
-    const fla = focalLoss({ gamma: 2, alpha: [0.25, 0.75] }).perSample(z, torch.tensor(new BigInt64Array([1n]))).item();
+    const fla = focalLoss({ gamma: 2, alpha: [0.25, 0.75] })
+      .perSample(z, torch.tensor(new BigInt64Array([1n])))
+      .item();
     close(fla, 0.75 * 0.0625 * -Math.log(0.75), 1e-6, 'focal with alpha');
   });
 });
@@ -108,7 +113,13 @@ test('class-balanced weights worked by hand on 3 classes', () => {
   assert.equal(classBalancedWeights([4, 0, 4])[1], 0, 'an absent class gets weight 0');
   assert.throws(() => classBalancedWeights([1, -1]), /class 1 has count -1/);
   torch.tidy(() => {
-    const z = torch.tensor([[0.5, 0, 0], [0, 0, 1]], { dtype: 'float64' });
+    const z = torch.tensor(
+      [
+        [0.5, 0, 0],
+        [0, 0, 1],
+      ],
+      { dtype: 'float64' },
+    );
     const y = torch.tensor(new BigInt64Array([0n, 2n]));
     const bce = classBalancedLoss([6, 3, 1]);
     const ce = crossEntropyLoss().perSample(z, y).toFloat64Array();
@@ -152,7 +163,10 @@ test('the fused CE gradient-norm kernel matches the tensor formula in float32 an
     const fused = torch.F.crossEntropyGradNormSq(z, y);
     const formula = torch.F.softmax(z.double(), 1).sub(torch.F.oneHot(y, 7).double()).square().sum(1).toFloat64Array();
     fused.forEach((v, i) => close(v, formula[i]!, 1e-12, `row ${i}`));
-    assert.throws(() => torch.F.crossEntropyGradNormSq(z, torch.full([64], 7, { dtype: 'int64' })), /label 7 of row 0 is out of range for 7 classes/);
+    assert.throws(
+      () => torch.F.crossEntropyGradNormSq(z, torch.full([64], 7, { dtype: 'int64' })),
+      /label 7 of row 0 is out of range for 7 classes/,
+    );
     assert.throws(() => torch.F.crossEntropyGradNormSq(z, y.float()), /labels must be integers/);
     assert.throws(() => torch.F.crossEntropyGradNormSq(z.flatten(), y), /logits must be 2-d/);
   });

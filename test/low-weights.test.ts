@@ -115,13 +115,7 @@ interface QuadprogResult {
   solution: number[];
   message: string;
 }
-type SolveQP = (
-  Dmat: number[][],
-  dvec: number[],
-  Amat: number[][],
-  bvec: number[],
-  meq?: number,
-) => QuadprogResult;
+type SolveQP = (Dmat: number[][], dvec: number[], Amat: number[][], bvec: number[], meq?: number) => QuadprogResult;
 
 function loadQuadprog(): SolveQP | undefined {
   try {
@@ -175,11 +169,15 @@ test('Float32Array input (as from tensors) satisfies the KKT conditions of the f
 
 const solveQP = loadQuadprog();
 
-test('agrees with the quadprog QP solver (Goldfarb-Idnani) on 154 instances to 1e-6', { skip: solveQP ? false : 'quadprog is not installed (npm install)' }, (t) => {
+test('agrees with the quadprog QP solver (Goldfarb-Idnani) on 154 instances to 1e-6', {
+  skip: solveQP ? false : 'quadprog is not installed (npm install)',
+}, (t) => {
   // A dense QP costs O(M^3) here (about 0.2 s at M = 300, 1 s at 500): many small instances,
   // and a few mid-sized ones from the KKT test above.
   const small = randomInstances(150, 424242, 48);
-  const large = randomInstances(1000, 20240601).filter((x) => x.g2.length >= 100 && x.g2.length <= 300).slice(0, 4);
+  const large = randomInstances(1000, 20240601)
+    .filter((x) => x.g2.length >= 100 && x.g2.length <= 300)
+    .slice(0, 4);
   let worst = 0;
   for (const { id, g2, lambda } of [...small, ...large]) {
     const w = lowWeights(g2, { lambda });
@@ -273,11 +271,17 @@ test('weights move towards 1 as lambda grows, and keep the order of g2', () => {
 test('adding a constant to every g2, or permuting them, does not change the weights', () => {
   for (const { id, g2, lambda } of randomInstances(100, 11)) {
     const w = lowWeights(g2, { lambda });
-    const shifted = lowWeights(g2.map((x) => x + 5), { lambda });
+    const shifted = lowWeights(
+      g2.map((x) => x + 5),
+      { lambda },
+    );
     const perm = Array.from(g2.keys()).reverse();
-    const permuted = lowWeights(perm.map((i) => g2[i]!), { lambda });
+    const permuted = lowWeights(
+      perm.map((i) => g2[i]!),
+      { lambda },
+    );
     // Adding 5 rounds each g2 by up to ulp(5) / 2, which moves w by that over 2 lambda.
-    const tol = 1e-15 * (5 + Math.max(...g2)) / lambda + 1e-12 * g2.length;
+    const tol = (1e-15 * (5 + Math.max(...g2))) / lambda + 1e-12 * g2.length;
     for (let i = 0; i < g2.length; i++) {
       assert.ok(Math.abs(shifted[i]! - w[i]!) <= tol, `instance ${id}: shift moved w[${i}]`);
       assert.ok(Math.abs(permuted[g2.length - 1 - i]! - w[i]!) <= 1e-12 * g2.length, `instance ${id}: permutation moved w[${i}]`);
@@ -376,7 +380,8 @@ test('projectOntoSimplex: entries exactly at the threshold (rounding decides the
     const w = projectOntoSimplex(v, total);
     const sum = w.reduce((a, b) => a + b, 0);
     assert.ok(Math.abs(sum - total) <= 1e-15, `${JSON.stringify(v)}: sum ${sum}`);
-    for (let i = 0; i < v.length; i++) assert.ok(w[i]! >= 0 && Math.abs(w[i]! - expected[i]!) <= 1e-15, `${JSON.stringify(v)}: w[${i}] = ${w[i]}`);
+    for (let i = 0; i < v.length; i++)
+      assert.ok(w[i]! >= 0 && Math.abs(w[i]! - expected[i]!) <= 1e-15, `${JSON.stringify(v)}: w[${i}] = ${w[i]}`);
   }
 });
 
@@ -393,7 +398,10 @@ test('projectOntoSimplex rejects bad input with a RangeError', () => {
   assert.throws(() => projectOntoSimplex([1, NaN], 1), /v\[1\] is NaN/);
   assert.throws(() => projectOntoSimplex([Infinity], 1), /v\[0\] is Infinity/);
   assert.throws(() => projectOntoSimplex([-Infinity, -Infinity], 1), /every entry of v is -Infinity/);
-  assert.throws(() => projectOntoSimplex([1], 0), (e: unknown) => e instanceof RangeError && /total is 0/.test(e.message));
+  assert.throws(
+    () => projectOntoSimplex([1], 0),
+    (e: unknown) => e instanceof RangeError && /total is 0/.test(e.message),
+  );
   assert.throws(() => projectOntoSimplex([1], NaN), /total is NaN/);
   assert.throws(() => projectOntoSimplex([1, 2], 1, new Float64Array(1)), /out has length 1; expected 2/);
 });

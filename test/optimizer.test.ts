@@ -16,7 +16,16 @@ function step(opt: Optimizer, k: number): void {
   torch.tidy(() => {
     opt.zeroGrad();
     const [a, b] = opt.params as [torch.Tensor, torch.Tensor];
-    a.mul(torch.tensor([k])).pow(torch.tensor([2])).sum().add(b.mul(torch.tensor([k])).pow(torch.tensor([2])).sum()).backward();
+    a.mul(torch.tensor([k]))
+      .pow(torch.tensor([2]))
+      .sum()
+      .add(
+        b
+          .mul(torch.tensor([k]))
+          .pow(torch.tensor([2]))
+          .sum(),
+      )
+      .backward();
     opt.step();
   });
 }
@@ -46,8 +55,14 @@ for (const [name, make] of [
     const foreign = name === 'Adam' ? 'momentum.0' : 'm.0';
     assert.throws(() => b.loadStateTensors(new Map([[foreign, pa[0]!]])), new RegExp(`unknown state '${foreign.replace('.', '\\.')}'`));
     const misshapen = name === 'Adam' ? 'm.1' : 'momentum.1';
-    assert.throws(() => b.loadStateTensors(new Map([[misshapen, pa[0]!]])), new RegExp(`'${misshapen.replace('.', '\\.')}' has shape \\[3\\], parameter 1 has \\[1,2\\]`));
-    assert.throws(() => b.loadStateTensors(new Map([[misshapen.replace('1', '9'), pa[0]!]])), /for parameter 9, but there are 3 parameters/);
+    assert.throws(
+      () => b.loadStateTensors(new Map([[misshapen, pa[0]!]])),
+      new RegExp(`'${misshapen.replace('.', '\\.')}' has shape \\[3\\], parameter 1 has \\[1,2\\]`),
+    );
+    assert.throws(
+      () => b.loadStateTensors(new Map([[misshapen.replace('1', '9'), pa[0]!]])),
+      /for parameter 9, but there are 3 parameters/,
+    );
     a.dispose();
     b.dispose();
   });

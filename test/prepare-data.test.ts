@@ -23,14 +23,28 @@ function mnist(name: string, o: { train: number; test: number; size?: number; te
   const dir = join(temp.dir, name);
   const write = (prefix: string, n: number, size: number) => {
     writeFile(join(dir, `${prefix}-images-idx3-ubyte`), idxBytes(IDX_IMAGES_MAGIC, [n, size, size], patternBytes(n * size * size, n)));
-    writeFile(join(dir, `${prefix}-labels-idx1-ubyte`), idxBytes(IDX_LABELS_MAGIC, [n], Uint8Array.from({ length: n }, (_, i) => i % 10)));
+    writeFile(
+      join(dir, `${prefix}-labels-idx1-ubyte`),
+      idxBytes(
+        IDX_LABELS_MAGIC,
+        [n],
+        Uint8Array.from({ length: n }, (_, i) => i % 10),
+      ),
+    );
   };
   write('train', o.train, o.size ?? 28);
   write('t10k', o.test, o.testSize ?? o.size ?? 28);
   return dir;
 }
 
-const config = (dataDir: string, over: Partial<RunConfig> = {}): RunConfig => ({ ...DEFAULT_CONFIG, dataset: 'mnist', dataDir, epochs: 1, batchSize: 10, ...over });
+const config = (dataDir: string, over: Partial<RunConfig> = {}): RunConfig => ({
+  ...DEFAULT_CONFIG,
+  dataset: 'mnist',
+  dataDir,
+  epochs: 1,
+  batchSize: 10,
+  ...over,
+});
 
 const rejectsWith = (p: Promise<unknown>, message: string | RegExp) =>
   assert.rejects(p, (e: Error) => {
@@ -41,13 +55,19 @@ const rejectsWith = (p: Promise<unknown>, message: string | RegExp) =>
 
 test('an empty test split, or one of another image size, is refused before the first step, naming the folder', async () => {
   const empty = mnist('empty-test', { train: 20, test: 0 });
-  await rejectsWith(prepareData(config(empty)), `mnist (test split) in ${empty}: no test images, expected at least one (the test split is evaluated after every epoch)`);
+  await rejectsWith(
+    prepareData(config(empty)),
+    `mnist (test split) in ${empty}: no test images, expected at least one (the test split is evaluated after every epoch)`,
+  );
   const out = join(temp.dir, 'out-empty-test');
   await rejectsWith(trainRun(config(empty), { out }), /no test images/);
   assert.equal(existsSync(out), false, 'a refused start leaves no folder behind (not even config.json)');
 
   const other = mnist('other-size', { train: 20, test: 10, testSize: 32 });
-  await rejectsWith(prepareData(config(other)), `mnist (test split) in ${other}: images of 1 x 32 x 32 (channels x height x width), but the training split's are 1 x 28 x 28, expected the same size`);
+  await rejectsWith(
+    prepareData(config(other)),
+    `mnist (test split) in ${other}: images of 1 x 32 x 32 (channels x height x width), but the training split's are 1 x 28 x 28, expected the same size`,
+  );
   // Without the test split (tuning runs never load it) the training split alone is fine.
   const data = await prepareData(config(other, { evaluateTest: false, valFraction: 0.5 }));
   assert.equal(data.test, null);
@@ -59,7 +79,10 @@ test('an empty training split, or one emptied by the validation hold-out, is ref
   await rejectsWith(prepareData(config(empty)), `mnist (train split) in ${empty}: no training images, expected at least one`);
   const tiny = mnist('tiny', { train: 4, test: 5 });
   // 5 % of 4 samples rounds to none: a validation split of nothing would score NaN.
-  await rejectsWith(prepareData(config(tiny, { valFraction: 0.05 })), `mnist (train split) in ${tiny}: --val-fraction 0.05 holds out no sample of the 4 training samples, expected a validation split of at least one`);
+  await rejectsWith(
+    prepareData(config(tiny, { valFraction: 0.05 })),
+    `mnist (train split) in ${tiny}: --val-fraction 0.05 holds out no sample of the 4 training samples, expected a validation split of at least one`,
+  );
 });
 
 test('a batch larger than memory, and a history larger than memory, are refused with the largest value that fits', async () => {
@@ -73,7 +96,10 @@ test('a batch larger than memory, and a history larger than memory, are refused 
   assert.equal((await prepareData(config(dir, { batchSize: 684784 }))).train.labels.length, 20, 'the largest batch that fits is accepted');
   // 20 samples: 2^30 / 20 = 53687091 epochs fit in the history.
   assert.equal(MAX_HISTORY_ENTRIES, 2 ** 30);
-  await rejectsWith(prepareData(config(dir, { epochs: 53687092 })), /^epochs 53687092 \(--epochs\) x 20 training samples: the per-sample history .* would take 12\.0 GiB, expected at most 53687091 epochs for this training set/);
+  await rejectsWith(
+    prepareData(config(dir, { epochs: 53687092 })),
+    /^epochs 53687092 \(--epochs\) x 20 training samples: the per-sample history .* would take 12\.0 GiB, expected at most 53687091 epochs for this training set/,
+  );
   await prepareData(config(dir, { epochs: 53687091 }));
 });
 
@@ -96,7 +122,8 @@ test('checkModelFitsData: LeNet-5 takes square images of an even size up to 32, 
   assert.ok(!fits('lenet5', [1, 28, 32]));
   assert.ok(fits('mlp', [3, 300, 300]));
   assert.ok(!fits('mlp', [1, 28, 32]));
-  for (const model of ['wrn-28-2', 'densenet-bc', 'resnet18', 'resnet18-cifar', 'densenet161', 'wrn-16-8']) assert.ok(fits(model, [3, 300, 300]), model);
+  for (const model of ['wrn-28-2', 'densenet-bc', 'resnet18', 'resnet18-cifar', 'densenet161', 'wrn-16-8'])
+    assert.ok(fits(model, [3, 300, 300]), model);
 });
 
 test('a folder of 300 x 300 images with the default model: the message names the model, how it was chosen, what it takes and what fits', async () => {
@@ -117,9 +144,25 @@ test('low train: the data and strategy errors reach the terminal once, prefixed 
   const dir = mnist('cli', { train: 20, test: 0 });
   const testSplit = low(['train', '--dataset', 'mnist', '--data-dir', dir, '--epochs', '1', '--out', join(temp.dir, 'cli-1'), '--quiet']);
   assert.equal(testSplit.status, 1);
-  assert.equal(testSplit.stderr.trim(), `low: mnist (test split) in ${dir}: no test images, expected at least one (the test split is evaluated after every epoch)`);
+  assert.equal(
+    testSplit.stderr.trim(),
+    `low: mnist (test split) in ${dir}: no test images, expected at least one (the test split is evaluated after every epoch)`,
+  );
   const good = mnist('cli-good', { train: 20, test: 5 });
-  const lambda = low(['train', '--dataset', 'mnist', '--data-dir', good, '--strategy', 'low:lambda=0', '--epochs', '1', '--out', join(temp.dir, 'cli-2'), '--quiet']);
+  const lambda = low([
+    'train',
+    '--dataset',
+    'mnist',
+    '--data-dir',
+    good,
+    '--strategy',
+    'low:lambda=0',
+    '--epochs',
+    '1',
+    '--out',
+    join(temp.dir, 'cli-2'),
+    '--quiet',
+  ]);
   assert.equal(lambda.status, 1);
   assert.equal(lambda.stderr.trim(), "low: strategy 'low:lambda=0': lambda must be a finite number > 0, got 0");
   assert.ok(!existsSync(join(temp.dir, 'cli-2', 'checkpoint.lowt')));

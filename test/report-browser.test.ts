@@ -12,7 +12,10 @@ import { makeExperimentFolder, makeImageFolder } from './report-fixtures.js';
 
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (bash scripts/setup.sh --browser installs Debian's chromium)`;
 
-test('an experiment report renders in Chromium: no console errors, no requests, charts with a size', { skip, timeout: 120_000 }, async () => {
+test('an experiment report renders in Chromium: no console errors, no requests, charts with a size', {
+  skip,
+  timeout: 120_000,
+}, async () => {
   const root = mkdtempSync(join(tmpdir(), 'low-report-browser-'));
   try {
     const data = await makeImageFolder(join(root, 'data'));

@@ -29,7 +29,9 @@ export async function makeImageFolder(root: string, perClass = 5): Promise<strin
       for (let k = 0; k < count; k++) {
         const px = Buffer.alloc(64, 40 + c * 50 + k * 8);
         px[0] = 255; // a bright corner, so that images are not uniform
-        await sharp(px, { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(join(dir, `s${k}.png`));
+        await sharp(px, { raw: { width: 8, height: 8, channels: 1 } })
+          .png()
+          .toFile(join(dir, `s${k}.png`));
       }
     }
   }
@@ -54,14 +56,26 @@ export interface RunFixture {
 /** A run folder as trainRun leaves it, without model parameters in the checkpoint. */
 export async function makeRunFolder(dir: string, dataDir: string, f: RunFixture): Promise<RunConfig> {
   mkdirSync(dir, { recursive: true });
-  const config: RunConfig = { ...DEFAULT_CONFIG, dataset: 'folder', dataDir, model: FOLDER_MODEL, strategy: 'low:lambda=0.1', epochs: f.epochs, ...f.config };
+  const config: RunConfig = {
+    ...DEFAULT_CONFIG,
+    dataset: 'folder',
+    dataDir,
+    model: FOLDER_MODEL,
+    strategy: 'low:lambda=0.1',
+    epochs: f.epochs,
+    ...f.config,
+  };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
   const data = await prepareData(config);
   const n = data.train.labels.length;
   const tensors: Record<string, torch.Tensor> = { ids: torch.tensor(data.train.ids), labels: torch.tensor(data.train.labels) };
   if (data.cleanLabels) tensors.cleanLabels = torch.tensor(data.cleanLabels);
   if (data.isNoisy) tensors.isNoisy = torch.tensor(data.isNoisy);
-  torch.saveTensors(join(dir, 'samples.lowt'), tensors, { classNames: data.classNames, dataset: data.train.name, trainCounts: data.trainCounts });
+  torch.saveTensors(join(dir, 'samples.lowt'), tensors, {
+    classNames: data.classNames,
+    dataset: data.train.name,
+    trainCounts: data.trainCounts,
+  });
   for (const t of Object.values(tensors)) t.dispose();
 
   const completed = f.completed ?? f.epochs;
@@ -84,8 +98,9 @@ export async function makeRunFolder(dir: string, dataDir: string, f: RunFixture)
   const means = history.classMeans(data.train.labels, data.numClasses, completed);
   const lines = ['epoch,class,class_name,mean_weight'];
   means.forEach((r, e) => r.forEach((m, c) => lines.push(`${e + 1},${c},${data.classNames[c]},${Number.isNaN(m) ? '' : m}`)));
-  writeFileSync(join(dir, 'class-weights.csv'), lines.join('\n') + '\n');
-  if (f.finished ?? completed === f.epochs) writeFileSync(join(dir, 'final.json'), JSON.stringify({ config, final: rows[rows.length - 1], rows }, null, 2));
+  writeFileSync(join(dir, 'class-weights.csv'), `${lines.join('\n')}\n`);
+  if (f.finished ?? completed === f.epochs)
+    writeFileSync(join(dir, 'final.json'), JSON.stringify({ config, final: rows[rows.length - 1], rows }, null, 2));
   return config;
 }
 
@@ -111,7 +126,8 @@ export async function makeExperimentFolder(dir: string, dataDir: string): Promis
     await makeRunFolder(run.dir, dataDir, {
       config: { strategy: run.strategy, seed: run.seed },
       epochs: 3,
-      weight: (e, p) => (run.strategy === 'normal' ? 1 : run.strategy === 'low:lambda=1' ? 1 + 0.001 * (p - 10) : 0.5 + 0.05 * p + 0.01 * e),
+      weight: (e, p) =>
+        run.strategy === 'normal' ? 1 : run.strategy === 'low:lambda=1' ? 1 + 0.001 * (p - 10) : 0.5 + 0.05 * p + 0.01 * e,
       loss: (e, p) => 2 / (e + 1) + 0.01 * p,
       row: (e) => ({
         test_err: err(e),

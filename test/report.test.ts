@@ -62,7 +62,10 @@ test('convergence chart: one series per strategy, mean and band = mean ± sample
   close(q.upper! - q.mean, 0.05 / Math.SQRT2, 'half band');
   // The band layer spans lower..upper, the line layer draws the mean.
   const layers = spec.layer as { mark: { type: string }; encoding: Record<string, { field?: string }> }[];
-  assert.deepEqual(layers.map((l) => l.mark.type), ['area', 'line']);
+  assert.deepEqual(
+    layers.map((l) => l.mark.type),
+    ['area', 'line'],
+  );
   assert.equal(layers[0]!.encoding.y!.field, 'lower');
   assert.equal(layers[0]!.encoding.y2!.field, 'upper');
   assert.equal(layers[1]!.encoding.y!.field, 'mean');
@@ -83,13 +86,23 @@ test('final-metric chart: one point per run, with the last epoch of each', () =>
   const marks = (spec.layer as { mark: { type: string } }[]).map((l) => l.mark.type);
   assert.deepEqual(marks, ['point', 'tick'], 'no box plot with fewer than 4 seeds');
   const many = Array.from({ length: 4 }, (_, seed) => ({ strategy: 'normal', family: 'normal', seed, rows: rows([0.1 * seed]) }));
-  assert.equal((finalMetricSpec(finalValues(many, 'test_err'), { metric: 'test_err' }).layer as { mark: { type: string } }[])[0]!.mark.type, 'boxplot');
+  assert.equal(
+    (finalMetricSpec(finalValues(many, 'test_err'), { metric: 'test_err' }).layer as { mark: { type: string } }[])[0]!.mark.type,
+    'boxplot',
+  );
 });
 
 test('lambda chart: one line per gradient-scaling family, means by hand, baselines as reference lines', async () => {
   const spec = lambdaSpec(lambdaCurve(SERIES, 'test_err'), baselineFinals(SERIES, 'test_err'), { metric: 'test_err' });
   const v = spec.data.values;
-  assert.deepEqual(v.map((p) => [p.family, p.lambda]), [['low', 0.1], ['low', 1], ['low:scale=batch-mean', 1]]);
+  assert.deepEqual(
+    v.map((p) => [p.family, p.lambda]),
+    [
+      ['low', 0.1],
+      ['low', 1],
+      ['low:scale=batch-mean', 1],
+    ],
+  );
   close(v[0]!.mean, 0.125, 'low 0.1');
   close(v[1]!.mean, 0.18, 'low 1');
   assert.equal(v[1]!.std, null);
@@ -99,14 +112,26 @@ test('lambda chart: one line per gradient-scaling family, means by hand, baselin
   const svg = await renderSvg(spec);
   assert.ok(svg.includes('lambda (log scale)'));
   // Baselines closer than 4 % of the chart's height share one label (y from 0.10 to 0.30 here: 0.008).
-  const lines = [{ strategy: 'spl', mean: 0.2 }, { strategy: 'normal', mean: 0.25 }, { strategy: 'focal', mean: 0.205 }, { strategy: 'is', mean: 0.212 }];
-  const pts = [{ family: 'low', lambda: 1, mean: 0.1, std: 0, lower: 0.1, upper: 0.1, n: 1 }, { family: 'low', lambda: 0.1, mean: 0.3, std: 0, lower: 0.3, upper: 0.3, n: 1 }];
-  assert.deepEqual(baselineLabels(pts, lines), [{ strategy: 'spl, focal, is', mean: 0.212 }, { strategy: 'normal', mean: 0.25 }]);
+  const lines = [
+    { strategy: 'spl', mean: 0.2 },
+    { strategy: 'normal', mean: 0.25 },
+    { strategy: 'focal', mean: 0.205 },
+    { strategy: 'is', mean: 0.212 },
+  ];
+  const pts = [
+    { family: 'low', lambda: 1, mean: 0.1, std: 0, lower: 0.1, upper: 0.1, n: 1 },
+    { family: 'low', lambda: 0.1, mean: 0.3, std: 0, lower: 0.3, upper: 0.3, n: 1 },
+  ];
+  assert.deepEqual(baselineLabels(pts, lines), [
+    { strategy: 'spl, focal, is', mean: 0.212 },
+    { strategy: 'normal', mean: 0.25 },
+  ]);
 });
 
 test('class weight chart: one line per class, values and legend with class counts', () => {
   const points: ClassWeightPoint[] = [];
-  for (let e = 1; e <= 4; e++) for (let c = 0; c < 3; c++) points.push({ epoch: e, classIndex: c, className: CLASSES[c]!, meanWeight: 1 + (c - 1) * 0.1 * e });
+  for (let e = 1; e <= 4; e++)
+    for (let c = 0; c < 3; c++) points.push({ epoch: e, classIndex: c, className: CLASSES[c]!, meanWeight: 1 + (c - 1) * 0.1 * e });
   const spec = classWeightSpec(points, { classCounts: [10, 20, 30] });
   const series = new Set(spec.data.values.map((v) => v.series));
   assert.deepEqual([...series], ['ant (n=10)', 'bee (n=20)', 'cat (n=30)']);
@@ -131,8 +156,20 @@ test('gallery spec: cells in order, labels, predictions, weights and a frame for
   }));
   const spec = gallerySpec(items, { title: 't', columns: 3 });
   const v = spec.data.values;
-  assert.deepEqual(v.map((c) => [c.col, c.row]), [[0, 0], [1, 0], [2, 0], [0, 1], [1, 1]]);
-  assert.deepEqual(v.map((c) => c.line2), ['pred: ant', 'pred: bee', 'pred: ≠ label', 'pred: ant', 'pred: ant']);
+  assert.deepEqual(
+    v.map((c) => [c.col, c.row]),
+    [
+      [0, 0],
+      [1, 0],
+      [2, 0],
+      [0, 1],
+      [1, 1],
+    ],
+  );
+  assert.deepEqual(
+    v.map((c) => c.line2),
+    ['pred: ant', 'pred: bee', 'pred: ≠ label', 'pred: ant', 'pred: ant'],
+  );
   assert.equal(v[1]!.line3, 'w 1.900  #51');
   assert.equal(v[3]!.line4, 'clean: cat');
   const svg = await renderSvg(spec);
@@ -158,8 +195,8 @@ test('run report: self-contained, charts, galleries that pick the highest- and l
     const special: Record<number, number> = { 11: 9, 3: 8, 15: 7, 7: 6, 18: 0.1, 2: 0.2 };
     await makeRunFolder(dir, data, {
       epochs: 4,
-      weight: (e, p) => special[p] ?? 1 + 0.001 * p,
-      margin: (e, p) => (p % 2 ? -1 : 1),
+      weight: (_e, p) => special[p] ?? 1 + 0.001 * p,
+      margin: (_e, p) => (p % 2 ? -1 : 1),
       row: (e) => ({ test_err: 0.5 - 0.1 * e, train_loss: 1 / (e + 1), test_acc: 0.5 + 0.1 * e }),
     });
     const report = await buildRunReport(dir, { top: 4, perClass: 2 });
@@ -173,7 +210,11 @@ test('run report: self-contained, charts, galleries that pick the highest- and l
     // The checkpoint has no model parameters: predictions come from the margins, and the report says so.
     assert.ok(report.html.includes('sign of the last epoch'));
     const g = (byName.get('gallery-highest')!.spec as VlSpec<GalleryItem>).data.values;
-    assert.deepEqual(g.map((c) => c.predicted), [null, null, null, null], 'odd positions have negative margins');
+    assert.deepEqual(
+      g.map((c) => c.predicted),
+      [null, null, null, null],
+      'odd positions have negative margins',
+    );
     assert.ok(g.every((c) => c.image.startsWith('data:image/png;base64,')));
     for (const name of ['curve-test_err', 'curve-train_loss', 'class-weights']) assert.ok(byName.has(name), name);
     // Every chart is in the page, inline.
@@ -205,14 +246,20 @@ test('experiment report: summary table, curves with bands, lambda chart, PNG exp
     close(p.mean, (a + b) / 2, 'mean');
     close(p.std, Math.abs(a - b) / Math.SQRT2, 'std');
     const lam = (chart('lambda-test_err').spec as VlSpec<{ lambda: number; mean: number }>).data.values;
-    assert.deepEqual(lam.map((x) => x.lambda), [0.1, 1]);
+    assert.deepEqual(
+      lam.map((x) => x.lambda),
+      [0.1, 1],
+    );
     // Class weights are drawn for the strategies that reweight; normal's are all 1.
     assert.ok(report.charts.some((c) => c.name === 'class-weights-low_lambda_0.1'));
     assert.ok(!report.charts.some((c) => c.name === 'class-weights-normal'));
     assert.ok(html.includes('Not shown: normal'));
     // Galleries come from the LOW setting the summary selects (lambda 0.1: its weight grows with the position).
     assert.ok(html.includes('From the run <code>low:lambda=0.1</code>, seed 0'));
-    assert.deepEqual((chart('gallery-highest').spec as VlSpec<{ position: number }>).data.values.map((v) => v.position), [19, 18, 17, 16]);
+    assert.deepEqual(
+      (chart('gallery-highest').spec as VlSpec<{ position: number }>).data.values.map((v) => v.position),
+      [19, 18, 17, 16],
+    );
     const pngs = readdirSync(pngDir);
     assert.equal(pngs.length, report.charts.length);
     assert.deepEqual(readFileSync(join(pngDir, 'curve-test_err.png')).subarray(0, 8), PNG_SIGNATURE);
@@ -228,7 +275,14 @@ test('tuned experiment report: the lambda section shows the tuning record (valid
     const dir = join(root, 'tuned');
     mkdirSync(dir, { recursive: true });
     const { strategy: _s, seed: _d, ...base } = { ...DEFAULT_CONFIG, dataset: 'folder', dataDir: data, model: FOLDER_MODEL, epochs: 3 };
-    const plan = { strategies: ['normal', 'low'], lambdas: [1, 0.1], seeds: [0], base, select: 'bacc', tune: { lrs: [0.01, 0.1], epochs: 2, seed: 0 } };
+    const plan = {
+      strategies: ['normal', 'low'],
+      lambdas: [1, 0.1],
+      seeds: [0],
+      base,
+      select: 'bacc',
+      tune: { lrs: [0.01, 0.1], epochs: 2, seed: 0 },
+    };
     writeFileSync(join(dir, 'experiment.json'), JSON.stringify(plan, null, 2));
     // experiment.json and tuning.json as compare wrote them before --tune-seeds (one tuning seed,
     // `tune.seed`, no per-seed scores): candidates in plan order, a diverged score as NaN (null in JSON).
@@ -238,7 +292,10 @@ test('tuned experiment report: the lambda section shows the tuning record (valid
         strategy: 'normal',
         lr: 0.01,
         valScore: 0.6,
-        candidates: [{ strategy: 'normal', lr: 0.01, valScore: 0.6 }, { strategy: 'normal', lr: 0.1, valScore: 0.55 }],
+        candidates: [
+          { strategy: 'normal', lr: 0.01, valScore: 0.6 },
+          { strategy: 'normal', lr: 0.1, valScore: 0.55 },
+        ],
       },
       {
         family: 'low',
@@ -255,7 +312,12 @@ test('tuned experiment report: the lambda section shows the tuning record (valid
     ];
     writeFileSync(join(dir, 'tuning.json'), JSON.stringify(tuning, null, 2));
     for (const run of planTunedRuns(tuning as TunedChoice[], plan.seeds, base, dir)) {
-      await makeRunFolder(run.dir, data, { config: run.config, epochs: 3, weight: (e, p) => 1 + 0.01 * p, row: (e) => ({ test_err: 0.4 - 0.1 * e, test_bacc: 0.5 + 0.1 * e }) });
+      await makeRunFolder(run.dir, data, {
+        config: run.config,
+        epochs: 3,
+        weight: (_e, p) => 1 + 0.01 * p,
+        row: (e) => ({ test_err: 0.4 - 0.1 * e, test_bacc: 0.5 + 0.1 * e }),
+      });
     }
 
     const report = await buildExperimentReport(dir, { images: false });
@@ -276,8 +338,14 @@ test('tuned experiment report: the lambda section shows the tuning record (valid
     );
     // normal's chosen (best) tuning score is the dashed reference line.
     const baseline = (chart.spec.layer as { data?: { values: { strategy: string; mean: number }[] } }[]).find((l) => l.data)!.data!.values;
-    assert.deepEqual(baseline.map((b) => [b.strategy, b.mean]), [['normal @ lr=0.01', 0.6]]);
-    assert.ok(chart.svg.includes('>validation balanced accuracy<') && chart.svg.includes('>(tuning, seed 0, 2 epochs)<'), 'y axis names the metric and the tuning budget');
+    assert.deepEqual(
+      baseline.map((b) => [b.strategy, b.mean]),
+      [['normal @ lr=0.01', 0.6]],
+    );
+    assert.ok(
+      chart.svg.includes('>validation balanced accuracy<') && chart.svg.includes('>(tuning, seed 0, 2 epochs)<'),
+      'y axis names the metric and the tuning budget',
+    );
     const section = report.html.slice(report.html.indexOf('<section id="lambda">'));
     assert.match(section.slice(0, section.indexOf('</section>')), /diverged \(no score, not drawn\): low:lambda=1 @ lr=0\.1</);
 
@@ -306,11 +374,13 @@ test('suspects: the CLI ranks samples and scores the injected noise; the HTML pa
       epochs: 2,
       config: { noise: { kind: 'symmetric', rate: 0.2 } },
       // Flipped samples: weight 3, except the first flipped one which gets 0.5 (below every clean sample's 1 + p / 1000).
-      weight: (e, p) => (flipped![p] ? (p === flipped!.indexOf(1) ? 0.5 : 3) : 1 + p / 1000),
-      loss: (e, p) => (flipped![p] ? 5 : 0.1),
-      margin: (e, p) => (flipped![p] ? -1 : 1 + p),
+      weight: (_e, p) => (flipped![p] ? (p === flipped!.indexOf(1) ? 0.5 : 3) : 1 + p / 1000),
+      loss: (_e, p) => (flipped![p] ? 5 : 0.1),
+      margin: (_e, p) => (flipped![p] ? -1 : 1 + p),
     });
-    const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'suspects', dir, '--top', '3', '--json'], { encoding: 'utf8' });
+    const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'suspects', dir, '--top', '3', '--json'], {
+      encoding: 'utf8',
+    });
     assert.equal(cli.status, 0, cli.stderr);
     const out = JSON.parse(cli.stdout) as {
       rankings: { score: string; top: { id: number; noisy: boolean; score: number }[] }[];
@@ -326,7 +396,9 @@ test('suspects: the CLI ranks samples and scores the injected noise; the HTML pa
     const loss = out.rankings.find((r) => r.score === 'loss')!;
     assert.equal(loss.top.length, 3);
     assert.ok(loss.top.every((t) => t.noisy && t.score === 5));
-    const text = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'suspects', dir, '--top', '2', '--score', 'aum'], { encoding: 'utf8' });
+    const text = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'suspects', dir, '--top', '2', '--score', 'aum'], {
+      encoding: 'utf8',
+    });
     assert.equal(text.status, 0, text.stderr);
     assert.match(text.stdout, /aum: area under the margin/);
     assert.match(text.stdout, /precision@4/);
@@ -346,8 +418,10 @@ test('report CLI: run folder to an HTML file', async () => {
   try {
     const data = await makeImageFolder(join(root, 'data'));
     const dir = join(root, 'run');
-    await makeRunFolder(dir, data, { epochs: 2, weight: (e, p) => 1 + p / 10, row: (e) => ({ test_err: 0.4 - e / 10 }) });
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'report', dir, '--top', '4', '--per-class', '2'], { encoding: 'utf8' });
+    await makeRunFolder(dir, data, { epochs: 2, weight: (_e, p) => 1 + p / 10, row: (e) => ({ test_err: 0.4 - e / 10 }) });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'report', dir, '--top', '4', '--per-class', '2'], {
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /run report: .*report\.html/);
     assert.ok(existsSync(join(dir, 'report.html')));
@@ -361,13 +435,18 @@ test('report CLI: run folder to an HTML file', async () => {
 
 const hasFashionMnist = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
 
-test('a real run: galleries use the final model\'s predictions', { skip: hasFashionMnist ? false : 'Debian package dataset-fashion-mnist is not installed' }, async () => {
+test("a real run: galleries use the final model's predictions", {
+  skip: hasFashionMnist ? false : 'Debian package dataset-fashion-mnist is not installed',
+}, async () => {
   const { trainRun } = await import('../src/train/run.js');
   const { DEFAULT_CONFIG } = await import('../src/train/config.js');
   const root = mkdtempSync(join(tmpdir(), 'low-report-real-'));
   try {
     const dir = join(root, 'run');
-    await trainRun({ ...DEFAULT_CONFIG, trainLimit: 300, testLimit: 200, epochs: 2, batchSize: 100, lr: 0.01, strategy: 'low:lambda=0.1' }, { out: dir });
+    await trainRun(
+      { ...DEFAULT_CONFIG, trainLimit: 300, testLimit: 200, epochs: 2, batchSize: 100, lr: 0.01, strategy: 'low:lambda=0.1' },
+      { out: dir },
+    );
     const report = await buildRunReport(dir, { top: 4, perClass: 1 });
     assertSelfContained(report.html);
     assert.ok(report.html.includes('the final model&#39;s prediction'));
@@ -384,7 +463,12 @@ test('a run without reweighting (every weight 1) gets no weight galleries, and s
   try {
     const data = await makeImageFolder(join(root, 'data'));
     const dir = join(root, 'run');
-    await makeRunFolder(dir, data, { epochs: 2, config: { strategy: 'normal' }, weight: () => 1, row: (e) => ({ test_err: 0.4 - e / 10 }) });
+    await makeRunFolder(dir, data, {
+      epochs: 2,
+      config: { strategy: 'normal' },
+      weight: () => 1,
+      row: (e) => ({ test_err: 0.4 - e / 10 }),
+    });
     const report = await buildRunReport(dir);
     assertSelfContained(report.html);
     assert.ok(!report.charts.some((c) => c.name.startsWith('gallery')));

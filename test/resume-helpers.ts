@@ -30,8 +30,16 @@ export async function interruptedRun(config: RunConfig, out: string, stops: Stop
       assert.deepEqual([start.fromEpoch, start.fromBatch], [0, 0]);
       return;
     }
-    assert.deepEqual([start.fromEpoch, start.fromBatch], [resumeAt.epoch - 1, resumeAt.batch], 'the start event names the batch the run resumes after');
-    assert.deepEqual([firstBatch.epoch + 1, firstBatch.batch], [resumeAt.epoch, resumeAt.batch + 1], 'the first batch trained is the next one');
+    assert.deepEqual(
+      [start.fromEpoch, start.fromBatch],
+      [resumeAt.epoch - 1, resumeAt.batch],
+      'the start event names the batch the run resumes after',
+    );
+    assert.deepEqual(
+      [firstBatch.epoch + 1, firstBatch.batch],
+      [resumeAt.epoch, resumeAt.batch + 1],
+      'the first batch trained is the next one',
+    );
   };
   for (const stop of stops) {
     const controller = new AbortController();
@@ -44,7 +52,12 @@ export async function interruptedRun(config: RunConfig, out: string, stops: Stop
       assert.ok(e instanceof RunInterrupted, String(e));
       assert.equal(e.completedEpochs, stop.epoch - 1);
       assert.equal(e.at.batch, stop.batch);
-      assert.match(e.message, new RegExp(`interrupted in epoch ${stop.epoch} after batch ${stop.batch} of ${e.at.batches}; .*resume at batch ${stop.batch + 1} of epoch ${stop.epoch}`));
+      assert.match(
+        e.message,
+        new RegExp(
+          `interrupted in epoch ${stop.epoch} after batch ${stop.batch} of ${e.at.batches}; .*resume at batch ${stop.batch + 1} of epoch ${stop.epoch}`,
+        ),
+      );
       return true;
     });
     checkResume(events);
@@ -80,10 +93,17 @@ function checkpointOf(dir: string): { tensors: Map<string, number[]>; meta: Reco
  */
 export function assertSameRun(parts: { out: string; result: RunResult }, full: { out: string; result: RunResult }, what: string): void {
   assert.deepEqual(withoutSeconds(parts.result.rows), withoutSeconds(full.result.rows), `${what}: metrics per epoch`);
-  assert.deepEqual(withoutSeconds(readMetricsCsv(join(parts.out, 'metrics.csv'))), withoutSeconds(readMetricsCsv(join(full.out, 'metrics.csv'))), `${what}: metrics.csv`);
+  assert.deepEqual(
+    withoutSeconds(readMetricsCsv(join(parts.out, 'metrics.csv'))),
+    withoutSeconds(readMetricsCsv(join(full.out, 'metrics.csv'))),
+    `${what}: metrics.csv`,
+  );
   const [p, f] = [checkpointOf(parts.out), checkpointOf(full.out)];
   assert.deepEqual([...p.tensors.keys()].sort(), [...f.tensors.keys()].sort(), `${what}: checkpoint tensors`);
-  assert.ok(![...p.tensors.keys()].some((k) => k.startsWith('history.open.') || k.startsWith('rng.')), `${what}: the final checkpoint holds no open epoch`);
+  assert.ok(
+    ![...p.tensors.keys()].some((k) => k.startsWith('history.open.') || k.startsWith('rng.')),
+    `${what}: the final checkpoint holds no open epoch`,
+  );
   for (const [k, v] of f.tensors) assert.deepEqual(p.tensors.get(k), v, `${what}: ${k}`);
   assert.equal(p.meta.open, undefined);
   assert.equal(p.meta.epoch, f.meta.epoch);

@@ -27,24 +27,31 @@ function withFile(text: string | Uint8Array, check: (file: string) => void): voi
 }
 
 /** assert.throws with a RegExp matches "Name: message"; this matches the message itself. */
-const throwsMessage = (f: () => unknown, message: RegExp) => assert.throws(f, (e: Error) => message.test(e.message) || assert.fail(e.message));
+const throwsMessage = (f: () => unknown, message: RegExp) =>
+  assert.throws(f, (e: Error) => message.test(e.message) || assert.fail(e.message));
 
 const corrupt = (file: string, message: string) =>
-  assert.throws(() => readMetricsCsv(file), (e: Error) => {
-    assert.equal(e.message, `${file}${message} (the file is corrupt)`);
-    return true;
-  });
+  assert.throws(
+    () => readMetricsCsv(file),
+    (e: Error) => {
+      assert.equal(e.message, `${file}${message} (the file is corrupt)`);
+      return true;
+    },
+  );
 
 test('metrics.csv reads back: numbers, blanks as NaN, Infinity; a column the header lacks is NaN', () => {
-  withFile(`${HEADER}\n${line({ epoch: '1', lr: '0.1', train_loss: '2.5', test_loss: 'Infinity' })}\n${line({ epoch: '2', lr: '1e-3', train_loss: '-0.5' })}\n`, (file) => {
-    const rows = readMetricsCsv(file);
-    assert.equal(rows.length, 2);
-    assert.equal(rows[0]!.lr, 0.1);
-    assert.equal(rows[0]!.test_loss, Infinity);
-    assert.ok(Number.isNaN(rows[0]!.val_acc));
-    assert.equal(rows[1]!.lr, 0.001);
-    assert.equal(rows[1]!.train_loss, -0.5);
-  });
+  withFile(
+    `${HEADER}\n${line({ epoch: '1', lr: '0.1', train_loss: '2.5', test_loss: 'Infinity' })}\n${line({ epoch: '2', lr: '1e-3', train_loss: '-0.5' })}\n`,
+    (file) => {
+      const rows = readMetricsCsv(file);
+      assert.equal(rows.length, 2);
+      assert.equal(rows[0]!.lr, 0.1);
+      assert.equal(rows[0]!.test_loss, Infinity);
+      assert.ok(Number.isNaN(rows[0]!.val_acc));
+      assert.equal(rows[1]!.lr, 0.001);
+      assert.equal(rows[1]!.train_loss, -0.5);
+    },
+  );
   withFile('epoch,train_loss\n1,0.5\n', (file) => {
     const [row] = readMetricsCsv(file);
     assert.equal(row!.train_loss, 0.5);
@@ -52,24 +59,46 @@ test('metrics.csv reads back: numbers, blanks as NaN, Infinity; a column the hea
   });
   // What the writer writes, the reader gives back.
   withFile('', (file) => {
-    const rows = [1, 2, 3].map((e) => ({ ...Object.fromEntries(METRIC_COLUMNS.map((c) => [c, NaN])), epoch: e, lr: 0.01 / e, train_loss: 1 / 3 ** e, seconds: 1.5 }) as MetricsRow);
+    const rows = [1, 2, 3].map(
+      (e) =>
+        ({
+          ...Object.fromEntries(METRIC_COLUMNS.map((c) => [c, NaN])),
+          epoch: e,
+          lr: 0.01 / e,
+          train_loss: 1 / 3 ** e,
+          seconds: 1.5,
+        }) as MetricsRow,
+    );
     writeMetricsCsv(file, rows);
     assert.deepEqual(readMetricsCsv(file), rows);
   });
 });
 
 test('a damaged metrics.csv names the file, the line and the column', () => {
-  withFile(`${HEADER}\n${line({ epoch: '1', train_loss: 'abc' })}\n`, (file) => corrupt(file, " line 2, column train_loss: 'abc' is not a number, expected a number or an empty cell"));
-  withFile(`${HEADER}\n${line({ epoch: '1', lr: '0x10' })}\n`, (file) => corrupt(file, " line 2, column lr: '0x10' is not a number, expected a number or an empty cell"));
-  withFile(`${HEADER}\n${line({ epoch: '1' })}\n${line({ epoch: '3' })}\n`, (file) => corrupt(file, " line 3, column epoch: '3', expected epoch 2 (one row per epoch, in order)"));
-  withFile(`${HEADER}\n1,2,3\n`, (file) => corrupt(file, ` line 2: 3 cells, expected ${METRIC_COLUMNS.length}, one per column of the header`));
+  withFile(`${HEADER}\n${line({ epoch: '1', train_loss: 'abc' })}\n`, (file) =>
+    corrupt(file, " line 2, column train_loss: 'abc' is not a number, expected a number or an empty cell"),
+  );
+  withFile(`${HEADER}\n${line({ epoch: '1', lr: '0x10' })}\n`, (file) =>
+    corrupt(file, " line 2, column lr: '0x10' is not a number, expected a number or an empty cell"),
+  );
+  withFile(`${HEADER}\n${line({ epoch: '1' })}\n${line({ epoch: '3' })}\n`, (file) =>
+    corrupt(file, " line 3, column epoch: '3', expected epoch 2 (one row per epoch, in order)"),
+  );
+  withFile(`${HEADER}\n1,2,3\n`, (file) =>
+    corrupt(file, ` line 2: 3 cells, expected ${METRIC_COLUMNS.length}, one per column of the header`),
+  );
   withFile('', (file) => corrupt(file, `: empty file, expected the header line ${HEADER}`));
   withFile('epoch,lr,lr\n', (file) => corrupt(file, " line 1: column 'lr' appears twice, expected each column once"));
   withFile('lr,seconds\n', (file) => corrupt(file, ` line 1: no column 'epoch', expected a header of ${HEADER}`));
   // Random bytes: the header is checked first, so the message says what the file should be.
   const bytes = Buffer.from(patternBytes(300, 7).map((b) => (b === 0x22 || b === 0x2c || b === 0x0a || b === 0x0d ? 0x41 : b)));
   withFile(bytes, (file) =>
-    assert.throws(() => readMetricsCsv(file), (e: Error) => e.message.startsWith(`${file} line 1: '`) && e.message.endsWith(`' is not a metrics column, expected a header of ${HEADER} (the file is corrupt)`)),
+    assert.throws(
+      () => readMetricsCsv(file),
+      (e: Error) =>
+        e.message.startsWith(`${file} line 1: '`) &&
+        e.message.endsWith(`' is not a metrics column, expected a header of ${HEADER} (the file is corrupt)`),
+    ),
   );
 });
 
@@ -92,7 +121,10 @@ test('a finished run whose metrics.csv was emptied is corrupt, not a run with no
       message: `${join(run, 'metrics.csv')}: 0 epoch rows, but the run finished its 2 epochs (final.json), expected 2 (the file is corrupt)`,
     });
     writeFileSync(join(run, 'metrics.csv'), '');
-    throwsMessage(() => readRunFolder(run, { history: false }), new RegExp(`^${join(run, 'metrics.csv')}: empty file, expected the header line`));
+    throwsMessage(
+      () => readRunFolder(run, { history: false }),
+      new RegExp(`^${join(run, 'metrics.csv')}: empty file, expected the header line`),
+    );
     writeFileSync(join(run, 'metrics.csv'), `${HEADER}\n${line({ epoch: '1', lr: '0.001' })}\n${line({ epoch: '2', lr: '0.001' })}\n`);
     assert.equal(readRunFolder(run, { history: false }).rows.length, 2);
   } finally {
@@ -107,14 +139,25 @@ test('config.json and final.json: invalid JSON or a missing field names the file
     finishedRun(run, `${HEADER}\n`);
     const config = join(run, 'config.json');
     writeFileSync(config, '{"strategy": "normal",');
-    throwsMessage(() => readRunFolder(run), new RegExp(`^${config}: not valid JSON \\(.*\\), expected a run's configuration \\(what low train writes\\) \\(the file is corrupt\\)`));
+    throwsMessage(
+      () => readRunFolder(run),
+      new RegExp(
+        `^${config}: not valid JSON \\(.*\\), expected a run's configuration \\(what low train writes\\) \\(the file is corrupt\\)`,
+      ),
+    );
     writeFileSync(config, '[1, 2]');
-    assert.throws(() => readRunFolder(run), { message: `${config}: holds an array of 2, expected a run's configuration (what low train writes) (a JSON object)` });
+    assert.throws(() => readRunFolder(run), {
+      message: `${config}: holds an array of 2, expected a run's configuration (what low train writes) (a JSON object)`,
+    });
     const { strategy: _s, ...noStrategy } = { ...DEFAULT_CONFIG, epochs: 2 };
     writeFileSync(config, JSON.stringify(noStrategy));
-    assert.throws(() => readRunFolder(run), { message: `${config}: field 'strategy' is missing, expected a strategy such as "low:lambda=0.1" (the file is corrupt or not low-ts's)` });
+    assert.throws(() => readRunFolder(run), {
+      message: `${config}: field 'strategy' is missing, expected a strategy such as "low:lambda=0.1" (the file is corrupt or not low-ts's)`,
+    });
     writeFileSync(config, JSON.stringify({ ...DEFAULT_CONFIG, epochs: 2, seed: -1 }));
-    assert.throws(() => readRunFolder(run), { message: `${config}: field 'seed' is -1, expected a non-negative integer (the file is corrupt or not low-ts's)` });
+    assert.throws(() => readRunFolder(run), {
+      message: `${config}: field 'seed' is -1, expected a non-negative integer (the file is corrupt or not low-ts's)`,
+    });
 
     writeFileSync(config, JSON.stringify({ ...DEFAULT_CONFIG, epochs: 2 }));
     rmSync(join(run, 'metrics.csv'));
@@ -135,11 +178,18 @@ test('experiment.json and tuning.json: invalid JSON or a missing field names the
     throwsMessage(() => readExperimentFolder(temp.dir), new RegExp(`^${plan}: not valid JSON \\(.*\\), expected an experiment's plan`));
     const { strategy: _s, seed: _d, ...base } = DEFAULT_CONFIG;
     writeFileSync(plan, JSON.stringify({ strategies: ['normal'], seeds: [0], base }));
-    assert.throws(() => readExperimentFolder(temp.dir), { message: `${plan}: field 'lambdas' is missing, expected a list of LOW's lambdas (the file is corrupt or not low-ts's)` });
-    writeFileSync(plan, JSON.stringify({ strategies: ['normal'], lambdas: [1], seeds: [0], base, tune: { lrs: [0.1], epochs: 1, seeds: [0] } }));
+    assert.throws(() => readExperimentFolder(temp.dir), {
+      message: `${plan}: field 'lambdas' is missing, expected a list of LOW's lambdas (the file is corrupt or not low-ts's)`,
+    });
+    writeFileSync(
+      plan,
+      JSON.stringify({ strategies: ['normal'], lambdas: [1], seeds: [0], base, tune: { lrs: [0.1], epochs: 1, seeds: [0] } }),
+    );
     const tuning = join(temp.dir, 'tuning.json');
     writeFileSync(tuning, '{"family": "normal"}');
-    assert.throws(() => readExperimentFolder(temp.dir), { message: `${tuning}: expected a list of tuned choices, each with its candidates (the file is corrupt or not low-ts's)` });
+    assert.throws(() => readExperimentFolder(temp.dir), {
+      message: `${tuning}: expected a list of tuned choices, each with its candidates (the file is corrupt or not low-ts's)`,
+    });
   } finally {
     temp.remove();
   }

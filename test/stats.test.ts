@@ -3,27 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import {
-  lnGamma,
-  normalTwoSidedP,
-  regularizedGammaQ,
-  regularizedIncompleteBeta,
-  studentTTwoSidedP,
-} from '../src/metrics/special.js';
-import {
-  mean,
-  meanIgnoringNaN,
-  pairedDifferences,
-  pairedTTest,
-  sampleStd,
-  wilcoxonSignedRank,
-} from '../src/metrics/stats.js';
+import { lnGamma, normalTwoSidedP, regularizedGammaQ, regularizedIncompleteBeta, studentTTwoSidedP } from '../src/metrics/special.js';
+import { mean, meanIgnoringNaN, pairedDifferences, pairedTTest, sampleStd, wilcoxonSignedRank } from '../src/metrics/stats.js';
 
 function assertClose(actual: number, expected: number, tolerance = 1e-12): void {
-  assert.ok(
-    Math.abs(actual - expected) <= tolerance,
-    `expected ${expected}, got ${actual} (tolerance ${tolerance})`,
-  );
+  assert.ok(Math.abs(actual - expected) <= tolerance, `expected ${expected}, got ${actual} (tolerance ${tolerance})`);
 }
 
 test('mean, sample standard deviation, paired differences', () => {

@@ -86,7 +86,10 @@ test('strategy specs: parse, format, defaults and errors that name the bad part'
   assert.throws(() => parseStrategy('focal:gamma=x'), /gamma must be a number/);
   // Out of range: refused when the spec is parsed (before a run writes anything), and by the strategy itself for a spec built by hand.
   assert.throws(() => parseStrategy('low:lambda=-1'), /strategy 'low:lambda=-1': lambda must be a finite number > 0, got -1/);
-  assert.throws(() => createStrategy({ name: 'low', options: { lambda: -1 } }, { classCounts: [1, 1], size: 2, batchSize: 2 }), /lambda = -1/);
+  assert.throws(
+    () => createStrategy({ name: 'low', options: { lambda: -1 } }, { classCounts: [1, 1], size: 2, batchSize: 2 }),
+    /lambda = -1/,
+  );
   const s = createStrategy(parseStrategy('low:base=bce,lambda=0.5'), { classCounts: [3, 1], size: 4, batchSize: 2 });
   assert.equal(s.loss.name, 'bce');
   // norms: its default (base) and the redundant norms=ce on a CE base name the same run.
@@ -98,7 +101,12 @@ test('strategy specs: parse, format, defaults and errors that name the bad part'
 
 test("low on class-balanced CE: weights from the base loss's norms (class weights squared in) or, with norms=ce, from plain CE's", () => {
   // Two samples, two classes with counts 3 and 1: class weights 4 / (2 * 3) = 2/3 and 4 / (2 * 1) = 2.
-  const logits = torch.keep(torch.tensor([[1, 0], [0.5, 0.5]]));
+  const logits = torch.keep(
+    torch.tensor([
+      [1, 0],
+      [0.5, 0.5],
+    ]),
+  );
   const labels = torch.keep(torch.tensor(BigInt64Array.from([0n, 1n])));
   const info = { classCounts: [3, 1], size: 4, batchSize: 2 };
   // CE's gradient at the logits is softmax - onehot; in two classes its squared norm is 2 (1 - p_y)^2.
@@ -113,7 +121,11 @@ test("low on class-balanced CE: weights from the base loss's norms (class weight
   const weigh = (text: string) => {
     const s = createStrategy(parseStrategy(text), info);
     assert.equal(s.loss.name, 'bce', `${text}: the loss is class-balanced CE either way`);
-    return torch.tidy(() => Array.from(s.weigh({ logits, labels, ids: Int32Array.from([0, 1]), perSample: s.loss.perSample(logits, labels), epoch: 0, epochs: 1 })));
+    return torch.tidy(() =>
+      Array.from(
+        s.weigh({ logits, labels, ids: Int32Array.from([0, 1]), perSample: s.loss.perSample(logits, labels), epoch: 0, epochs: 1 }),
+      ),
+    );
   };
   const close = (a: number[], b: number[]) => a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) < 1e-6, `${a} vs ${b}`));
   close(weigh('low:base=bce,lambda=2'), expected(bce, 2));

@@ -15,8 +15,10 @@ test('every definition: defaults and tuning values are valid options, and the ca
     assert.ok(def.help.length > 10, `${def.name}: a help line`);
     assert.ok(usageOf(def).startsWith(def.name), `${def.name}: usage`);
     for (const [key, o] of Object.entries(def.options)) {
-      if (o.type === 'number' && o.default !== undefined && o.range) assert.ok(inRange(o.default, o.range), `${def.name}.${key}: default ${o.default} in range`);
-      if (o.type === 'word' && o.default !== undefined) assert.ok(o.values.includes(o.default), `${def.name}.${key}: default among the values`);
+      if (o.type === 'number' && o.default !== undefined && o.range)
+        assert.ok(inRange(o.default, o.range), `${def.name}.${key}: default ${o.default} in range`);
+      if (o.type === 'word' && o.default !== undefined)
+        assert.ok(o.values.includes(o.default), `${def.name}.${key}: default among the values`);
       if (o.requires) assert.ok(def.options[o.requires.option], `${def.name}.${key} requires a declared option`);
     }
     if (def.sweep) assert.ok(def.options[def.sweep], `${def.name}: the sweep option is declared`);
@@ -51,7 +53,11 @@ test('spec validation: duplicates, options a strategy does not take or that do n
     ['nope', /unknown strategy 'nope'.*expected one of: normal, focal, bce, spl, is, low, mentornet-pd, mentornet/],
   ];
   for (const [text, message] of refused) {
-    assert.throws(() => parseStrategy(text), (e: Error) => e instanceof RangeError && e.message.includes(`'${text}'`) && message.test(e.message), text);
+    assert.throws(
+      () => parseStrategy(text),
+      (e: Error) => e instanceof RangeError && e.message.includes(`'${text}'`) && message.test(e.message),
+      text,
+    );
     // validateConfig refuses it too: the CLI calls it before any folder is made.
     assert.throws(() => validateConfig({ ...DEFAULT_CONFIG, strategy: text }), RangeError, text);
   }
@@ -64,7 +70,15 @@ test('the protocol sweep and the tuning grid come from the definitions: LOW over
   assert.deepEqual(searchGrid(parseStrategy('focal'), [1]), { gamma: [1, 2, 5] });
   assert.deepEqual(searchGrid(parseStrategy('bce'), [1]), {});
   const base = { ...DEFAULT_CONFIG, valFraction: 0.1 };
-  const planned = planRuns({ strategies: ['normal', 'low', 'low:lambda=0.5', 'low:scale=batch-mean', 'mentornet-pd:lambda2=1'], lambdas: [1, 0.1], seeds: [0], base }, '/x');
+  const planned = planRuns(
+    {
+      strategies: ['normal', 'low', 'low:lambda=0.5', 'low:scale=batch-mean', 'mentornet-pd:lambda2=1'],
+      lambdas: [1, 0.1],
+      seeds: [0],
+      base,
+    },
+    '/x',
+  );
   assert.deepEqual(
     planned.map((r) => [r.strategy, r.family]),
     [
@@ -79,6 +93,9 @@ test('the protocol sweep and the tuning grid come from the definitions: LOW over
   );
   // A fixed option is not searched: low:scale=sample tunes lambda only.
   const tuning = planTuningRuns({ strategies: ['low:scale=sample'], lrs: [0.1], lambdas: [1, 0.5], epochs: 1, seeds: [0], base }, '/x');
-  assert.deepEqual(tuning.map((r) => r.config.strategy), ['low:lambda=1', 'low:lambda=0.5']);
+  assert.deepEqual(
+    tuning.map((r) => r.config.strategy),
+    ['low:lambda=1', 'low:lambda=0.5'],
+  );
   assert.ok(isProposedFamily('low') && isProposedFamily('low:base=focal') && !isProposedFamily('focal') && !isProposedFamily('normal'));
 });

@@ -11,11 +11,21 @@ import type { RunConfig } from '../src/train/config.js';
 import type { MetricsRow } from '../src/train/metrics-file.js';
 
 const row = (bacc: number, valBacc: number): MetricsRow =>
-  ({ epoch: 1, test_acc: bacc, test_bacc: bacc, test_mauc: bacc, test_mf1: bacc, val_acc: valBacc, val_bacc: valBacc, seconds: 1 }) as MetricsRow;
+  ({
+    epoch: 1,
+    test_acc: bacc,
+    test_bacc: bacc,
+    test_mauc: bacc,
+    test_mf1: bacc,
+    val_acc: valBacc,
+    val_bacc: valBacc,
+    seconds: 1,
+  }) as MetricsRow;
 
 function outcome(strategy: string, family: string, seed: number, result: { bacc: number; val: number } | 'diverged'): RunOutcome {
   const run: PlannedRun = { strategy, family, seed, dir: `/x/${strategy}/${seed}`, config: { strategy, seed, lr: 0.1 } as RunConfig };
-  if (result === 'diverged') return { run, rows: [row(0.3, 0.3), row(0.31, 0.31)], diverged: { epoch: 3, batch: 2, reason: 'the loss is NaN' } };
+  if (result === 'diverged')
+    return { run, rows: [row(0.3, 0.3), row(0.31, 0.31)], diverged: { epoch: 3, batch: 2, reason: 'the loss is NaN' } };
   return { run, rows: [row(0.1, 0.1), row(result.bacc, result.val)] };
 }
 
@@ -57,7 +67,8 @@ test('a configuration with a diverged seed is not chosen while its family has on
 
 test('paired comparisons use only the seeds where both runs finished', () => {
   const s = summarize(outcomes, 'bacc');
-  const vsNormal = (strategy: string) => s.comparisons.find((c) => c.strategy === strategy && c.baseline === 'normal' && c.metric === 'bacc')!;
+  const vsNormal = (strategy: string) =>
+    s.comparisons.find((c) => c.strategy === strategy && c.baseline === 'normal' && c.metric === 'bacc')!;
   // low:lambda=0.1 - normal: 0.05, 0.10, -0.05 -> 2 wins of 3, mean 0.0333.
   const low = vsNormal('low:lambda=0.1');
   assert.equal(low.n, 3);
@@ -72,7 +83,10 @@ test('paired comparisons use only the seeds where both runs finished', () => {
   const alone = summarize([...outcomes, outcome('low:base=focal,lambda=1', 'low:base=focal', 0, 'diverged')], 'bacc');
   const none = alone.comparisons.find((c) => c.strategy === 'low:base=focal,lambda=1' && c.baseline === 'normal' && c.metric === 'bacc')!;
   assert.equal(none.n, 0);
-  assert.match(formatSummary(alone), /\| +low:base=focal,lambda=1 \| +normal \| +bacc \| +0\/0 \| +n\/a \| +n\/a \| +n\/a \| no finished pair \|/);
+  assert.match(
+    formatSummary(alone),
+    /\| +low:base=focal,lambda=1 \| +normal \| +bacc \| +0\/0 \| +n\/a \| +n\/a \| +n\/a \| no finished pair \|/,
+  );
 });
 
 test('the summary text and summary.csv state the diverged runs', () => {
@@ -84,7 +98,10 @@ test('the summary text and summary.csv state the diverged runs', () => {
   assert.match(text, /\| +low:base=bce,lambda=0\.1 \| 1 \(2 diverged\) \| +99\.00 \| +99\.00 \|/);
   assert.match(text, /Diverged runs .*low:lambda=1 seed 1; low:base=bce,lambda=1 seed 0; low:base=bce,lambda=0\.1 seeds 0, 1\./);
 
-  const lines = summaryCsv(outcomes).trim().split('\n').map((l) => l.split(','));
+  const lines = summaryCsv(outcomes)
+    .trim()
+    .split('\n')
+    .map((l) => l.split(','));
   const header = lines[0]!;
   const cell = (line: string[], col: string) => line[header.indexOf(col)];
   const diverged = lines.find((l) => l[0] === 'low:lambda=1' && l[2] === '1')!;
@@ -101,7 +118,10 @@ test('a diverged tuning candidate scores NaN and is never chosen, even when it c
     const o = outcome(strategy, 'normal', 0, result);
     return { ...o, run: { ...o.run, config: { ...o.run.config, lr } }, rows: result === 'diverged' ? [] : o.rows };
   };
-  const [choice] = chooseTuned([tuning('normal', 10, 'diverged'), tuning('normal', 0.1, { bacc: 0.5, val: 0.4 }), tuning('normal', 0.01, { bacc: 0.5, val: 0.3 })], 'bacc');
+  const [choice] = chooseTuned(
+    [tuning('normal', 10, 'diverged'), tuning('normal', 0.1, { bacc: 0.5, val: 0.4 }), tuning('normal', 0.01, { bacc: 0.5, val: 0.3 })],
+    'bacc',
+  );
   assert.equal(choice!.lr, 0.1);
   assert.equal(choice!.valScore, 0.4);
   assert.ok(Number.isNaN(choice!.candidates.find((c) => c.lr === 10)!.valScore));
@@ -112,7 +132,12 @@ test('the test-chosen table is printed only when it can differ: a family with se
   assert.match(grid, /## Test metrics .*; LOW's lambda chosen by validation bacc\n/);
   assert.match(grid, /## Paper protocol: best lambda chosen on the test set/);
   // One configuration per family (a tuned experiment's final runs): both tables would be the same.
-  const single = formatSummary(summarize(outcomes.filter((o) => ['normal', 'low:lambda=0.1'].includes(o.run.strategy)), 'bacc'));
+  const single = formatSummary(
+    summarize(
+      outcomes.filter((o) => ['normal', 'low:lambda=0.1'].includes(o.run.strategy)),
+      'bacc',
+    ),
+  );
   assert.match(single, /^## Test metrics \(final epoch, mean ± std over seeds\)\n/);
   assert.doesNotMatch(single, /Paper protocol|chosen on the test set|Every configuration/);
 });

@@ -38,7 +38,10 @@ function setup(): { model: Linear; W: number[]; b: number[]; batch: Parameters<t
 /** Softmax probabilities, CE losses and ||p - onehot||^2 per sample, in float64. */
 function reference(W: number[], b: number[], rows: number[]) {
   return rows.map((i) => {
-    const z = Array.from({ length: C }, (_, c) => b[c]! + Array.from({ length: D }, (_, d) => W[c * D + d]! * X[i * D + d]!).reduce((s, v) => s + v, 0));
+    const z = Array.from(
+      { length: C },
+      (_, c) => b[c]! + Array.from({ length: D }, (_, d) => W[c * D + d]! * X[i * D + d]!).reduce((s, v) => s + v, 0),
+    );
     const max = Math.max(...z);
     const e = z.map((v) => Math.exp(v - max));
     const sum = e.reduce((s, v) => s + v, 0);
@@ -46,7 +49,16 @@ function reference(W: number[], b: number[], rows: number[]) {
     const y = Y[i]!;
     const g = p.map((pc, c) => pc - (c === y ? 1 : 0));
     const others = z.filter((_, c) => c !== y);
-    return { i, z, p, g, loss: -Math.log(p[y]!), g2: g.reduce((s, v) => s + v * v, 0), margin: z[y]! - Math.max(...others), hit: z.indexOf(max) === y };
+    return {
+      i,
+      z,
+      p,
+      g,
+      loss: -Math.log(p[y]!),
+      g2: g.reduce((s, v) => s + v * v, 0),
+      margin: z[y]! - Math.max(...others),
+      hit: z.indexOf(max) === y,
+    };
   });
 }
 
@@ -80,8 +92,18 @@ test('trainStep with LOW: weights are lowWeights of the CE gradient norms at the
 
   const step = trainStep(model, optimizer, strategy, batch, progress);
   close(step.weights, expectedWeights, 1e-5, 'weights');
-  close(step.losses, ref.map((r) => r.loss), 1e-5, 'losses');
-  close(step.margins, ref.map((r) => r.margin), 1e-5, 'margins');
+  close(
+    step.losses,
+    ref.map((r) => r.loss),
+    1e-5,
+    'losses',
+  );
+  close(
+    step.margins,
+    ref.map((r) => r.margin),
+    1e-5,
+    'margins',
+  );
   assert.equal(step.hits, ref.filter((r) => r.hit).length);
   assert.deepEqual(Array.from(step.rows), [5, 4, 3, 2, 1, 0]);
   const weightedMean = ref.reduce((s, r, k) => s + expectedWeights[k]! * r.loss, 0) / M;
@@ -111,7 +133,12 @@ test('trainStep with a sampling strategy trains on the picked candidates, each w
   assert.deepEqual(Array.from(step.rows), [1, 4]);
   assert.deepEqual(Array.from(step.weights), [0.5, 3]);
   const ref = reference(W, b, [4, 1]);
-  close(step.losses, ref.map((r) => r.loss), 1e-5, 'losses of the picks');
+  close(
+    step.losses,
+    ref.map((r) => r.loss),
+    1e-5,
+    'losses of the picks',
+  );
   const { W2, b2 } = expectedUpdate(W, b, ref, pickWeights, lr);
   close(model.weight.toFloat32Array(), W2, 1e-5, 'weight after the step');
   close(model.bias!.toFloat32Array(), b2, 1e-5, 'bias after the step');
@@ -123,7 +150,10 @@ test('trainStep refuses a non-finite loss before stepping: NonFiniteLoss names t
   torch.noGrad(() => model.bias!.fill_(Number.NaN));
   const before = Array.from(model.weight.toFloat32Array());
   const optimizer = new SGD(model.parameters(), { lr: 0.1 });
-  assert.throws(() => trainStep(model, optimizer, normalStrategy(), batch, progress), (e: Error) => e instanceof NonFiniteLoss && /the loss of sample 0 of the batch is NaN/.test(e.message));
+  assert.throws(
+    () => trainStep(model, optimizer, normalStrategy(), batch, progress),
+    (e: Error) => e instanceof NonFiniteLoss && /the loss of sample 0 of the batch is NaN/.test(e.message),
+  );
   assert.deepEqual(Array.from(model.weight.toFloat32Array()), before);
   model.dispose();
 });

@@ -51,12 +51,22 @@ test('an interrupted run resumes to exactly the result of an uninterrupted one',
       const { tensors, metadata } = torch.loadTensors(join(parts, 'checkpoint.lowt'));
       const names = [...tensors.keys()];
       for (const t of tensors.values()) t.dispose();
-      assert.ok(names.every((k) => /^(model\.|optim\.momentum\.\d+$|history\.(weight|loss|margin)$)/.test(k)), names.join(', '));
-      assert.deepEqual(Object.keys(metadata as object).sort(), ['epoch', 'rows', 'strategyState'].filter((k) => strategy !== 'low:lambda=0.1' || k !== 'strategyState'));
+      assert.ok(
+        names.every((k) => /^(model\.|optim\.momentum\.\d+$|history\.(weight|loss|margin)$)/.test(k)),
+        names.join(', '),
+      );
+      assert.deepEqual(
+        Object.keys(metadata as object).sort(),
+        ['epoch', 'rows', 'strategyState'].filter((k) => strategy !== 'low:lambda=0.1' || k !== 'strategyState'),
+      );
       const b = await trainRun(small({ strategy }), { out: parts });
       assert.equal(b.rows.length, 3);
       for (const k of ['train_loss', 'train_err', 'test_loss', 'test_acc', 'test_mauc', 'weight_std'] as const) {
-        assert.deepEqual(b.rows.map((r) => r[k]), a.rows.map((r) => r[k]), `${strategy}: ${k} per epoch`);
+        assert.deepEqual(
+          b.rows.map((r) => r[k]),
+          a.rows.map((r) => r[k]),
+          `${strategy}: ${k} per epoch`,
+        );
       }
       assert.deepEqual(weightsOf(parts), weightsOf(full), `${strategy}: final parameters`);
       const hist = (dir: string) => readFileSync(join(dir, 'class-weights.csv'), 'utf8');
@@ -72,14 +82,31 @@ const quick = (over: Partial<RunConfig> = {}): RunConfig => small({ testLimit: 2
 
 const midEpochCases: { strategy: string; stops: Stop[]; why: string }[] = [
   { strategy: 'low:lambda=0.1', stops: [{ epoch: 2, batch: 3 }], why: 'stateless' },
-  { strategy: 'spl', stops: [{ epoch: 1, batch: 2 }, { epoch: 1, batch: 4 }, { epoch: 3, batch: 1 }], why: 'twice inside the first epoch, before the start threshold exists' },
+  {
+    strategy: 'spl',
+    stops: [
+      { epoch: 1, batch: 2 },
+      { epoch: 1, batch: 4 },
+      { epoch: 3, batch: 1 },
+    ],
+    why: 'twice inside the first epoch, before the start threshold exists',
+  },
   { strategy: 'is', stops: [{ epoch: 2, batch: 3 }], why: 'its generator and moving average' },
-  { strategy: 'mentornet-pd:burnin=0', stops: [{ epoch: 1, batch: 5 }, { epoch: 2, batch: 3 }], why: 'its moving percentile' },
+  {
+    strategy: 'mentornet-pd:burnin=0',
+    stops: [
+      { epoch: 1, batch: 5 },
+      { epoch: 2, batch: 3 },
+    ],
+    why: 'its moving percentile',
+  },
 ];
 
 for (const c of midEpochCases) {
   const where = c.stops.map((s) => `${s.epoch}.${s.batch}`).join(', ');
-  test(`Ctrl-C in the middle of an epoch (${c.strategy}, ${c.why}): resumed at the next batch, the run ends exactly as an uninterrupted one (stops ${where})`, { skip }, async () => {
+  test(`Ctrl-C in the middle of an epoch (${c.strategy}, ${c.why}): resumed at the next batch, the run ends exactly as an uninterrupted one (stops ${where})`, {
+    skip,
+  }, async () => {
     const root = mkdtempSync(join(tmpdir(), 'low-mid-'));
     try {
       const config = quick({ strategy: c.strategy });
@@ -92,7 +119,7 @@ for (const c of midEpochCases) {
   });
 }
 
-test('dropout: a checkpoint in the middle of an epoch restores libtorch\'s generator, so the masks continue exactly', { skip }, async () => {
+test("dropout: a checkpoint in the middle of an epoch restores libtorch's generator, so the masks continue exactly", { skip }, async () => {
   const root = mkdtempSync(join(tmpdir(), 'low-drop-'));
   try {
     const config = quick({ model: 'mlp', dropRate: 0.3, strategy: 'normal' });
@@ -101,13 +128,19 @@ test('dropout: a checkpoint in the middle of an epoch restores libtorch\'s gener
     assertSameRun(parts, full, 'mlp with dropout');
     // The dropout is real: without it the run differs.
     const none = await trainRun(quick({ model: 'mlp', strategy: 'normal' }), { out: join(root, 'none') });
-    assert.notDeepEqual(none.rows.map((r) => r.train_loss), full.result.rows.map((r) => r.train_loss));
+    assert.notDeepEqual(
+      none.rows.map((r) => r.train_loss),
+      full.result.rows.map((r) => r.train_loss),
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
   // dropRate 0 is the same run as none (one config.json text), and only models with dropout take one.
   assert.equal(configFileText(validateConfig(small({ model: 'mlp', dropRate: 0 }))), configFileText(small({ model: 'mlp' })));
-  assert.throws(() => validateConfig(small({ dropRate: 0.5 })), /invalid option dropRate: expected 0 for model 'lenet5', which has no dropout/);
+  assert.throws(
+    () => validateConfig(small({ dropRate: 0.5 })),
+    /invalid option dropRate: expected 0 for model 'lenet5', which has no dropout/,
+  );
   assert.throws(() => validateConfig(small({ model: 'mlp', dropRate: 1 })), /invalid option dropRate: expected a probability in \[0, 1\)/);
 });
 
@@ -132,11 +165,19 @@ test('a diverging run stops with a clear message and keeps its last good checkpo
     const out2 = join(out, 'diverge');
     await assert.rejects(
       trainRun(small({ epochs: 3, strategy: 'normal', lr: 1e12, momentum: 0.9 }), { out: out2 }),
-      (e: unknown) => e instanceof TrainingDiverged && /epoch 1, batch \d+: the loss (of sample \d+ of the batch )?is (NaN|Infinity)/.test(e.message) && /smaller learning rate/.test(e.message),
+      (e: unknown) =>
+        e instanceof TrainingDiverged &&
+        /epoch 1, batch \d+: the loss (of sample \d+ of the batch )?is (NaN|Infinity)/.test(e.message) &&
+        /smaller learning rate/.test(e.message),
     );
     assert.deepEqual(readFileSync(join(out, 'checkpoint.lowt')), before);
     // The divergence is recorded, and the same command reports it instead of training again.
-    const record = JSON.parse(readFileSync(join(out2, 'diverged.json'), 'utf8')) as { epoch: number; batch: number; reason: string; rows: unknown[] };
+    const record = JSON.parse(readFileSync(join(out2, 'diverged.json'), 'utf8')) as {
+      epoch: number;
+      batch: number;
+      reason: string;
+      rows: unknown[];
+    };
     assert.equal(record.epoch, 1);
     assert.ok(record.batch >= 1);
     assert.match(record.reason, /is (NaN|Infinity)/);
@@ -164,7 +205,9 @@ test('a folder holding a different run is refused, and bad options name the opti
   assert.throws(() => validateConfig(small({ strategy: 'low:lambda=x' })), /lambda must be a number/);
 });
 
-test('--eval-every 3 over 7 epochs: test and validation metrics at epochs 3, 6 and 7 only, equal to every-epoch evaluation there; training unchanged; resumable', { skip }, async () => {
+test('--eval-every 3 over 7 epochs: test and validation metrics at epochs 3, 6 and 7 only, equal to every-epoch evaluation there; training unchanged; resumable', {
+  skip,
+}, async () => {
   const root = mkdtempSync(join(tmpdir(), 'low-eval-every-'));
   try {
     const config = (evalEvery: number) => small({ strategy: 'normal', epochs: 7, valFraction: 0.2, evalEvery });
@@ -182,14 +225,22 @@ test('--eval-every 3 over 7 epochs: test and validation metrics at epochs 3, 6 a
       }
     }
     // metrics.csv leaves the cells blank.
-    const lines = readFileSync(join(root, 'sparse', 'metrics.csv'), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(root, 'sparse', 'metrics.csv'), 'utf8')
+      .trim()
+      .split('\n');
     const col = lines[0]!.split(',').indexOf('test_acc');
-    assert.deepEqual(lines.slice(1).map((l) => l.split(',')[col] !== ''), [false, false, true, false, false, true, true]);
+    assert.deepEqual(
+      lines.slice(1).map((l) => l.split(',')[col] !== ''),
+      [false, false, true, false, false, true, true],
+    );
     // Interrupted after epoch 4 (not evaluated) and resumed: the same rows.
     const parts = join(root, 'parts');
     await trainRun(config(3), { out: parts, stopAfterEpoch: 4 });
     const resumed = await trainRun(config(3), { out: parts });
-    assert.deepEqual(resumed.rows.map(({ seconds: _s, ...r }) => r), sparse.rows.map(({ seconds: _s, ...r }) => r));
+    assert.deepEqual(
+      resumed.rows.map(({ seconds: _s, ...r }) => r),
+      sparse.rows.map(({ seconds: _s, ...r }) => r),
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -54,7 +54,10 @@ function dataDir(name: string, poison: Poison): string {
   const testImages = idxBytes(IDX_IMAGES_MAGIC, [100, SIDE, SIDE], test.images);
   const testLabels = poison === 'wrong-labels' ? test.labels.map((y) => (y + 1) % 10) : test.labels;
   writeFile(join(dir, TEST_IMAGES), poison === 'truncated' ? testImages.subarray(0, testImages.length / 2) : testImages);
-  writeFile(join(dir, TEST_LABELS), poison === 'truncated' ? Buffer.from('not an IDX file') : idxBytes(IDX_LABELS_MAGIC, [100], testLabels));
+  writeFile(
+    join(dir, TEST_LABELS),
+    poison === 'truncated' ? Buffer.from('not an IDX file') : idxBytes(IDX_LABELS_MAGIC, [100], testLabels),
+  );
   return dir;
 }
 
@@ -136,13 +139,17 @@ function runDirs(root: string): string[] {
   return found.sort();
 }
 
-const rowsOf = (runDir: string): MetricsRow[] => (JSON.parse(readFileSync(join(runDir, 'final.json'), 'utf8')) as { rows: MetricsRow[] }).rows;
+const rowsOf = (runDir: string): MetricsRow[] =>
+  (JSON.parse(readFileSync(join(runDir, 'final.json'), 'utf8')) as { rows: MetricsRow[] }).rows;
 /** Rows without the wall-clock column, the one thing that legitimately differs between two identical runs. */
 const timeless = (rows: MetricsRow[]) => rows.map(({ seconds: _seconds, ...rest }) => rest);
 const tuningOf = (out: string) => JSON.parse(readFileSync(join(out, 'tuning.json'), 'utf8')) as TunedChoice[];
 /** summary.csv without its seconds column. */
 const csvWithoutSeconds = (out: string) => {
-  const lines = readFileSync(join(out, 'summary.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+  const lines = readFileSync(join(out, 'summary.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(','));
   const k = lines[0]!.indexOf('seconds');
   assert.ok(k >= 0);
   return lines.map((cells) => cells.filter((_, i) => i !== k).join(','));
@@ -204,7 +211,10 @@ test('tuning with an unreadable test split completes and records its choices; on
   assert.equal(finals.length, 1);
   assert.ok(!existsSync(join(out, 'runs', finals[0]!, 'final.json')));
   assert.ok(!existsSync(join(out, 'runs', finals[0]!, 'checkpoint.lowt')));
-  assert.match(readFileSync(join(out, 'runs', finals[0]!, 'worker.log'), 'utf8'), /t10k-images-idx3-ubyte: \d+ bytes, expected \d+ .*truncated/);
+  assert.match(
+    readFileSync(join(out, 'runs', finals[0]!, 'worker.log'), 'utf8'),
+    /t10k-images-idx3-ubyte: \d+ bytes, expected \d+ .*truncated/,
+  );
   assert.ok(!existsSync(join(out, 'summary.md')));
 });
 
@@ -233,7 +243,13 @@ test('wrong test labels change the test metrics but nothing about tuning: same c
 
   const choices = tuningOf(out);
   assert.deepEqual(choices, tuningOf(clean));
-  assert.deepEqual(choices.map((c) => [c.family, c.candidates.length]), [['normal', 2], ['low:scale=sample', 4]]);
+  assert.deepEqual(
+    choices.map((c) => [c.family, c.candidates.length]),
+    [
+      ['normal', 2],
+      ['low:scale=sample', 4],
+    ],
+  );
   // The candidates' scores differ, so the choice is a real one.
   assert.ok(new Set(choices.flatMap((c) => c.candidates.map((k) => k.valScore))).size > 2);
   const tuning = runDirs(join(out, 'tune'));
@@ -251,9 +267,16 @@ test('wrong test labels change the test metrics but nothing about tuning: same c
     const poisoned = rowsOf(join(out, 'runs', d));
     const reference = rowsOf(join(clean, 'runs', d));
     for (const k of ['train_loss', 'train_err', 'val_loss', 'val_acc', 'val_mauc'] as const) {
-      assert.deepEqual(poisoned.map((r) => r[k]), reference.map((r) => r[k]), `${d}: ${k}`);
+      assert.deepEqual(
+        poisoned.map((r) => r[k]),
+        reference.map((r) => r[k]),
+        `${d}: ${k}`,
+      );
     }
-    assert.ok(reference.at(-1)!.test_acc! > poisoned.at(-1)!.test_acc! + 0.2, `${d}: test accuracy ${reference.at(-1)!.test_acc} clean, ${poisoned.at(-1)!.test_acc} poisoned`);
+    assert.ok(
+      reference.at(-1)!.test_acc! > poisoned.at(-1)!.test_acc! + 0.2,
+      `${d}: test accuracy ${reference.at(-1)!.test_acc} clean, ${poisoned.at(-1)!.test_acc} poisoned`,
+    );
   }
 });
 
@@ -295,7 +318,8 @@ test('an interrupted tuned experiment resumes without retraining finished runs, 
   // The same result as an uninterrupted experiment in a fresh folder.
   const clean = await referenceExperiment();
   assert.deepEqual(runDirs(out), runDirs(clean));
-  for (const d of runDirs(out)) assert.deepEqual(timeless(rowsOf(join(out, d))), timeless(rowsOf(join(clean, d))), `${d}: every metric of every epoch`);
+  for (const d of runDirs(out))
+    assert.deepEqual(timeless(rowsOf(join(out, d))), timeless(rowsOf(join(clean, d))), `${d}: every metric of every epoch`);
   assert.equal(readFileSync(join(out, 'tuning.json'), 'utf8'), readFileSync(join(clean, 'tuning.json'), 'utf8'));
   assert.equal(readFileSync(join(out, 'summary.md'), 'utf8'), readFileSync(join(clean, 'summary.md'), 'utf8'));
   assert.equal(readFileSync(join(out, 'summary.json'), 'utf8'), readFileSync(join(clean, 'summary.json'), 'utf8'));
@@ -320,7 +344,11 @@ test('a folder holding a tuned experiment with another plan is refused before an
   const trained: string[] = [];
   await assert.rejects(compare({ ...o, tuneEpochs: 1 }, inProcess(trained)), (e: Error) => {
     assert.match(e.message, /^2 run folder\(s\) hold a run with a different configuration/);
-    assert.ok(e.message.includes(join(out, 'tune', 'normal__lr_0.01', 'seed-0')) && e.message.includes(join(out, 'tune', 'normal__lr_0.1', 'seed-0')), e.message);
+    assert.ok(
+      e.message.includes(join(out, 'tune', 'normal__lr_0.01', 'seed-0')) &&
+        e.message.includes(join(out, 'tune', 'normal__lr_0.1', 'seed-0')),
+      e.message,
+    );
     assert.match(e.message, /choose another --out/);
     return true;
   });
@@ -341,19 +369,32 @@ test('the report reads a tuned experiment: its final runs under their tuned labe
   const exp = readExperimentFolder(clean);
   assert.deepEqual(exp.tuning, tuningOf(clean));
   assert.deepEqual(exp.pending, []);
-  const written = JSON.parse(readFileSync(join(clean, 'summary.json'), 'utf8')) as { selected: { strategy: string; seeds: number[]; test: Record<string, number[]> }[] };
+  const written = JSON.parse(readFileSync(join(clean, 'summary.json'), 'utf8')) as {
+    selected: { strategy: string; seeds: number[]; test: Record<string, number[]> }[];
+  };
   assert.ok(written.selected.every((s) => s.strategy.includes(' @ lr=')));
   assert.deepEqual(
     exp.summary?.selected.map((s) => ({ strategy: s.strategy, seeds: s.seeds, test: s.test })),
     written.selected.map((s) => ({ strategy: s.strategy, seeds: s.seeds, test: s.test })),
   );
   // Every final run folder is one of the experiment's runs; no tuning run is.
-  assert.deepEqual(exp.runs.map((r) => r.dir).sort(), runDirs(join(clean, 'runs')).map((d) => join(clean, 'runs', d)).sort());
+  assert.deepEqual(
+    exp.runs.map((r) => r.dir).sort(),
+    runDirs(join(clean, 'runs'))
+      .map((d) => join(clean, 'runs', d))
+      .sort(),
+  );
 });
 
 test('the tuning plan: each family searches its own options (not those the user fixed) at every learning rate', async () => {
   const { planTuningRuns } = await import('../src/train/tuning.js');
-  const base = { ...(JSON.parse(readFileSync(join(await referenceExperiment(), 'experiment.json'), 'utf8')) as { base: Omit<RunConfig, 'strategy' | 'seed'> }).base };
+  const base = {
+    ...(
+      JSON.parse(readFileSync(join(await referenceExperiment(), 'experiment.json'), 'utf8')) as {
+        base: Omit<RunConfig, 'strategy' | 'seed'>;
+      }
+    ).base,
+  };
   const plan = (strategies: string[]) =>
     planTuningRuns({ strategies, lrs: [0.01, 0.1], lambdas: [1, 0.1], epochs: 3, seeds: [0], base }, '/nowhere').map((r) => r.strategy);
   assert.deepEqual(plan(['normal']), ['normal @ lr=0.01', 'normal @ lr=0.1']);
@@ -363,7 +404,11 @@ test('the tuning plan: each family searches its own options (not those the user 
     'low:scale=batch-mean,lambda=0.1 @ lr=0.01',
     'low:scale=batch-mean,lambda=0.1 @ lr=0.1',
   ]);
-  assert.deepEqual(plan(['low:lambda=0.5,scale=sample']), ['low:lambda=0.5 @ lr=0.01', 'low:lambda=0.5 @ lr=0.1'], 'a lambda and a scaling the user gave are kept');
+  assert.deepEqual(
+    plan(['low:lambda=0.5,scale=sample']),
+    ['low:lambda=0.5 @ lr=0.01', 'low:lambda=0.5 @ lr=0.1'],
+    'a lambda and a scaling the user gave are kept',
+  );
   // Unless fixed, LOW's gradient scaling is searched with lambda.
   assert.deepEqual(plan(['low:base=focal,lambda=0.5']), [
     'low:base=focal,lambda=0.5 @ lr=0.01',
@@ -375,8 +420,14 @@ test('the tuning plan: each family searches its own options (not those the user 
   assert.equal(plan(['focal']).length, 3 * 2);
   assert.equal(plan(['spl']).length, 2 * 2 * 2);
   assert.equal(plan(['is']).length, 3 * 2);
-  assert.deepEqual(plan(['mentornet-pd']).filter((s) => s.endsWith('lr=0.1')), ['mentornet-pd:p=0.5 @ lr=0.1', 'mentornet-pd:p=0.7 @ lr=0.1', 'mentornet-pd:p=0.9 @ lr=0.1']);
-  assert.deepEqual(plan(['mentornet']).filter((s) => s.endsWith('lr=0.1')), ['mentornet:burnin=0 @ lr=0.1', 'mentornet:burnin=0.2 @ lr=0.1']);
+  assert.deepEqual(
+    plan(['mentornet-pd']).filter((s) => s.endsWith('lr=0.1')),
+    ['mentornet-pd:p=0.5 @ lr=0.1', 'mentornet-pd:p=0.7 @ lr=0.1', 'mentornet-pd:p=0.9 @ lr=0.1'],
+  );
+  assert.deepEqual(
+    plan(['mentornet']).filter((s) => s.endsWith('lr=0.1')),
+    ['mentornet:burnin=0 @ lr=0.1', 'mentornet:burnin=0.2 @ lr=0.1'],
+  );
   // Every tuning run evaluates on validation only and has the tuning budget.
   for (const r of planTuningRuns({ strategies: ['low', 'focal'], lrs: [0.1], lambdas: [1], epochs: 3, seeds: [0], base }, '/nowhere')) {
     assert.equal(r.config.evaluateTest, false);
@@ -390,7 +441,11 @@ test('a diverging configuration is an outcome: the experiment summarises, never 
   const o = options(cleanData, out, { strategies: 'normal;low', lambdas: [1], seeds: 1, jobs: 2, tune: false, lr: 1e12 });
   const text = await compare(o);
   for (const d of runDirs(join(out, 'runs'))) {
-    const record = JSON.parse(readFileSync(join(out, 'runs', d, 'diverged.json'), 'utf8')) as { epoch: number; batch: number; reason: string };
+    const record = JSON.parse(readFileSync(join(out, 'runs', d, 'diverged.json'), 'utf8')) as {
+      epoch: number;
+      batch: number;
+      reason: string;
+    };
     assert.equal(record.epoch, 1, `${d}: diverged in the first epoch`);
     assert.match(record.reason, /NaN|Infinity/);
     assert.ok(!existsSync(join(out, 'runs', d, 'final.json')));
@@ -405,7 +460,10 @@ test('a diverging configuration is an outcome: the experiment summarises, never 
   assert.deepEqual(trained, []);
 
   const report = await buildExperimentReport(out);
-  assert.ok(report.notes.some((n) => /2 run\(s\) diverged/.test(n)), report.notes.join('\n'));
+  assert.ok(
+    report.notes.some((n) => /2 run\(s\) diverged/.test(n)),
+    report.notes.join('\n'),
+  );
 });
 
 test('a tuning candidate that diverges is recorded as such and the family gets its best finished setting', async () => {
@@ -428,9 +486,30 @@ test("the tuning record by learning rate: the best score over each family's othe
   const k = (strategy: string, lr: number, valScore: number) => ({ strategy, lr, valScore, valScores: [valScore] });
   const choices: TunedChoice[] = [
     // Chosen: lambda 1 at lr 0.1 (0.9). At lr 0.01 the best of 0.5 and 0.7 is 0.7; at lr 0.001 both diverged.
-    { family: 'low', strategy: 'low:lambda=1', lr: 0.1, valScore: 0.9, valScores: [0.9], candidates: [k('low:lambda=1', 0.001, NaN), k('low:lambda=0.1', 0.001, NaN), k('low:lambda=1', 0.01, 0.5), k('low:lambda=0.1', 0.01, 0.7), k('low:lambda=1', 0.1, 0.9), k('low:lambda=0.1', 0.1, NaN)] },
+    {
+      family: 'low',
+      strategy: 'low:lambda=1',
+      lr: 0.1,
+      valScore: 0.9,
+      valScores: [0.9],
+      candidates: [
+        k('low:lambda=1', 0.001, NaN),
+        k('low:lambda=0.1', 0.001, NaN),
+        k('low:lambda=1', 0.01, 0.5),
+        k('low:lambda=0.1', 0.01, 0.7),
+        k('low:lambda=1', 0.1, 0.9),
+        k('low:lambda=0.1', 0.1, NaN),
+      ],
+    },
     // Tuned at two rates only: the third cell is empty.
-    { family: 'normal', strategy: 'normal', lr: 0.01, valScore: 0.61234, valScores: [0.61234], candidates: [k('normal', 0.01, 0.61234), k('normal', 0.1, 0.6)] },
+    {
+      family: 'normal',
+      strategy: 'normal',
+      lr: 0.01,
+      valScore: 0.61234,
+      valScores: [0.61234],
+      candidates: [k('normal', 0.01, 0.61234), k('normal', 0.1, 0.6)],
+    },
   ];
   assert.deepEqual(tuningByLr(choices), {
     lrs: [0.001, 0.01, 0.1],
@@ -476,7 +555,13 @@ test('with several tuning seeds a setting scores the mean of its seeds, and one 
   // Seed 0 alone would choose lr 0.01 (0.80 against 0.75); the means are 0.70 and 0.745.
   assert.equal(normal!.lr, 0.1);
   assert.ok(Math.abs(normal!.valScore - 0.745) < 1e-12);
-  assert.deepEqual(normal!.candidates.map((k) => [k.lr, k.valScores]), [[0.01, [0.8, 0.6]], [0.1, [0.75, 0.74]]]);
+  assert.deepEqual(
+    normal!.candidates.map((k) => [k.lr, k.valScores]),
+    [
+      [0.01, [0.8, 0.6]],
+      [0.1, [0.75, 0.74]],
+    ],
+  );
   // Lambda 1 has the best single score (0.9) but diverged on seed 1.
   assert.equal(low!.strategy, 'low:lambda=0.1');
   assert.ok(Math.abs(low!.valScore - 0.55) < 1e-12);
@@ -486,13 +571,15 @@ test('with several tuning seeds a setting scores the mean of its seeds, and one 
   assert.ok(Number.isNaN(lambda1.valScores[1]));
 });
 
-test('--tune-seeds 2: every setting is tuned on seeds 0 and 1, tuning.json keeps each seed\'s score, and the summary and report say so', async () => {
+test("--tune-seeds 2: every setting is tuned on seeds 0 and 1, tuning.json keeps each seed's score, and the summary and report say so", async () => {
   const out = join(temp.dir, 'tune-seeds');
   const text = await compare(options(cleanData, out, { strategies: 'normal', seeds: 1, tuneSeeds: 2 }), inProcess());
-  assert.deepEqual(
-    runDirs(join(out, 'tune')),
-    ['normal__lr_0.01/seed-0', 'normal__lr_0.01/seed-1', 'normal__lr_0.1/seed-0', 'normal__lr_0.1/seed-1'],
-  );
+  assert.deepEqual(runDirs(join(out, 'tune')), [
+    'normal__lr_0.01/seed-0',
+    'normal__lr_0.01/seed-1',
+    'normal__lr_0.1/seed-0',
+    'normal__lr_0.1/seed-1',
+  ]);
   const plan = JSON.parse(readFileSync(join(out, 'experiment.json'), 'utf8')) as { tune: { seeds: number[] } };
   assert.deepEqual(plan.tune.seeds, [0, 1]);
   // Each score read back from the tuning run's own final row, independently of chooseTuned.
@@ -514,15 +601,28 @@ test('a run resumed from its checkpoint counts in the pace as if it had trained 
   assert.equal(fullRunSeconds(40, 100, 60), 100);
   assert.equal(fullRunSeconds(40, 100, 0), 40);
   // executeRuns says where each run resumes: a folder whose metrics.csv lists 2 epochs, and a new one.
-  const { base } = JSON.parse(readFileSync(join(await referenceExperiment(), 'experiment.json'), 'utf8')) as { base: Omit<RunConfig, 'strategy' | 'seed'> };
+  const { base } = JSON.parse(readFileSync(join(await referenceExperiment(), 'experiment.json'), 'utf8')) as {
+    base: Omit<RunConfig, 'strategy' | 'seed'>;
+  };
   const root = join(temp.dir, 'resumed-epochs');
-  const run = (name: string) => ({ strategy: 'normal', family: 'normal', seed: 0, dir: join(root, name), config: { ...base, strategy: 'normal', seed: 0 } as RunConfig });
+  const run = (name: string) => ({
+    strategy: 'normal',
+    family: 'normal',
+    seed: 0,
+    dir: join(root, name),
+    config: { ...base, strategy: 'normal', seed: 0 } as RunConfig,
+  });
   const resumed = run('resumed');
   writeFile(join(resumed.dir, 'metrics.csv'), 'epoch,seconds\n1,1.5\n2,1.4\n');
   const events: RunEvent[] = [];
   await executeRuns([resumed, run('new')], { jobs: 1, execute: async () => {}, onEvent: (e) => events.push(e) });
   assert.deepEqual(
     events.map((e) => [e.kind, e.run.dir.endsWith('resumed') ? 'resumed' : 'new', e.resumedEpochs]),
-    [['start', 'resumed', 2], ['finish', 'resumed', 2], ['start', 'new', 0], ['finish', 'new', 0]],
+    [
+      ['start', 'resumed', 2],
+      ['finish', 'resumed', 2],
+      ['start', 'new', 0],
+      ['finish', 'new', 0],
+    ],
   );
 });

@@ -7,18 +7,18 @@ import { benchLoader } from '../../src/bench/loader.js';
 import { configure } from '../../src/torch/index.js';
 
 const args = process.argv.slice(2);
-const valueOf = (flag: string): string | undefined => {
+const flagValue = (flag: string): string | undefined => {
   const i = args.indexOf(flag);
   return i >= 0 ? args[i + 1] : undefined;
 };
 const numberOf = (flag: string): number | undefined => {
-  const v = valueOf(flag);
+  const v = flagValue(flag);
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`${flag} expects a non-negative integer, got ${v}`);
   return n;
 };
-const prefetch = valueOf('--prefetch');
+const prefetch = flagValue('--prefetch');
 
 // The engine's defaults as the CLI sets them (all cores, the retained heap); --threads overrides.
 configure();
@@ -31,6 +31,6 @@ await benchLoader({
   augment: !args.includes('--no-augment'),
   maxBatches: numberOf('--max-batches'),
   epochs: numberOf('--epochs'),
-  dataDir: valueOf('--data-dir'),
+  dataDir: flagValue('--data-dir'),
   seed: numberOf('--seed'),
 });

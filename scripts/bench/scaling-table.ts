@@ -64,8 +64,6 @@ for (const lambda of LAMBDAS) {
   for (const [name, g] of scalings) {
     const s = stats(lowWeights(g, { lambda }));
     const scale = name.startsWith('sample') ? 1 : 1 / (M * M);
-    console.log(
-      `| ${lambda} | ${name} | ${num(s.min)} | ${num(s.max)} | ${num(s.std)} | ${s.zeros} | ${stdRange(scale, lambda)} |`,
-    );
+    console.log(`| ${lambda} | ${name} | ${num(s.min)} | ${num(s.max)} | ${num(s.std)} | ${s.zeros} | ${stdRange(scale, lambda)} |`);
   }
 }

@@ -2,14 +2,14 @@
 import { benchSolver } from '../../src/bench/solver.js';
 
 const args = process.argv.slice(2);
-const valueOf = (flag: string): string | undefined => {
+const flagValue = (flag: string): string | undefined => {
   const i = args.indexOf(flag);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const repeats = valueOf('--repeats');
+const repeats = flagValue('--repeats');
 
 await benchSolver({
   json: args.includes('--json'),
-  python: valueOf('--python'),
+  python: flagValue('--python'),
   repeats: repeats === undefined ? undefined : Number(repeats),
 });

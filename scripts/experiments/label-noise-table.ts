@@ -14,7 +14,9 @@ import { markdownTable } from '../../src/util/markdown-table.js';
 function runFolders(dir: string): string[] {
   if (isRunFolder(dir)) return [dir];
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
-  return readdirSync(dir).sort().flatMap((d) => runFolders(join(dir, d)));
+  return readdirSync(dir)
+    .sort()
+    .flatMap((d) => runFolders(join(dir, d)));
 }
 
 const root = process.argv[2];
@@ -71,5 +73,7 @@ if (process.argv.includes('--json')) {
     ),
   );
   const ks = [...new Set(results.map((r) => `${r.noise}: k = ${r.detection[0]!.k} of ${r.samples}`))];
-  console.log(`\nk (the true number of flipped labels): ${ks.join('; ')}. "flipped fitted": share of flipped samples the model predicts as their noisy label in the last epoch (mean margin > 0).`);
+  console.log(
+    `\nk (the true number of flipped labels): ${ks.join('; ')}. "flipped fitted": share of flipped samples the model predicts as their noisy label in the last epoch (mean margin > 0).`,
+  );
 }

@@ -43,7 +43,8 @@ export function readClassWeightsCsv(file: string): ClassWeightPoint[] {
   for (const { line, fields } of table.rows) {
     const [epoch, classIndex, className, weight] = fields as [string, string, string, string];
     const count = (name: string, cell: string, min: number) => {
-      if (!/^\d+$/.test(cell) || Number(cell) < min) throw corrupt(` line ${line}, column ${name}`, `'${cell}', expected an integer >= ${min}`);
+      if (!/^\d+$/.test(cell) || Number(cell) < min)
+        throw corrupt(` line ${line}, column ${name}`, `'${cell}', expected an integer >= ${min}`);
       return Number(cell);
     };
     const e = count('epoch', epoch, 1);

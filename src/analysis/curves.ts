@@ -96,7 +96,10 @@ export function lambdaCurve(series: RunSeries[], metric: MetricName): LambdaPoin
 /** Final metric of the runs without lambda, mean over seeds per strategy (reference lines beside the lambda curve). */
 export function baselineFinals(series: RunSeries[], metric: MetricName): { strategy: string; mean: number; n: number }[] {
   const out: { strategy: string; mean: number; n: number }[] = [];
-  for (const [strategy, runs] of groupBy(series.filter((s) => lambdaOf(s.strategy) === null), (s) => s.strategy)) {
+  for (const [strategy, runs] of groupBy(
+    series.filter((s) => lambdaOf(s.strategy) === null),
+    (s) => s.strategy,
+  )) {
     const values = finalValues(runs, metric).map((f) => f.value);
     if (values.length) out.push({ strategy, mean: mean(values), n: values.length });
   }
@@ -130,7 +133,8 @@ export function tuningLambdaCurve(choices: TunedChoice[]): TuningLambdaCurve {
     if (!Number.isFinite(k.valScore)) diverged.push(tunedLabel(k.strategy, k.lr));
     else {
       // Several tuning seeds: their mean and spread. One: the score itself, with no spread.
-      const spread = k.valScores.length >= 2 ? meanStd(k.valScores) : { mean: k.valScore, std: 0, lower: k.valScore, upper: k.valScore, n: 1 };
+      const spread =
+        k.valScores.length >= 2 ? meanStd(k.valScores) : { mean: k.valScore, std: 0, lower: k.valScore, upper: k.valScore, n: 1 };
       points.push({ family: tunedLabel(strategyFamily(k.strategy), k.lr), lambda: lambdaOf(k.strategy)!, ...spread });
     }
   }

@@ -9,7 +9,16 @@ import { summarize, SUMMARY_METRICS, type ExperimentSummary, type SummaryMetric 
 import type { RunConfig } from '../train/config.js';
 import { formatStrategy, parseStrategy } from '../weighting/registry.js';
 import { isRunFolder, readRunConfig, readRunFolder, RunFolderError, type RunFolder } from './run-folder.js';
-import { FileFormatError, isCount, isNumberArray, isObject, isStringArray, readJsonFile, readJsonObject, requireField } from '../io/json-file.js';
+import {
+  FileFormatError,
+  isCount,
+  isNumberArray,
+  isObject,
+  isStringArray,
+  readJsonFile,
+  readJsonObject,
+  requireField,
+} from '../io/json-file.js';
 
 export interface ExperimentPlanFile {
   strategies: string[];
@@ -79,8 +88,14 @@ export function readExperimentFolder(dir: string): ExperimentFolder {
     // JSON writes a diverged candidate's NaN score as null; a tuning.json written before
     // --tune-seeds has no per-seed scores (it had one seed, so they are the score).
     const score = (v: number | null) => (typeof v === 'number' ? v : NaN);
-    const scores = <T extends TuningCandidate>(k: T): T => ({ ...k, valScore: score(k.valScore), valScores: (k.valScores ?? [k.valScore]).map(score) });
-    tuning = existsSync(tuningFile) ? readTuningFile(tuningFile).map((c) => ({ ...scores(c), candidates: c.candidates.map(scores) })) : null;
+    const scores = <T extends TuningCandidate>(k: T): T => ({
+      ...k,
+      valScore: score(k.valScore),
+      valScores: (k.valScores ?? [k.valScore]).map(score),
+    });
+    tuning = existsSync(tuningFile)
+      ? readTuningFile(tuningFile).map((c) => ({ ...scores(c), candidates: c.candidates.map(scores) }))
+      : null;
     planned = tuning ? planTunedRuns(tuning, plan.seeds, plan.base, dir) : [];
   } else {
     try {
@@ -126,7 +141,13 @@ function readPlanFile(file: string): ExperimentPlanFile {
   requireField(file, p, 'seeds', (v) => Array.isArray(v) && v.every(isCount(0)), 'a list of seeds (non-negative integers)');
   requireField(file, p, 'base', isObject, 'the configuration shared by the runs (an object)');
   requireField(file, p, 'select', (v) => v === undefined || typeof v === 'string', 'a metric name');
-  requireField(file, p, 'tune', (v) => v === undefined || v === null || (isObject(v) && isNumberArray(v.lrs) && isCount(1)(v.epochs)), 'null or the tuning budget {"lrs": [...], "epochs": n, "seeds": [...]}');
+  requireField(
+    file,
+    p,
+    'tune',
+    (v) => v === undefined || v === null || (isObject(v) && isNumberArray(v.lrs) && isCount(1)(v.epochs)),
+    'null or the tuning budget {"lrs": [...], "epochs": n, "seeds": [...]}',
+  );
   return p as unknown as ExperimentPlanFile;
 }
 

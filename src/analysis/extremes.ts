@@ -51,7 +51,8 @@ export function describeSample(position: number, samples: RunSamples, meanWeight
  * lower position. Lowest lists are in increasing weight, highest lists in decreasing weight.
  */
 export function weightExtremes(h: SampleHistory, samples: RunSamples, n: number): WeightExtremes {
-  if (samples.labels.length !== h.samples) throw new RangeError(`weightExtremes: ${samples.labels.length} samples for a history of ${h.samples}`);
+  if (samples.labels.length !== h.samples)
+    throw new RangeError(`weightExtremes: ${samples.labels.length} samples for a history of ${h.samples}`);
   const mean = meanOverEpochs(h.weight, h.samples, 0, h.epochs);
   const seen: number[] = [];
   for (let p = 0; p < h.samples; p++) if (!Number.isNaN(mean[p]!)) seen.push(p);

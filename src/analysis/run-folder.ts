@@ -72,7 +72,9 @@ export function readRunFolder(dir: string, o: ReadRunOptions = {}): RunFolder {
   else if (divergedRun) rows = divergedRun.rows;
   // A finished run wrote a row per epoch; fewer (an emptied file) would read as a run that never trained.
   if (finished && rows.length !== config.epochs) {
-    throw new RunFolderError(`${existsSync(metricsFile) ? metricsFile : finalFile}: ${rows.length} epoch rows, but the run finished its ${config.epochs} epochs (final.json), expected ${config.epochs} (the file is corrupt)`);
+    throw new RunFolderError(
+      `${existsSync(metricsFile) ? metricsFile : finalFile}: ${rows.length} epoch rows, but the run finished its ${config.epochs} epochs (final.json), expected ${config.epochs} (the file is corrupt)`,
+    );
   }
 
   let history: SampleHistory | null = null;
@@ -104,14 +106,26 @@ export function readRunConfig(file: string): RunConfig {
   requireField(file, c, 'dataset', isString, 'a dataset name such as "fashion-mnist"');
   requireField(file, c, 'seed', isCount(0), 'a non-negative integer');
   requireField(file, c, 'epochs', isCount(1), 'a positive integer');
-  requireField(file, c, 'noise', (v) => v === undefined || v === null || (isObject(v) && typeof v.kind === 'string' && typeof v.rate === 'number'), 'null or a label noise such as {"kind": "symmetric", "rate": 0.2}');
+  requireField(
+    file,
+    c,
+    'noise',
+    (v) => v === undefined || v === null || (isObject(v) && typeof v.kind === 'string' && typeof v.rate === 'number'),
+    'null or a label noise such as {"kind": "symmetric", "rate": 0.2}',
+  );
   return c as unknown as RunConfig;
 }
 
 /** The metrics rows final.json keeps. */
 function readFinalRows(file: string): MetricsRow[] {
   const f = readJsonObject(file, "a finished run's final.json");
-  requireField(file, f, 'rows', (v) => Array.isArray(v) && v.every((r) => isObject(r) && typeof r.epoch === 'number'), 'the metrics of every epoch, an array of objects with an epoch');
+  requireField(
+    file,
+    f,
+    'rows',
+    (v) => Array.isArray(v) && v.every((r) => isObject(r) && typeof r.epoch === 'number'),
+    'the metrics of every epoch, an array of objects with an epoch',
+  );
   return f.rows as MetricsRow[];
 }
 
@@ -171,7 +185,11 @@ export function readHistoryFile(file: string): { history: SampleHistory; complet
 export function truncateHistory(h: SampleHistory, epochs: number): SampleHistory {
   if (epochs === h.epochs) return h;
   const n = epochs * h.samples;
-  return new SampleHistory(epochs, h.samples, { weight: h.weight.subarray(0, n), loss: h.loss.subarray(0, n), margin: h.margin.subarray(0, n) });
+  return new SampleHistory(epochs, h.samples, {
+    weight: h.weight.subarray(0, n),
+    loss: h.loss.subarray(0, n),
+    margin: h.margin.subarray(0, n),
+  });
 }
 
 /** The per-class training counts a run trained on (samples.lowt); undefined when the folder has no samples file. */

@@ -24,7 +24,9 @@ export async function loadTrainingImages(run: RunFolder): Promise<TrainingImages
   if (run.samples) {
     const ids = run.samples.ids;
     if (ids.length !== train.ids.length || ids.some((id, i) => id !== train.ids[i])) {
-      throw new RunFolderError(`${run.dir}: the training set rebuilt from config.json does not match samples.lowt (the dataset files changed?)`);
+      throw new RunFolderError(
+        `${run.dir}: the training set rebuilt from config.json does not match samples.lowt (the dataset files changed?)`,
+      );
     }
   }
   return { dataset: train, imageAt: (p) => imageAt(train, p) };
@@ -53,7 +55,12 @@ export async function predictWithModel(run: RunFolder, images: TrainingImages, p
   const ds = images.dataset;
   const numClasses = ds.classNames.length;
   const [c, h, w] = ds.shape;
-  const model = createModel(run.config.model, { numClasses, inChannels: c, inputSize: h === w ? h : Math.max(h, w), dropRate: run.config.dropRate });
+  const model = createModel(run.config.model, {
+    numClasses,
+    inChannels: c,
+    inputSize: h === w ? h : Math.max(h, w),
+    dropRate: run.config.dropRate,
+  });
   try {
     const { tensors } = torch.loadTensors(file);
     try {

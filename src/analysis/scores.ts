@@ -21,11 +21,31 @@ export interface ScoreInfo {
 }
 
 export const SCORES: Record<ScoreName, ScoreInfo> = {
-  'weight-late': { name: 'weight-late', description: 'mean weight over the later half of the epochs', suspicious: 'high', fromWeights: true },
-  'weight-mean': { name: 'weight-mean', description: 'mean weight over all epochs (area under the weight curve)', suspicious: 'high', fromWeights: true },
-  'weight-above-1': { name: 'weight-above-1', description: 'fraction of epochs with mean weight above 1', suspicious: 'high', fromWeights: true },
+  'weight-late': {
+    name: 'weight-late',
+    description: 'mean weight over the later half of the epochs',
+    suspicious: 'high',
+    fromWeights: true,
+  },
+  'weight-mean': {
+    name: 'weight-mean',
+    description: 'mean weight over all epochs (area under the weight curve)',
+    suspicious: 'high',
+    fromWeights: true,
+  },
+  'weight-above-1': {
+    name: 'weight-above-1',
+    description: 'fraction of epochs with mean weight above 1',
+    suspicious: 'high',
+    fromWeights: true,
+  },
   loss: { name: 'loss', description: 'mean loss over all epochs', suspicious: 'high', fromWeights: false },
-  aum: { name: 'aum', description: 'area under the margin (mean margin over all epochs; Pleiss et al. 2020)', suspicious: 'low', fromWeights: false },
+  aum: {
+    name: 'aum',
+    description: 'area under the margin (mean margin over all epochs; Pleiss et al. 2020)',
+    suspicious: 'low',
+    fromWeights: false,
+  },
 };
 
 export function isScoreName(s: string): s is ScoreName {

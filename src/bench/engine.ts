@@ -82,7 +82,9 @@ export async function benchEngine(o: EngineBenchOptions = {}): Promise<EngineBen
     await py.next();
     hasCvxopt = pythonHas(['cvxopt', 'numpy']);
   } else {
-    log(`PyTorch is not importable by ${DEBIAN_PYTHON}: showing low-ts alone. Install the reference with: apt-get install python3-torch python3-cvxopt (or bash scripts/setup.sh --bench)`);
+    log(
+      `PyTorch is not importable by ${DEBIAN_PYTHON}: showing low-ts alone. Install the reference with: apt-get install python3-torch python3-cvxopt (or bash scripts/setup.sh --bench)`,
+    );
   }
 
   const samples = { ce: [] as number[], low: [] as number[], torchCe: [] as number[], torchLow: [] as number[] };
@@ -103,7 +105,9 @@ export async function benchEngine(o: EngineBenchOptions = {}): Promise<EngineBen
     }
     if (py) samples.torchCe.push(...(await py.request<{ ms: number[] }>({ mode: 'ce', steps })).ms);
     if (py && hasCvxopt) samples.torchLow.push(...(await py.request<{ ms: number[] }>({ mode: 'low-cvxopt', steps })).ms);
-    log(`round ${r + 1}/${rounds}: low-ts ${median(samples.ce).toFixed(2)} ms${py ? `, PyTorch ${median(samples.torchCe).toFixed(2)} ms` : ''}`);
+    log(
+      `round ${r + 1}/${rounds}: low-ts ${median(samples.ce).toFixed(2)} ms${py ? `, PyTorch ${median(samples.torchCe).toFixed(2)} ms` : ''}`,
+    );
   }
   py?.close();
   model.dispose();
@@ -137,7 +141,12 @@ export async function benchEngine(o: EngineBenchOptions = {}): Promise<EngineBen
       ['step', 'low-ts ms', 'PyTorch ms', 'low-ts / PyTorch'],
       [
         ['cross-entropy', fmt(result.lowts_ms), fmt(result.torch_ms), fmt(result.ratio, 3)],
-        [`LOW (lambda ${lambda}; PyTorch: released code, CVXOPT)`, fmt(result.lowts_low_ms), fmt(result.torch_low_cvxopt_ms), fmt(refLow === null ? null : low / refLow, 3)],
+        [
+          `LOW (lambda ${lambda}; PyTorch: released code, CVXOPT)`,
+          fmt(result.lowts_low_ms),
+          fmt(result.torch_low_cvxopt_ms),
+          fmt(refLow === null ? null : low / refLow, 3),
+        ],
         ['LOW / cross-entropy', fmt(result.low_overhead, 3), fmt(result.torch_low_overhead, 3), ''],
       ],
     ),
@@ -145,4 +154,3 @@ export async function benchEngine(o: EngineBenchOptions = {}): Promise<EngineBen
   if (o.json) console.log(JSON.stringify(result));
   return result;
 }
-

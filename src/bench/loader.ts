@@ -83,7 +83,10 @@ export async function benchLoader(o: LoaderBenchOptions = {}): Promise<LoaderBen
   let ds = o.dataset ?? (await loadDataset('fashion-mnist', { split: 'train', dataDir: o.dataDir }));
   if (o.maxBatches !== undefined && o.maxBatches * batch < ds.labels.length) {
     // Fewer batches: a prefix keeps the timing representative and the run short.
-    ds = subset(ds, Array.from({ length: o.maxBatches * batch }, (_, i) => i));
+    ds = subset(
+      ds,
+      Array.from({ length: o.maxBatches * batch }, (_, i) => i),
+    );
   }
   // As in training runs (trainRun), the images live in shared memory before the first epoch.
   ds = shareImages(ds);
@@ -147,7 +150,9 @@ export async function benchLoader(o: LoaderBenchOptions = {}): Promise<LoaderBen
           request_s: round(epoch.stats.requestMs / 1000),
           step_ms_median: round(median(steps), 2),
         });
-        log(`prefetch ${loader.prefetch}, epoch ${e}: ${steps.length} batches in ${(wall / 1000).toFixed(2)} s, waiting ${(waited / 1000).toFixed(3)} s`);
+        log(
+          `prefetch ${loader.prefetch}, epoch ${e}: ${steps.length} batches in ${(wall / 1000).toFixed(2)} s, waiting ${(waited / 1000).toFixed(3)} s`,
+        );
       }
     }
   } finally {
@@ -175,7 +180,19 @@ export async function benchLoader(o: LoaderBenchOptions = {}): Promise<LoaderBen
   log(`load average (1/5/15 min) before ${result.load_before.join(' ')}, after ${result.load_after.join(' ')} on ${result.cores} cores`);
   log(
     markdownTable(
-      ['prefetch', 'epoch', 'batches', 'epoch s', 'waiting s', 'share', 'first batch s', 'gather s', 'tensors+augment s', 'requests s', 'step ms (median)'],
+      [
+        'prefetch',
+        'epoch',
+        'batches',
+        'epoch s',
+        'waiting s',
+        'share',
+        'first batch s',
+        'gather s',
+        'tensors+augment s',
+        'requests s',
+        'step ms (median)',
+      ],
       rows.map((r) => [
         r.prefetch === 0 ? '0 (inline)' : `${r.prefetch} (worker)`,
         r.epoch,
@@ -194,4 +211,3 @@ export async function benchLoader(o: LoaderBenchOptions = {}): Promise<LoaderBen
   if (o.json) console.log(JSON.stringify(result));
   return result;
 }
-

@@ -71,7 +71,9 @@ export async function benchMemory(o: MemoryBenchOptions = {}): Promise<MemoryBen
     live_handles_end: end.handles,
     seconds: +seconds.toFixed(1),
   };
-  log(`\nLeNet-5 training loop, batch ${batch}, ${steps} steps (${seconds.toFixed(0)} s); resident memory from step ${warmup} (after warm-up) to the end`);
+  log(
+    `\nLeNet-5 training loop, batch ${batch}, ${steps} steps (${seconds.toFixed(0)} s); resident memory from step ${warmup} (after warm-up) to the end`,
+  );
   log(
     markdownTable(
       ['step', 'RSS MiB', 'live tensor handles'],

@@ -39,7 +39,8 @@ export async function benchPool(o: PoolBenchOptions = {}): Promise<PoolBenchRow[
     const own = () => torch.tidy(() => void torch.F.maxPool2d(x, 2));
     const lib = () => torch.tidy(() => void torch.F.maxPool2dWithIndices(x, 2));
     const [a, b] = torch.tidy(() => [torch.F.maxPool2d(x, 2).toFloat32Array(), torch.F.maxPool2dWithIndices(x, 2).values.toFloat32Array()]);
-    if (a.length !== b.length || a.some((v, i) => v !== b[i])) throw new Error(`bench pool: low-ts and libtorch disagree on an input of shape ${shape.join('x')}`);
+    if (a.length !== b.length || a.some((v, i) => v !== b[i]))
+      throw new Error(`bench pool: low-ts and libtorch disagree on an input of shape ${shape.join('x')}`);
     const times = { own: [] as number[], lib: [] as number[] };
     const time = (fn: () => void, into: number[]) => {
       for (let i = 0; i < calls; i++) {
@@ -59,9 +60,15 @@ export async function benchPool(o: PoolBenchOptions = {}): Promise<PoolBenchRow[
     const libtorch = median(times.lib);
     rows.push({ shape, lowts_ms: round(lowts), libtorch_ms: round(libtorch), ratio: round(lowts / libtorch, 3) });
   }
-  log(`max pooling 2x2, stride 2, forward, ${torch.getNumThreads()} thread(s), ${rounds} x ${calls} calls per kernel, medians; libtorch ${torch.libtorchVersion()}`);
-  log(markdownTable(['input (ReLU of N(0,1))', 'low-ts ms', 'libtorch ms', 'low-ts / libtorch'], rows.map((r) => [r.shape.join('x'), r.lowts_ms.toFixed(3), r.libtorch_ms.toFixed(3), r.ratio.toFixed(3)])));
+  log(
+    `max pooling 2x2, stride 2, forward, ${torch.getNumThreads()} thread(s), ${rounds} x ${calls} calls per kernel, medians; libtorch ${torch.libtorchVersion()}`,
+  );
+  log(
+    markdownTable(
+      ['input (ReLU of N(0,1))', 'low-ts ms', 'libtorch ms', 'low-ts / libtorch'],
+      rows.map((r) => [r.shape.join('x'), r.lowts_ms.toFixed(3), r.libtorch_ms.toFixed(3), r.ratio.toFixed(3)]),
+    ),
+  );
   if (o.json) console.log(JSON.stringify(rows));
   return rows;
 }
-

@@ -145,11 +145,7 @@ function helperScript(): string {
   return p;
 }
 
-function runCvxopt(
-  python: string,
-  cases: { M: number; lambda: number; g2: Float64Array }[],
-  repeats: number,
-): Promise<CvxoptReply> {
+function runCvxopt(python: string, cases: { M: number; lambda: number; g2: Float64Array }[], repeats: number): Promise<CvxoptReply> {
   const request = JSON.stringify({
     cases: cases.map((c) => ({ M: c.M, lambda: c.lambda, g2: Array.from(c.g2) })),
     repeats,
@@ -245,7 +241,7 @@ export async function benchSolver(opts: SolverBenchOptions = {}): Promise<Solver
     reply = await runCvxopt(python, cases, repeats);
   } catch (err) {
     console.error(`low bench solver: CVXOPT unavailable (${(err as Error).message}).`);
-    console.error('  Install it for Debian\'s python: apt-get install python3-cvxopt  (or: bash scripts/setup.sh --bench),');
+    console.error("  Install it for Debian's python: apt-get install python3-cvxopt  (or: bash scripts/setup.sh --bench),");
     console.error('  or pass another interpreter that has it. Reporting low-ts alone.');
   }
 
@@ -283,7 +279,9 @@ export async function benchSolver(opts: SolverBenchOptions = {}): Promise<Solver
   }
   printTable(rows);
   if (qChecks.length > 0) {
-    console.log(`CVXOPT with q = -(g2 + 2 lambda) (eq. 9 expanded) vs LOW.py's q = -(g2 + lambda), max |dw| (M/lambda): ${qChecks.join(', ')}`);
+    console.log(
+      `CVXOPT with q = -(g2 + 2 lambda) (eq. 9 expanded) vs LOW.py's q = -(g2 + lambda), max |dw| (M/lambda): ${qChecks.join(', ')}`,
+    );
   }
 
   if (opts.json) {

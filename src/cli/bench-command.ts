@@ -7,7 +7,9 @@ export function benchCommand(): Command {
 
   bench
     .command('engine')
-    .description('LeNet-5 training step (batch 256) in low-ts vs PyTorch on the same libtorch, alternating; and the cost of LOW over a plain step.')
+    .description(
+      'LeNet-5 training step (batch 256) in low-ts vs PyTorch on the same libtorch, alternating; and the cost of LOW over a plain step.',
+    )
     .option('--threads <n>', 'intra-op threads for both sides (default: all cores)', threadCount('--threads'))
     .option('--batch <n>', 'batch size', positiveInt('--batch', BATCH_LIMIT), 256)
     .option('--rounds <n>', 'alternating rounds', positiveInt('--rounds'), 7)
@@ -20,7 +22,9 @@ export function benchCommand(): Command {
 
   bench
     .command('pool')
-    .description("Max pooling on LeNet-5's two pool inputs (batch 256): low-ts's kernel vs libtorch's, which PyTorch calls, alternating; the same values are checked first.")
+    .description(
+      "Max pooling on LeNet-5's two pool inputs (batch 256): low-ts's kernel vs libtorch's, which PyTorch calls, alternating; the same values are checked first.",
+    )
     .option('--threads <n>', 'intra-op threads (default: all cores)', threadCount('--threads'))
     .option('--rounds <n>', 'alternating rounds', positiveInt('--rounds'), 7)
     .option('--calls <n>', 'calls per kernel per round', positiveInt('--calls'), 50)
@@ -41,7 +45,9 @@ export function benchCommand(): Command {
 
   bench
     .command('loader')
-    .description('Fashion-MNIST epochs with augmentation training LeNet-5 (batch 256): the share of the epoch the loop waits for data, with the prefetch worker and without.')
+    .description(
+      'Fashion-MNIST epochs with augmentation training LeNet-5 (batch 256): the share of the epoch the loop waits for data, with the prefetch worker and without.',
+    )
     .option('--epochs <n>', 'epochs per mode (the first includes starting the worker)', positiveInt('--epochs'), 3)
     .option('--threads <n>', 'intra-op threads', threadCount('--threads'))
     .option('--json', 'print one JSON object on the last line')

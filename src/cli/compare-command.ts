@@ -27,18 +27,30 @@ export interface CompareCliOptions extends RunCliOptions {
 export function compareCommand(): Command {
   const cmd = new Command('compare')
     .description(
-      'Compare strategies under the paper\'s protocol: every strategy of a seed starts from the same initialisation and sees the same sample order; ' +
-        'LOW\'s lambda is searched over a grid and chosen on a validation split carved from the training data (never the test set). Finished runs are skipped, so an interrupted experiment resumes.',
+      "Compare strategies under the paper's protocol: every strategy of a seed starts from the same initialisation and sees the same sample order; " +
+        "LOW's lambda is searched over a grid and chosen on a validation split carved from the training data (never the test set). Finished runs are skipped, so an interrupted experiment resumes.",
     )
-    .option('--strategies <list>', 'strategies separated by ";" (low without lambda= is expanded over --lambdas)', 'normal;low;low:scale=batch-mean;focal;bce;spl;is')
+    .option(
+      '--strategies <list>',
+      'strategies separated by ";" (low without lambda= is expanded over --lambdas)',
+      'normal;low;low:scale=batch-mean;focal;bce;spl;is',
+    )
     .option('--lambdas <list>', "LOW's lambda grid", numberList('--lambdas'), [1, 0.5, 0.1, 0.01])
     .option('--seeds <n>', 'number of seeds (runs) per strategy', positiveInt('--seeds', SEEDS_LIMIT), 5)
     .option('--jobs <n>', 'runs in parallel (each gets cores / jobs threads)', positiveInt('--jobs', JOBS_LIMIT), 1)
     .addOption(new Option('--select <metric>', 'validation metric that chooses lambda').choices([...SUMMARY_METRICS]).default('acc'))
-    .option('--tune', 'tune each strategy separately first (learning rate and its own hyper-parameters) on the validation split, --tune-seeds seeds, --tune-epochs; then run every seed at the chosen settings')
+    .option(
+      '--tune',
+      'tune each strategy separately first (learning rate and its own hyper-parameters) on the validation split, --tune-seeds seeds, --tune-epochs; then run every seed at the chosen settings',
+    )
     .option('--tune-lrs <list>', 'learning rates searched by --tune', numberList('--tune-lrs'), [0.001, 0.01, 0.1])
     .option('--tune-epochs <n>', 'epochs of each tuning run (default: half of --epochs)', positiveInt('--tune-epochs'))
-    .option('--tune-seeds <n>', 'seeds each setting is tuned on (seeds 0 to n-1); a setting scores the mean of their validation scores', positiveInt('--tune-seeds', SEEDS_LIMIT), 1)
+    .option(
+      '--tune-seeds <n>',
+      'seeds each setting is tuned on (seeds 0 to n-1); a setting scores the mean of their validation scores',
+      positiveInt('--tune-seeds', SEEDS_LIMIT),
+      1,
+    )
     .requiredOption('--out <dir>', 'experiment folder');
   addRunOptions(cmd);
   cmd.addHelpText('after', `\nStrategies (a spec without its swept option, LOW's lambda, is expanded over --lambdas):\n${strategyList()}`);
@@ -63,13 +75,18 @@ export async function runCompare(o: CompareCliOptions, execution: { execute?: Ru
   const { runExperiment } = await import('../train/compare.js');
   const result = await withInterruptHandling((signal) =>
     runExperiment({
-      strategies: o.strategies.split(';').map((s) => s.trim()).filter(Boolean),
+      strategies: o.strategies
+        .split(';')
+        .map((s) => s.trim())
+        .filter(Boolean),
       lambdas: o.lambdas,
       seeds: o.seeds,
       base: runBase,
       out: o.out,
       select: o.select,
-      tune: o.tune ? { lrs: o.tuneLrs, epochs: o.tuneEpochs ?? Math.max(1, Math.round(base.epochs / 2)), seeds: o.tuneSeeds ?? 1 } : undefined,
+      tune: o.tune
+        ? { lrs: o.tuneLrs, epochs: o.tuneEpochs ?? Math.max(1, Math.round(base.epochs / 2)), seeds: o.tuneSeeds ?? 1 }
+        : undefined,
       jobs: o.jobs,
       threads: o.threads,
       execute: execution.execute,

@@ -8,7 +8,9 @@ import { runCompare } from './compare-command.js';
 
 export function demoCommand(): Command {
   return new Command('demo')
-    .description('Imbalanced Fashion-MNIST, LeNet-5: Normal vs LOW (lambda 1 and 0.1, chosen on validation), focal and class-balanced CE; 2 seeds; a few minutes.')
+    .description(
+      'Imbalanced Fashion-MNIST, LeNet-5: Normal vs LOW (lambda 1 and 0.1, chosen on validation), focal and class-balanced CE; 2 seeds; a few minutes.',
+    )
     .option('--out <dir>', 'results folder', 'runs/demo')
     .option('--epochs <n>', 'epochs per run', positiveInt('--epochs'), 10)
     .option('--seeds <n>', 'seeds', positiveInt('--seeds', SEEDS_LIMIT), 2)

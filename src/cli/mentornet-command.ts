@@ -4,7 +4,16 @@
 import { Command } from 'commander';
 import { dirname } from 'node:path';
 import { checkOutputFile, makeOutputFolder, withOutputErrors } from '../io/output-path.js';
-import { BATCH_LIMIT, nonNegativeInt, openFraction, positiveInt, positiveNumber, probability, threadCount, type IntLimit } from './options.js';
+import {
+  BATCH_LIMIT,
+  nonNegativeInt,
+  openFraction,
+  positiveInt,
+  positiveNumber,
+  probability,
+  threadCount,
+  type IntLimit,
+} from './options.js';
 
 /** The mentor is a small network on a few features per example: sizes beyond these only exhaust memory. */
 const LAYER_LIMIT: IntLimit = { max: 4096, why: "a mentor's layers are small; larger ones only exhaust memory" };
@@ -19,13 +28,15 @@ function writeMentor(out: string, save: () => void): void {
 const pct = (x: number) => (Number.isNaN(x) ? '  -  ' : x.toFixed(4));
 
 export function mentornetCommand(): Command {
-  const cmd = new Command('mentornet').description('MentorNet-DD: pretrain a mentor from a noisy run, evaluate it on another run, export a fine-tuned one. Train with it: low train --strategy mentornet[:finetune=1] --mentor FILE.');
+  const cmd = new Command('mentornet').description(
+    'MentorNet-DD: pretrain a mentor from a noisy run, evaluate it on another run, export a fine-tuned one. Train with it: low train --strategy mentornet[:finetune=1] --mentor FILE.',
+  );
 
   cmd
     .command('pretrain')
     .description(
       'Learn a mentor from a run folder trained with --noise (clean samples -> weight 1, noisy -> 0), from every (sample, epoch) of its loss history; ' +
-        'prints the training loss and the train / held-out ROC AUC of the mentor\'s weights (clean vs noisy) per epoch.',
+        "prints the training loss and the train / held-out ROC AUC of the mentor's weights (clean vs noisy) per epoch.",
     )
     .requiredOption('--from <dir>', 'run folder trained with --noise (has samples.lowt and checkpoint.lowt)')
     .requiredOption('--out <file>', 'mentor file to write (e.g. mentor.lowt)')
@@ -51,16 +62,28 @@ export function mentornetCommand(): Command {
       const { saveMentor } = await import('../mentornet/mentor-network.js');
       const run = readNoisyRun(o.from);
       const log = o.json ? () => {} : (s: string) => console.log(s);
-      log(`run ${o.from}: ${run.samples} samples, ${run.completed}/${run.epochs} epochs, ${(100 * run.isNoisy.reduce((a, b) => a + b, 0) / run.samples).toFixed(1)} % noisy, ${run.numClasses} classes (model ${run.config.model ?? '?'})`);
+      log(
+        `run ${o.from}: ${run.samples} samples, ${run.completed}/${run.epochs} epochs, ${((100 * run.isNoisy.reduce((a, b) => a + b, 0)) / run.samples).toFixed(1)} % noisy, ${run.numClasses} classes (model ${run.config.model ?? '?'})`,
+      );
       const result = pretrainMentor(run, {
-        architecture: { window: o.window, buckets: o.buckets, lstmHidden: o.lstmHidden, fcHidden: o.fcHidden, labelEmbedding: o.labelEmbedding, epochEmbedding: o.epochEmbedding },
+        architecture: {
+          window: o.window,
+          buckets: o.buckets,
+          lstmHidden: o.lstmHidden,
+          fcHidden: o.fcHidden,
+          labelEmbedding: o.labelEmbedding,
+          epochEmbedding: o.epochEmbedding,
+        },
         percentile: o.percentile,
         heldOut: o.heldOut,
         epochs: o.epochs,
         batchSize: o.batchSize,
         lr: o.lr,
         seed: o.seed,
-        onEpoch: (e) => log(`epoch ${e.epoch}: BCE ${e.loss.toFixed(4)}  AUC train ${pct(e.trainAuc)}  held-out ${pct(e.heldOutAuc)}  (${e.seconds.toFixed(1)} s)`),
+        onEpoch: (e) =>
+          log(
+            `epoch ${e.epoch}: BCE ${e.loss.toFixed(4)}  AUC train ${pct(e.trainAuc)}  held-out ${pct(e.heldOutAuc)}  (${e.seconds.toFixed(1)} s)`,
+          ),
       });
       const last = result.epochs[result.epochs.length - 1]!;
       const report = {
@@ -106,19 +129,26 @@ export function mentornetCommand(): Command {
       const r = evaluateMentorOnRun(model, metadata.percentile, run);
       model.dispose();
       if (o.json) {
-        console.log(JSON.stringify({ mentor: o.mentor, from: o.from, studentModel: run.config.model, strategy: run.config.strategy, ...r }, null, 2));
+        console.log(
+          JSON.stringify({ mentor: o.mentor, from: o.from, studentModel: run.config.model, strategy: run.config.strategy, ...r }, null, 2),
+        );
         return;
       }
-      console.log(`run ${o.from} (model ${run.config.model ?? '?'}, strategy ${run.config.strategy ?? '?'}): ${r.examples} (sample, epoch) pairs, ${(100 * r.noisyFraction).toFixed(1)} % noisy samples`);
+      console.log(
+        `run ${o.from} (model ${run.config.model ?? '?'}, strategy ${run.config.strategy ?? '?'}): ${r.examples} (sample, epoch) pairs, ${(100 * r.noisyFraction).toFixed(1)} % noisy samples`,
+      );
       console.log(`mentor on the run's loss history: AUC ${pct(r.auc)} over all pairs; by epoch ${r.aucByEpoch.map(pct).join(' ')}`);
-      console.log(`the loss alone (lower = clean):     AUC ${pct(r.lossAuc)} over all pairs; by epoch ${r.lossAucByEpoch.map(pct).join(' ')}`);
-      if (r.recordedAucByEpoch) console.log(`weights the run gave (its own strategy), AUC by epoch: ${r.recordedAucByEpoch.map(pct).join(' ')}`);
+      console.log(
+        `the loss alone (lower = clean):     AUC ${pct(r.lossAuc)} over all pairs; by epoch ${r.lossAucByEpoch.map(pct).join(' ')}`,
+      );
+      if (r.recordedAucByEpoch)
+        console.log(`weights the run gave (its own strategy), AUC by epoch: ${r.recordedAucByEpoch.map(pct).join(' ')}`);
     });
   cmd
     .command('export')
     .description(
       'Write the mentor as fine-tuned by a run trained with --strategy mentornet:finetune=1 (up to its last checkpoint) to a mentor file, ' +
-        'for `low mentornet eval` or another run; prints its fine-tuning loss before and after each epoch\'s round.',
+        "for `low mentornet eval` or another run; prints its fine-tuning loss before and after each epoch's round.",
     )
     .requiredOption('--from <dir>', 'run folder trained with mentornet:finetune=1')
     .requiredOption('--out <file>', 'mentor file to write')
@@ -128,7 +158,9 @@ export function mentornetCommand(): Command {
       const { saveMentor } = await import('../mentornet/mentor-network.js');
       const { model, metadata, rounds, epochs } = readFineTunedMentor(o.from);
       const fineTuning = { from: o.from, epochs, rounds };
-      writeMentor(o.out, () => saveMentor(o.out, model, { percentile: metadata.percentile, pretraining: metadata.pretraining, fineTuning }));
+      writeMentor(o.out, () =>
+        saveMentor(o.out, model, { percentile: metadata.percentile, pretraining: metadata.pretraining, fineTuning }),
+      );
       model.dispose();
       for (const r of rounds) console.log(`epoch ${r.epoch + 1}: ${r.examples} examples, BCE ${pct(r.lossBefore)} -> ${pct(r.lossAfter)}`);
       console.log(`wrote ${o.out}`);

@@ -45,7 +45,9 @@ export function coresLimit(): IntLimit {
 function integer(name: string, value: string, min: 0 | 1, limit: IntLimit): number {
   const expected = `expected ${min === 0 ? 'a non-negative' : 'a positive'} integer from ${min} to ${limit.max} (${limit.why})`;
   if (!DIGITS.test(value)) {
-    throw new InvalidArgumentError(`${name}: '${value}' is not written in decimal digits, ${expected}, in the digits 0-9 only (no sign, point, exponent or 0x prefix)`);
+    throw new InvalidArgumentError(
+      `${name}: '${value}' is not written in decimal digits, ${expected}, in the digits 0-9 only (no sign, point, exponent or 0x prefix)`,
+    );
   }
   const n = Number(value);
   if (n < min) throw new InvalidArgumentError(`${name}: ${value} is too small, ${expected}`);
@@ -70,7 +72,8 @@ export function threadCount(name: string) {
 
 /** A finite decimal number; `expected` describes the accepted values for the message. */
 function decimal(name: string, value: string, expected: string, ok: (n: number) => boolean): number {
-  if (!DECIMAL.test(value)) throw new InvalidArgumentError(`${name}: '${value}' is not a decimal number, expected ${expected} (such as 0.1 or 1e-3)`);
+  if (!DECIMAL.test(value))
+    throw new InvalidArgumentError(`${name}: '${value}' is not a decimal number, expected ${expected} (such as 0.1 or 1e-3)`);
   const n = Number(value);
   if (!Number.isFinite(n) || !ok(n)) throw new InvalidArgumentError(`${name}: ${value} is out of range, expected ${expected}`);
   return n;
@@ -102,12 +105,16 @@ export function openFraction(name: string) {
 /** A comma-separated list of positive decimal numbers, e.g. "1,0.5,0.1" (empty items are skipped). */
 export function numberList(name: string) {
   return (value: string): number[] => {
-    const parts = value.split(',').map((s) => s.trim()).filter(Boolean);
+    const parts = value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const expected = `expected a comma-separated list of positive decimal numbers such as 1,0.5,0.1 (got '${value}')`;
     if (!parts.length) throw new InvalidArgumentError(`${name}: empty list, ${expected}`);
     return parts.map((p, i) => {
       const n = Number(p);
-      if (!DECIMAL.test(p) || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name}: item ${i + 1}, '${p}', is not a positive decimal number, ${expected}`);
+      if (!DECIMAL.test(p) || !Number.isFinite(n) || n <= 0)
+        throw new InvalidArgumentError(`${name}: item ${i + 1}, '${p}', is not a positive decimal number, ${expected}`);
       return n;
     });
   };

@@ -8,7 +8,8 @@ export type ProgressMode = 'bar' | 'jsonl' | 'quiet';
 
 export function progressReporter(mode: ProgressMode, label = ''): (e: ProgressEvent) => void {
   if (mode === 'quiet') return () => {};
-  if (mode === 'jsonl') return (e) => e.kind !== 'batch' && console.log(JSON.stringify(e.kind === 'start' ? { ...e, config: undefined } : e));
+  if (mode === 'jsonl')
+    return (e) => e.kind !== 'batch' && console.log(JSON.stringify(e.kind === 'start' ? { ...e, config: undefined } : e));
   // A bar redraws in place on a terminal; in a log file it would print every frame, so there we
   // print one line per epoch instead.
   const tty = process.stderr.isTTY;
@@ -20,11 +21,22 @@ export function progressReporter(mode: ProgressMode, label = ''): (e: ProgressEv
     if (e.kind === 'start') {
       epochs = e.config.epochs;
       const resumed =
-        e.fromBatch > 0 ? `, resuming in epoch ${e.fromEpoch + 1} at batch ${e.fromBatch + 1}` : e.fromEpoch > 0 ? `, resuming after epoch ${e.fromEpoch}` : '';
-      console.error(`${label}${e.config.strategy} on ${e.config.dataset} (${e.trainSize} training samples, ${e.batches} batches per epoch${resumed})`);
+        e.fromBatch > 0
+          ? `, resuming in epoch ${e.fromEpoch + 1} at batch ${e.fromBatch + 1}`
+          : e.fromEpoch > 0
+            ? `, resuming after epoch ${e.fromEpoch}`
+            : '';
+      console.error(
+        `${label}${e.config.strategy} on ${e.config.dataset} (${e.trainSize} training samples, ${e.batches} batches per epoch${resumed})`,
+      );
       if (tty) {
         bar = new cliProgress.SingleBar(
-          { format: `${label}epoch {epoch}/{epochs} |{bar}| {value}/{total} batches | loss {loss} | {rate} samples/s | ETA {eta_formatted}`, hideCursor: true, clearOnComplete: true, stream: process.stderr },
+          {
+            format: `${label}epoch {epoch}/{epochs} |{bar}| {value}/{total} batches | loss {loss} | {rate} samples/s | ETA {eta_formatted}`,
+            hideCursor: true,
+            clearOnComplete: true,
+            stream: process.stderr,
+          },
           cliProgress.Presets.shades_classic,
         );
       }

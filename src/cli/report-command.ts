@@ -16,15 +16,31 @@ export function reportCommand(): Command {
     .option('--png <dir>', 'also write every chart as a PNG file into this folder')
     .option('--top <n>', 'samples in the overall galleries', positiveInt('--top'), 24)
     .option('--per-class <n>', 'samples per class in the per-class galleries', positiveInt('--per-class'), 8)
-    .option('--gallery-strategy <spec>', 'experiments: the strategy whose first seed the galleries show (default: the LOW setting the summary selects)')
+    .option(
+      '--gallery-strategy <spec>',
+      'experiments: the strategy whose first seed the galleries show (default: the LOW setting the summary selects)',
+    )
     .option('--no-images', 'leave out the galleries (no need for the dataset files)')
-    .action(async (folder: string, o: { out?: string; png?: string; top: number; perClass: number; galleryStrategy?: string; images: boolean }) => {
-      const { writeReport } = await import('../report/html.js');
-      const out = o.out ?? join(folder, 'report.html');
-      const started = performance.now();
-      const r = await writeReport(folder, out, { pngDir: o.png, top: o.top, perClass: o.perClass, galleryStrategy: o.galleryStrategy, images: o.images });
-      for (const n of r.notes) console.error(`note: ${n}`);
-      console.log(`${r.kind} report: ${out} (${r.charts.length} charts, ${(r.html.length / 1024).toFixed(0)} KiB, ${((performance.now() - started) / 1000).toFixed(1)} s)`);
-      if (r.pngs.length) console.log(`${r.pngs.length} PNG files in ${o.png}`);
-    });
+    .action(
+      async (
+        folder: string,
+        o: { out?: string; png?: string; top: number; perClass: number; galleryStrategy?: string; images: boolean },
+      ) => {
+        const { writeReport } = await import('../report/html.js');
+        const out = o.out ?? join(folder, 'report.html');
+        const started = performance.now();
+        const r = await writeReport(folder, out, {
+          pngDir: o.png,
+          top: o.top,
+          perClass: o.perClass,
+          galleryStrategy: o.galleryStrategy,
+          images: o.images,
+        });
+        for (const n of r.notes) console.error(`note: ${n}`);
+        console.log(
+          `${r.kind} report: ${out} (${r.charts.length} charts, ${(r.html.length / 1024).toFixed(0)} KiB, ${((performance.now() - started) / 1000).toFixed(1)} s)`,
+        );
+        if (r.pngs.length) console.log(`${r.pngs.length} PNG files in ${o.png}`);
+      },
+    );
 }

@@ -1,9 +1,18 @@
 // Options shared by `low train`, `low compare` and `low demo`, and their translation into a RunConfig.
 import { resolve } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG, PRESETS, type ImbalanceConfig, type NoiseConfig, type RunConfig, type ScheduleConfig } from '../train/config.js';
 import { isModelName, MODEL_NAMES } from '../models/registry.js';
-import { BATCH_LIMIT, decimalValue, fractionBelowOne, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, threadCount } from './options.js';
+import {
+  BATCH_LIMIT,
+  decimalValue,
+  fractionBelowOne,
+  nonNegativeInt,
+  nonNegativeNumber,
+  positiveInt,
+  positiveNumber,
+  threadCount,
+} from './options.js';
 
 function parseImbalance(v: string): ImbalanceConfig | null {
   if (v === 'none') return null;
@@ -11,7 +20,9 @@ function parseImbalance(v: string): ImbalanceConfig | null {
   const m = /^long-tail:(.*)$/.exec(v);
   const ratio = m ? decimalValue(m[1]!) : NaN;
   if (Number.isFinite(ratio) && ratio >= 1) return { kind: 'long-tail', ratio };
-  throw new InvalidArgumentError(`--imbalance: '${v}' is not an imbalance, expected none, paper (NC/2^k per class, as the paper) or long-tail:RATIO (RATIO a decimal number >= 1)`);
+  throw new InvalidArgumentError(
+    `--imbalance: '${v}' is not an imbalance, expected none, paper (NC/2^k per class, as the paper) or long-tail:RATIO (RATIO a decimal number >= 1)`,
+  );
 }
 
 function parseNoise(v: string): NoiseConfig | null {
@@ -19,7 +30,9 @@ function parseNoise(v: string): NoiseConfig | null {
   const m = /^(symmetric|pair):(.*)$/.exec(v);
   const rate = m ? decimalValue(m[2]!) : NaN;
   if (rate >= 0 && rate <= 1) return { kind: m![1] as 'symmetric' | 'pair', rate };
-  throw new InvalidArgumentError(`--noise: '${v}' is not a label noise, expected none, symmetric:RATE or pair:RATE (RATE a decimal number in [0, 1])`);
+  throw new InvalidArgumentError(
+    `--noise: '${v}' is not a label noise, expected none, symmetric:RATE or pair:RATE (RATE a decimal number in [0, 1])`,
+  );
 }
 
 function parseSchedule(v: string): ScheduleConfig {
@@ -29,8 +42,11 @@ function parseSchedule(v: string): ScheduleConfig {
   const ms = /^multistep:(\d+(?:,\d+)*)(?::(.*))?$/.exec(v);
   const gamma = ms?.[2] === undefined ? 0.1 : decimalValue(ms[2]);
   const milestones = ms ? ms[1]!.split(',').map(Number) : [];
-  if (ms && milestones.every((e) => e >= 1 && Number.isSafeInteger(e)) && Number.isFinite(gamma) && gamma > 0) return { kind: 'multistep', milestones, gamma };
-  throw new InvalidArgumentError(`--schedule: '${v}' is not a schedule, expected constant, cosine or multistep:E1,E2[:GAMMA] (epochs E >= 1 in decimal digits, GAMMA a positive decimal number)`);
+  if (ms && milestones.every((e) => e >= 1 && Number.isSafeInteger(e)) && Number.isFinite(gamma) && gamma > 0)
+    return { kind: 'multistep', milestones, gamma };
+  throw new InvalidArgumentError(
+    `--schedule: '${v}' is not a schedule, expected constant, cosine or multistep:E1,E2[:GAMMA] (epochs E >= 1 in decimal digits, GAMMA a positive decimal number)`,
+  );
 }
 
 function parseModel(v: string): string {
@@ -40,9 +56,11 @@ function parseModel(v: string): string {
 
 export function addRunOptions(cmd: Command): Command {
   return cmd
-    .option('--dataset <name>', 'fashion-mnist (default, Debian\'s files), mnist, cifar10, cifar100, isic2017, isic2018 or folder')
-    .option('--data-dir <dir>', 'folder holding the dataset\'s files')
-    .addOption(new Option('--preset <name>', 'the paper\'s setup: optimizer, schedule, epochs, batch size, model').choices(Object.keys(PRESETS)))
+    .option('--dataset <name>', "fashion-mnist (default, Debian's files), mnist, cifar10, cifar100, isic2017, isic2018 or folder")
+    .option('--data-dir <dir>', "folder holding the dataset's files")
+    .addOption(
+      new Option('--preset <name>', "the paper's setup: optimizer, schedule, epochs, batch size, model").choices(Object.keys(PRESETS)),
+    )
     .option('--model <name>', 'lenet5, wrn-28-2, densenet-bc, densenet161, resnet18, mlp', parseModel)
     .option('--epochs <n>', 'epochs', positiveInt('--epochs'))
     .option('--batch-size <n>', 'batch size', positiveInt('--batch-size', BATCH_LIMIT))
@@ -55,7 +73,11 @@ export function addRunOptions(cmd: Command): Command {
     .option('--noise <s>', 'label noise: none, symmetric:RATE or pair:RATE', parseNoise)
     .option('--train-limit <n>', 'train on a stratified subset of this many samples', positiveInt('--train-limit'))
     .option('--test-limit <n>', 'evaluate on a stratified subset of this many test samples (quick runs only)', positiveInt('--test-limit'))
-    .option('--eval-every <n>', 'evaluate the test and validation splits every n epochs and after the last (default 1: every epoch)', positiveInt('--eval-every'))
+    .option(
+      '--eval-every <n>',
+      'evaluate the test and validation splits every n epochs and after the last (default 1: every epoch)',
+      positiveInt('--eval-every'),
+    )
     .option('--val-fraction <x>', 'stratified validation fraction carved from the training set', fractionBelowOne('--val-fraction'))
     .addOption(new Option('--augment <kind>', 'augmentation').choices(['none', 'standard']))
     .option('--mentor <file>', 'pretrained mentor for strategy mentornet (made by `low mentornet pretrain`)')

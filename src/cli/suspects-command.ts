@@ -35,7 +35,10 @@ export function suspectsCommand(): Command {
       const { rankSamples, SCORES } = await import('../analysis/scores.js');
       const { detectionQuality } = await import('../analysis/detection.js');
       const run = readRunFolder(dir);
-      if (!run.history || !run.samples) throw new Error(`${dir}: no per-sample history (checkpoint.lowt) or samples.lowt; is it a run folder with at least one completed epoch?`);
+      if (!run.history || !run.samples)
+        throw new Error(
+          `${dir}: no per-sample history (checkpoint.lowt) or samples.lowt; is it a run folder with at least one completed epoch?`,
+        );
       if (run.history.epochs === 0) throw new Error(`${dir}: no epoch completed yet`);
       const h = run.history;
       const s = run.samples;
@@ -57,20 +60,43 @@ export function suspectsCommand(): Command {
       const detection = s.isNoisy ? detectionQuality(h, s.isNoisy, scores) : null;
 
       if (o.json) {
-        console.log(JSON.stringify({ run: dir, strategy: run.config.strategy, seed: run.config.seed, epochs: h.epochs, samples: h.samples, rankings, detection }, null, 2));
+        console.log(
+          JSON.stringify(
+            { run: dir, strategy: run.config.strategy, seed: run.config.seed, epochs: h.epochs, samples: h.samples, rankings, detection },
+            null,
+            2,
+          ),
+        );
       } else {
-        const noise = run.config.noise ? `; injected noise ${run.config.noise.kind}:${run.config.noise.rate} (${detection?.[0]?.k ?? 0} flipped labels)` : '';
-        console.log(`${run.config.strategy}, seed ${run.config.seed}, ${run.config.dataset}: ${h.samples} training samples, ${h.epochs} epochs of history${noise}`);
+        const noise = run.config.noise
+          ? `; injected noise ${run.config.noise.kind}:${run.config.noise.rate} (${detection?.[0]?.k ?? 0} flipped labels)`
+          : '';
+        console.log(
+          `${run.config.strategy}, seed ${run.config.seed}, ${run.config.dataset}: ${h.samples} training samples, ${h.epochs} epochs of history${noise}`,
+        );
         for (const r of rankings) {
-          console.log(`\n${r.score}: ${r.description}; suspicious when ${r.suspicious}${r.constant ? ' (the same for every sample in this run: the ranking means nothing)' : ''}`);
+          console.log(
+            `\n${r.score}: ${r.description}; suspicious when ${r.suspicious}${r.constant ? ' (the same for every sample in this run: the ranking means nothing)' : ''}`,
+          );
           const header = ['rank', 'id', 'label', ...(s.isNoisy ? ['clean label', 'flipped'] : []), r.score];
-          const rows = r.top.map((t) => [String(t.rank), String(t.id), t.label, ...(s.isNoisy ? [t.cleanLabel ?? '', t.noisy ? 'yes' : ''] : []), fmt(t.score)]);
+          const rows = r.top.map((t) => [
+            String(t.rank),
+            String(t.id),
+            t.label,
+            ...(s.isNoisy ? [t.cleanLabel ?? '', t.noisy ? 'yes' : ''] : []),
+            fmt(t.score),
+          ]);
           printTable(header, rows);
         }
         if (detection) {
           const k = detection[0]?.k ?? 0;
-          console.log(`\nDetection of the ${k} flipped labels among ${h.samples} samples (ROC AUC: 0.5 = chance; precision among the ${k} most suspicious):`);
-          printTable(['score', 'ROC AUC', `precision@${k}`], detection.map((d) => [d.score + (d.constant ? ' (constant)' : ''), d.auc.toFixed(3), d.precisionAtK.toFixed(3)]));
+          console.log(
+            `\nDetection of the ${k} flipped labels among ${h.samples} samples (ROC AUC: 0.5 = chance; precision among the ${k} most suspicious):`,
+          );
+          printTable(
+            ['score', 'ROC AUC', `precision@${k}`],
+            detection.map((d) => [d.score + (d.constant ? ' (constant)' : ''), d.auc.toFixed(3), d.precisionAtK.toFixed(3)]),
+          );
         }
       }
       if (o.out) {
@@ -91,8 +117,14 @@ function fmt(v: number): string {
 function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   // Numbers right-aligned, text left-aligned.
-  const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => r[i] === '' || Number.isFinite(Number(r[i])) || /^-?(Infinity|NaN)$/.test(r[i]!)));
-  const line = (cells: string[]) => cells.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const numeric = header.map(
+    (_, i) => rows.length > 0 && rows.every((r) => r[i] === '' || Number.isFinite(Number(r[i])) || /^-?(Infinity|NaN)$/.test(r[i]!)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   console.log(line(header));
   for (const r of rows) console.log(line(r));
 }

@@ -15,7 +15,15 @@
  * it creates.
  */
 import { checkInteger } from './checks.js';
-import { centerCrop, centerCropAtMost, horizontalFlip, randomCrop, randomCropAtMost, randomCropWithPadding, verticalFlip } from './geometric-transforms.js';
+import {
+  centerCrop,
+  centerCropAtMost,
+  horizontalFlip,
+  randomCrop,
+  randomCropAtMost,
+  randomCropWithPadding,
+  verticalFlip,
+} from './geometric-transforms.js';
 import { normalize, shadesOfGray } from './intensity.js';
 import { compose, type Transform } from './transform.js';
 
@@ -102,7 +110,8 @@ export function augmentationFor(dataset: string, train: boolean, o: Augmentation
   if (!known.includes(dataset)) throw new RangeError(`augmentationFor: unknown dataset "${dataset}"; known: ${known.join(', ')}`);
   const gray = dataset === 'mnist' || dataset === 'fashion-mnist';
   const level = o.augment ?? (gray ? 'none' : 'standard');
-  if (level !== 'none' && level !== 'standard') throw new RangeError(`augmentationFor: augment must be 'none' or 'standard', got "${String(level)}"`);
+  if (level !== 'none' && level !== 'standard')
+    throw new RangeError(`augmentationFor: augment must be 'none' or 'standard', got "${String(level)}"`);
   const cropSize = o.cropSize ?? 224;
   checkInteger('augmentationFor: cropSize', cropSize, 1);
   const augment = train && level === 'standard';
@@ -113,9 +122,7 @@ export function augmentationFor(dataset: string, train: boolean, o: Augmentation
       const stats = CHANNEL_STATS[dataset];
       const norm = normalize(stats.mean, stats.std);
       if (!augment) return norm;
-      return dataset === 'mnist'
-        ? compose(randomCropWithPadding(2), norm)
-        : compose(randomCropWithPadding(2), horizontalFlip(), norm);
+      return dataset === 'mnist' ? compose(randomCropWithPadding(2), norm) : compose(randomCropWithPadding(2), horizontalFlip(), norm);
     }
     case 'cifar10':
     case 'cifar100': {

@@ -30,12 +30,18 @@ const LAYOUTS: Record<CifarLabelKind, RecordLayout> = {
   'cifar100-coarse': {
     labelBytes: 2,
     keep: 0,
-    labels: [{ name: 'coarse label', classes: 20 }, { name: 'fine label', classes: 100 }],
+    labels: [
+      { name: 'coarse label', classes: 20 },
+      { name: 'fine label', classes: 100 },
+    ],
   },
   'cifar100-fine': {
     labelBytes: 2,
     keep: 1,
-    labels: [{ name: 'coarse label', classes: 20 }, { name: 'fine label', classes: 100 }],
+    labels: [
+      { name: 'coarse label', classes: 20 },
+      { name: 'fine label', classes: 100 },
+    ],
   },
 };
 
@@ -78,10 +84,7 @@ export function cifar10FileNames(split: Split): { batches: string[]; classNames:
 }
 
 /** Files of a CIFAR-100 split, as in the official binary tarball's `cifar-100-binary/`. */
-export function cifar100FileNames(
-  split: Split,
-  labels: 'fine' | 'coarse',
-): { batches: string[]; classNames: string } {
+export function cifar100FileNames(split: Split, labels: 'fine' | 'coarse'): { batches: string[]; classNames: string } {
   return { batches: [`${split}.bin`], classNames: `${labels}_label_names.txt` };
 }
 
@@ -114,9 +117,14 @@ export function readClassNamesFile(path: string, expected: number): string[] {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new DataError(`${path}: ${code === 'ENOENT' ? 'file not found' : `cannot read file (${code})`} (expected ${expected} class names, one a line)`);
+    throw new DataError(
+      `${path}: ${code === 'ENOENT' ? 'file not found' : `cannot read file (${code})`} (expected ${expected} class names, one a line)`,
+    );
   }
-  const names = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+  const names = text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   if (names.length !== expected) {
     throw new DataError(`${path}: ${names.length} class names, expected ${expected} (one a line)`);
   }

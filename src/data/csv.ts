@@ -62,7 +62,9 @@ export function parseCsv(text: string, path: string): CsvRow[] {
         while (end < s.length && s[end] !== ',' && s[end] !== '\n' && !(s[end] === '\r' && s[end + 1] === '\n')) end++;
         const raw = s.slice(i, end);
         if (raw.includes('"')) {
-          throw new DataError(`${path} line ${line}: a double quote inside an unquoted field, expected a field in double quotes (with quotes doubled) or none`);
+          throw new DataError(
+            `${path} line ${line}: a double quote inside an unquoted field, expected a field in double quotes (with quotes doubled) or none`,
+          );
         }
         fields.push(raw.trim());
         i = end;

@@ -32,10 +32,7 @@ export interface FolderEntry {
  * the image files, by class then by file name. Only direct children are read; hidden
  * entries (starting with ".") are skipped.
  */
-export function listImageFolder(
-  dir: string,
-  classNames?: readonly string[],
-): { classNames: string[]; entries: FolderEntry[] } {
+export function listImageFolder(dir: string, classNames?: readonly string[]): { classNames: string[]; entries: FolderEntry[] } {
   const subfolders = visibleEntries(dir, `a folder with one subfolder per class`)
     .filter((entry) => entry.isDirectory())
     .map((entry) => entry.name)
@@ -72,7 +69,10 @@ export function listImageFolder(
 export async function readImageFolder(dir: string, options: ImageFolderOptions = {}): Promise<ImageDataset> {
   const size = checkImageSize(options.size ?? DEFAULT_IMAGE_SIZE);
   const { classNames, entries } = listImageFolder(dir, options.classNames);
-  const images = await decodeImages(entries.map((entry) => entry.path), size);
+  const images = await decodeImages(
+    entries.map((entry) => entry.path),
+    size,
+  );
   return {
     name: options.name ?? dir,
     images,

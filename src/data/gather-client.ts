@@ -7,7 +7,20 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { COUNT, CONTROL_WORDS, DONE, HEADER, NEW_RING, OUT_HEIGHT, OUT_WIDTH, REQUESTED, STOP, slotInts, type GatherWorkerData, type RingMessage } from './gather-protocol.js';
+import {
+  COUNT,
+  CONTROL_WORDS,
+  DONE,
+  HEADER,
+  NEW_RING,
+  OUT_HEIGHT,
+  OUT_WIDTH,
+  REQUESTED,
+  STOP,
+  slotInts,
+  type GatherWorkerData,
+  type RingMessage,
+} from './gather-protocol.js';
 import type { Geometry } from './geometry.js';
 import { sharedImages } from './shared-images.js';
 
@@ -99,7 +112,8 @@ export class GatherWorker {
     if (this.#closed) throw new Error('DataLoader: the gather worker is closed');
     if (this.#failure !== null) throw this.#failure;
     const count = rows.length;
-    if (count > this.#maxCount) throw new RangeError(`DataLoader: a request of ${count} samples, more than the ${this.#maxCount} a slot holds`);
+    if (count > this.#maxCount)
+      throw new RangeError(`DataLoader: a request of ${count} samples, more than the ${this.#maxCount} a slot holds`);
     if (this.#inFlight >= this.#slots) throw new Error(`DataLoader: more than ${this.#slots} batches requested ahead`);
     const [c, h, w] = this.#shape;
     const length = count * c * (geometry?.height ?? h) * (geometry?.width ?? w);
@@ -123,7 +137,16 @@ export class GatherWorker {
     req.set(rows, base + HEADER);
     if (geometry !== null) {
       // In MAP_ORDER.
-      const maps = [geometry.rows.scale, geometry.rows.offset, geometry.rows.lo, geometry.rows.hi, geometry.cols.scale, geometry.cols.offset, geometry.cols.lo, geometry.cols.hi];
+      const maps = [
+        geometry.rows.scale,
+        geometry.rows.offset,
+        geometry.rows.lo,
+        geometry.rows.hi,
+        geometry.cols.scale,
+        geometry.cols.offset,
+        geometry.cols.lo,
+        geometry.cols.hi,
+      ];
       for (let k = 0; k < maps.length; k++) req.set(maps[k]!, base + HEADER + (k + 1) * count);
     }
     this.#requested++;
@@ -164,9 +187,11 @@ export class GatherWorker {
 }
 
 /** Atomics.waitAsync (ES2024; in Node since 16), typed here because the project's lib is ES2022. */
-const waitAsync = (Atomics as unknown as {
-  waitAsync(array: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
-}).waitAsync;
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(array: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
+  }
+).waitAsync;
 
 /** The part of esbuild's API used here (esbuild is tsx's compiler, present whenever the sources run under tsx). */
 interface Bundler {
@@ -192,10 +217,13 @@ function workerProgram(): URL {
   try {
     bundler = createRequire(import.meta.resolve('tsx/esm/api'))('esbuild') as Bundler;
   } catch {
-    throw new Error('DataLoader: running from the TypeScript sources, the gather worker needs tsx (node --import tsx); or pass prefetch: 0 for no worker');
+    throw new Error(
+      'DataLoader: running from the TypeScript sources, the gather worker needs tsx (node --import tsx); or pass prefetch: 0 for no worker',
+    );
   }
   const entry = fileURLToPath(new URL('./gather-worker.ts', import.meta.url));
-  const code = bundler.buildSync({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', write: false }).outputFiles[0]!.text;
+  const code = bundler.buildSync({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', write: false }).outputFiles[0]!
+    .text;
   program = new URL(`data:text/javascript,${encodeURIComponent(code)}`);
   return program;
 }

@@ -8,9 +8,22 @@
  */
 import { setPriority } from 'node:os';
 import { isMainThread, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { COUNT, CONTROL_WORDS, DONE, HEADER, NEW_RING, OUT_HEIGHT, OUT_WIDTH, REQUESTED, STOP, WORKER_NICE, type GatherWorkerData, type RingMessage } from './gather-protocol.js';
+import {
+  COUNT,
+  CONTROL_WORDS,
+  DONE,
+  HEADER,
+  NEW_RING,
+  OUT_HEIGHT,
+  OUT_WIDTH,
+  REQUESTED,
+  STOP,
+  WORKER_NICE,
+  type GatherWorkerData,
+  type RingMessage,
+} from './gather-protocol.js';
 
-if (isMainThread) throw new Error('gather-worker: this is the program of the data loader\'s worker thread, started by GatherWorker');
+if (isMainThread) throw new Error("gather-worker: this is the program of the data loader's worker thread, started by GatherWorker");
 
 // Linux niceness is per thread: this lowers the worker's priority only. On a busy machine the
 // worker then no longer preempts the training thread each time it is woken with a request.
@@ -61,8 +74,14 @@ function serve(data: GatherWorkerData): void {
         continue;
       }
       // The sample's row and column maps (MAP_ORDER): out o <- in scale*o + offset for lo <= o < hi, else 0.
-      const rs = req[p + count + s]!, rt = req[p + 2 * count + s]!, rlo = req[p + 3 * count + s]!, rhi = req[p + 4 * count + s]!;
-      const cs = req[p + 5 * count + s]!, ct = req[p + 6 * count + s]!, clo = req[p + 7 * count + s]!, chi = req[p + 8 * count + s]!;
+      const rs = req[p + count + s]!,
+        rt = req[p + 2 * count + s]!,
+        rlo = req[p + 3 * count + s]!,
+        rhi = req[p + 4 * count + s]!;
+      const cs = req[p + 5 * count + s]!,
+        ct = req[p + 6 * count + s]!,
+        clo = req[p + 7 * count + s]!,
+        chi = req[p + 8 * count + s]!;
       for (let ch = 0; ch < C; ch++) {
         for (let r = 0; r < height; r++) {
           const o = s * outImage + (ch * height + r) * width;

@@ -134,7 +134,9 @@ export function centerCrop(size: CropSize): GeometricStep {
  */
 function cropAtMost(label: string, size: number, crop: (fit: [number, number]) => GeometricStep): GeometricStep {
   checkInteger(`${label}: size`, size, 1);
-  return geometric(label, (b, h, w, rng) => (h > size || w > size ? crop([Math.min(size, h), Math.min(size, w)]).geometry(b, h, w, rng) : identityGeometry(b, h, w)));
+  return geometric(label, (b, h, w, rng) =>
+    h > size || w > size ? crop([Math.min(size, h), Math.min(size, w)]).geometry(b, h, w, rng) : identityGeometry(b, h, w),
+  );
 }
 
 /** {@link randomCrop} of images larger than `size`, to at most size x size (see cropAtMost). */
@@ -165,4 +167,3 @@ export function horizontalFlip(p = 0.5): GeometricStep {
 export function verticalFlip(p = 0.5): GeometricStep {
   return randomFlip('verticalFlip', 2, p);
 }
-

@@ -4,7 +4,7 @@
  * such steps composes in O(B) into one map, so that the pixels are moved once: by
  * applyGeometry here (tensor ops), or by the loader's gather worker (byte copies).
  */
-import { Tensor, tensor, tidy, zeros } from '../torch/index.js';
+import { type Tensor, tensor, tidy, zeros } from '../torch/index.js';
 import { batchDims, checkInteger } from './checks.js';
 
 /**
@@ -97,15 +97,23 @@ export function checkGeometry(g: Geometry, b: number, h: number, w: number): voi
 // allocations (a destructuring or closure per sample made it cost as much as the crop itself).
 function checkAxis(axis: string, map: AxisMap, b: number, size: number, inSize: number): void {
   const { scale, offset, lo, hi } = map;
-  if (scale.length !== b || offset.length !== b || lo.length !== b || hi.length !== b) throw new RangeError(`geometry: ${axis} maps are not for a batch of ${b}`);
+  if (scale.length !== b || offset.length !== b || lo.length !== b || hi.length !== b)
+    throw new RangeError(`geometry: ${axis} maps are not for a batch of ${b}`);
   for (let i = 0; i < b; i++) {
     const s = scale[i]!;
     const t = offset[i]!;
     const first = lo[i]!;
     const end = hi[i]!;
     const bad =
-      (s !== 1 && s !== -1) || first < 0 || end < first || end > size || (first < end && (s * first + t < 0 || s * first + t >= inSize || s * (end - 1) + t < 0 || s * (end - 1) + t >= inSize));
-    if (bad) throw new RangeError(`geometry: ${axis} map of sample ${i} (scale ${s}, offset ${t}, outputs ${first}..${end - 1}) reads outside 0..${inSize - 1}`);
+      (s !== 1 && s !== -1) ||
+      first < 0 ||
+      end < first ||
+      end > size ||
+      (first < end && (s * first + t < 0 || s * first + t >= inSize || s * (end - 1) + t < 0 || s * (end - 1) + t >= inSize));
+    if (bad)
+      throw new RangeError(
+        `geometry: ${axis} map of sample ${i} (scale ${s}, offset ${t}, outputs ${first}..${end - 1}) reads outside 0..${inSize - 1}`,
+      );
   }
 }
 
@@ -150,14 +158,20 @@ export function applyGeometry(x: Tensor, g: Geometry): Tensor {
       if (top !== 0 || height !== hs) y = y.narrow(2, top, height);
     } else {
       const index = lineIndex(rows, b, c, height, hs, h);
-      y = y.reshape(b * c * hs, ws).indexSelect(0, tensor(index).long()).view(b, c, height, ws);
+      y = y
+        .reshape(b * c * hs, ws)
+        .indexSelect(0, tensor(index).long())
+        .view(b, c, height, ws);
     }
     if (left !== null) {
       if (left !== 0 || width !== ws) y = y.narrow(3, left, width);
       return y.contiguous();
     }
     const index = lineIndex(cols, b, c, width, ws, w);
-    const columns = y.transpose(2, 3).contiguous().view(b * c * ws, height);
+    const columns = y
+      .transpose(2, 3)
+      .contiguous()
+      .view(b * c * ws, height);
     return columns.indexSelect(0, tensor(index).long()).view(b, c, width, height).transpose(2, 3).contiguous();
   });
 }
@@ -183,7 +197,15 @@ function lineIndex(map: Int32Array, b: number, c: number, size: number, stride: 
 }
 
 /** The maps of a crop of height x width at per-sample offsets; offsets may reach into zero padding. */
-export function cropGeometry(b: number, tops: ArrayLike<number>, lefts: ArrayLike<number>, h: number, w: number, height: number, width: number): Geometry {
+export function cropGeometry(
+  b: number,
+  tops: ArrayLike<number>,
+  lefts: ArrayLike<number>,
+  h: number,
+  w: number,
+  height: number,
+  width: number,
+): Geometry {
   const rows = emptyAxis(b);
   const cols = emptyAxis(b);
   for (let i = 0; i < b; i++) {

@@ -4,7 +4,7 @@
  * may leave requests in flight, so its worker is terminated instead. The idle worker never keeps
  * the process alive, and is terminated when its loader is garbage-collected without close().
  */
-import { GatherWorker } from './gather-client.js';
+import type { GatherWorker } from './gather-client.js';
 
 /** Idle workers of slots that may be collected without close(). */
 const idleWorkers = new FinalizationRegistry<GatherWorker>((worker) => worker.close());
@@ -23,7 +23,7 @@ export class IdleWorkerSlot {
     const kept = this.#idle;
     this.#idle = null;
     idleWorkers.unregister(this);
-    if (kept !== null && kept.usable) return kept;
+    if (kept?.usable) return kept;
     kept?.close();
     return this.#start();
   }

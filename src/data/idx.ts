@@ -13,7 +13,16 @@ export const DIGIT_CLASS_NAMES: readonly string[] = ['0', '1', '2', '3', '4', '5
 
 /** Class names of Fashion-MNIST, in label order (from the dataset's README). */
 export const FASHION_MNIST_CLASS_NAMES: readonly string[] = [
-  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
 ];
 
 /** Where Debian's `dataset-fashion-mnist` package installs the files. */
@@ -49,12 +58,7 @@ export function readIdxLabels(src: ByteSource): Uint8Array {
  * Builds a dataset from an IDX image file and its IDX label file, checking that their
  * counts match and that every label indexes `classNames`.
  */
-export function readIdxPair(
-  imagesSource: ByteSource,
-  labelsSource: ByteSource,
-  name: string,
-  classNames: readonly string[],
-): ImageDataset {
+export function readIdxPair(imagesSource: ByteSource, labelsSource: ByteSource, name: string, classNames: readonly string[]): ImageDataset {
   const images = readIdxImages(imagesSource);
   const rawLabels = readIdxLabels(labelsSource);
   const labelsName = sourceName(labelsSource);
@@ -93,12 +97,7 @@ export function idxFileNames(split: Split): { images: string; labels: string } {
  * Reads the MNIST-layout files of a split from `dir` (`train-images-idx3-ubyte[.gz]`,
  * `train-labels-idx1-ubyte[.gz]`, or `t10k-...` for test); the gzip file is preferred.
  */
-export function readIdxDataset(
-  dir: string,
-  split: Split,
-  name: string,
-  classNames: readonly string[] = DIGIT_CLASS_NAMES,
-): ImageDataset {
+export function readIdxDataset(dir: string, split: Split, name: string, classNames: readonly string[] = DIGIT_CLASS_NAMES): ImageDataset {
   const files = idxFileNames(split);
   return readIdxPair(findIdxFile(dir, files.images), findIdxFile(dir, files.labels), `${name} (${split})`, classNames);
 }
@@ -119,7 +118,9 @@ function headerLength(dimensions: number): number {
 function readIdxHeader(bytes: Uint8Array, source: string, magic: number, what: string): number[] {
   const expectedMagic = `0x${magic.toString(16).padStart(8, '0')}`;
   if (bytes.length < 4) {
-    throw new DataError(`${source}: ${bytes.length} bytes, too short for an IDX ${what} file (expected the magic number ${expectedMagic} in the first 4 bytes)`);
+    throw new DataError(
+      `${source}: ${bytes.length} bytes, too short for an IDX ${what} file (expected the magic number ${expectedMagic} in the first 4 bytes)`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const found = view.getUint32(0, false);
@@ -131,7 +132,9 @@ function readIdxHeader(bytes: Uint8Array, source: string, magic: number, what: s
   const dimensions = magic & 0xff;
   const header = headerLength(dimensions);
   if (bytes.length < header) {
-    throw new DataError(`${source}: ${bytes.length} bytes, too short for the IDX header (expected ${header} bytes: magic number and ${dimensions} big-endian dimension sizes)`);
+    throw new DataError(
+      `${source}: ${bytes.length} bytes, too short for the IDX header (expected ${header} bytes: magic number and ${dimensions} big-endian dimension sizes)`,
+    );
   }
   const dims: number[] = [];
   for (let d = 0; d < dimensions; d++) dims.push(view.getUint32(4 + 4 * d, false));

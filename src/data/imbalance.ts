@@ -65,11 +65,8 @@ export function longTailImbalance(
   const random = new SeededRandom(seed, 'long-tail-imbalance');
   const classes = ds.classNames.length;
   const largest = Math.max(0, ...classCounts(ds));
-  const ranks =
-    order === 'class' ? Array.from({ length: classes }, (_, c) => c) : Array.from(random.permutation(classes));
-  const quotas = ranks.map((i) =>
-    classes === 1 ? largest : Math.max(1, Math.floor(largest * ratio ** (-i / (classes - 1)))),
-  );
+  const ranks = order === 'class' ? Array.from({ length: classes }, (_, c) => c) : Array.from(random.permutation(classes));
+  const quotas = ranks.map((i) => (classes === 1 ? largest : Math.max(1, Math.floor(largest * ratio ** (-i / (classes - 1))))));
   return { ...keepPerClass(ds, quotas, random), ranks };
 }
 

@@ -4,7 +4,7 @@
  * native pass) and shades-of-gray colour constancy. They work on intensities in [0, 1] and
  * scale uint8 input by 1/255 themselves; none draws from the generator.
  */
-import { Tensor, tensor, tidy } from '../torch/index.js';
+import { type Tensor, tensor, tidy } from '../torch/index.js';
 import { batchDims } from './checks.js';
 import { affine, tensorStep, type AffineStep, type TensorStep } from './transform.js';
 
@@ -29,7 +29,8 @@ export function normalize(mean: readonly number[], std: readonly number[]): Affi
   if (mean.length === 0 || mean.length !== std.length) {
     throw new RangeError(`normalize: mean (${mean.length} values) and std (${std.length} values) must have the same, non-zero length`);
   }
-  for (const s of std) if (!(s > 0) || !Number.isFinite(s)) throw new RangeError(`normalize: std values must be positive and finite, got ${s}`);
+  for (const s of std)
+    if (!(s > 0) || !Number.isFinite(s)) throw new RangeError(`normalize: std values must be positive and finite, got ${s}`);
   for (const m of mean) if (!Number.isFinite(m)) throw new RangeError(`normalize: mean values must be finite, got ${m}`);
   const onBytes = { scale: std.map((s) => 1 / (255 * s)), shift: mean.map((m, i) => -m / std[i]!) };
   return affine('normalize', onBytes, (x) => {
@@ -70,7 +71,13 @@ export function shadesOfGray(p = 6): TensorStep {
     const [b, c] = batchDims(x, 'shadesOfGray');
     return tidy(() => {
       const xf = asFloat(x);
-      const e = p === Infinity ? xf.reshape(b, c, -1).max(2, true).values.unsqueeze(3) : xf.pow(p).mean([2, 3], true).pow(1 / p);
+      const e =
+        p === Infinity
+          ? xf.reshape(b, c, -1).max(2, true).values.unsqueeze(3)
+          : xf
+              .pow(p)
+              .mean([2, 3], true)
+              .pow(1 / p);
       const norm = e.square().sum(1, true).sqrt().clamp(1e-12);
       const scale = e.div(norm).clamp(1e-12).mul(Math.sqrt(c)).reciprocal();
       return xf.mul(scale).clamp(0, 1);

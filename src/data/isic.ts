@@ -121,7 +121,10 @@ async function decodeEntries(
     return entry;
   });
   checkImagesExist(files.csvPath, files.imageDir, picked);
-  const images = await decodeImages(picked.map((entry) => entry.path), size);
+  const images = await decodeImages(
+    picked.map((entry) => entry.path),
+    size,
+  );
   return {
     name,
     images,
@@ -135,7 +138,8 @@ async function decodeEntries(
 /** The image name of a ground-truth row; an empty cell is an error naming the line. */
 function imageOf(csvPath: string, row: { fields: string[]; line: number }, column: number, header: string): string {
   const image = row.fields[column];
-  if (image === undefined || image.trim() === '') throw new DataError(`${csvPath} line ${row.line}: the ${header} cell is empty, expected an image name`);
+  if (image === undefined || image.trim() === '')
+    throw new DataError(`${csvPath} line ${row.line}: the ${header} cell is empty, expected an image name`);
   return image;
 }
 

@@ -76,7 +76,6 @@ export interface Batch {
   dispose(): void;
 }
 
-
 /** A batch transform as the loader accepts it: a tagged transform or a plain function (see transform.ts). */
 export type BatchTransform = TransformInput;
 
@@ -162,7 +161,8 @@ export class DataLoader {
     if (options === null || typeof options !== 'object') throw new RangeError('DataLoader: options with at least batchSize are required');
     this.batchSize = checkInteger('batchSize', options.batchSize, 1);
     this.seed = options.seed === undefined ? 0 : checkInteger('seed', options.seed, Number.MIN_SAFE_INTEGER);
-    this.transformSeed = options.transformSeed === undefined ? this.seed : checkInteger('transformSeed', options.transformSeed, Number.MIN_SAFE_INTEGER);
+    this.transformSeed =
+      options.transformSeed === undefined ? this.seed : checkInteger('transformSeed', options.transformSeed, Number.MIN_SAFE_INTEGER);
     this.prefetch = options.prefetch === undefined ? 2 : checkInteger('prefetch', options.prefetch, 0);
     this.shuffle = options.shuffle ?? false;
     this.dropLast = options.dropLast ?? false;
@@ -176,11 +176,14 @@ export class DataLoader {
     this.sampler = options.sampler ?? null;
     if (this.sampler !== null && typeof this.sampler !== 'function') throw new RangeError('sampler must be a function (epoch) => rows');
     const split = this.transform === null ? null : splitGeometry(this.transform);
-    this.plan = Object.freeze(this.offload && split !== null && split.geometric !== null ? split : { geometric: null, rest: this.transform });
+    this.plan = Object.freeze(
+      this.offload && split !== null && split.geometric !== null ? split : { geometric: null, rest: this.transform },
+    );
 
     const [c, h, w] = dataset.shape;
     const n = datasetSize(dataset);
-    if (![c, h, w].every((d) => Number.isInteger(d) && d >= 1)) throw new RangeError(`dataset: bad image shape [${dataset.shape.join(', ')}]`);
+    if (![c, h, w].every((d) => Number.isInteger(d) && d >= 1))
+      throw new RangeError(`dataset: bad image shape [${dataset.shape.join(', ')}]`);
     if (dataset.images.length !== n * c * h * w) {
       throw new RangeError(`dataset: ${dataset.images.length} image bytes for ${n} samples of ${c}x${h}x${w}`);
     }
@@ -213,7 +216,8 @@ export class DataLoader {
       const rows = new Int32Array(chosen.length);
       for (let i = 0; i < chosen.length; i++) {
         const p = chosen[i]!;
-        if (!Number.isInteger(p) || p < 0 || p >= n) throw new RangeError(`sampler(${epoch}) returned row ${p} at ${i}, outside 0..${n - 1}`);
+        if (!Number.isInteger(p) || p < 0 || p >= n)
+          throw new RangeError(`sampler(${epoch}) returned row ${p} at ${i}, outside 0..${n - 1}`);
         rows[i] = p;
       }
       return rows;
@@ -274,13 +278,15 @@ function makeBatch(
   }
   const x = keep(
     tidy(() => {
-      if (transform?.kind === 'affine') return affineFromBytes(bytes, [b, ...shape], [...transform.onBytes.scale], [...transform.onBytes.shift]);
+      if (transform?.kind === 'affine')
+        return affineFromBytes(bytes, [b, ...shape], [...transform.onBytes.scale], [...transform.onBytes.shift]);
       const raw = tensor(bytes, { shape: [b, ...shape] });
       let out = transform === null ? raw : transform(raw, rng);
       if (!(out instanceof Tensor)) throw new TypeError('DataLoader: the transform must return a Tensor');
       if (out.dtype === 'uint8') out = toFloat(out, rng);
       if (out.dtype !== 'float32') throw new TypeError(`DataLoader: the transform returned ${out.dtype}, expected float32 or uint8`);
-      if (out.ndim < 1 || out.size(0) !== b) throw new RangeError(`DataLoader: the transform changed the batch size from ${b} to shape [${out.shape.join(', ')}]`);
+      if (out.ndim < 1 || out.size(0) !== b)
+        throw new RangeError(`DataLoader: the transform changed the batch size from ${b} to shape [${out.shape.join(', ')}]`);
       return out;
     }),
   );
@@ -328,7 +334,9 @@ export class Epoch implements AsyncIterable<Batch> {
     this.#workers = workers;
     this.length = batchCount(rows.length, loader.batchSize, loader.dropLast);
     if (!Number.isSafeInteger(fromBatch) || fromBatch < 0 || fromBatch > this.length) {
-      throw new RangeError(`fromBatch must be an integer in 0..${this.length} (epoch ${epoch} has ${this.length} batches), got ${String(fromBatch)}`);
+      throw new RangeError(
+        `fromBatch must be an integer in 0..${this.length} (epoch ${epoch} has ${this.length} batches), got ${String(fromBatch)}`,
+      );
     }
   }
 

@@ -91,7 +91,7 @@ const SPECS: Record<DatasetName, DatasetSpec> = {
   isic2017: {
     description: 'ISIC 2017 task 3 skin lesions, JPEG, 3 classes, 2,000 train / 600 test',
     defaultDir: 'data/isic2017',
-    obtain: 'they are the ISIC 2017 challenge\'s part 3 ground-truth CSVs and image archives, extracted',
+    obtain: "they are the ISIC 2017 challenge's part 3 ground-truth CSVs and image archives, extracted",
     requirements: (split) => {
       const stem = split === 'train' ? 'ISIC-2017_Training' : 'ISIC-2017_Test_v2';
       return [
@@ -105,7 +105,7 @@ const SPECS: Record<DatasetName, DatasetSpec> = {
   isic2018: {
     description: 'ISIC 2018 task 3 skin lesions, JPEG, 7 classes, 10,015 images split 80/20 (stratified, seeded)',
     defaultDir: 'data/isic2018',
-    obtain: "they are the ISIC 2018 task 3 training ground truth and training input archives, extracted",
+    obtain: 'they are the ISIC 2018 task 3 training ground truth and training input archives, extracted',
     requirements: () => {
       const csv = 'ISIC2018_Task3_Training_GroundTruth.csv';
       return [
@@ -126,7 +126,7 @@ const SPECS: Record<DatasetName, DatasetSpec> = {
   folder: {
     description: 'your own images: <data-dir>/train/<class>/<image> and <data-dir>/test/<class>/<image>',
     defaultDir: 'data/folder',
-    obtain: 'put each class\'s images (jpg, png, webp, tif) in a subfolder named after the class',
+    obtain: "put each class's images (jpg, png, webp, tif) in a subfolder named after the class",
     requirements: (split) => [{ shown: `${split}/<class>/<image>`, candidates: [split], folder: true }],
     load: (paths, dir, { split, imageSize }) => {
       const splitDir = nth(paths, 0);

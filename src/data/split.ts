@@ -52,11 +52,7 @@ export function stratifiedSplit(labels: ArrayLike<number>, fraction: number, see
  * Splits a dataset with {@link stratifiedSplit}, e.g. to carve a validation set out of
  * the training set. Both parts keep the original sample ids.
  */
-export function splitDataset(
-  ds: ImageDataset,
-  fraction: number,
-  seed: number,
-): { kept: ImageDataset; heldOut: ImageDataset } {
+export function splitDataset(ds: ImageDataset, fraction: number, seed: number): { kept: ImageDataset; heldOut: ImageDataset } {
   const { kept, heldOut } = stratifiedSplit(ds.labels, fraction, seed);
   return { kept: subset(ds, kept), heldOut: subset(ds, heldOut) };
 }
@@ -66,7 +62,8 @@ export function indicesByClass(labels: ArrayLike<number>): number[][] {
   const byClass: number[][] = [];
   for (let i = 0; i < labels.length; i++) {
     const label = labels[i];
-    if (label === undefined || !Number.isInteger(label) || label < 0) throw new RangeError(`label ${label} of sample ${i} is not a class index`);
+    if (label === undefined || !Number.isInteger(label) || label < 0)
+      throw new RangeError(`label ${label} of sample ${i} is not a class index`);
     while (byClass.length <= label) byClass.push([]);
     byClass[label]!.push(i);
   }

@@ -87,7 +87,8 @@ export function tensorStep(label: string, apply: BatchFunction): TensorStep {
 
 /** `input` as a tagged transform; a RangeError naming `what` if it is not a function. */
 export function asTransform(input: TransformInput, what: string): Transform {
-  if (typeof input !== 'function') throw new RangeError(`${what} must be a transform, a function (x, rng) => Tensor; got ${input === null ? 'null' : typeof input}`);
+  if (typeof input !== 'function')
+    throw new RangeError(`${what} must be a transform, a function (x, rng) => Tensor; got ${input === null ? 'null' : typeof input}`);
   const kind = (input as Partial<Transform>).kind;
   if (kind === 'geometric' || kind === 'affine' || kind === 'tensor' || kind === 'pipeline') return input as Transform;
   const label = input.name || 'transform';

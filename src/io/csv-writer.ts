@@ -20,5 +20,5 @@ export function csvRecord(values: readonly CsvValue[]): string {
 
 /** A whole file: the header, then one record per row, each ending in a line break. */
 export function csvText(header: readonly string[], rows: readonly (readonly CsvValue[])[]): string {
-  return [header, ...rows].map(csvRecord).join('\n') + '\n';
+  return `${[header, ...rows].map(csvRecord).join('\n')}\n`;
 }

@@ -54,6 +54,9 @@ function describe(v: unknown): string {
 }
 
 export const isString = (v: unknown): boolean => typeof v === 'string';
-export const isCount = (min: number) => (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= min;
+export const isCount =
+  (min: number) =>
+  (v: unknown): boolean =>
+    Number.isSafeInteger(v) && (v as number) >= min;
 export const isNumberArray = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'number');
 export const isStringArray = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');

@@ -85,7 +85,8 @@ const fail = (option: string, path: string, problem: string): never => {
 /** The existing part of the path must be folders: a file in the middle cannot hold anything. */
 function checkAncestors(option: string, path: string, abs: string): string {
   const { path: existing, stats } = nearestExisting(dirname(abs));
-  if (!stats.isDirectory()) fail(option, path, `${existing} is a file, not a folder, expected a path whose folders exist or can be created`);
+  if (!stats.isDirectory())
+    fail(option, path, `${existing} is a file, not a folder, expected a path whose folders exist or can be created`);
   return existing;
 }
 
@@ -133,10 +134,18 @@ export function checkOutputFolder(option: string, path: string, o: OutputFolderC
   if (stats && !stats.isDirectory()) fail(option, path, 'is a file, expected a folder (an existing one, or one to create)');
   const existing = stats ? abs : checkAncestors(option, path, abs);
   if (stats && o.refuse === 'run' && holdsRun(abs)) {
-    fail(option, path, 'holds a training run (low train --out), expected an experiment folder: a new or empty folder, or one low compare wrote');
+    fail(
+      option,
+      path,
+      'holds a training run (low train --out), expected an experiment folder: a new or empty folder, or one low compare wrote',
+    );
   }
   if (stats && o.refuse === 'experiment' && holdsExperiment(abs)) {
-    fail(option, path, 'holds an experiment (experiment.json, low compare --out), expected a run folder: a new or empty folder, or one low train wrote');
+    fail(
+      option,
+      path,
+      'holds an experiment (experiment.json, low compare --out), expected a run folder: a new or empty folder, or one low train wrote',
+    );
   }
   checkWritable(option, path, existing);
   return abs;

@@ -27,7 +27,9 @@ export const EXPERIMENT_FILES: readonly string[] = [
 
 /** Whether `dir` holds a run: its config.json or anything training writes beside it. */
 export function holdsRun(dir: string): boolean {
-  return ['config.json', 'checkpoint.lowt', 'metrics.csv', 'final.json', 'diverged.json', 'samples.lowt'].some((f) => existsSync(join(dir, f)));
+  return ['config.json', 'checkpoint.lowt', 'metrics.csv', 'final.json', 'diverged.json', 'samples.lowt'].some((f) =>
+    existsSync(join(dir, f)),
+  );
 }
 
 /** Whether `dir` holds an experiment (experiment.json). */
@@ -43,6 +45,7 @@ export function readBackReason(file: string): string | null {
   const dir = dirname(file);
   const name = basename(file);
   if (RUN_FILES.includes(name) && holdsRun(dir)) return `it is the ${name} of the run in ${dir}, which low-ts reads back`;
-  if (EXPERIMENT_FILES.includes(name) && holdsExperiment(dir)) return `it is the ${name} of the experiment in ${dir}, which low-ts reads back`;
+  if (EXPERIMENT_FILES.includes(name) && holdsExperiment(dir))
+    return `it is the ${name} of the experiment in ${dir}, which low-ts reads back`;
   return null;
 }

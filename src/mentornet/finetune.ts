@@ -51,7 +51,10 @@ export type TargetSource = { kind: 'clean-flags'; noisy: ReadonlyMap<number, boo
  * The target rule for a run: its clean/noisy flags when the run injected the noise and they are
  * wanted ('auto'), otherwise the predefined curriculum.
  */
-export function targetSource(mode: 'auto' | 'curriculum', noise: { ids: ArrayLike<number>; isNoisy: ArrayLike<number> } | null | undefined): TargetSource {
+export function targetSource(
+  mode: 'auto' | 'curriculum',
+  noise: { ids: ArrayLike<number>; isNoisy: ArrayLike<number> } | null | undefined,
+): TargetSource {
   if (mode === 'curriculum' || !noise) return { kind: 'curriculum' };
   const noisy = new Map<number, boolean>();
   for (let i = 0; i < noise.ids.length; i++) noisy.set(noise.ids[i]!, noise.isNoisy[i] === 1);
@@ -125,9 +128,11 @@ export class MentorFineTuner {
     this.lr = o.lr ?? 1e-3;
     this.batchSize = o.batchSize ?? 256;
     this.seed = o.seed ?? 0;
-    if (!(Number.isInteger(this.steps) && this.steps >= 1)) throw new RangeError(`mentornet: ftsteps = ${this.steps}, expected a positive integer`);
+    if (!(Number.isInteger(this.steps) && this.steps >= 1))
+      throw new RangeError(`mentornet: ftsteps = ${this.steps}, expected a positive integer`);
     if (!(Number.isFinite(this.lr) && this.lr > 0)) throw new RangeError(`mentornet: ftlr = ${this.lr}, expected a positive number`);
-    if (!(Number.isInteger(this.batchSize) && this.batchSize >= 1)) throw new RangeError(`mentornet fine-tuning: batch size ${this.batchSize}, expected a positive integer`);
+    if (!(Number.isInteger(this.batchSize) && this.batchSize >= 1))
+      throw new RangeError(`mentornet fine-tuning: batch size ${this.batchSize}, expected a positive integer`);
   }
 
   /** Keeps one batch's packed features [rows x featureWidth] and their targets for the epoch's round. */
@@ -224,7 +229,8 @@ function loadParameters(model: MentorNetDD, saved: Record<string, string>): void
       const data = saved[name];
       if (data === undefined) throw new RangeError(`mentornet: the checkpoint's fine-tuned mentor has no '${name}'`);
       const values = fromB64(data, Float32Array);
-      if (values.length !== own.numel()) throw new RangeError(`mentornet: the checkpoint's fine-tuned '${name}' has ${values.length} values, the mentor ${own.numel()}`);
+      if (values.length !== own.numel())
+        throw new RangeError(`mentornet: the checkpoint's fine-tuned '${name}' has ${values.length} values, the mentor ${own.numel()}`);
       state.set(name, torch.tensor(values, { shape: own.shape }));
     }
     model.loadStateDict(state);
@@ -237,7 +243,12 @@ function loadParameters(model: MentorNetDD, saved: Record<string, string>): void
  * The mentor as fine-tuned by a run (`mentornet:finetune=1`) up to its last checkpoint: the run's
  * --mentor file with the parameters from its checkpoint. Errors name the folder and the problem.
  */
-export function readFineTunedMentor(folder: string): { model: MentorNetDD; metadata: MentorMetadata; rounds: FineTuneRound[]; epochs: number } {
+export function readFineTunedMentor(folder: string): {
+  model: MentorNetDD;
+  metadata: MentorMetadata;
+  rounds: FineTuneRound[];
+  epochs: number;
+} {
   const configFile = join(folder, 'config.json');
   const checkpointFile = join(folder, 'checkpoint.lowt');
   for (const f of [configFile, checkpointFile]) {
@@ -249,7 +260,9 @@ export function readFineTunedMentor(folder: string): { model: MentorNetDD; metad
   const meta = metadata as { epoch?: number; strategyState?: { finetune?: FineTuneState } } | null;
   const tuned = meta?.strategyState?.finetune;
   if (!config.mentor || !tuned) {
-    throw new Error(`${folder}: not a run with a fine-tuned mentor (strategy '${config.strategy}'; train with --strategy mentornet:finetune=1 --mentor FILE)`);
+    throw new Error(
+      `${folder}: not a run with a fine-tuned mentor (strategy '${config.strategy}'; train with --strategy mentornet:finetune=1 --mentor FILE)`,
+    );
   }
   const { model, metadata: mentorMeta } = loadMentor(config.mentor);
   try {

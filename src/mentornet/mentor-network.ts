@@ -32,7 +32,7 @@
 // ((loss - lossCenter) / lossScale, diff / diffScale), so the same raw features serve
 // pretraining and use.
 import { existsSync } from 'node:fs';
-import { Tensor, cat, empty, tensor, saveTensors, loadTensors, TensorFileError } from '../torch/index.js';
+import { type Tensor, cat, empty, tensor, saveTensors, loadTensors, TensorFileError } from '../torch/index.js';
 import { Module, Linear, LSTMCell, init } from '../nn/index.js';
 
 export interface MentorNetArchitecture {
@@ -86,7 +86,8 @@ export class MentorNetDD extends Module {
     super();
     checkArchitecture(arch);
     // Embeddings start N(0, 1), as torch.nn.Embedding.
-    this.labelTable = arch.labelEmbedding > 0 ? this.registerParameter('label_embedding', empty([arch.numClasses, arch.labelEmbedding])) : null;
+    this.labelTable =
+      arch.labelEmbedding > 0 ? this.registerParameter('label_embedding', empty([arch.numClasses, arch.labelEmbedding])) : null;
     this.epochTable = this.registerParameter('epoch_embedding', empty([arch.buckets, arch.epochEmbedding]));
     if (this.labelTable) init.normal_(this.labelTable);
     init.normal_(this.epochTable);
@@ -105,7 +106,10 @@ export class MentorNetDD extends Module {
     }
     const n = x.size(0);
     const labels = x.select(1, 0).long();
-    const epochs = x.select(1, 1).long().clamp(0, buckets - 1);
+    const epochs = x
+      .select(1, 1)
+      .long()
+      .clamp(0, buckets - 1);
     const steps = x.narrow(1, 2, 3 * window).reshape(n, window, 3);
     const present = steps.select(2, 2).unsqueeze(2); // [N, T, 1]
     const loss = steps.select(2, 0).sub(this.norm.lossCenter).div(this.norm.lossScale);
@@ -141,7 +145,8 @@ function checkArchitecture(a: MentorNetArchitecture): void {
   const ints: (keyof MentorNetArchitecture)[] = ['numClasses', 'window', 'buckets', 'epochEmbedding', 'lstmHidden', 'fcHidden'];
   for (const k of ints) {
     const v = a[k];
-    if (!(Number.isInteger(v) && v >= 1)) throw new RangeError(`MentorNet architecture: ${k} must be a positive integer, got ${JSON.stringify(v)}`);
+    if (!(Number.isInteger(v) && v >= 1))
+      throw new RangeError(`MentorNet architecture: ${k} must be a positive integer, got ${JSON.stringify(v)}`);
   }
   if (!(Number.isInteger(a.labelEmbedding) && a.labelEmbedding >= 0)) {
     throw new RangeError(`MentorNet architecture: labelEmbedding must be an integer >= 0, got ${JSON.stringify(a.labelEmbedding)}`);
@@ -178,8 +183,18 @@ export class MentorFileError extends Error {
   }
 }
 
-export function saveMentor(file: string, model: MentorNetDD, meta: Omit<MentorMetadata, 'format' | 'version' | 'architecture' | 'normalisation'>): void {
-  const metadata: MentorMetadata = { format: MENTOR_FORMAT, version: MENTOR_VERSION, architecture: model.arch, normalisation: model.norm, ...meta };
+export function saveMentor(
+  file: string,
+  model: MentorNetDD,
+  meta: Omit<MentorMetadata, 'format' | 'version' | 'architecture' | 'normalisation'>,
+): void {
+  const metadata: MentorMetadata = {
+    format: MENTOR_FORMAT,
+    version: MENTOR_VERSION,
+    architecture: model.arch,
+    normalisation: model.norm,
+    ...meta,
+  };
   saveTensors(file, model.stateDict(), metadata);
 }
 
@@ -200,7 +215,8 @@ export function loadMentor(file: string): { model: MentorNetDD; metadata: Mentor
     if (!meta || typeof meta !== 'object' || meta.format !== MENTOR_FORMAT) {
       throw new MentorFileError(file, 'not a mentor file (a low-ts tensor file without MentorNet metadata; a run checkpoint, perhaps?)');
     }
-    if (meta.version !== MENTOR_VERSION) throw new MentorFileError(file, `mentor format version ${meta.version}, this build reads version ${MENTOR_VERSION}`);
+    if (meta.version !== MENTOR_VERSION)
+      throw new MentorFileError(file, `mentor format version ${meta.version}, this build reads version ${MENTOR_VERSION}`);
     const norm = meta.normalisation;
     if (!norm || ![norm.lossCenter, norm.lossScale, norm.diffScale].every(Number.isFinite) || !(norm.lossScale > 0 && norm.diffScale > 0)) {
       throw new MentorFileError(file, `bad feature normalisation in its metadata: ${JSON.stringify(norm)}`);
@@ -218,7 +234,10 @@ export function loadMentor(file: string): { model: MentorNetDD; metadata: Mentor
       model.loadStateDict(tensors);
     } catch (e) {
       model.dispose();
-      throw new MentorFileError(file, `its tensors do not fit the architecture in its metadata (${(e as Error).message.replace(/^loadStateDict: /, '')})`);
+      throw new MentorFileError(
+        file,
+        `its tensors do not fit the architecture in its metadata (${(e as Error).message.replace(/^loadStateDict: /, '')})`,
+      );
     }
     return { model, metadata: meta as MentorMetadata };
   } finally {
@@ -227,11 +246,7 @@ export function loadMentor(file: string): { model: MentorNetDD; metadata: Mentor
 }
 
 /** Packs features for the network (see the header): one row per sample. */
-export function packFeatures(
-  rows: number,
-  window: number,
-  fill: (row: number, out: Float32Array, offset: number) => void,
-): Tensor {
+export function packFeatures(rows: number, window: number, fill: (row: number, out: Float32Array, offset: number) => void): Tensor {
   const width = featureWidth(window);
   const data = new Float32Array(rows * width);
   for (let r = 0; r < rows; r++) fill(r, data, r * width);

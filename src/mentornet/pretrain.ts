@@ -64,7 +64,9 @@ export function readNoisyRun(folder: string): NoisyRun {
     const l = s.tensors.get('labels');
     if (!l) throw new Error(`${samplesFile}: no 'labels' tensor`);
     if (!noisy) {
-      throw new Error(`${samplesFile}: the run has no injected label noise (no 'isNoisy'); pretrain from a run trained with --noise, whose noisy labels are known`);
+      throw new Error(
+        `${samplesFile}: the run has no injected label noise (no 'isNoisy'); pretrain from a run trained with --noise, whose noisy labels are known`,
+      );
     }
     labels = Int32Array.from(l.toInt32Array());
     isNoisy = Uint8Array.from(noisy.toInt32Array());
@@ -78,7 +80,8 @@ export function readNoisyRun(folder: string): NoisyRun {
     const loss = c.tensors.get('history.loss');
     const weight = c.tensors.get('history.weight');
     const meta = c.metadata as { epoch?: number } | null;
-    if (!loss || !weight || typeof meta?.epoch !== 'number') throw new Error(`${checkpointFile}: not a low-ts training checkpoint (no history.loss or epoch count)`);
+    if (!loss || !weight || typeof meta?.epoch !== 'number')
+      throw new Error(`${checkpointFile}: not a low-ts training checkpoint (no history.loss or epoch count)`);
     const [epochs, samples] = loss.shape as [number, number];
     if (samples !== labels.length) throw new Error(`${checkpointFile}: history has ${samples} samples, ${samplesFile} ${labels.length}`);
     if (meta.epoch < 1) throw new Error(`${checkpointFile}: no completed epoch yet`);
@@ -120,7 +123,12 @@ export interface Examples {
 }
 
 /** One example per (sample in `positions`, completed epoch with a recorded loss). */
-export function buildExamples(run: NoisyRun, positions: ArrayLike<number>, arch: Pick<MentorNetArchitecture, 'window' | 'buckets'>, refs: Float64Array): Examples {
+export function buildExamples(
+  run: NoisyRun,
+  positions: ArrayLike<number>,
+  arch: Pick<MentorNetArchitecture, 'window' | 'buckets'>,
+  refs: Float64Array,
+): Examples {
   const { window, buckets } = arch;
   const width = featureWidth(window);
   const N = run.samples;
@@ -185,7 +193,9 @@ export function mentorScores(model: MentorNetDD, ex: Pick<Examples, 'x' | 'rows'
   for (let start = 0; start < ex.rows; start += chunk) {
     const n = Math.min(chunk, ex.rows - start);
     const w = torch.tidy(() =>
-      torch.noGrad(() => model.weights(torch.tensor(ex.x.subarray(start * width, (start + n) * width), { shape: [n, width] })).toFloat64Array()),
+      torch.noGrad(() =>
+        model.weights(torch.tensor(ex.x.subarray(start * width, (start + n) * width), { shape: [n, width] })).toFloat64Array(),
+      ),
     );
     out.set(w, start);
   }
@@ -245,9 +255,13 @@ export function pretrainMentor(run: NoisyRun, o: PretrainOptions = {}): Pretrain
   const train = buildExamples(run, trainPositions, arch, refs);
   const held = buildExamples(run, heldPositions, arch, refs);
   if (train.rows === 0 || held.rows === 0) throw new Error(`${run.folder}: no recorded losses to learn from`);
-  for (const [name, ex] of [['training', train], ['held-out', held]] as const) {
+  for (const [name, ex] of [
+    ['training', train],
+    ['held-out', held],
+  ] as const) {
     const clean = ex.y.reduce((a, b) => a + b, 0);
-    if (clean === 0 || clean === ex.rows) throw new Error(`${run.folder}: the ${name} examples are all ${clean ? 'clean' : 'noisy'}; need both to learn a mentor`);
+    if (clean === 0 || clean === ex.rows)
+      throw new Error(`${run.folder}: the ${name} examples are all ${clean ? 'clean' : 'noisy'}; need both to learn a mentor`);
   }
 
   torch.manualSeed(seed);

@@ -15,9 +15,7 @@ import { checkNotNaN, checkNumClasses } from './validate.js';
 export function argmaxRows(scores: ArrayLike<number>, numClasses: number): Int32Array {
   checkNumClasses(numClasses);
   if (scores.length % numClasses !== 0) {
-    throw new RangeError(
-      `scores.length (${scores.length}) must be a multiple of numClasses (${numClasses})`,
-    );
+    throw new RangeError(`scores.length (${scores.length}) must be a multiple of numClasses (${numClasses})`);
   }
   checkNotNaN('scores', scores);
   const n = scores.length / numClasses;

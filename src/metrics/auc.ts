@@ -10,14 +10,7 @@
  */
 
 import { midranks } from './ranks.js';
-import {
-  checkBinaryFlags,
-  checkLabels,
-  checkNotNaN,
-  checkNumClasses,
-  checkSameLength,
-  checkScoreMatrix,
-} from './validate.js';
+import { checkBinaryFlags, checkLabels, checkNotNaN, checkNumClasses, checkSameLength, checkScoreMatrix } from './validate.js';
 
 /**
  * ROC AUC of `scores` (higher = more likely positive) against the binary
@@ -27,10 +20,7 @@ import {
  * @throws RangeError on a length mismatch, a NaN score or a flag that is not
  *   a boolean or 0/1.
  */
-export function rocAuc(
-  scores: ArrayLike<number>,
-  isPositive: ArrayLike<boolean | number>,
-): number {
+export function rocAuc(scores: ArrayLike<number>, isPositive: ArrayLike<boolean | number>): number {
   checkSameLength('scores', scores, 'isPositive', isPositive);
   checkNotNaN('scores', scores);
   checkBinaryFlags('isPositive', isPositive);
@@ -48,11 +38,7 @@ export function rocAuc(
  * @throws RangeError if probs.length != labels.length * numClasses, a label is
  *   out of range or a score is NaN.
  */
-export function oneVsRestAuc(
-  probs: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  numClasses: number,
-): Float64Array {
+export function oneVsRestAuc(probs: ArrayLike<number>, labels: ArrayLike<number>, numClasses: number): Float64Array {
   checkNumClasses(numClasses);
   checkScoreMatrix(probs, labels, numClasses);
   checkLabels('labels', labels, numClasses);
@@ -84,11 +70,7 @@ export function oneVsRestAuc(
  * @throws RangeError on a length mismatch, a NaN score, a bad flag, or k not
  *   an integer in [1, scores.length].
  */
-export function precisionAtK(
-  scores: ArrayLike<number>,
-  isPositive: ArrayLike<boolean | number>,
-  k: number,
-): number {
+export function precisionAtK(scores: ArrayLike<number>, isPositive: ArrayLike<boolean | number>, k: number): number {
   checkSameLength('scores', scores, 'isPositive', isPositive);
   checkNotNaN('scores', scores);
   checkBinaryFlags('isPositive', isPositive);

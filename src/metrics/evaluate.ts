@@ -54,11 +54,7 @@ export interface Evaluation {
  * @throws RangeError if there are no samples, probs.length != N * numClasses,
  *   a label is out of range or a score is NaN.
  */
-export function evaluate(input: {
-  probs: ArrayLike<number>;
-  labels: ArrayLike<number>;
-  numClasses: number;
-}): Evaluation {
+export function evaluate(input: { probs: ArrayLike<number>; labels: ArrayLike<number>; numClasses: number }): Evaluation {
   const { probs, labels, numClasses } = input;
   checkNumClasses(numClasses);
   if (labels.length === 0) throw new RangeError('labels is empty: nothing to evaluate');

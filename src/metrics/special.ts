@@ -18,9 +18,8 @@ const MAX_ITERATIONS = 10_000;
 
 /** Lanczos coefficients for g = 7, n = 9 (relative error ~1e-15). */
 const LANCZOS = [
-  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
-  -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
-  1.5056327351493116e-7,
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
+  -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
 ];
 
 /** ln Γ(x) for x > 0, by the Lanczos approximation. */
@@ -47,9 +46,7 @@ export function regularizedIncompleteBeta(x: number, a: number, b: number): numb
   if (x === 0) return 0;
   if (x === 1) return 1;
   // x^a (1-x)^b / B(a, b), the factor in front of the continued fraction.
-  const front = Math.exp(
-    lnGamma(a + b) - lnGamma(a) - lnGamma(b) + a * Math.log(x) + b * Math.log1p(-x),
-  );
+  const front = Math.exp(lnGamma(a + b) - lnGamma(a) - lnGamma(b) + a * Math.log(x) + b * Math.log1p(-x));
   // The continued fraction converges fast for x < (a+1)/(a+b+2); beyond that
   // use the symmetry I_x(a, b) = 1 - I_{1-x}(b, a).
   if (x < (a + 1) / (a + b + 2)) return (front * betaContinuedFraction(x, a, b)) / a;

@@ -14,16 +14,9 @@ export function checkNumClasses(numClasses: number): void {
 }
 
 /** Throws unless `a` and `b` have the same length. */
-export function checkSameLength(
-  nameA: string,
-  a: ArrayLike<unknown>,
-  nameB: string,
-  b: ArrayLike<unknown>,
-): void {
+export function checkSameLength(nameA: string, a: ArrayLike<unknown>, nameB: string, b: ArrayLike<unknown>): void {
   if (a.length !== b.length) {
-    throw new RangeError(
-      `${nameA}.length (${a.length}) must equal ${nameB}.length (${b.length})`,
-    );
+    throw new RangeError(`${nameA}.length (${a.length}) must equal ${nameB}.length (${b.length})`);
   }
 }
 
@@ -67,14 +60,8 @@ export function checkBinaryFlags(name: string, flags: ArrayLike<boolean | number
 }
 
 /** Throws unless an N x C row-major score matrix matches N = labels.length. */
-export function checkScoreMatrix(
-  probs: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  numClasses: number,
-): void {
+export function checkScoreMatrix(probs: ArrayLike<number>, labels: ArrayLike<number>, numClasses: number): void {
   if (probs.length !== labels.length * numClasses) {
-    throw new RangeError(
-      `probs.length (${probs.length}) must equal labels.length (${labels.length}) * numClasses (${numClasses})`,
-    );
+    throw new RangeError(`probs.length (${probs.length}) must equal labels.length (${labels.length}) * numClasses (${numClasses})`);
   }
 }

@@ -18,7 +18,7 @@
 // Two deliberate differences from that port: it applies dropout with p = 1e-7 when dropRate is 0
 // (a workaround for an old cuDNN bug; here dropRate 0 means no dropout at all), and it pools with
 // avg_pool2d(8), which the global average pool equals at 32x32 input.
-import { Tensor, F, cat } from '../torch/index.js';
+import { type Tensor, F, cat } from '../torch/index.js';
 import { Module, Conv2d, BatchNorm2d, Linear, Sequential, init } from '../nn/index.js';
 
 export interface DenseNetBCOptions {
@@ -127,8 +127,10 @@ export class DenseNetBC extends Module {
     if (!Number.isInteger(this.depth) || this.depth < 10 || (this.depth - 4) % 6 !== 0) {
       throw new RangeError(`DenseNetBC: depth ${this.depth} must be 6L + 4 with L >= 1 (e.g. 40, 100, 190, 250)`);
     }
-    if (!Number.isInteger(this.growthRate) || this.growthRate < 1) throw new RangeError(`DenseNetBC: growthRate ${this.growthRate} must be a positive integer`);
-    if (!(this.compression > 0 && this.compression <= 1)) throw new RangeError(`DenseNetBC: compression ${this.compression} must be in (0, 1]`);
+    if (!Number.isInteger(this.growthRate) || this.growthRate < 1)
+      throw new RangeError(`DenseNetBC: growthRate ${this.growthRate} must be a positive integer`);
+    if (!(this.compression > 0 && this.compression <= 1))
+      throw new RangeError(`DenseNetBC: compression ${this.compression} must be in (0, 1]`);
     if (!(this.dropRate >= 0 && this.dropRate < 1)) throw new RangeError(`DenseNetBC: dropRate ${this.dropRate} must be in [0, 1)`);
     const L = (this.depth - 4) / 6;
     const k = this.growthRate;

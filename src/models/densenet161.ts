@@ -22,7 +22,7 @@
 // Initialisation, as torchvision's DenseNet.__init__: convolutions kaiming_normal_ (mode fan_in,
 // ReLU gain), batch norm weight 1 and bias 0, linear bias 0 (the linear weight keeps PyTorch's
 // default). For the paper's use, load ImageNet weights with loadPretrained() (pretrained.ts).
-import { Tensor, F, cat } from '../torch/index.js';
+import { type Tensor, F, cat } from '../torch/index.js';
 import { Module, Conv2d, BatchNorm2d, Linear, ReLU, MaxPool2d, init } from '../nn/index.js';
 
 /** torchvision's DenseNet constructor arguments. */
@@ -90,7 +90,9 @@ export class DenseNetBlock extends Module {
   constructor(numLayers: number, numInputFeatures: number, bnSize: number, growthRate: number, dropRate: number) {
     super();
     for (let i = 0; i < numLayers; i++) {
-      this.layers.push(this.registerModule(`denselayer${i + 1}`, new DenseLayer(numInputFeatures + i * growthRate, growthRate, bnSize, dropRate)));
+      this.layers.push(
+        this.registerModule(`denselayer${i + 1}`, new DenseLayer(numInputFeatures + i * growthRate, growthRate, bnSize, dropRate)),
+      );
     }
   }
   forward(x: Tensor): Tensor {
@@ -135,7 +137,11 @@ export class DenseNet extends Module {
     this.dropRate = o.dropRate ?? 0;
     const numClasses = o.numClasses ?? 1000;
     const inChannels = o.inChannels ?? 3;
-    for (const [name, v] of [['growthRate', this.growthRate], ['numInitFeatures', this.numInitFeatures], ['bnSize', this.bnSize]] as const) {
+    for (const [name, v] of [
+      ['growthRate', this.growthRate],
+      ['numInitFeatures', this.numInitFeatures],
+      ['bnSize', this.bnSize],
+    ] as const) {
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`DenseNet: ${name} ${v} must be a positive integer`);
     }
     if (this.blockConfig.length === 0 || this.blockConfig.some((n) => !Number.isInteger(n) || n < 1)) {
@@ -184,7 +190,8 @@ export class DenseNet extends Module {
    * The old layer's tensors are freed. Returns the new layer.
    */
   replaceClassifier(numClasses: number): Linear {
-    if (!Number.isInteger(numClasses) || numClasses < 1) throw new RangeError(`replaceClassifier: numClasses ${numClasses} must be a positive integer`);
+    if (!Number.isInteger(numClasses) || numClasses < 1)
+      throw new RangeError(`replaceClassifier: numClasses ${numClasses} must be a positive integer`);
     const old = this.head;
     this.head = this.registerModule('classifier', new Linear(this.numFeatures, numClasses));
     this.head.train(this.training);

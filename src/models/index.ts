@@ -15,6 +15,13 @@ export {
 } from './densenet161.js';
 export { ResNet18, BasicBlock, type ResNet18Options } from './resnet18.js';
 export { MLP, type MLPOptions } from './mlp.js';
-export { MentorNetDD, loadMentor, saveMentor, MentorFileError, type MentorNetArchitecture, type MentorMetadata } from '../mentornet/mentor-network.js';
+export {
+  MentorNetDD,
+  loadMentor,
+  saveMentor,
+  MentorFileError,
+  type MentorNetArchitecture,
+  type MentorMetadata,
+} from '../mentornet/mentor-network.js';
 export { loadPretrained, PretrainedLoadError, type LoadPretrainedOptions, type LoadPretrainedReport } from './pretrained.js';
 export { MODEL_NAMES, createModel, describeModel, isModelName, type ModelName, type CreateModelOptions } from './registry.js';

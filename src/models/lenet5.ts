@@ -1,7 +1,7 @@
 // LeNet-5 as in the LOW authors' released code: two 5x5 convolutions (6 and 16 channels), each
 // followed by ReLU and 2x2 max pooling, then fully connected layers 400-120-84-C. The first
 // convolution pads a 28x28 input to the classic 32x32 ((32 - size) / 2 on each side).
-import { Tensor, F } from '../torch/index.js';
+import { type Tensor, F } from '../torch/index.js';
 import { Module, Conv2d, Linear } from '../nn/index.js';
 
 export interface LeNet5Options {

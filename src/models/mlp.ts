@@ -4,7 +4,7 @@
 //
 // Layers live in one Sequential named `net`, in PyTorch's order, e.g. for hidden [256, 128] and
 // no dropout: net.0 Flatten, net.1 Linear, net.2 ReLU, net.3 Linear, net.4 ReLU, net.5 Linear.
-import { Tensor } from '../torch/index.js';
+import type { Tensor } from '../torch/index.js';
 import { Module, Linear, ReLU, Dropout, Flatten, Sequential } from '../nn/index.js';
 
 export interface MLPOptions {
@@ -35,8 +35,10 @@ export class MLP extends Module {
     this.hiddenSizes = [...(o.hiddenSizes ?? [256, 128])];
     this.dropRate = o.dropRate ?? 0;
     this.numClasses = o.numClasses ?? 10;
-    if (!Number.isInteger(this.inFeatures) || this.inFeatures < 1) throw new RangeError(`MLP: inFeatures ${this.inFeatures} must be a positive integer`);
-    if (this.hiddenSizes.some((h) => !Number.isInteger(h) || h < 1)) throw new RangeError(`MLP: hiddenSizes [${this.hiddenSizes.join(', ')}] must be positive integers`);
+    if (!Number.isInteger(this.inFeatures) || this.inFeatures < 1)
+      throw new RangeError(`MLP: inFeatures ${this.inFeatures} must be a positive integer`);
+    if (this.hiddenSizes.some((h) => !Number.isInteger(h) || h < 1))
+      throw new RangeError(`MLP: hiddenSizes [${this.hiddenSizes.join(', ')}] must be positive integers`);
     if (!(this.dropRate >= 0 && this.dropRate < 1)) throw new RangeError(`MLP: dropRate ${this.dropRate} must be in [0, 1)`);
 
     const layers: Module[] = [new Flatten(1)];

@@ -57,17 +57,27 @@ function list(names: string[]): string {
   return names.length <= SHOWN ? names.join(', ') : `${names.slice(0, SHOWN).join(', ')}, ... (${names.length - SHOWN} more)`;
 }
 
-function describe(file: string, missing: string[], unexpected: string[], mismatched: { name: string; file: number[]; model: number[] }[]): string {
+function describe(
+  file: string,
+  missing: string[],
+  unexpected: string[],
+  mismatched: { name: string; file: number[]; model: number[] }[],
+): string {
   const parts: string[] = [];
   if (missing.length) parts.push(`${missing.length} missing from the file: ${list(missing)}`);
   if (unexpected.length) parts.push(`${unexpected.length} not in the model: ${list(unexpected)}`);
   if (mismatched.length) {
-    const shown = mismatched.slice(0, SHOWN).map((m) => `${m.name} [${m.file.join(', ')}] in the file, [${m.model.join(', ')}] in the model`);
-    parts.push(`${mismatched.length} with other shapes: ${shown.join('; ')}${mismatched.length > SHOWN ? `; ... (${mismatched.length - SHOWN} more)` : ''}`);
+    const shown = mismatched
+      .slice(0, SHOWN)
+      .map((m) => `${m.name} [${m.file.join(', ')}] in the file, [${m.model.join(', ')}] in the model`);
+    parts.push(
+      `${mismatched.length} with other shapes: ${shown.join('; ')}${mismatched.length > SHOWN ? `; ... (${mismatched.length - SHOWN} more)` : ''}`,
+    );
   }
   let hint = '';
   if (unexpected.some((n) => /denselayer\d+\.(norm|relu|conv)\.[12]\./.test(n))) {
-    hint = ' (keys like "norm.1" are torchvision\'s old DenseNet names: convert the .pth with scripts/convert-torchvision-weights.py, which renames them)';
+    hint =
+      ' (keys like "norm.1" are torchvision\'s old DenseNet names: convert the .pth with scripts/convert-torchvision-weights.py, which renames them)';
   } else if (unexpected.length && unexpected.every((n) => n.startsWith('module.'))) {
     hint = ' (a "module." prefix comes from nn.DataParallel: convert with scripts/convert-torchvision-weights.py, which strips it)';
   }
@@ -79,7 +89,14 @@ const isCounter = (name: string): boolean => name.endsWith('.num_batches_tracked
 /** Copies the tensors of a low-ts tensor file (see the converter) into `model`, checking names and shapes. */
 export function loadPretrained(model: Module, file: string, options: LoadPretrainedOptions = {}): LoadPretrainedReport {
   const own = model.stateDict();
-  const head = options.classifier !== undefined ? options.classifier : own.has('classifier.weight') ? 'classifier' : own.has('fc.weight') ? 'fc' : null;
+  const head =
+    options.classifier !== undefined
+      ? options.classifier
+      : own.has('classifier.weight')
+        ? 'classifier'
+        : own.has('fc.weight')
+          ? 'fc'
+          : null;
   const inHead = (name: string): boolean => head !== null && name.startsWith(`${head}.`);
 
   const { tensors, metadata } = loadTensors(file);

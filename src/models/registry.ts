@@ -42,18 +42,22 @@ interface Entry {
 function wrnEntry(depth: number, k: number): Entry {
   return {
     summary: `Wide ResNet WRN-${depth}-${k}: pre-activation basic blocks, ${(depth - 4) / 6} per group, widths 16, ${16 * k}, ${32 * k}, ${64 * k}; BN-ReLU, global average pool, linear.`,
-    source: 'Zagoruyko & Komodakis 2016; names and init as github.com/xternalz/WideResNet-pytorch (kaiming normal fan_out convs, BN 1/0, linear bias 0).',
+    source:
+      'Zagoruyko & Komodakis 2016; names and init as github.com/xternalz/WideResNet-pytorch (kaiming normal fan_out convs, BN 1/0, linear bias 0).',
     inputs: 'images [N, C, 32, 32] (any size works); C = inChannels (default 3)',
-    create: (o) => new WideResNet({ depth, widenFactor: k, dropRate: o.dropRate, numClasses: o.numClasses ?? 10, inChannels: o.inChannels ?? 3 }),
+    create: (o) =>
+      new WideResNet({ depth, widenFactor: k, dropRate: o.dropRate, numClasses: o.numClasses ?? 10, inChannels: o.inChannels ?? 3 }),
   };
 }
 
 function densenetBCEntry(depth: number, growthRate: number): Entry {
   return {
     summary: `DenseNet-BC-${depth}-${growthRate}: 3 dense blocks of ${(depth - 4) / 6} bottleneck layers (BN-ReLU-conv1x1 ${4 * growthRate} - BN-ReLU-conv3x3 ${growthRate}), transitions with compression 0.5, stem conv3x3 ${2 * growthRate}.`,
-    source: 'Huang et al. 2017; names and init as github.com/andreasveit/densenet-pytorch (kaiming normal fan_out convs, BN 1/0, linear bias 0). The LOW paper uses growth 12 without dropout; depth 100 is an assumption.',
+    source:
+      'Huang et al. 2017; names and init as github.com/andreasveit/densenet-pytorch (kaiming normal fan_out convs, BN 1/0, linear bias 0). The LOW paper uses growth 12 without dropout; depth 100 is an assumption.',
     inputs: 'images [N, C, 32, 32] (any size divisible by 4); C = inChannels (default 3)',
-    create: (o) => new DenseNetBC({ depth, growthRate, dropRate: o.dropRate, numClasses: o.numClasses ?? 10, inChannels: o.inChannels ?? 3 }),
+    create: (o) =>
+      new DenseNetBC({ depth, growthRate, dropRate: o.dropRate, numClasses: o.numClasses ?? 10, inChannels: o.inChannels ?? 3 }),
   };
 }
 
@@ -67,8 +71,10 @@ const ENTRIES: Record<ModelName, Entry> = {
   'wrn-28-2': wrnEntry(28, 2),
   'densenet-bc': densenetBCEntry(100, 12),
   densenet161: {
-    summary: "torchvision's DenseNet-161: growth 48, blocks (6, 12, 36, 24), 96 initial features, bn_size 4, conv7x7/2 + maxpool stem; classifier linear(2208 -> C).",
-    source: 'Huang et al. 2017; torchvision.models.densenet161 (state-dict names and init). ImageNet weights: convert the .pth with scripts/convert-torchvision-weights.py, then loadPretrained().',
+    summary:
+      "torchvision's DenseNet-161: growth 48, blocks (6, 12, 36, 24), 96 initial features, bn_size 4, conv7x7/2 + maxpool stem; classifier linear(2208 -> C).",
+    source:
+      'Huang et al. 2017; torchvision.models.densenet161 (state-dict names and init). ImageNet weights: convert the .pth with scripts/convert-torchvision-weights.py, then loadPretrained().',
     inputs: 'images [N, C, 224, 224] for ImageNet weights (any size >= 32 works); C = inChannels (default 3)',
     create: (o) => new DenseNet161({ numClasses: o.numClasses ?? 10, inChannels: o.inChannels ?? 3, dropRate: o.dropRate }),
   },
@@ -88,12 +94,15 @@ const ENTRIES: Record<ModelName, Entry> = {
     summary: 'Multilayer perceptron: flatten, hidden layers 256 and 128 with ReLU (dropout if dropRate > 0), linear to C.',
     source: 'PyTorch default Linear init. Not a model of the paper.',
     inputs: 'images [N, C, S, S] (any shape with C*S*S values per sample); S = inputSize (default 28), C = inChannels (default 1)',
-    create: (o) => new MLP({ numClasses: o.numClasses ?? 10, inChannels: o.inChannels ?? 1, inputSize: o.inputSize ?? 28, dropRate: o.dropRate }),
+    create: (o) =>
+      new MLP({ numClasses: o.numClasses ?? 10, inChannels: o.inChannels ?? 1, inputSize: o.inputSize ?? 28, dropRate: o.dropRate }),
   },
 };
 
 function unknown(name: string): Error {
-  return new Error(`unknown model '${name}': known models are ${MODEL_NAMES.join(', ')} (also wrn-D-K with D = 6n + 4, e.g. wrn-16-8, and densenet-bc-D-K, e.g. densenet-bc-190-40)`);
+  return new Error(
+    `unknown model '${name}': known models are ${MODEL_NAMES.join(', ')} (also wrn-D-K with D = 6n + 4, e.g. wrn-16-8, and densenet-bc-D-K, e.g. densenet-bc-190-40)`,
+  );
 }
 
 function entry(name: string): Entry {
@@ -102,14 +111,16 @@ function entry(name: string): Entry {
   if (wrn) {
     const depth = Number(wrn[1]);
     const k = Number(wrn[2]);
-    if (depth < 10 || (depth - 4) % 6 !== 0 || k < 1) throw new Error(`model '${name}': a Wide ResNet needs depth 6n + 4 (10, 16, 22, 28, ...) and a widening factor >= 1`);
+    if (depth < 10 || (depth - 4) % 6 !== 0 || k < 1)
+      throw new Error(`model '${name}': a Wide ResNet needs depth 6n + 4 (10, 16, 22, 28, ...) and a widening factor >= 1`);
     return wrnEntry(depth, k);
   }
   const dn = DENSENET_BC.exec(name);
   if (dn) {
     const depth = Number(dn[1]);
     const k = Number(dn[2]);
-    if (depth < 10 || (depth - 4) % 6 !== 0 || k < 1) throw new Error(`model '${name}': a DenseNet-BC needs depth 6L + 4 (40, 100, 190, ...) and a growth rate >= 1`);
+    if (depth < 10 || (depth - 4) % 6 !== 0 || k < 1)
+      throw new Error(`model '${name}': a DenseNet-BC needs depth 6L + 4 (40, 100, 190, ...) and a growth rate >= 1`);
     return densenetBCEntry(depth, k);
   }
   throw unknown(name);
@@ -133,7 +144,8 @@ export function modelHasDropout(name: string): boolean {
 export function unfitInputs(name: string, shape: readonly [number, number, number]): string | null {
   entry(name);
   const [, h, w] = shape;
-  if (name === 'lenet5') return h === w && h % 2 === 0 && h <= 32 ? null : 'square images of an even size up to 32 x 32 pixels (28 x 28 as MNIST, or 32 x 32)';
+  if (name === 'lenet5')
+    return h === w && h % 2 === 0 && h <= 32 ? null : 'square images of an even size up to 32 x 32 pixels (28 x 28 as MNIST, or 32 x 32)';
   if (name === 'mlp') return h === w ? null : 'square images (any size)';
   return null;
 }

@@ -17,7 +17,7 @@
 // Initialisation, as torchvision's ResNet.__init__: convolutions kaiming_normal_ (mode fan_out,
 // ReLU gain), batch norm weight 1 and bias 0; the fc layer keeps PyTorch's default Linear init;
 // zero_init_residual is off (torchvision's default).
-import { Tensor, F } from '../torch/index.js';
+import { type Tensor, F } from '../torch/index.js';
 import { Module, Conv2d, BatchNorm2d, Linear, Sequential, init } from '../nn/index.js';
 
 export interface ResNet18Options {
@@ -42,7 +42,10 @@ export class BasicBlock extends Module {
     this.bn2 = this.registerModule('bn2', new BatchNorm2d(planes));
     this.downsample =
       stride !== 1 || inPlanes !== planes
-        ? this.registerModule('downsample', new Sequential(new Conv2d(inPlanes, planes, 1, { stride, bias: false }), new BatchNorm2d(planes)))
+        ? this.registerModule(
+            'downsample',
+            new Sequential(new Conv2d(inPlanes, planes, 1, { stride, bias: false }), new BatchNorm2d(planes)),
+          )
         : null;
   }
   forward(x: Tensor): Tensor {
@@ -101,7 +104,8 @@ export class ResNet18 extends Module {
 
   /** Replaces the last layer with a fresh linear(512 -> numClasses) (PyTorch's default init); frees the old one. */
   replaceClassifier(numClasses: number): Linear {
-    if (!Number.isInteger(numClasses) || numClasses < 1) throw new RangeError(`replaceClassifier: numClasses ${numClasses} must be a positive integer`);
+    if (!Number.isInteger(numClasses) || numClasses < 1)
+      throw new RangeError(`replaceClassifier: numClasses ${numClasses} must be a positive integer`);
     const old = this.head;
     this.head = this.registerModule('fc', new Linear(512, numClasses));
     this.head.train(this.training);

@@ -20,7 +20,7 @@
 //
 // At 32x32 the final feature map is 8x8, so the global average pool equals the port's
 // F.avg_pool2d(out, 8); the adaptive pool also accepts other input sizes.
-import { Tensor, F } from '../torch/index.js';
+import { type Tensor, F } from '../torch/index.js';
 import { Module, Conv2d, BatchNorm2d, Linear, Sequential, init } from '../nn/index.js';
 
 export interface WideResNetOptions {
@@ -78,7 +78,8 @@ export class WideResNetGroup extends Module {
   constructor(numBlocks: number, inPlanes: number, outPlanes: number, stride: number, dropRate: number) {
     super();
     const blocks: Module[] = [];
-    for (let i = 0; i < numBlocks; i++) blocks.push(new WideBasicBlock(i === 0 ? inPlanes : outPlanes, outPlanes, i === 0 ? stride : 1, dropRate));
+    for (let i = 0; i < numBlocks; i++)
+      blocks.push(new WideBasicBlock(i === 0 ? inPlanes : outPlanes, outPlanes, i === 0 ? stride : 1, dropRate));
     this.layer = this.registerModule('layer', new Sequential(...blocks));
   }
   forward(x: Tensor): Tensor {
@@ -110,7 +111,8 @@ export class WideResNet extends Module {
     if (!Number.isInteger(this.depth) || this.depth < 10 || (this.depth - 4) % 6 !== 0) {
       throw new RangeError(`WideResNet: depth ${this.depth} must be 6n + 4 with n >= 1 (10, 16, 22, 28, 34, 40, ...)`);
     }
-    if (!Number.isInteger(this.widenFactor) || this.widenFactor < 1) throw new RangeError(`WideResNet: widenFactor ${this.widenFactor} must be a positive integer`);
+    if (!Number.isInteger(this.widenFactor) || this.widenFactor < 1)
+      throw new RangeError(`WideResNet: widenFactor ${this.widenFactor} must be a positive integer`);
     if (!(this.dropRate >= 0 && this.dropRate < 1)) throw new RangeError(`WideResNet: dropRate ${this.dropRate} must be in [0, 1)`);
     const n = (this.depth - 4) / 6;
     const k = this.widenFactor;

@@ -1,6 +1,6 @@
 // PyTorch's default initializations, drawn from libtorch's seeded generator in the same order
 // PyTorch draws them, so that a model built after manualSeed(s) starts from the same weights.
-import { Tensor, noGrad } from '../torch/index.js';
+import { type Tensor, noGrad } from '../torch/index.js';
 
 /** fan_in and fan_out of a weight [out, in, ...kernel] as torch.nn.init computes them. */
 export function fans(weight: Tensor): { fanIn: number; fanOut: number } {

@@ -1,5 +1,5 @@
 // The layers the paper's models are built from, with PyTorch's constructor arguments and defaults.
-import { Tensor, F, empty, ones, zeros, scalar, noGrad } from '../torch/index.js';
+import { type Tensor, F, empty, ones, zeros, scalar, noGrad } from '../torch/index.js';
 import { Module } from './module.js';
 import { defaultLayerInit } from './init.js';
 

@@ -6,7 +6,7 @@
 //   c' = f * c + i * g
 //   h' = o * tanh(c')
 // Every weight and bias starts uniform on (-1/sqrt(H), 1/sqrt(H)), as PyTorch's reset_parameters.
-import { Tensor, F, empty, zeros } from '../torch/index.js';
+import { type Tensor, F, empty, zeros } from '../torch/index.js';
 import { Module } from './module.js';
 import { uniform_ } from './init.js';
 

@@ -1,7 +1,7 @@
 // Module: the base of every layer and model, as torch.nn.Module. A module owns named parameters
 // (trainable tensors), buffers (state such as batch-norm running statistics) and child modules;
 // names are dotted paths ("features.0.weight"), so state dicts line up with PyTorch's.
-import { Tensor, keep, noGrad, saveTensors, loadTensors } from '../torch/index.js';
+import { type Tensor, keep, noGrad, saveTensors, loadTensors } from '../torch/index.js';
 
 export abstract class Module {
   /** Training mode (dropout active, batch norm uses batch statistics) or evaluation mode. */

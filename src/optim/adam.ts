@@ -5,7 +5,7 @@
 //   v = beta2 * v + (1 - beta2) * g^2
 //   p = p - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
 // t counts steps from 1; m and v start at zero.
-import { Tensor, keep, noGrad, tidy, zerosLike, type HostTensor } from '../torch/index.js';
+import { type Tensor, keep, noGrad, tidy, zerosLike, type HostTensor } from '../torch/index.js';
 import { stateIndex, type Optimizer } from './optimizer.js';
 
 export interface AdamOptions {
@@ -95,14 +95,17 @@ export class Adam implements Optimizer {
       if (name === 'steps') {
         const counts = Array.from(t.toFloat64Array());
         if (counts.length !== P || counts.some((c) => !(Number.isInteger(c) && c >= 0))) {
-          throw new RangeError(`Adam.loadStateTensors: 'steps' must hold ${P} non-negative integers, got [${counts.slice(0, 5)}${counts.length > 5 ? ', ...' : ''}]`);
+          throw new RangeError(
+            `Adam.loadStateTensors: 'steps' must hold ${P} non-negative integers, got [${counts.slice(0, 5)}${counts.length > 5 ? ', ...' : ''}]`,
+          );
         }
         steps = counts;
         continue;
       }
       const moments = name.startsWith('m.') ? m : name.startsWith('v.') ? v : null;
       const i = moments && stateIndex('Adam', name, name[0]!, P);
-      if (moments === null || i === null) throw new RangeError(`Adam.loadStateTensors: unknown state '${name}' (Adam keeps 'm.<i>', 'v.<i>' and 'steps')`);
+      if (moments === null || i === null)
+        throw new RangeError(`Adam.loadStateTensors: unknown state '${name}' (Adam keeps 'm.<i>', 'v.<i>' and 'steps')`);
       if (t.shape.join(',') !== this.params[i]!.shape.join(',')) {
         throw new RangeError(`Adam.loadStateTensors: '${name}' has shape [${t.shape}], parameter ${i} has [${this.params[i]!.shape}]`);
       }

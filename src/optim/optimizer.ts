@@ -29,6 +29,7 @@ export function stateIndex(owner: string, name: string, prefix: string, params: 
   const m = new RegExp(`^${prefix}\\.(\\d+)$`).exec(name);
   if (!m) return null;
   const i = Number(m[1]);
-  if (i >= params) throw new RangeError(`${owner}.loadStateTensors: state '${name}' is for parameter ${i}, but there are ${params} parameters`);
+  if (i >= params)
+    throw new RangeError(`${owner}.loadStateTensors: state '${name}' is for parameter ${i}, but there are ${params} parameters`);
   return i;
 }

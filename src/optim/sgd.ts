@@ -5,7 +5,7 @@
 //   buf = momentum * buf + (1 - dampening) * g (later steps)
 //   g = g + momentum * buf  (Nesterov)   or   g = buf
 //   p = p - lr * g
-import { Tensor, keep, noGrad, tidy, type HostTensor } from '../torch/index.js';
+import { type Tensor, keep, noGrad, tidy, type HostTensor } from '../torch/index.js';
 import { stateIndex, type Optimizer } from './optimizer.js';
 
 export interface SGDOptions {

@@ -71,7 +71,13 @@ function epochAxis(epochs: number) {
   const e = Math.max(1, epochs);
   const step = Math.max(1, Math.ceil(e / 12));
   const ticks = Array.from({ length: Math.floor((e - 1) / step) + 1 }, (_, i) => 1 + i * step);
-  return { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { values: ticks, format: 'd' }, scale: { domain: [1, Math.max(2, e)], nice: false } };
+  return {
+    field: 'epoch',
+    type: 'quantitative',
+    title: 'epoch',
+    axis: { values: ticks, format: 'd' },
+    scale: { domain: [1, Math.max(2, e)], nice: false },
+  };
 }
 
 export interface CurveChartOptions {
@@ -125,12 +131,20 @@ export function finalMetricSpec(values: FinalValue[], o: CurveChartOptions): VlS
   const y = { field: 'strategy', type: 'nominal', title: null, sort: domain };
   const layer: unknown[] = [];
   if (counts.length && Math.min(...counts) >= 4) {
-    layer.push({ mark: { type: 'boxplot', extent: 'min-max', opacity: 0.25, size: 14 }, encoding: { x, y, color: { ...strategyColor(domain), legend: null } } });
+    layer.push({
+      mark: { type: 'boxplot', extent: 'min-max', opacity: 0.25, size: 14 },
+      encoding: { x, y, color: { ...strategyColor(domain), legend: null } },
+    });
   }
   layer.push(
     {
       mark: { type: 'point', filled: true, size: 70, opacity: 0.85 },
-      encoding: { x, y, color: { ...strategyColor(domain), legend: null }, tooltip: [{ field: 'strategy' }, { field: 'seed' }, { field: 'value', format: '.4f' }, { field: 'epochs' }] },
+      encoding: {
+        x,
+        y,
+        color: { ...strategyColor(domain), legend: null },
+        tooltip: [{ field: 'strategy' }, { field: 'seed' }, { field: 'value', format: '.4f' }, { field: 'epochs' }],
+      },
     },
     { mark: { type: 'tick', color: 'black', thickness: 2, size: 18 }, encoding: { x: { ...x, aggregate: 'mean' }, y } },
   );
@@ -150,15 +164,36 @@ export interface BaselineLine {
 }
 
 /** Final metric against LOW's lambda (log scale), one line per LOW family (e.g. gradient scaling), error bars ± 1 std; baselines as dashed lines. */
-export function lambdaSpec(points: LambdaPoint[], baselines: BaselineLine[], o: CurveChartOptions & { yTitle?: string | string[] }): VlSpec<LambdaPoint> {
+export function lambdaSpec(
+  points: LambdaPoint[],
+  baselines: BaselineLine[],
+  o: CurveChartOptions & { yTitle?: string | string[] },
+): VlSpec<LambdaPoint> {
   const y = { type: 'quantitative', title: o.yTitle ?? metricTitle(o.metric), scale: { zero: false }, axis: axisFormat(o.metric) };
-  const x = { field: 'lambda', type: 'quantitative', title: 'lambda (log scale)', scale: { type: 'log' }, axis: { values: [...new Set(points.map((p) => p.lambda))] } };
+  const x = {
+    field: 'lambda',
+    type: 'quantitative',
+    title: 'lambda (log scale)',
+    scale: { type: 'log' },
+    axis: { values: [...new Set(points.map((p) => p.lambda))] },
+  };
   const color = { field: 'family', type: 'nominal', title: 'LOW family' };
   const layer: unknown[] = [
     { mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x, y: { field: 'lower', ...y }, y2: { field: 'upper' }, color } },
     {
       mark: { type: 'line', point: { size: 60, filled: true }, strokeWidth: 2 },
-      encoding: { x, y: { field: 'mean', ...y }, color, tooltip: [{ field: 'family' }, { field: 'lambda' }, { field: 'mean', format: '.4f' }, { field: 'std', format: '.4f' }, { field: 'n', title: 'seeds' }] },
+      encoding: {
+        x,
+        y: { field: 'mean', ...y },
+        color,
+        tooltip: [
+          { field: 'family' },
+          { field: 'lambda' },
+          { field: 'mean', format: '.4f' },
+          { field: 'std', format: '.4f' },
+          { field: 'n', title: 'seeds' },
+        ],
+      },
     },
   ];
   if (baselines.length) {
@@ -171,7 +206,11 @@ export function lambdaSpec(points: LambdaPoint[], baselines: BaselineLine[], o: 
       {
         data: { values: baselineLabels(points, baselines) },
         mark: { type: 'text', align: 'left', dx: 4, dy: -6, fontSize: 10, color: '#555' },
-        encoding: { y: { field: 'mean', ...y }, x: { datum: Math.min(...points.map((p) => p.lambda)), type: 'quantitative', scale: { type: 'log' } }, text: { field: 'strategy' } },
+        encoding: {
+          y: { field: 'mean', ...y },
+          x: { datum: Math.min(...points.map((p) => p.lambda)), type: 'quantitative', scale: { type: 'log' } },
+          text: { field: 'strategy' },
+        },
       },
     );
   }
@@ -191,7 +230,9 @@ export function lambdaSpec(points: LambdaPoint[], baselines: BaselineLine[], o: 
  * of each other.
  */
 export function baselineLabels(points: LambdaPoint[], baselines: BaselineLine[]): BaselineLine[] {
-  const ys = [...points.flatMap((p) => [p.lower ?? p.mean, p.upper ?? p.mean, p.mean]), ...baselines.map((b) => b.mean)].filter(Number.isFinite);
+  const ys = [...points.flatMap((p) => [p.lower ?? p.mean, p.upper ?? p.mean, p.mean]), ...baselines.map((b) => b.mean)].filter(
+    Number.isFinite,
+  );
   const near = 0.04 * (Math.max(...ys) - Math.min(...ys));
   const labels: { strategies: string[]; top: number }[] = [];
   for (const b of [...baselines].sort((a, c) => a.mean - c.mean)) {
@@ -215,7 +256,10 @@ export interface ClassWeightChartOptions {
 }
 
 /** Mean weight per class per epoch: one line per class, with the reference weight 1 dashed. */
-export function classWeightSpec(points: ClassWeightPoint[], o: ClassWeightChartOptions = {}): VlSpec<ClassWeightPoint & { series: string }> {
+export function classWeightSpec(
+  points: ClassWeightPoint[],
+  o: ClassWeightChartOptions = {},
+): VlSpec<ClassWeightPoint & { series: string }> {
   const series = (p: ClassWeightPoint) => (o.classCounts ? `${p.className} (n=${o.classCounts[p.classIndex]})` : p.className);
   const values = points.map((p) => ({ ...p, series: series(p) }));
   const domain = [...new Map(values.map((v) => [v.classIndex, v.series])).entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
@@ -227,14 +271,27 @@ export function classWeightSpec(points: ClassWeightPoint[], o: ClassWeightChartO
     config: CONFIG,
     data: { values },
     layer: [
-      { data: { values: [{ one: 1 }] }, mark: { type: 'rule', strokeDash: [4, 4], color: '#999' }, encoding: { y: { field: 'one', type: 'quantitative' } } },
+      {
+        data: { values: [{ one: 1 }] },
+        mark: { type: 'rule', strokeDash: [4, 4], color: '#999' },
+        encoding: { y: { field: 'one', type: 'quantitative' } },
+      },
       {
         mark: { type: 'line', strokeWidth: 2, point: epochs <= 30 ? { size: 20 } : false },
         encoding: {
           x: epochAxis(epochs),
           y: { field: 'meanWeight', type: 'quantitative', title: 'mean weight', scale: { zero: false } },
-          color: { field: 'series', type: 'nominal', title: 'class', scale: { domain, scheme: domain.length > 10 ? 'category20' : 'tableau10' } },
-          tooltip: [{ field: 'className', title: 'class' }, { field: 'epoch' }, { field: 'meanWeight', format: '.4f', title: 'mean weight' }],
+          color: {
+            field: 'series',
+            type: 'nominal',
+            title: 'class',
+            scale: { domain, scheme: domain.length > 10 ? 'category20' : 'tableau10' },
+          },
+          tooltip: [
+            { field: 'className', title: 'class' },
+            { field: 'epoch' },
+            { field: 'meanWeight', format: '.4f', title: 'mean weight' },
+          ],
         },
       },
     ],
@@ -360,7 +417,9 @@ export async function renderSvg(spec: VlSpec<unknown>): Promise<string> {
 
 /** An SVG document as PNG (sharp, through librsvg); scale 2 gives a sharp picture on high-DPI screens. */
 export async function svgToPng(svg: string, scale = 2): Promise<Buffer> {
-  return sharp(Buffer.from(svg), { density: 72 * scale }).png().toBuffer();
+  return sharp(Buffer.from(svg), { density: 72 * scale })
+    .png()
+    .toBuffer();
 }
 
 /**
@@ -369,9 +428,7 @@ export async function svgToPng(svg: string, scale = 2): Promise<Buffer> {
  * screens.
  */
 export function inlineSvg(svg: string): string {
-  return svg
-    .replace(/\s+xmlns(:xlink)?="[^"]*"/g, '')
-    .replace(/^<svg /, '<svg style="max-width:100%;height:auto" ');
+  return svg.replace(/\s+xmlns(:xlink)?="[^"]*"/g, '').replace(/^<svg /, '<svg style="max-width:100%;height:auto" ');
 }
 
 /**

@@ -3,7 +3,18 @@
 // laptop screen. Also the page of `low suspects --out`.
 import { join, resolve } from 'node:path';
 import { checkOutputFile, checkOutputFolder, writeOutputFile } from '../io/output-path.js';
-import { PAIRED_TESTS_NOTE, SUMMARY_COLUMNS, SUMMARY_METRICS, percentMeanStd, seedsText, summaryHeadings, summaryRow, tuningByLr, tuningRows, type ExperimentSummary } from '../train/summary.js';
+import {
+  PAIRED_TESTS_NOTE,
+  SUMMARY_COLUMNS,
+  SUMMARY_METRICS,
+  percentMeanStd,
+  seedsText,
+  summaryHeadings,
+  summaryRow,
+  tuningByLr,
+  tuningRows,
+  type ExperimentSummary,
+} from '../train/summary.js';
 import { specOfLabel, tuningSeedsText, type TunedChoice } from '../train/tuning.js';
 import { formatStrategy, isProposedFamily, parseStrategy } from '../weighting/registry.js';
 import type { MetricName, MetricsRow } from '../train/metrics-file.js';
@@ -68,7 +79,9 @@ export const escapeHtml = (s: unknown): string =>
 function table(headers: string[], rows: unknown[][], o: { numericFrom?: number; className?: string } = {}): string {
   const from = o.numericFrom ?? 1;
   const th = headers.map((h, i) => `<th${i >= from ? ' class="num"' : ''}>${escapeHtml(h)}</th>`).join('');
-  const body = rows.map((r) => `<tr>${r.map((c, i) => `<td${i >= from ? ' class="num"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
+  const body = rows
+    .map((r) => `<tr>${r.map((c, i) => `<td${i >= from ? ' class="num"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`)
+    .join('\n');
   return `<table${o.className ? ` class="${o.className}"` : ''}><thead><tr>${th}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
@@ -159,7 +172,10 @@ class Sections {
 function configTable(config: object, leaveOut: string[] = []): string {
   const items = Object.entries(config)
     .filter(([k]) => !leaveOut.includes(k))
-    .map(([k, v]) => `<div><dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v === null ? 'none' : typeof v === 'object' ? JSON.stringify(v) : String(v))}</dd></div>`);
+    .map(
+      ([k, v]) =>
+        `<div><dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v === null ? 'none' : typeof v === 'object' ? JSON.stringify(v) : String(v))}</dd></div>`,
+    );
   return `<dl class="config">${items.join('')}</dl>`;
 }
 
@@ -188,7 +204,9 @@ async function gallerySource(run: RunFolder, positions: number[], notes: string[
   try {
     images = await loadTrainingImages(run);
   } catch (e) {
-    notes.push(`Galleries left out: the training images could not be rebuilt from ${join(run.dir, 'config.json')} (${(e as Error).message}).`);
+    notes.push(
+      `Galleries left out: the training images could not be rebuilt from ${join(run.dir, 'config.json')} (${(e as Error).message}).`,
+    );
     return null;
   }
   const unique = [...new Set(positions)];
@@ -199,7 +217,7 @@ async function gallerySource(run: RunFolder, positions: number[], notes: string[
 
 const predictionCaption = (source: Predictions['source']) =>
   source === 'model'
-    ? 'pred = the final model\'s prediction (checkpoint after the last epoch, eval mode)'
+    ? "pred = the final model's prediction (checkpoint after the last epoch, eval mode)"
     : 'pred = from the sign of the last epoch\'s mean margin (the model could not be loaded): the label when the margin is positive, "≠ label" otherwise';
 
 async function galleryItems(src: GallerySource, samples: WeightedSample[]): Promise<GalleryItem[]> {
@@ -229,12 +247,19 @@ async function galleryFigures(charts: Charts, src: GallerySource, lists: Gallery
   for (const list of lists) {
     if (!list.samples.length) continue;
     const items = await galleryItems(src, list.samples);
-    out.push(await charts.figure(list.name, gallerySpec(items, { title: list.title, columns, values: list.values, valueLabel: list.valueLabel }), '', true));
+    out.push(
+      await charts.figure(
+        list.name,
+        gallerySpec(items, { title: list.title, columns, values: list.values, valueLabel: list.valueLabel }),
+        '',
+        true,
+      ),
+    );
   }
   return out;
 }
 
-const GALLERY_LEGEND = (source: Predictions['source'], hasNoise: boolean, valueText = 'w = the sample\'s weight averaged over the epochs') =>
+const GALLERY_LEGEND = (source: Predictions['source'], hasNoise: boolean, valueText = "w = the sample's weight averaged over the epochs") =>
   `<p class="muted">Under each image: the label as trained (bold); ${escapeHtml(predictionCaption(source))}, in red when it differs from the label; ` +
   `${escapeHtml(valueText)}; #id = its index in the dataset's original file order.` +
   (hasNoise ? ' A red frame marks a label flipped by the injected noise, with its clean label below.' : '') +
@@ -248,7 +273,9 @@ async function weightGalleries(charts: Charts, run: RunFolder, o: ReportOptions,
   }
   const first = run.history.weight.find((w) => !Number.isNaN(w));
   if (run.history.weight.every((w) => Number.isNaN(w) || w === first)) {
-    notes.push(`Galleries left out: every sample of ${run.config.strategy} has the same weight (${first}), so there are no lowest or highest weights; \`low suspects ${run.dir}\` ranks its samples by loss and margin.`);
+    notes.push(
+      `Galleries left out: every sample of ${run.config.strategy} has the same weight (${first}), so there are no lowest or highest weights; \`low suspects ${run.dir}\` ranks its samples by loss and margin.`,
+    );
     return '';
   }
   const top = o.top ?? 24;
@@ -256,25 +283,49 @@ async function weightGalleries(charts: Charts, run: RunFolder, o: ReportOptions,
   const ex = weightExtremes(run.history, run.samples, Math.max(top, perClass));
   const overallLow = ex.lowest.slice(0, top);
   const overallHigh = ex.highest.slice(0, top);
-  const positions = [...overallLow, ...overallHigh, ...ex.perClass.flatMap((c) => [...c.lowest.slice(0, perClass), ...c.highest.slice(0, perClass)])].map((s) => s.position);
+  const positions = [
+    ...overallLow,
+    ...overallHigh,
+    ...ex.perClass.flatMap((c) => [...c.lowest.slice(0, perClass), ...c.highest.slice(0, perClass)]),
+  ].map((s) => s.position);
   if (o.images === false) return '<p class="muted">Galleries skipped (--no-images).</p>';
   const src = await gallerySource(run, positions, notes);
   if (!src) return '';
   const hasNoise = run.samples.isNoisy !== null;
   const parts: string[] = [heading, GALLERY_LEGEND(src.source, hasNoise), '<div class="charts">'];
   parts.push(
-    ...(await galleryFigures(charts, src, [
-      { name: 'gallery-lowest', title: `The ${overallLow.length} lowest-weighted training samples (mean weight over ${ex.epochs} epochs)`, samples: overallLow },
-      { name: 'gallery-highest', title: `The ${overallHigh.length} highest-weighted training samples (mean weight over ${ex.epochs} epochs)`, samples: overallHigh },
-    ], 8)),
+    ...(await galleryFigures(
+      charts,
+      src,
+      [
+        {
+          name: 'gallery-lowest',
+          title: `The ${overallLow.length} lowest-weighted training samples (mean weight over ${ex.epochs} epochs)`,
+          samples: overallLow,
+        },
+        {
+          name: 'gallery-highest',
+          title: `The ${overallHigh.length} highest-weighted training samples (mean weight over ${ex.epochs} epochs)`,
+          samples: overallHigh,
+        },
+      ],
+      8,
+    )),
   );
   parts.push('</div>', '<h3>Per class</h3>');
   for (const c of ex.perClass) {
-    const figs = await galleryFigures(charts, src, [
-      { name: `gallery-class-${c.classIndex}-lowest`, title: `${c.className}: lowest weights`, samples: c.lowest.slice(0, perClass) },
-      { name: `gallery-class-${c.classIndex}-highest`, title: `${c.className}: highest weights`, samples: c.highest.slice(0, perClass) },
-    ], perClass);
-    parts.push(`<details${c.classIndex < 2 ? ' open' : ''}><summary>${escapeHtml(c.className)} (${run.samples.trainCounts[c.classIndex] ?? '?'} training samples)</summary><div class="charts">${figs.join('\n')}</div></details>`);
+    const figs = await galleryFigures(
+      charts,
+      src,
+      [
+        { name: `gallery-class-${c.classIndex}-lowest`, title: `${c.className}: lowest weights`, samples: c.lowest.slice(0, perClass) },
+        { name: `gallery-class-${c.classIndex}-highest`, title: `${c.className}: highest weights`, samples: c.highest.slice(0, perClass) },
+      ],
+      perClass,
+    );
+    parts.push(
+      `<details${c.classIndex < 2 ? ' open' : ''}><summary>${escapeHtml(c.className)} (${run.samples.trainCounts[c.classIndex] ?? '?'} training samples)</summary><div class="charts">${figs.join('\n')}</div></details>`,
+    );
   }
   return parts.join('\n');
 }
@@ -288,7 +339,12 @@ function detectionTable(run: RunFolder): string {
     `(ROC AUC: 0.5 = chance, 1 = perfect; precision among the ${k} most suspicious samples):</p>` +
     table(
       ['score', 'suspicious when', 'ROC AUC', `precision@${k}`],
-      results.map((r) => [`${r.score}: ${SCORES[r.score].description}${r.constant ? ' (constant for this run)' : ''}`, SCORES[r.score].suspicious, num(r.auc, 3), num(r.precisionAtK, 3)]),
+      results.map((r) => [
+        `${r.score}: ${SCORES[r.score].description}${r.constant ? ' (constant for this run)' : ''}`,
+        SCORES[r.score].suspicious,
+        num(r.auc, 3),
+        num(r.precisionAtK, 3),
+      ]),
       { numericFrom: 2 },
     )
   );
@@ -327,7 +383,12 @@ export async function buildRunReport(dir: string, o: ReportOptions = {}): Promis
   const title = `Run ${c.strategy}, seed ${c.seed}: ${c.model} on ${c.dataset}`;
 
   s.add('final', 'Final metrics', finalMetricsTable(run.rows));
-  s.add('config', 'Configuration', `<p>Folder <code>${escapeHtml(resolve(dir))}</code>; ${run.rows.length} of ${c.epochs} epochs completed${run.finished ? '' : ' (unfinished)'}.</p>` + configTable(c));
+  s.add(
+    'config',
+    'Configuration',
+    `<p>Folder <code>${escapeHtml(resolve(dir))}</code>; ${run.rows.length} of ${c.epochs} epochs completed${run.finished ? '' : ' (unfinished)'}.</p>` +
+      configTable(c),
+  );
 
   const series: RunSeries[] = [{ strategy: c.strategy, family: c.strategy, seed: c.seed, rows: run.rows }];
   const curveFigs: string[] = [];
@@ -343,7 +404,13 @@ export async function buildRunReport(dir: string, o: ReportOptions = {}): Promis
   else classPoints = readRunClassWeights(dir);
   if (classPoints.length) {
     const flat = allWeightsOne(classPoints);
-    const fig = await charts.figure('class-weights', classWeightSpec(classPoints, { classCounts: run.samples?.trainCounts }), flat ? 'Every weight is 1: this strategy does not reweight samples.' : 'Mean weight of each class\'s training samples per epoch (the paper\'s figures 6, 12, 13); n = training samples of the class.');
+    const fig = await charts.figure(
+      'class-weights',
+      classWeightSpec(classPoints, { classCounts: run.samples?.trainCounts }),
+      flat
+        ? 'Every weight is 1: this strategy does not reweight samples.'
+        : "Mean weight of each class's training samples per epoch (the paper's figures 6, 12, 13); n = training samples of the class.",
+    );
     s.add('class-weights', 'Mean weight per class', `<div class="charts">${fig}</div>`);
   }
 
@@ -381,7 +448,15 @@ function summaryTables(sum: ExperimentSummary): string {
       '<h3>Paired comparison across seeds (LOW minus baseline, test set)</h3>',
       table(
         ['LOW', 'baseline', 'metric', 'wins', 'mean diff (pp)', 'Wilcoxon p', 't-test p'],
-        sum.comparisons.map((c) => [c.strategy, c.baseline, c.metric, `${c.wins}/${c.n}`, num(100 * c.meanDifference, 2), num(c.wilcoxonP, 3), num(c.tTestP, 3)]),
+        sum.comparisons.map((c) => [
+          c.strategy,
+          c.baseline,
+          c.metric,
+          `${c.wins}/${c.n}`,
+          num(100 * c.meanDifference, 2),
+          num(c.wilcoxonP, 3),
+          num(c.tTestP, 3),
+        ]),
         { numericFrom: 3 },
       ),
       `<p class="muted">${escapeHtml(PAIRED_TESTS_NOTE)}</p>`,
@@ -404,7 +479,12 @@ function tuningTable(choices: TunedChoice[], metric: string, tune: { epochs: num
 }
 
 /** Validation score against lambda from tuning.json, one line per LOW family and learning rate; '' without LOW candidates. */
-async function tuningLambdaSection(charts: Charts, choices: TunedChoice[], select: string, tune: { epochs: number; seeds: number[] }): Promise<string> {
+async function tuningLambdaSection(
+  charts: Charts,
+  choices: TunedChoice[],
+  select: string,
+  tune: { epochs: number; seeds: number[] },
+): Promise<string> {
   const { points, baselines, diverged } = tuningLambdaCurve(choices);
   if (!points.length && !diverged.length) return '';
   const metric = `val_${select}`;
@@ -413,7 +493,11 @@ async function tuningLambdaSection(charts: Charts, choices: TunedChoice[], selec
   const figure = points.length
     ? await charts.figure(
         'tuning-lambda',
-        lambdaSpec(points, baselines, { metric, title: `${metricTitle(metric)} against lambda (tuning)`, yTitle: [metricTitle(metric), `(tuning, ${budget})`] }),
+        lambdaSpec(points, baselines, {
+          metric,
+          title: `${metricTitle(metric)} against lambda (tuning)`,
+          yTitle: [metricTitle(metric), `(tuning, ${budget})`],
+        }),
         `Tuning runs (${budget}), final-epoch validation ${select}${tune.seeds.length > 1 ? ' (mean ± one standard deviation over the seeds)' : ''} of every LOW candidate, one line per LOW family and learning rate; dashed lines: the chosen (best) validation score of each strategy without lambda.`,
       )
     : '';
@@ -423,7 +507,8 @@ async function tuningLambdaSection(charts: Charts, choices: TunedChoice[], selec
 
 /** The run the galleries come from: the requested strategy, else the LOW setting the summary chose, else any reweighting run. */
 function galleryRunOf(exp: ExperimentFolder, requested?: string): ExperimentFolder['runs'][number] | undefined {
-  const finishedFirst = (strategy: string) => exp.runs.filter((r) => r.strategy === strategy).sort((a, b) => Number(b.run.finished) - Number(a.run.finished) || a.seed - b.seed)[0];
+  const finishedFirst = (strategy: string) =>
+    exp.runs.filter((r) => r.strategy === strategy).sort((a, b) => Number(b.run.finished) - Number(a.run.finished) || a.seed - b.seed)[0];
   if (requested) {
     const wanted = formatStrategy(parseStrategy(requested));
     // Tuned experiments label runs "spec @ lr=...": the spec is what the user names.
@@ -447,7 +532,9 @@ export async function buildExperimentReport(dir: string, o: ReportOptions = {}):
   const planned = started + exp.pending.length;
   const partly = started - finished - diverged;
   if (exp.pending.length || partly > 0) {
-    notes.push(`${finished} of ${planned} runs are finished${diverged ? ` and ${diverged} diverged` : ''}; ${partly} are partly done and ${exp.pending.length} not started${listSome(exp.pending.map((p) => `${p.strategy} seed ${p.seed}`))}. The summary uses finished runs only; the curves use every completed epoch.`);
+    notes.push(
+      `${finished} of ${planned} runs are finished${diverged ? ` and ${diverged} diverged` : ''}; ${partly} are partly done and ${exp.pending.length} not started${listSome(exp.pending.map((p) => `${p.strategy} seed ${p.seed}`))}. The summary uses finished runs only; the curves use every completed epoch.`,
+    );
   }
   if (diverged) {
     notes.push(
@@ -455,7 +542,10 @@ export async function buildExperimentReport(dir: string, o: ReportOptions = {}):
     );
   }
 
-  if (exp.plan.tune && !exp.tuning) notes.push(`Tuning has not finished (runs under ${join(dir, 'tune')}): the final runs start once every strategy's settings are chosen.`);
+  if (exp.plan.tune && !exp.tuning)
+    notes.push(
+      `Tuning has not finished (runs under ${join(dir, 'tune')}): the final runs start once every strategy's settings are chosen.`,
+    );
   s.add('summary', 'Summary', exp.summary ? summaryTables(exp.summary) : '<p>No run has finished yet.</p>');
   if (exp.plan.tune && exp.tuning) s.add('tuning', 'Tuning', tuningTable(exp.tuning, exp.plan.select ?? 'acc', exp.plan.tune));
   s.add(
@@ -470,14 +560,31 @@ export async function buildExperimentReport(dir: string, o: ReportOptions = {}):
   const curveFigs: string[] = [];
   for (const metric of EXPERIMENT_CURVES) {
     const points = convergenceCurves(series, metric);
-    if (points.length) curveFigs.push(await charts.figure(`curve-${metric}`, convergenceSpec(points, { metric, strategies }), 'Line: mean over seeds; band: mean ± one standard deviation.'));
+    if (points.length)
+      curveFigs.push(
+        await charts.figure(
+          `curve-${metric}`,
+          convergenceSpec(points, { metric, strategies }),
+          'Line: mean over seeds; band: mean ± one standard deviation.',
+        ),
+      );
   }
   s.add('curves', 'Convergence (mean ± 1 std over seeds)', `<div class="charts">${curveFigs.join('\n')}</div>`);
 
   const finalFigs: string[] = [];
   for (const metric of FINAL_METRICS) {
-    const values = finalValues(series.filter((x) => exp.runs.find((r) => r.strategy === x.strategy && r.seed === x.seed)?.run.finished), metric);
-    if (values.length) finalFigs.push(await charts.figure(`final-${metric}`, finalMetricSpec(values, { metric, strategies }), 'One point per seed; black tick: the mean (with 4 or more seeds, a box from min to max).'));
+    const values = finalValues(
+      series.filter((x) => exp.runs.find((r) => r.strategy === x.strategy && r.seed === x.seed)?.run.finished),
+      metric,
+    );
+    if (values.length)
+      finalFigs.push(
+        await charts.figure(
+          `final-${metric}`,
+          finalMetricSpec(values, { metric, strategies }),
+          'One point per seed; black tick: the mean (with 4 or more seeds, a box from min to max).',
+        ),
+      );
   }
   s.add('final', 'Final metrics per strategy', `<div class="charts">${finalFigs.join('\n')}</div>`);
 
@@ -518,7 +625,12 @@ export async function buildExperimentReport(dir: string, o: ReportOptions = {}):
       continue;
     }
     const counts = readTrainCounts(run.dir);
-    classFigs.push(await charts.figure(`class-weights-${strategy}`, classWeightSpec(points, { title: `${strategy}, seed ${run.seed}`, classCounts: counts })));
+    classFigs.push(
+      await charts.figure(
+        `class-weights-${strategy}`,
+        classWeightSpec(points, { title: `${strategy}, seed ${run.seed}`, classCounts: counts }),
+      ),
+    );
   }
   if (classFigs.length || constant.length) {
     s.add(
@@ -533,7 +645,13 @@ export async function buildExperimentReport(dir: string, o: ReportOptions = {}):
   const galleryRun = galleryRunOf(exp, o.galleryStrategy);
   if (galleryRun) {
     const details = readRunDetails(galleryRun);
-    const galleries = await weightGalleries(charts, details, o, notes, `<p>From the run <code>${escapeHtml(galleryRun.strategy)}</code>, seed ${galleryRun.seed}${o.galleryStrategy ? '' : ' (the LOW setting the summary selects)'}.</p>`);
+    const galleries = await weightGalleries(
+      charts,
+      details,
+      o,
+      notes,
+      `<p>From the run <code>${escapeHtml(galleryRun.strategy)}</code>, seed ${galleryRun.seed}${o.galleryStrategy ? '' : ' (the LOW setting the summary selects)'}.</p>`,
+    );
     if (galleries) s.add('galleries', 'Lowest- and highest-weighted training samples', galleries);
   } else if (o.galleryStrategy) {
     notes.push(`No run of strategy '${o.galleryStrategy}' in this experiment; galleries left out.`);
@@ -582,7 +700,12 @@ export async function writeReport(folder: string, out: string, o: ReportOptions 
 // ---- suspects page ----------------------------------------------------------------------------------------
 
 /** A page with the images of the top suspects of each score (`low suspects --out`). */
-export async function buildSuspectsPage(run: RunFolder, scores: readonly ScoreName[], top: number, o: { images?: boolean } = {}): Promise<Report> {
+export async function buildSuspectsPage(
+  run: RunFolder,
+  scores: readonly ScoreName[],
+  top: number,
+  o: { images?: boolean } = {},
+): Promise<Report> {
   if (!run.history || !run.samples) throw new Error(`${run.dir}: no per-sample history (checkpoint.lowt) or samples.lowt`);
   const h = run.history;
   const samples = run.samples;
@@ -602,14 +725,27 @@ export async function buildSuspectsPage(run: RunFolder, scores: readonly ScoreNa
     };
   });
   const title = `Suspected label errors: ${run.config.strategy}, seed ${run.config.seed}, ${run.config.dataset}`;
-  s.add('config', 'Run', `<p>Folder <code>${escapeHtml(resolve(run.dir))}</code>; ${h.epochs} epochs of per-sample history.</p>` + configTable(run.config));
+  s.add(
+    'config',
+    'Run',
+    `<p>Folder <code>${escapeHtml(resolve(run.dir))}</code>; ${h.epochs} epochs of per-sample history.</p>${configTable(run.config)}`,
+  );
   const detection = detectionTable(run);
   if (detection) s.add('noise', 'Detection of the injected noise', detection);
   if (o.images !== false) {
-    const src = await gallerySource(run, lists.flatMap((l) => l.samples.map((x) => x.position)), notes);
+    const src = await gallerySource(
+      run,
+      lists.flatMap((l) => l.samples.map((x) => x.position)),
+      notes,
+    );
     if (src) {
       const figs = await galleryFigures(charts, src, lists, 8);
-      s.add('suspects', 'Most suspicious samples per score', GALLERY_LEGEND(src.source, samples.isNoisy !== null, 'the third line: the score\'s value') + `<div class="charts">${figs.join('\n')}</div>`);
+      s.add(
+        'suspects',
+        'Most suspicious samples per score',
+        GALLERY_LEGEND(src.source, samples.isNoisy !== null, "the third line: the score's value") +
+          `<div class="charts">${figs.join('\n')}</div>`,
+      );
     }
   }
   const html = page(title, s.nav, noteHtml(notes) + s.html);

@@ -1,6 +1,6 @@
 // Gradient mode and gradients of chosen outputs with respect to chosen inputs.
 import { native } from './native.js';
-import { Tensor, handlesOf, optionalHandleOf, wrap } from './tensor.js';
+import { type Tensor, handlesOf, optionalHandleOf, wrap } from './tensor.js';
 
 /** Runs fn with gradient recording off (PyTorch's `with torch.no_grad()`), restoring the mode after. */
 export function noGrad<R>(fn: () => R): R {

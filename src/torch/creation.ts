@@ -1,7 +1,7 @@
 // Making tensors: from JavaScript data, and the usual factories (seeded by manualSeed).
 import { native } from './native.js';
 import { describeValue } from './describe.js';
-import { Tensor, handleOf, handlesOf, wrap, type DType, type Device, type TypedArrayLike } from './tensor.js';
+import { type Tensor, handleOf, handlesOf, wrap, type DType, type Device, type TypedArrayLike } from './tensor.js';
 
 export interface TensorOptions {
   dtype?: DType;
@@ -157,18 +157,26 @@ export function where(condition: Tensor, a: Tensor, b: Tensor): Tensor {
 export function affineFromBytes(bytes: Uint8Array, shape: number[], scale: number[], shift: number[]): Tensor {
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`affineFromBytes: bytes must be a Uint8Array, got ${describeValue(bytes)}`);
   if (!Array.isArray(shape) || shape.length < 2 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new RangeError(`affineFromBytes: shape must be [B, C, ...] of at least 2 non-negative integers, got ${Array.isArray(shape) ? `[${shape.join(', ')}]` : describeValue(shape)}`);
+    throw new RangeError(
+      `affineFromBytes: shape must be [B, C, ...] of at least 2 non-negative integers, got ${Array.isArray(shape) ? `[${shape.join(', ')}]` : describeValue(shape)}`,
+    );
   }
   const channels = shape[1]!;
-  for (const [name, values] of [['scale', scale], ['shift', shift]] as const) {
+  for (const [name, values] of [
+    ['scale', scale],
+    ['shift', shift],
+  ] as const) {
     if (!Array.isArray(values) || !values.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-      throw new TypeError(`affineFromBytes: ${name} must be an array of finite numbers, got ${Array.isArray(values) ? `[${values.join(', ')}]` : describeValue(values)}`);
+      throw new TypeError(
+        `affineFromBytes: ${name} must be an array of finite numbers, got ${Array.isArray(values) ? `[${values.join(', ')}]` : describeValue(values)}`,
+      );
     }
     if (values.length !== 1 && values.length !== channels) {
       throw new RangeError(`affineFromBytes: ${name} has ${values.length} values; shape [${shape.join(', ')}] needs 1 or C = ${channels}`);
     }
   }
   const count = shape.reduce((a, b) => a * b, 1);
-  if (count !== bytes.length) throw new RangeError(`affineFromBytes: shape [${shape.join(', ')}] has ${count} elements but bytes has ${bytes.length}`);
+  if (count !== bytes.length)
+    throw new RangeError(`affineFromBytes: shape [${shape.join(', ')}] has ${count} elements but bytes has ${bytes.length}`);
   return wrap(native.affineBytes(bytes, shape, scale, shift));
 }

@@ -28,4 +28,3 @@ export function describeValue(value: unknown): string {
   const name = (value as object).constructor?.name;
   return name ? article(name) : 'an object';
 }
-

@@ -3,6 +3,18 @@ export { Tensor, type DType, type Device, type TypedArrayLike } from './tensor.j
 export { tidy, keep } from './scope.js';
 export * from './creation.js';
 export { noGrad, enableGrad, isGradEnabled, grad, type GradOptions } from './autograd.js';
-export { configure, type EngineSettings, manualSeed, getRngState, setRngState, setNumThreads, getNumThreads, cuda, libtorchVersion, memoryStats, activeBlas } from './runtime.js';
+export {
+  configure,
+  type EngineSettings,
+  manualSeed,
+  getRngState,
+  setRngState,
+  setNumThreads,
+  getNumThreads,
+  cuda,
+  libtorchVersion,
+  memoryStats,
+  activeBlas,
+} from './runtime.js';
 export * as F from './functional.js';
 export { saveTensors, loadTensors, removeStaleTempFiles, TensorFileError, type HostTensor } from './serialize.js';

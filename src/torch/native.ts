@@ -408,7 +408,7 @@ export const NATIVE_FUNCTIONS = [
 export type NativeFunction = (typeof NATIVE_FUNCTIONS)[number];
 
 // tsc fails here, naming the signature, when NativeSignatures declares a function the list lacks.
-const everySignatureListed: Record<Exclude<keyof NativeSignatures, NativeFunction>, never> = {};
+const _everySignatureListed: Record<Exclude<keyof NativeSignatures, NativeFunction>, never> = {};
 
 /** The addon's surface, derived from the list so the two cannot drift. */
 export type Native = { readonly [K in NativeFunction]: NativeSignatures[K] };
@@ -432,7 +432,9 @@ export const addonExports = createRequire(import.meta.url)(addonFile) as Record<
 // "native.x is not a function"; say what is wrong at load instead.
 const missing = NATIVE_FUNCTIONS.filter((name) => typeof addonExports[name] !== 'function');
 if (missing.length) {
-  throw new Error(`low-ts: the native addon ${addonFile} lacks ${missing.join(', ')}: it is older than the sources; rebuild it with \`node native/build.mjs\``);
+  throw new Error(
+    `low-ts: the native addon ${addonFile} lacks ${missing.join(', ')}: it is older than the sources; rebuild it with \`node native/build.mjs\``,
+  );
 }
 
 export const native = addonExports as unknown as Native;

@@ -21,7 +21,8 @@ export function getRngState(): Tensor {
 /** Restores the default CPU generator to a state from {@link getRngState} (libtorch checks its dtype and size). */
 export function setRngState(state: Tensor): void {
   const handle = handleOf(state, 'setRngState', 'state');
-  if (state.dtype !== 'uint8') throw new TypeError(`setRngState: state must be the uint8 tensor getRngState returned, got a ${state.dtype} tensor`);
+  if (state.dtype !== 'uint8')
+    throw new TypeError(`setRngState: state must be the uint8 tensor getRngState returned, got a ${state.dtype} tensor`);
   native.setRngState(handle);
 }
 
@@ -33,7 +34,9 @@ export function setRngState(state: Tensor): void {
 export function setNumThreads(n: number): void {
   const cores = availableParallelism();
   if (!Number.isInteger(n) || n < 1 || n > cores) {
-    throw new RangeError(`setNumThreads(${String(n)}): expected a whole number of threads from 1 to ${cores} (the cores this process can use)`);
+    throw new RangeError(
+      `setNumThreads(${String(n)}): expected a whole number of threads from 1 to ${cores} (the cores this process can use)`,
+    );
   }
   native.setNumThreads(n);
 }
@@ -63,7 +66,8 @@ export interface EngineSettings {
  * once set, stays for the life of the process.
  */
 export function configure(settings: EngineSettings = {}): void {
-  if (typeof settings !== 'object' || settings === null) throw new TypeError(`configure: expected an object of settings, got ${String(settings)}`);
+  if (typeof settings !== 'object' || settings === null)
+    throw new TypeError(`configure: expected an object of settings, got ${String(settings)}`);
   const { threads, keepFreedMemory } = settings;
   if (keepFreedMemory !== undefined && typeof keepFreedMemory !== 'boolean') {
     throw new TypeError(`configure: keepFreedMemory must be true or false, got ${String(keepFreedMemory)}`);

@@ -66,7 +66,9 @@ function hostBytes(name: string, h: HostTensor): Uint8Array {
   const Ctor = arrayTypes[h.dtype]!;
   const count = h.shape.reduce((a, b) => a * b, 1);
   if (!(h.data instanceof Ctor) || h.data.length !== count) {
-    throw new RangeError(`saveTensors: '${name}' holds a ${h.data.constructor.name} of ${h.data.length} elements; dtype ${h.dtype} and shape [${h.shape.join(', ')}] need ${count} elements of that dtype`);
+    throw new RangeError(
+      `saveTensors: '${name}' holds a ${h.data.constructor.name} of ${h.data.length} elements; dtype ${h.dtype} and shape [${h.shape.join(', ')}] need ${count} elements of that dtype`,
+    );
   }
   return new Uint8Array(h.data.buffer, h.data.byteOffset, h.data.byteLength);
 }
@@ -77,7 +79,11 @@ const storedDtype = (d: DType): DType => (d === 'bool' || d === 'float16' || d =
 const tempFileOf = (file: string): string => `${file}.tmp-${process.pid}`;
 const TEMP_FILE = /\.tmp-(\d+)$/;
 
-export function saveTensors(file: string, tensors: Map<string, Tensor | HostTensor> | Record<string, Tensor | HostTensor>, metadata: unknown = null): void {
+export function saveTensors(
+  file: string,
+  tensors: Map<string, Tensor | HostTensor> | Record<string, Tensor | HostTensor>,
+  metadata: unknown = null,
+): void {
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
   const blobs: Uint8Array[] = [];
   const header: Header = { tensors: [], metadata };
@@ -143,15 +149,24 @@ function checkEntry(file: string, e: unknown, index: number, version: number, da
   const { name, dtype, shape, offset, bytes } = e as Partial<Entry>;
   if (typeof name !== 'string') throw new TensorFileError(file, `corrupt header: entry ${index} has no name`);
   const what = `corrupt entry for tensor '${name}'`;
-  if (typeof dtype !== 'string' || !DTYPES.includes(dtype)) throw new TensorFileError(file, `${what}: unknown dtype ${JSON.stringify(dtype)} (expected one of ${DTYPES.join(', ')})`);
-  if (!Array.isArray(shape) || !shape.every(isCount)) throw new TensorFileError(file, `${what}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+  if (typeof dtype !== 'string' || !DTYPES.includes(dtype))
+    throw new TensorFileError(file, `${what}: unknown dtype ${JSON.stringify(dtype)} (expected one of ${DTYPES.join(', ')})`);
+  if (!Array.isArray(shape) || !shape.every(isCount))
+    throw new TensorFileError(file, `${what}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
   if (!isCount(offset)) throw new TensorFileError(file, `${what}: offset ${JSON.stringify(offset)} is not a non-negative integer`);
   if (!isCount(bytes)) throw new TensorFileError(file, `${what}: length ${JSON.stringify(bytes)} is not a non-negative integer`);
   const count = shape.reduce((a, b) => a * b, 1);
   const size = arrayTypes[storedDtype(dtype)]!.BYTES_PER_ELEMENT;
-  if (count * size !== bytes) throw new TensorFileError(file, `${what}: dtype ${dtype} and shape [${shape.join(', ')}] need ${count * size} bytes, the entry says ${bytes}`);
+  if (count * size !== bytes)
+    throw new TensorFileError(
+      file,
+      `${what}: dtype ${dtype} and shape [${shape.join(', ')}] need ${count * size} bytes, the entry says ${bytes}`,
+    );
   if (offset + bytes > dataBytes) {
-    throw new TensorFileError(file, `truncated: tensor '${name}' needs bytes ${offset} to ${offset + bytes} of the data, the file holds ${dataBytes}`);
+    throw new TensorFileError(
+      file,
+      `truncated: tensor '${name}' needs bytes ${offset} to ${offset + bytes} of the data, the file holds ${dataBytes}`,
+    );
   }
   const stored = (e as Entry).crc32;
   if (version >= 2 && !(Number.isInteger(stored) && stored! >= 0 && stored! <= 0xffffffff)) {
@@ -167,17 +182,21 @@ export function loadTensors(file: string): { tensors: Map<string, Tensor>; metad
   } catch (e) {
     throw new TensorFileError(file, `cannot read (${(e as Error).message})`);
   }
-  if (buf.length < 12 || buf.toString('latin1', 0, 4) !== MAGIC) throw new TensorFileError(file, 'not a low-ts tensor file (expected it to start with "LOWT")');
+  if (buf.length < 12 || buf.toString('latin1', 0, 4) !== MAGIC)
+    throw new TensorFileError(file, 'not a low-ts tensor file (expected it to start with "LOWT")');
   const version = buf.readUInt32LE(4);
-  if (version !== VERSION && version !== LEGACY_VERSION) throw new TensorFileError(file, `format version ${version}, this build reads versions ${LEGACY_VERSION} and ${VERSION}`);
+  if (version !== VERSION && version !== LEGACY_VERSION)
+    throw new TensorFileError(file, `format version ${version}, this build reads versions ${LEGACY_VERSION} and ${VERSION}`);
   const headerStart = version === LEGACY_VERSION ? 12 : 16;
   const headerLength = buf.readUInt32LE(8);
-  if (headerStart + headerLength > buf.length) throw new TensorFileError(file, `truncated: header needs ${headerLength} bytes, file has ${Math.max(0, buf.length - headerStart)}`);
+  if (headerStart + headerLength > buf.length)
+    throw new TensorFileError(file, `truncated: header needs ${headerLength} bytes, file has ${Math.max(0, buf.length - headerStart)}`);
   const headerBytes = buf.subarray(headerStart, headerStart + headerLength);
   if (version >= 2) {
     const stored = buf.readUInt32LE(12);
     const actual = crc32(headerBytes);
-    if (stored !== actual) throw new TensorFileError(file, `header is corrupt (CRC32 mismatch: stored ${hex(stored)}, computed ${hex(actual)})`);
+    if (stored !== actual)
+      throw new TensorFileError(file, `header is corrupt (CRC32 mismatch: stored ${hex(stored)}, computed ${hex(actual)})`);
   }
   let header: Header;
   try {
@@ -194,7 +213,10 @@ export function loadTensors(file: string): { tensors: Map<string, Tensor>; metad
   for (let i = 1; i < byOffset.length; i++) {
     const [prev, e] = [byOffset[i - 1]!, byOffset[i]!];
     if (e.offset < prev.offset + prev.bytes) {
-      throw new TensorFileError(file, `corrupt header: tensor '${e.name}' (bytes ${e.offset} to ${e.offset + e.bytes}) overlaps tensor '${prev.name}' (bytes ${prev.offset} to ${prev.offset + prev.bytes})`);
+      throw new TensorFileError(
+        file,
+        `corrupt header: tensor '${e.name}' (bytes ${e.offset} to ${e.offset + e.bytes}) overlaps tensor '${prev.name}' (bytes ${prev.offset} to ${prev.offset + prev.bytes})`,
+      );
     }
   }
   const names = new Set<string>();
@@ -215,7 +237,7 @@ export function loadTensors(file: string): { tensors: Map<string, Tensor>; metad
     // Copy into an aligned buffer: the file's byte offsets need not be multiples of the element size.
     const copy = new Uint8Array(e.bytes);
     copy.set(buf.subarray(base + e.offset, base + e.offset + e.bytes));
-    const data = new (arrayTypes[storedDtype(e.dtype)]!)(copy.buffer, 0, counts[i]!);
+    const data = new arrayTypes[storedDtype(e.dtype)]!(copy.buffer, 0, counts[i]!);
     tensors.set(e.name, tensor(data as never, { shape: e.shape, dtype: e.dtype }));
   });
   return { tensors, metadata: header.metadata };

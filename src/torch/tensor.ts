@@ -169,26 +169,38 @@ export class Tensor {
   // ---- elementwise -------------------------------------------------------------------------
 
   add(other: Operand, alpha = 1): Tensor {
-    return typeof other === 'number' ? wrap(native.addScalar(this.handle, other * alpha)) : wrap(native.add(this.handle, handleOf(other, 'Tensor.add', 'other', OPERAND), alpha));
+    return typeof other === 'number'
+      ? wrap(native.addScalar(this.handle, other * alpha))
+      : wrap(native.add(this.handle, handleOf(other, 'Tensor.add', 'other', OPERAND), alpha));
   }
   sub(other: Operand, alpha = 1): Tensor {
-    return typeof other === 'number' ? wrap(native.subScalar(this.handle, other * alpha)) : wrap(native.sub(this.handle, handleOf(other, 'Tensor.sub', 'other', OPERAND), alpha));
+    return typeof other === 'number'
+      ? wrap(native.subScalar(this.handle, other * alpha))
+      : wrap(native.sub(this.handle, handleOf(other, 'Tensor.sub', 'other', OPERAND), alpha));
   }
   /** other - this */
   rsub(other: number): Tensor {
     return wrap(native.rsubScalar(this.handle, other));
   }
   mul(other: Operand): Tensor {
-    return typeof other === 'number' ? wrap(native.mulScalar(this.handle, other)) : wrap(native.mul(this.handle, handleOf(other, 'Tensor.mul', 'other', OPERAND)));
+    return typeof other === 'number'
+      ? wrap(native.mulScalar(this.handle, other))
+      : wrap(native.mul(this.handle, handleOf(other, 'Tensor.mul', 'other', OPERAND)));
   }
   div(other: Operand): Tensor {
-    return typeof other === 'number' ? wrap(native.divScalar(this.handle, other)) : wrap(native.div(this.handle, handleOf(other, 'Tensor.div', 'other', OPERAND)));
+    return typeof other === 'number'
+      ? wrap(native.divScalar(this.handle, other))
+      : wrap(native.div(this.handle, handleOf(other, 'Tensor.div', 'other', OPERAND)));
   }
   pow(other: Operand): Tensor {
-    return typeof other === 'number' ? wrap(native.powScalar(this.handle, other)) : wrap(native.pow(this.handle, handleOf(other, 'Tensor.pow', 'other', OPERAND)));
+    return typeof other === 'number'
+      ? wrap(native.powScalar(this.handle, other))
+      : wrap(native.pow(this.handle, handleOf(other, 'Tensor.pow', 'other', OPERAND)));
   }
   remainder(other: Operand): Tensor {
-    return typeof other === 'number' ? wrap(native.remainderScalar(this.handle, other)) : wrap(native.remainder(this.handle, handleOf(other, 'Tensor.remainder', 'other', OPERAND)));
+    return typeof other === 'number'
+      ? wrap(native.remainderScalar(this.handle, other))
+      : wrap(native.remainder(this.handle, handleOf(other, 'Tensor.remainder', 'other', OPERAND)));
   }
   maximum(other: Tensor): Tensor {
     return wrap(native.maximum(this.handle, handleOf(other, 'Tensor.maximum', 'other')));
@@ -197,22 +209,34 @@ export class Tensor {
     return wrap(native.minimum(this.handle, handleOf(other, 'Tensor.minimum', 'other')));
   }
   eq(other: Operand): Tensor {
-    return typeof other === 'number' ? wrap(native.eqScalar(this.handle, other)) : wrap(native.eq(this.handle, handleOf(other, 'Tensor.eq', 'other', OPERAND)));
+    return typeof other === 'number'
+      ? wrap(native.eqScalar(this.handle, other))
+      : wrap(native.eq(this.handle, handleOf(other, 'Tensor.eq', 'other', OPERAND)));
   }
   ne(other: Operand): Tensor {
-    return typeof other === 'number' ? wrap(native.neScalar(this.handle, other)) : wrap(native.ne(this.handle, handleOf(other, 'Tensor.ne', 'other', OPERAND)));
+    return typeof other === 'number'
+      ? wrap(native.neScalar(this.handle, other))
+      : wrap(native.ne(this.handle, handleOf(other, 'Tensor.ne', 'other', OPERAND)));
   }
   lt(other: Operand): Tensor {
-    return typeof other === 'number' ? wrap(native.ltScalar(this.handle, other)) : wrap(native.lt(this.handle, handleOf(other, 'Tensor.lt', 'other', OPERAND)));
+    return typeof other === 'number'
+      ? wrap(native.ltScalar(this.handle, other))
+      : wrap(native.lt(this.handle, handleOf(other, 'Tensor.lt', 'other', OPERAND)));
   }
   le(other: Operand): Tensor {
-    return typeof other === 'number' ? wrap(native.leScalar(this.handle, other)) : wrap(native.le(this.handle, handleOf(other, 'Tensor.le', 'other', OPERAND)));
+    return typeof other === 'number'
+      ? wrap(native.leScalar(this.handle, other))
+      : wrap(native.le(this.handle, handleOf(other, 'Tensor.le', 'other', OPERAND)));
   }
   gt(other: Operand): Tensor {
-    return typeof other === 'number' ? wrap(native.gtScalar(this.handle, other)) : wrap(native.gt(this.handle, handleOf(other, 'Tensor.gt', 'other', OPERAND)));
+    return typeof other === 'number'
+      ? wrap(native.gtScalar(this.handle, other))
+      : wrap(native.gt(this.handle, handleOf(other, 'Tensor.gt', 'other', OPERAND)));
   }
   ge(other: Operand): Tensor {
-    return typeof other === 'number' ? wrap(native.geScalar(this.handle, other)) : wrap(native.ge(this.handle, handleOf(other, 'Tensor.ge', 'other', OPERAND)));
+    return typeof other === 'number'
+      ? wrap(native.geScalar(this.handle, other))
+      : wrap(native.ge(this.handle, handleOf(other, 'Tensor.ge', 'other', OPERAND)));
   }
   logicalAnd(other: Tensor): Tensor {
     return wrap(native.logicalAnd(this.handle, handleOf(other, 'Tensor.logicalAnd', 'other')));
@@ -423,7 +447,9 @@ export class Tensor {
     return wrap(native.scatter(this.handle, dim, handleOf(index, 'Tensor.scatter', 'index'), handleOf(src, 'Tensor.scatter', 'src')));
   }
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
-    return wrap(native.scatterAdd(this.handle, dim, handleOf(index, 'Tensor.scatterAdd', 'index'), handleOf(src, 'Tensor.scatterAdd', 'src')));
+    return wrap(
+      native.scatterAdd(this.handle, dim, handleOf(index, 'Tensor.scatterAdd', 'index'), handleOf(src, 'Tensor.scatterAdd', 'src')),
+    );
   }
   maskedSelect(mask: Tensor): Tensor {
     return wrap(native.maskedSelect(this.handle, handleOf(mask, 'Tensor.maskedSelect', 'mask')));

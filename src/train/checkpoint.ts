@@ -107,13 +107,23 @@ export function loadCheckpoint(file: string, model: Module, optimizer: Optimizer
 function openTotals(file: string, o: unknown): Omit<OpenEpoch, 'torchRng'> {
   const t = o as Record<string, unknown> | null;
   const keys = ['batches', 'weightedLoss', 'plainLoss', 'seen', 'errors', 'seconds'] as const;
-  if (t === null || typeof t !== 'object' || keys.some((k) => typeof t[k] !== 'number') || !Number.isInteger(t.batches) || (t.batches as number) < 1) {
+  if (
+    t === null ||
+    typeof t !== 'object' ||
+    keys.some((k) => typeof t[k] !== 'number') ||
+    !Number.isInteger(t.batches) ||
+    (t.batches as number) < 1
+  ) {
     throw new torch.TensorFileError(file, `malformed open epoch in the metadata (expected ${keys.join(', ')} as numbers, batches >= 1)`);
   }
   return Object.fromEntries(keys.map((k) => [k, t[k]])) as Omit<OpenEpoch, 'torchRng'>;
 }
 
 function rngBytes(file: string, t: torch.Tensor | undefined): Uint8Array {
-  if (t === undefined || t.dtype !== 'uint8') throw new torch.TensorFileError(file, `a checkpoint taken in the middle of an epoch, without its generator state (a uint8 '${RNG_TENSOR}' tensor)`);
+  if (t === undefined || t.dtype !== 'uint8')
+    throw new torch.TensorFileError(
+      file,
+      `a checkpoint taken in the middle of an epoch, without its generator state (a uint8 '${RNG_TENSOR}' tensor)`,
+    );
   return Uint8Array.from(t.toArray() as Uint8Array);
 }

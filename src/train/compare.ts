@@ -65,13 +65,23 @@ async function experimentInFolder(o: ExperimentOptions): Promise<ExperimentResul
   // A folder holding other runs is refused before its experiment.json is replaced (executeRuns
   // checks again, and checks the tuned final runs once tuning has chosen them).
   const firstPhase = o.tune
-    ? planTuningRuns({ strategies: o.strategies, lrs: o.tune.lrs, lambdas: o.lambdas, epochs: o.tune.epochs, seeds: tuneSeeds, base: o.base }, o.out)
+    ? planTuningRuns(
+        { strategies: o.strategies, lrs: o.tune.lrs, lambdas: o.lambdas, epochs: o.tune.epochs, seeds: tuneSeeds, base: o.base },
+        o.out,
+      )
     : planRuns({ strategies: o.strategies, lambdas: o.lambdas, seeds, base: o.base }, o.out);
   refuseConflicts(firstPhase);
   writeFileSync(
     join(o.out, 'experiment.json'),
     JSON.stringify(
-      { strategies: o.strategies, lambdas: o.lambdas, seeds, base: o.base, select: o.select, tune: o.tune ? { lrs: o.tune.lrs, epochs: o.tune.epochs, seeds: tuneSeeds } : null },
+      {
+        strategies: o.strategies,
+        lambdas: o.lambdas,
+        seeds,
+        base: o.base,
+        select: o.select,
+        tune: o.tune ? { lrs: o.tune.lrs, epochs: o.tune.epochs, seeds: tuneSeeds } : null,
+      },
       null,
       2,
     ),
@@ -92,15 +102,21 @@ async function experimentInFolder(o: ExperimentOptions): Promise<ExperimentResul
   }
   const outcomes = await execute(runs, `${seeds.length} seeds`);
   const summary = summarize(outcomes, o.select);
-  const text = (tuningText ? tuningText + '\n\n' : '') + formatSummary(summary);
+  const text = (tuningText ? `${tuningText}\n\n` : '') + formatSummary(summary);
   writeFileSync(join(o.out, 'summary.csv'), summaryCsv(outcomes));
-  writeFileSync(join(o.out, 'summary.md'), text + '\n');
+  writeFileSync(join(o.out, 'summary.md'), `${text}\n`);
   writeFileSync(join(o.out, 'summary.json'), JSON.stringify(summary, null, 2));
   return { summary, text, outcomes, seconds: (performance.now() - started) / 1000 };
 }
 
 /** One phase (tuning, or the final runs): executes the runs with a line per event and an ETA, and reads their outcomes. */
-async function executePhase(runs: PlannedRun[], what: string, o: ExperimentOptions, log: (line: string) => void, started: number): Promise<RunOutcome[]> {
+async function executePhase(
+  runs: PlannedRun[],
+  what: string,
+  o: ExperimentOptions,
+  log: (line: string) => void,
+  started: number,
+): Promise<RunOutcome[]> {
   log(`${what}: ${runs.length} runs in ${o.out}, ${o.jobs} at a time`);
   let done = 0;
   let trained = 0;
@@ -126,7 +142,9 @@ async function executePhase(runs: PlannedRun[], what: string, o: ExperimentOptio
       if (e.kind === 'diverged') log(`${tag} DIVERGED ${e.run.strategy} seed ${e.run.seed} (kept as an outcome): ${e.message}`);
       if (e.kind === 'finish') {
         const eta = remainingSeconds(trainedSeconds, trained, runs.length - done, o.jobs);
-        log(`${tag} finish ${e.run.strategy} seed ${e.run.seed} in ${e.seconds!.toFixed(0)} s; elapsed ${elapsed.toFixed(0)} s, ETA ${eta.toFixed(0)} s`);
+        log(
+          `${tag} finish ${e.run.strategy} seed ${e.run.seed} in ${e.seconds!.toFixed(0)} s; elapsed ${elapsed.toFixed(0)} s, ETA ${eta.toFixed(0)} s`,
+        );
       }
     },
   });

@@ -66,20 +66,48 @@ export interface RunConfig {
 /** The paper's setups by name (GUIDE section 2 / paper section 4). */
 export const PRESETS: Record<string, Partial<RunConfig>> = {
   'mnist-lenet5': {
-    model: 'lenet5', epochs: 100, batchSize: 256, lr: 0.001, momentum: 0.9, nesterov: true, weightDecay: 1e-4,
-    schedule: { kind: 'constant' }, augment: 'none',
+    model: 'lenet5',
+    epochs: 100,
+    batchSize: 256,
+    lr: 0.001,
+    momentum: 0.9,
+    nesterov: true,
+    weightDecay: 1e-4,
+    schedule: { kind: 'constant' },
+    augment: 'none',
   },
   'cifar-wrn-28-2': {
-    model: 'wrn-28-2', epochs: 100, batchSize: 128, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4,
-    schedule: { kind: 'piecewise', values: [0.1, 0.02, 0.004], milestones: [30, 60] }, augment: 'standard',
+    model: 'wrn-28-2',
+    epochs: 100,
+    batchSize: 128,
+    lr: 0.1,
+    momentum: 0.9,
+    nesterov: true,
+    weightDecay: 5e-4,
+    schedule: { kind: 'piecewise', values: [0.1, 0.02, 0.004], milestones: [30, 60] },
+    augment: 'standard',
   },
   'cifar-densenet-bc': {
-    model: 'densenet-bc', epochs: 300, batchSize: 64, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 1e-4,
-    schedule: { kind: 'multistep', milestones: [150, 225], gamma: 0.1 }, augment: 'standard',
+    model: 'densenet-bc',
+    epochs: 300,
+    batchSize: 64,
+    lr: 0.1,
+    momentum: 0.9,
+    nesterov: true,
+    weightDecay: 1e-4,
+    schedule: { kind: 'multistep', milestones: [150, 225], gamma: 0.1 },
+    augment: 'standard',
   },
   'isic-densenet161': {
-    model: 'densenet161', epochs: 150, batchSize: 32, lr: 1e-4, momentum: 0.9, nesterov: true, weightDecay: 1e-4,
-    schedule: { kind: 'multistep', milestones: [75, 112], gamma: 0.1 }, augment: 'standard',
+    model: 'densenet161',
+    epochs: 150,
+    batchSize: 32,
+    lr: 1e-4,
+    momentum: 0.9,
+    nesterov: true,
+    weightDecay: 1e-4,
+    schedule: { kind: 'multistep', milestones: [75, 112], gamma: 0.1 },
+    augment: 'standard',
   },
 };
 
@@ -120,18 +148,26 @@ export function validateConfig(c: RunConfig): RunConfig {
   if (!(c.weightDecay >= 0 && Number.isFinite(c.weightDecay))) fail('weightDecay', 'a number >= 0', c.weightDecay);
   if (!(c.valFraction >= 0 && c.valFraction < 1)) fail('valFraction', 'a fraction in [0, 1)', c.valFraction);
   if (!(Number.isSafeInteger(c.seed) && c.seed >= 0)) fail('seed', 'a non-negative integer', c.seed);
-  if (c.trainLimit !== null && !(Number.isInteger(c.trainLimit) && c.trainLimit >= 1)) fail('trainLimit', 'a positive integer or null', c.trainLimit);
-  if (c.testLimit !== null && !(Number.isInteger(c.testLimit) && c.testLimit >= 1)) fail('testLimit', 'a positive integer or null', c.testLimit);
+  if (c.trainLimit !== null && !(Number.isInteger(c.trainLimit) && c.trainLimit >= 1))
+    fail('trainLimit', 'a positive integer or null', c.trainLimit);
+  if (c.testLimit !== null && !(Number.isInteger(c.testLimit) && c.testLimit >= 1))
+    fail('testLimit', 'a positive integer or null', c.testLimit);
   if (c.noise && !(c.noise.rate >= 0 && c.noise.rate <= 1)) fail('noise.rate', 'a fraction in [0, 1]', c.noise.rate);
   if (c.imbalance?.kind === 'long-tail' && !(c.imbalance.ratio >= 1)) fail('imbalance.ratio', 'a number >= 1', c.imbalance.ratio);
   if (typeof c.evaluateTest !== 'boolean') fail('evaluateTest', 'true or false', c.evaluateTest);
   if (!c.evaluateTest && c.valFraction === 0) fail('valFraction', 'a validation split when the test split is not evaluated', c.valFraction);
-  if (c.evalEvery !== undefined && !(Number.isInteger(c.evalEvery) && c.evalEvery >= 1)) fail('evalEvery', 'a positive integer', c.evalEvery);
+  if (c.evalEvery !== undefined && !(Number.isInteger(c.evalEvery) && c.evalEvery >= 1))
+    fail('evalEvery', 'a positive integer', c.evalEvery);
   if (c.augment !== 'none' && c.augment !== 'standard') fail('augment', "'none' or 'standard'", c.augment);
   if (c.nesterov && c.momentum === 0) fail('nesterov', 'momentum > 0 (Nesterov needs momentum)', c.nesterov);
   if (c.dropRate !== undefined) {
     if (!(typeof c.dropRate === 'number' && c.dropRate >= 0 && c.dropRate < 1)) fail('dropRate', 'a probability in [0, 1)', c.dropRate);
-    if (c.dropRate > 0 && !modelHasDropout(c.model)) fail('dropRate', `0 for model '${c.model}', which has no dropout (models with dropout: wrn-D-K, densenet-bc, densenet161, mlp)`, c.dropRate);
+    if (c.dropRate > 0 && !modelHasDropout(c.model))
+      fail(
+        'dropRate',
+        `0 for model '${c.model}', which has no dropout (models with dropout: wrn-D-K, densenet-bc, densenet161, mlp)`,
+        c.dropRate,
+      );
   }
   const spec = parseStrategy(c.strategy);
   if (c.mentor !== undefined && !(typeof c.mentor === 'string' && c.mentor !== '')) fail('mentor', 'a file name', c.mentor);

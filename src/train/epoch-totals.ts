@@ -49,7 +49,15 @@ export class EpochTotals {
 
   /** What a checkpoint in the middle of the epoch stores. */
   toOpenEpoch(seconds: number, torchRng: Uint8Array): OpenEpoch {
-    return { batches: this.batches, weightedLoss: this.weightedLoss, plainLoss: this.plainLoss, seen: this.seen, errors: this.errors, seconds, torchRng };
+    return {
+      batches: this.batches,
+      weightedLoss: this.weightedLoss,
+      plainLoss: this.plainLoss,
+      seen: this.seen,
+      errors: this.errors,
+      seconds,
+      torchRng,
+    };
   }
 
   /** The training columns of the epoch's metrics row. */

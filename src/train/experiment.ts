@@ -179,7 +179,15 @@ export async function executeRuns(runs: PlannedRun[], o: ExecuteOptions): Promis
           continue;
         }
         if (existsSync(join(run.dir, DIVERGED_FILE))) {
-          o.onEvent?.({ kind: 'diverged', run, index, total: runs.length, message, seconds: (performance.now() - started) / 1000, resumedEpochs });
+          o.onEvent?.({
+            kind: 'diverged',
+            run,
+            index,
+            total: runs.length,
+            message,
+            seconds: (performance.now() - started) / 1000,
+            resumedEpochs,
+          });
           continue;
         }
         failures.push(`${run.strategy} seed ${run.seed}: ${message}`);
@@ -207,7 +215,9 @@ export class ExperimentInterrupted extends Error {
 export const workerProcess: RunExecutor = async (run, { threads, signal }) => {
   const code = await runWorker(run, threads, signal);
   if (code !== 0) {
-    const log = existsSync(join(run.dir, 'worker.log')) ? readFileSync(join(run.dir, 'worker.log'), 'utf8').trim().split('\n').slice(-3).join(' | ') : '';
+    const log = existsSync(join(run.dir, 'worker.log'))
+      ? readFileSync(join(run.dir, 'worker.log'), 'utf8').trim().split('\n').slice(-3).join(' | ')
+      : '';
     throw new Error(`exit ${code}: ${log}`);
   }
 };

@@ -91,11 +91,18 @@ function mayBeRunning(h: LockHolder): boolean {
  */
 export function lockFolder(dir: string, what: string): () => void {
   const file = join(dir, LOCK_FILE);
-  const mine: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), what, boot: bootId(), started: startTicks(process.pid) };
+  const mine: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    since: new Date().toISOString(),
+    what,
+    boot: bootId(),
+    started: startTicks(process.pid),
+  };
   // Twice at most: once more after removing a stale lock (another process may take it between).
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      writeFileSync(file, JSON.stringify(mine) + '\n', { flag: 'wx' });
+      writeFileSync(file, `${JSON.stringify(mine)}\n`, { flag: 'wx' });
       return () => {
         const h = readHolder(file);
         if (h && h.pid === mine.pid && h.host === mine.host && h.since === mine.since) rmSync(file, { force: true });

@@ -6,7 +6,9 @@ export async function withInterruptHandling<T>(work: (signal: AbortSignal) => Pr
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
-    console.error('\nstopping after this batch and checkpointing it; the same command resumes from there (press Ctrl-C again to quit at once)...');
+    console.error(
+      '\nstopping after this batch and checkpointing it; the same command resumes from there (press Ctrl-C again to quit at once)...',
+    );
     controller.abort();
   };
   process.on('SIGINT', onSigint);

@@ -6,9 +6,25 @@ import { numberField, parseCsv } from '../data/csv.js';
 import { csvText } from '../io/csv-writer.js';
 
 export const METRIC_COLUMNS = [
-  'epoch', 'lr', 'train_loss', 'train_loss_plain', 'train_err', 'weight_std',
-  'test_loss', 'test_err', 'test_acc', 'test_bacc', 'test_mauc', 'test_mf1',
-  'val_loss', 'val_err', 'val_acc', 'val_bacc', 'val_mauc', 'val_mf1', 'seconds',
+  'epoch',
+  'lr',
+  'train_loss',
+  'train_loss_plain',
+  'train_err',
+  'weight_std',
+  'test_loss',
+  'test_err',
+  'test_acc',
+  'test_bacc',
+  'test_mauc',
+  'test_mf1',
+  'val_loss',
+  'val_err',
+  'val_acc',
+  'val_bacc',
+  'val_mauc',
+  'val_mf1',
+  'seconds',
 ] as const;
 
 export type MetricName = (typeof METRIC_COLUMNS)[number];
@@ -38,7 +54,9 @@ export function readMetricsCsv(file: string): MetricsRow[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new DataError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}), expected a run's metrics.csv`);
+    throw new DataError(
+      `${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}), expected a run's metrics.csv`,
+    );
   }
   let records: ReturnType<typeof parseCsv>;
   try {
@@ -50,12 +68,14 @@ export function readMetricsCsv(file: string): MetricsRow[] {
   if (!header) throw corrupt('', `empty file, expected the header line ${METRIC_COLUMNS.join(',')}`);
   const cols = header.fields;
   cols.forEach((c, k) => {
-    if (!(METRIC_COLUMNS as readonly string[]).includes(c)) throw corrupt(' line 1', `'${c}' is not a metrics column, expected a header of ${METRIC_COLUMNS.join(',')}`);
+    if (!(METRIC_COLUMNS as readonly string[]).includes(c))
+      throw corrupt(' line 1', `'${c}' is not a metrics column, expected a header of ${METRIC_COLUMNS.join(',')}`);
     if (cols.indexOf(c) !== k) throw corrupt(' line 1', `column '${c}' appears twice, expected each column once`);
   });
   if (!cols.includes('epoch')) throw corrupt(' line 1', `no column 'epoch', expected a header of ${METRIC_COLUMNS.join(',')}`);
   return rest.map(({ line, fields }, i) => {
-    if (fields.length !== cols.length) throw corrupt(` line ${line}`, `${fields.length} cells, expected ${cols.length}, one per column of the header`);
+    if (fields.length !== cols.length)
+      throw corrupt(` line ${line}`, `${fields.length} cells, expected ${cols.length}, one per column of the header`);
     const row = Object.fromEntries(METRIC_COLUMNS.map((c) => [c, NaN])) as MetricsRow;
     cols.forEach((c, k) => {
       const cell = fields[k]!;
@@ -63,7 +83,11 @@ export function readMetricsCsv(file: string): MetricsRow[] {
       if (value === null) throw corrupt(` line ${line}, column ${c}`, `'${cell}' is not a number, expected a number or an empty cell`);
       row[c as MetricName] = value;
     });
-    if (row.epoch !== i + 1) throw corrupt(` line ${line}, column epoch`, `'${fields[cols.indexOf('epoch')]}', expected epoch ${i + 1} (one row per epoch, in order)`);
+    if (row.epoch !== i + 1)
+      throw corrupt(
+        ` line ${line}, column epoch`,
+        `'${fields[cols.indexOf('epoch')]}', expected epoch ${i + 1} (one row per epoch, in order)`,
+      );
     return row;
   });
 }

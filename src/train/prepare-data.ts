@@ -83,19 +83,27 @@ function checkSplits(c: RunConfig, train: ImageDataset, test: ImageDataset | nul
   checkLabels(c, 'train', train, classes);
   if (!test) return;
   const where = splitLocation(c, 'test');
-  if (test.labels.length === 0) throw new DataError(`${where}: no test images, expected at least one (the test split is evaluated after every epoch)`);
+  if (test.labels.length === 0)
+    throw new DataError(`${where}: no test images, expected at least one (the test split is evaluated after every epoch)`);
   if (test.classNames.length !== classes) {
-    throw new DataError(`${where}: ${test.classNames.length} classes, but the training split has ${classes} (${train.classNames.join(', ')}), expected the same classes`);
+    throw new DataError(
+      `${where}: ${test.classNames.length} classes, but the training split has ${classes} (${train.classNames.join(', ')}), expected the same classes`,
+    );
   }
   if (shapeText(test.shape) !== shapeText(train.shape)) {
-    throw new DataError(`${where}: images of ${shapeText(test.shape)} (channels x height x width), but the training split's are ${shapeText(train.shape)}, expected the same size`);
+    throw new DataError(
+      `${where}: images of ${shapeText(test.shape)} (channels x height x width), but the training split's are ${shapeText(train.shape)}, expected the same size`,
+    );
   }
   checkLabels(c, 'test', test, classes);
 }
 
 function checkLabels(c: RunConfig, split: Split, d: ImageDataset, classes: number): void {
   const bad = d.labels.findIndex((l) => !(l >= 0 && l < classes));
-  if (bad >= 0) throw new DataError(`${splitLocation(c, split)}: sample ${bad} has label ${d.labels[bad]}, expected 0 to ${classes - 1} (one of the ${classes} classes)`);
+  if (bad >= 0)
+    throw new DataError(
+      `${splitLocation(c, split)}: sample ${bad} has label ${d.labels[bad]}, expected 0 to ${classes - 1} (one of the ${classes} classes)`,
+    );
 }
 
 /**
@@ -111,7 +119,8 @@ export function checkModelFitsData(c: RunConfig, data: Pick<RunData, 'train'>): 
   throw new DataError(
     `${splitLocation(c, 'train')}: images of ${shapeText(shape)} (channels x height x width), but model ${c.model} (${how}) takes ${takes}; ` +
       `expected a model that takes them, chosen with --model: ${fitting.join(', ')}. low-ts has no option to resize images` +
-      (c.dataset === 'folder' || c.dataset.startsWith('isic') ? ` (the ${c.dataset} dataset decodes every image at 300 x 300)` : '') + '.',
+      (c.dataset === 'folder' || c.dataset.startsWith('isic') ? ` (the ${c.dataset} dataset decodes every image at 300 x 300)` : '') +
+      '.',
   );
 }
 
@@ -120,7 +129,10 @@ function checkTrainingSet(c: RunConfig, train: ImageDataset, val: ImageDataset |
   const n = train.labels.length;
   const choices = '--train-limit, --val-fraction and --imbalance';
   if (n === 0) throw new DataError(`${splitLocation(c, 'train')}: no training samples are left after ${choices}, expected at least one`);
-  if (val && val.labels.length === 0) throw new DataError(`${splitLocation(c, 'train')}: --val-fraction ${c.valFraction} holds out no sample of the ${n} training samples, expected a validation split of at least one`);
+  if (val && val.labels.length === 0)
+    throw new DataError(
+      `${splitLocation(c, 'train')}: --val-fraction ${c.valFraction} holds out no sample of the ${n} training samples, expected a validation split of at least one`,
+    );
   const imageBytes = 4 * train.shape[0] * train.shape[1] * train.shape[2];
   if (c.batchSize * imageBytes > MAX_BATCH_BYTES) {
     const most = Math.floor(MAX_BATCH_BYTES / imageBytes);

@@ -27,7 +27,8 @@ async function main(): Promise<void> {
       out,
       signal,
       onProgress: (e) => {
-        if (e.kind === 'start') console.error(`${e.config.strategy} on ${e.config.dataset} (${e.trainSize} training samples, ${e.batches} batches per epoch)`);
+        if (e.kind === 'start')
+          console.error(`${e.config.strategy} on ${e.config.dataset} (${e.trainSize} training samples, ${e.batches} batches per epoch)`);
         if (e.kind === 'epoch') console.error(epochLine(e.row, config.epochs));
       },
     }),

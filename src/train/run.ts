@@ -193,8 +193,18 @@ async function trainInFolder(config: RunConfig, data: RunData, strategy: Strateg
   // Same seed -> same initial weights for every strategy (the paper's protocol).
   torch.manualSeed(config.seed);
   const [c, h, w] = data.train.shape;
-  const model = createModel(config.model, { numClasses: data.numClasses, inChannels: c, inputSize: h === w ? h : Math.max(h, w), dropRate: config.dropRate });
-  const optimizer = new SGD(model.parameters(), { lr: config.lr, momentum: config.momentum, nesterov: config.nesterov, weightDecay: config.weightDecay });
+  const model = createModel(config.model, {
+    numClasses: data.numClasses,
+    inChannels: c,
+    inputSize: h === w ? h : Math.max(h, w),
+    dropRate: config.dropRate,
+  });
+  const optimizer = new SGD(model.parameters(), {
+    lr: config.lr,
+    momentum: config.momentum,
+    nesterov: config.nesterov,
+    weightDecay: config.weightDecay,
+  });
   const schedule = scheduleFor(config);
   let history = new SampleHistory(config.epochs, data.train.labels.length);
   let rows: MetricsRow[] = [];
@@ -268,7 +278,13 @@ async function trainInFolder(config: RunConfig, data: RunData, strategy: Strateg
  * resumes from a checkpoint taken in its middle. Between batches it notices an abort (Ctrl-C),
  * checkpoints the batches trained so far and throws RunInterrupted.
  */
-async function trainEpoch(run: Training, epoch: number, lr: number, resume: OpenEpoch | undefined, checkpoint: (open: OpenEpoch) => void): Promise<TrainColumns> {
+async function trainEpoch(
+  run: Training,
+  epoch: number,
+  lr: number,
+  resume: OpenEpoch | undefined,
+  checkpoint: (open: OpenEpoch) => void,
+): Promise<TrainColumns> {
   const { config, model, optimizer, strategy, history, loader } = run;
   optimizer.lr = lr;
   torch.manualSeed(torchSeed(config.seed, epoch));
@@ -300,7 +316,14 @@ async function trainEpoch(run: Training, epoch: number, lr: number, resume: Open
       history.record(step.rows, step.weights, step.losses, step.margins);
       totals.add(step);
       const elapsed = (performance.now() - started) / 1000;
-      run.onProgress?.({ kind: 'batch', epoch, batch: totals.batches, batches, loss: totals.meanLoss, samplesPerSecond: totals.samples / elapsed });
+      run.onProgress?.({
+        kind: 'batch',
+        epoch,
+        batch: totals.batches,
+        batches,
+        loss: totals.meanLoss,
+        samplesPerSecond: totals.samples / elapsed,
+      });
     } finally {
       batch.dispose();
     }

@@ -64,16 +64,28 @@ export function summarize(outcomes: RunOutcome[], selectionMetric: SummaryMetric
   for (const [strategy, list] of byStrategy) {
     list.sort((a, b) => a.run.seed - b.run.seed);
     const finalValue = (o: RunOutcome, column: string) => (o.diverged ? NaN : (last(o.rows)[column as MetricName] ?? NaN));
-    const test = Object.fromEntries(SUMMARY_METRICS.map((m) => [m, list.map((o) => finalValue(o, `test_${m}`))])) as Record<SummaryMetric, number[]>;
+    const test = Object.fromEntries(SUMMARY_METRICS.map((m) => [m, list.map((o) => finalValue(o, `test_${m}`))])) as Record<
+      SummaryMetric,
+      number[]
+    >;
     const val = list.filter((o) => !o.diverged).map((o) => finalValue(o, `val_${selectionMetric}`));
     const diverged = list.filter((o) => o.diverged).map((o) => o.run.seed);
-    all.push({ strategy, family: list[0]!.run.family, seeds: list.map((o) => o.run.seed), test, valScore: val.length ? mean(val) : NaN, diverged });
+    all.push({
+      strategy,
+      family: list[0]!.run.family,
+      seeds: list.map((o) => o.run.seed),
+      test,
+      valScore: val.length ? mean(val) : NaN,
+      diverged,
+    });
   }
   const hasValidation = all.every((s) => s.diverged.length === s.seeds.length || Number.isFinite(s.valScore));
   // Fewest diverged seeds first, then the score; a score that is NaN (every seed diverged) never wins.
   const pickBest = (score: (s: StrategySummary) => number) => {
     const better = (a: StrategySummary, b: StrategySummary) =>
-      a.diverged.length !== b.diverged.length ? a.diverged.length < b.diverged.length : score(a) > score(b) || (Number.isNaN(score(b)) && !Number.isNaN(score(a)));
+      a.diverged.length !== b.diverged.length
+        ? a.diverged.length < b.diverged.length
+        : score(a) > score(b) || (Number.isNaN(score(b)) && !Number.isNaN(score(a)));
     const best = new Map<string, StrategySummary>();
     for (const s of all) {
       const current = best.get(s.family);
@@ -92,7 +104,9 @@ export function summarize(outcomes: RunOutcome[], selectionMetric: SummaryMetric
     for (const base of baselines) {
       for (const metric of SUMMARY_METRICS) {
         // Seeds where both ran to the end: a diverged run has no metric to pair.
-        const seeds = low.seeds.filter((seed) => base.seeds.includes(seed) && !low.diverged.includes(seed) && !base.diverged.includes(seed));
+        const seeds = low.seeds.filter(
+          (seed) => base.seeds.includes(seed) && !low.diverged.includes(seed) && !base.diverged.includes(seed),
+        );
         const a = seeds.map((seed) => low.test[metric][low.seeds.indexOf(seed)]!);
         const b = seeds.map((seed) => base.test[metric][base.seeds.indexOf(seed)]!);
         const diffs = a.map((v, i) => v - b[i]!);
@@ -154,7 +168,8 @@ function metricTable(list: StrategySummary[]): string {
 export function summaryHeadings(s: ExperimentSummary): { selected: string; onTest: string | null } {
   const base = 'Test metrics (final epoch, mean ± std over seeds)';
   if (s.all.length === s.selected.length) return { selected: base, onTest: null };
-  if (!s.hasValidation) return { selected: `${base}; no validation split, so lambda was chosen on the test set (optimistic)`, onTest: null };
+  if (!s.hasValidation)
+    return { selected: `${base}; no validation split, so lambda was chosen on the test set (optimistic)`, onTest: null };
   return {
     selected: `${base}; LOW's lambda chosen by validation ${s.selectionMetric}`,
     onTest: 'Paper protocol: best lambda chosen on the test set (optimistic, as the paper reports it)',
@@ -172,7 +187,12 @@ export function formatSummary(s: ExperimentSummary): string {
     out.push(
       markdownTable(
         ['strategy', 'seeds', `val ${s.selectionMetric} %`, 'Acc %', 'BAcc %', 'mAUC %', 'mF1 %'],
-        s.all.map((r) => [r.strategy, seedsText(r), Number.isFinite(r.valScore) ? (100 * r.valScore).toFixed(2) : 'n/a', ...SUMMARY_METRICS.map((m) => percentMeanStd(r.test[m]))]),
+        s.all.map((r) => [
+          r.strategy,
+          seedsText(r),
+          Number.isFinite(r.valScore) ? (100 * r.valScore).toFixed(2) : 'n/a',
+          ...SUMMARY_METRICS.map((m) => percentMeanStd(r.test[m])),
+        ]),
       ),
     );
   }
@@ -193,7 +213,10 @@ export function formatSummary(s: ExperimentSummary): string {
         ]),
       ),
     );
-    out.push('', `n counts the seeds where both runs finished (a diverged run has no metric to pair). ${PAIRED_TESTS_NOTE} ${VERDICT_NOTE}`);
+    out.push(
+      '',
+      `n counts the seeds where both runs finished (a diverged run has no metric to pair). ${PAIRED_TESTS_NOTE} ${VERDICT_NOTE}`,
+    );
   }
   const diverged = s.all.filter((r) => r.diverged.length);
   if (diverged.length) {
@@ -214,7 +237,8 @@ export const PAIRED_TESTS_NOTE =
   'Wilcoxon: two-sided signed-rank test (exact for n <= 25 without ties); its smallest p is 2/2^n, so below 6 seeds it cannot reach 0.05. ' +
   't-test: two-sided paired t-test, which can, but assumes normally distributed differences, a strong assumption with a few seeds.';
 /** How verdict() reads the two p-values; only the markdown summary has a verdict column. */
-const VERDICT_NOTE = 'The verdict is "LOW better" or "LOW worse" when either p is below 0.05, so with fewer than 6 seeds it rests on the t-test alone.';
+const VERDICT_NOTE =
+  'The verdict is "LOW better" or "LOW worse" when either p is below 0.05, so with fewer than 6 seeds it rests on the t-test alone.';
 
 function verdict(c: PairedComparison): string {
   if (c.n === 0) return 'no finished pair';
@@ -230,10 +254,18 @@ function verdict(c: PairedComparison): string {
 export function tuningRows(choices: TunedChoice[]): (string | number)[][] {
   const rows: (string | number)[][] = [];
   for (const c of choices) {
-    const ranked = [...c.candidates].sort((a, b) => b.valScore - a.valScore || Number(Number.isNaN(a.valScore)) - Number(Number.isNaN(b.valScore)));
+    const ranked = [...c.candidates].sort(
+      (a, b) => b.valScore - a.valScore || Number(Number.isNaN(a.valScore)) - Number(Number.isNaN(b.valScore)),
+    );
     for (const k of ranked) {
       const chosen = k.strategy === c.strategy && k.lr === c.lr;
-      rows.push([c.family, k.strategy, k.lr, Number.isNaN(k.valScore) ? 'diverged' : (100 * k.valScore).toFixed(2), chosen ? 'chosen' : '']);
+      rows.push([
+        c.family,
+        k.strategy,
+        k.lr,
+        Number.isNaN(k.valScore) ? 'diverged' : (100 * k.valScore).toFixed(2),
+        chosen ? 'chosen' : '',
+      ]);
     }
   }
   return rows;
@@ -280,13 +312,33 @@ export function formatTuning(choices: TunedChoice[], metric: SummaryMetric, budg
  * epochs it completed, and where it diverged in the last column.
  */
 export function summaryCsv(outcomes: RunOutcome[]): string {
-  const cols = ['strategy', 'family', 'seed', 'epochs', ...SUMMARY_METRICS.map((m) => `test_${m}`), ...SUMMARY_METRICS.map((m) => `val_${m}`), 'test_loss', 'seconds', 'diverged'];
+  const cols = [
+    'strategy',
+    'family',
+    'seed',
+    'epochs',
+    ...SUMMARY_METRICS.map((m) => `test_${m}`),
+    ...SUMMARY_METRICS.map((m) => `val_${m}`),
+    'test_loss',
+    'seconds',
+    'diverged',
+  ];
   const rows = outcomes.map((o) => {
     const r: Partial<MetricsRow> = o.diverged ? {} : last(o.rows);
     const seconds = o.rows.reduce((a, row) => a + row.seconds, 0);
     const v = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '' : x);
     const diverged = o.diverged ? `epoch ${o.diverged.epoch} batch ${o.diverged.batch}` : '';
-    return [o.run.strategy, o.run.family, o.run.seed, o.rows.length, ...SUMMARY_METRICS.map((m) => v(r[`test_${m}` as MetricName])), ...SUMMARY_METRICS.map((m) => v(r[`val_${m}` as MetricName])), v(r.test_loss), seconds.toFixed(1), diverged];
+    return [
+      o.run.strategy,
+      o.run.family,
+      o.run.seed,
+      o.rows.length,
+      ...SUMMARY_METRICS.map((m) => v(r[`test_${m}` as MetricName])),
+      ...SUMMARY_METRICS.map((m) => v(r[`val_${m}` as MetricName])),
+      v(r.test_loss),
+      seconds.toFixed(1),
+      diverged,
+    ];
   });
   return csvText(cols, rows);
 }

@@ -38,7 +38,12 @@ export function searchGrid(spec: StrategySpec, lambdas: number[]): Record<string
 /** A family as written: its spec, and the option keys the user fixed (those are not searched). */
 export function familyOf(text: string): { spec: StrategySpec; fixed: Set<string> } {
   const spec = parseStrategy(text);
-  const written = text.includes(':') ? text.slice(text.indexOf(':') + 1).split(',').map((p) => p.split('=')[0]!.trim()) : [];
+  const written = text.includes(':')
+    ? text
+        .slice(text.indexOf(':') + 1)
+        .split(',')
+        .map((p) => p.split('=')[0]!.trim())
+    : [];
   return { spec, fixed: new Set(written) };
 }
 
@@ -106,7 +111,10 @@ export function chooseTuned(outcomes: RunOutcome[], metric: SummaryMetric): Tune
     const last = o.rows[o.rows.length - 1];
     const score = o.diverged || !last ? NaN : (last[`val_${metric}` as MetricName] ?? NaN);
     const key = `${o.run.family}\n${tunedLabel(o.run.config.strategy, o.run.config.lr)}`;
-    const setting = settings.get(key) ?? { family: o.run.family, candidate: { strategy: o.run.config.strategy, lr: o.run.config.lr, valScore: NaN, valScores: [] } };
+    const setting = settings.get(key) ?? {
+      family: o.run.family,
+      candidate: { strategy: o.run.config.strategy, lr: o.run.config.lr, valScore: NaN, valScores: [] },
+    };
     setting.candidate.valScores.push(score);
     settings.set(key, setting);
   }
@@ -128,7 +136,12 @@ export function chooseTuned(outcomes: RunOutcome[], metric: SummaryMetric): Tune
 }
 
 /** The final runs: each family's chosen settings, on every seed, with the full schedule. */
-export function planTunedRuns(choices: TunedChoice[], seeds: number[], base: Omit<RunConfig, 'strategy' | 'seed'>, out: string): PlannedRun[] {
+export function planTunedRuns(
+  choices: TunedChoice[],
+  seeds: number[],
+  base: Omit<RunConfig, 'strategy' | 'seed'>,
+  out: string,
+): PlannedRun[] {
   const runs: PlannedRun[] = [];
   for (const seed of seeds) {
     for (const c of choices) {

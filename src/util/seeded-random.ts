@@ -38,7 +38,8 @@ export class SeededRandom {
   }
 
   static fromState(state: number): SeededRandom {
-    if (!Number.isInteger(state) || state < 0 || state >= 2 ** 32) throw new RangeError(`SeededRandom state must be a 32-bit unsigned integer, got ${state}`);
+    if (!Number.isInteger(state) || state < 0 || state >= 2 ** 32)
+      throw new RangeError(`SeededRandom state must be a 32-bit unsigned integer, got ${state}`);
     const r = new SeededRandom(0);
     r.state = state;
     return r;

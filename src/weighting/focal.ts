@@ -9,7 +9,13 @@ export const focalDefinition: StrategyDefinition = {
   role: 'baseline',
   help: 'focal loss (Lin et al. 2017), -(1 - p_t)^gamma log p_t',
   options: {
-    gamma: { type: 'number', default: 2, range: { min: 0 }, expected: 'a finite number >= 0', help: 'focusing parameter; 0 is plain cross-entropy' },
+    gamma: {
+      type: 'number',
+      default: 2,
+      range: { min: 0 },
+      expected: 'a finite number >= 0',
+      help: 'focusing parameter; 0 is plain cross-entropy',
+    },
   },
   tuningGrid: { gamma: [1, 2, 5] },
   create: (options, _info, { label }) => normalStrategy(focalLoss({ gamma: numberOption(focalDefinition, options, 'gamma') }), label),

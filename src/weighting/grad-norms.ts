@@ -4,7 +4,7 @@
 // Since loss_i depends only on logits_i, one backward pass of sum_i loss_i through a *detached*
 // copy of the logits gives every row d loss_i / d logits_i at once, without touching the model's
 // parameter gradients.
-import { Tensor, grad, enableGrad, tidy } from '../torch/index.js';
+import { type Tensor, grad, enableGrad, tidy } from '../torch/index.js';
 import type { PerSampleLoss } from './losses.js';
 
 /**
@@ -29,7 +29,8 @@ export function gradNormSqAutograd(loss: PerSampleLoss, logits: Tensor, labels: 
 
 /** g_i^2 for each sample, from the loss's closed form when it has one, scaled as asked. */
 export function gradNormSq(loss: PerSampleLoss, logits: Tensor, labels: Tensor, scale: GradScale = 'sample'): Float64Array {
-  if (scale !== 'sample' && scale !== 'batch-mean') throw new RangeError(`gradScale '${scale as string}': expected 'sample' or 'batch-mean'`);
+  if (scale !== 'sample' && scale !== 'batch-mean')
+    throw new RangeError(`gradScale '${scale as string}': expected 'sample' or 'batch-mean'`);
   const g2 = loss.gradNormSq ? loss.gradNormSq(logits, labels) : gradNormSqAutograd(loss, logits, labels);
   if (scale === 'batch-mean') {
     const m2 = g2.length ** 2;

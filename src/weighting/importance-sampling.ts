@@ -121,12 +121,27 @@ export const importanceSamplingDefinition: StrategyDefinition = {
   role: 'baseline',
   help: 'importance sampling (Katharopoulos & Fleuret 2018): presample presample*b, pick b by gradient-norm bound with unbiased weights 1/(B p), once the variance reduction passes (B+3b)/(3b)',
   options: {
-    presample: { type: 'number', default: 3, range: { min: 1, integer: true }, expected: 'an integer >= 1', help: 'candidates per trained sample (B / b)' },
-    tau: { type: 'number', range: { min: 0, minOpen: true }, expected: 'a finite number > 0', help: 'variance-reduction threshold; default (B + 3b) / (3b)' },
+    presample: {
+      type: 'number',
+      default: 3,
+      range: { min: 1, integer: true },
+      expected: 'an integer >= 1',
+      help: 'candidates per trained sample (B / b)',
+    },
+    tau: {
+      type: 'number',
+      range: { min: 0, minOpen: true },
+      expected: 'a finite number > 0',
+      help: 'variance-reduction threshold; default (B + 3b) / (3b)',
+    },
   },
   tuningGrid: { presample: [2, 3, 5] },
   create: (options, _info, { label, seed }) => ({
-    ...importanceSamplingStrategy({ presample: numberOption(importanceSamplingDefinition, options, 'presample'), tauThreshold: numberOption(importanceSamplingDefinition, options, 'tau'), seed }),
+    ...importanceSamplingStrategy({
+      presample: numberOption(importanceSamplingDefinition, options, 'presample'),
+      tauThreshold: numberOption(importanceSamplingDefinition, options, 'tau'),
+      seed,
+    }),
     label,
   }),
 };

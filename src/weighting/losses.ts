@@ -1,7 +1,7 @@
 // Per-sample losses (reduction 'none') that LOW and the baselines weight: cross-entropy,
 // class-balanced cross-entropy and focal loss. Each maps logits [N, C] and int64 labels [N] to
 // a loss per sample [N], differentiable with respect to the logits.
-import { Tensor, F, tensor, keep } from '../torch/index.js';
+import { type Tensor, F, tensor, keep } from '../torch/index.js';
 
 export interface PerSampleLoss {
   /** A short name for logs and configs: 'ce', 'bce' or 'focal'. */
@@ -34,7 +34,8 @@ export function classBalancedWeights(classCounts: ArrayLike<number>): Float64Arr
   let N = 0;
   for (let c = 0; c < C; c++) {
     const n = classCounts[c]!;
-    if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`classBalancedWeights: class ${c} has count ${n}, expected a non-negative integer`);
+    if (!(Number.isInteger(n) && n >= 0))
+      throw new RangeError(`classBalancedWeights: class ${c} has count ${n}, expected a non-negative integer`);
     N += n;
   }
   if (N === 0) throw new RangeError('classBalancedWeights: every class count is 0');

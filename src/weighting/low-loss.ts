@@ -52,6 +52,8 @@ function checkBatch(logits: unknown, labels: unknown): void {
   if (!(logits instanceof Tensor)) throw new TypeError(`${expected}; got logits ${describeValue(logits)}`);
   if (!(labels instanceof Tensor)) throw new TypeError(`${expected}; got labels ${describeValue(labels)}`);
   if (logits.ndim !== 2 || labels.ndim !== 1 || labels.dtype !== 'int64' || labels.size(0) !== logits.size(0)) {
-    throw new RangeError(`${expected}; got logits ${logits.dtype} [${logits.shape.join(', ')}] and labels ${labels.dtype} [${labels.shape.join(', ')}]`);
+    throw new RangeError(
+      `${expected}; got logits ${logits.dtype} [${logits.shape.join(', ')}] and labels ${labels.dtype} [${labels.shape.join(', ')}]`,
+    );
   }
 }

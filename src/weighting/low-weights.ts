@@ -32,7 +32,8 @@ export interface LowWeightsOptions {
  */
 export function lowWeights(gradNormSq: NumericVector, options: LowWeightsOptions): Float64Array {
   checkNumericVector(gradNormSq, 'lowWeights: gradNormSq');
-  if (typeof options !== 'object' || options === null) throw new TypeError(`lowWeights: options must be an object with lambda, got ${describeValue(options)}`);
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError(`lowWeights: options must be an object with lambda, got ${describeValue(options)}`);
   const m = gradNormSq.length;
   if (m === 0) throw new RangeError('lowWeights: gradNormSq is empty; a batch needs at least one sample');
   const lambda = options.lambda;
@@ -48,9 +49,7 @@ export function lowWeights(gradNormSq: NumericVector, options: LowWeightsOptions
     // One comparison rejects NaN and negatives together; sort out which for the message.
     if (!(g >= 0 && g < Infinity)) {
       const why = Number.isNaN(g) ? 'NaN' : g === Infinity ? 'infinite' : 'negative';
-      throw new RangeError(
-        `lowWeights: gradNormSq[${i}] is ${g} (${why}); squared gradient norms must be finite and >= 0`,
-      );
+      throw new RangeError(`lowWeights: gradNormSq[${i}] is ${g} (${why}); squared gradient norms must be finite and >= 0`);
     }
     if (g > gMax) {
       gMax = g;

@@ -21,13 +21,16 @@ export interface LowStrategyOptions {
 
 export function lowStrategy(base: PerSampleLoss, o: LowStrategyOptions, label?: string): Strategy {
   checkLoss(base, 'base');
-  if (typeof o !== 'object' || o === null) throw new TypeError(`lowStrategy: options must be an object with lambda, got ${describeValue(o)}`);
-  if (!(typeof o.lambda === 'number' && Number.isFinite(o.lambda) && o.lambda > 0)) throw new RangeError(`lowStrategy: options.lambda = ${String(o.lambda)}, expected a finite number > 0`);
+  if (typeof o !== 'object' || o === null)
+    throw new TypeError(`lowStrategy: options must be an object with lambda, got ${describeValue(o)}`);
+  if (!(typeof o.lambda === 'number' && Number.isFinite(o.lambda) && o.lambda > 0))
+    throw new RangeError(`lowStrategy: options.lambda = ${String(o.lambda)}, expected a finite number > 0`);
   if (o.gradScale !== undefined && o.gradScale !== 'sample' && o.gradScale !== 'batch-mean') {
     throw new RangeError(`lowStrategy: options.gradScale is ${describeValue(o.gradScale)}; expected 'sample' or 'batch-mean'`);
   }
   if (o.normsFrom !== undefined) checkLoss(o.normsFrom, 'options.normsFrom');
-  if (label !== undefined && typeof label !== 'string') throw new TypeError(`lowStrategy: label must be a string, got ${describeValue(label)}`);
+  if (label !== undefined && typeof label !== 'string')
+    throw new TypeError(`lowStrategy: label must be a string, got ${describeValue(label)}`);
   const scale = o.gradScale ?? 'sample';
   return {
     label: label ?? `low${base.name === 'ce' ? '' : `+${base.name}`}(lambda=${o.lambda}${scale === 'sample' ? '' : `,${scale}`})`,
@@ -42,23 +45,42 @@ export const lowDefinition: StrategyDefinition = {
   help: "LOW: weights from the exact QP on each sample's gradient norm at the logits of the base loss",
   options: {
     lambda: {
-      type: 'number', default: 0.1, canonical: 'always', range: { min: 0, minOpen: true }, expected: 'a finite number > 0',
+      type: 'number',
+      default: 0.1,
+      canonical: 'always',
+      range: { min: 0, minOpen: true },
+      expected: 'a finite number > 0',
       help: "pull towards uniform weights (the paper's grid: 1, 0.5, 0.1, 0.01)",
     },
     scale: {
-      type: 'word', values: ['sample', 'batch-mean'], default: 'sample', canonical: 'unless-default', expected: "'sample' or 'batch-mean'",
+      type: 'word',
+      values: ['sample', 'batch-mean'],
+      default: 'sample',
+      canonical: 'unless-default',
+      expected: "'sample' or 'batch-mean'",
       help: "gradient norms of each sample's own loss (the paper's eq. 8) or of the batch mean (the released code)",
     },
     base: {
-      type: 'word', values: ['ce', 'bce', 'focal'], default: 'ce', canonical: 'unless-default', expected: 'ce, bce or focal',
+      type: 'word',
+      values: ['ce', 'bce', 'focal'],
+      default: 'ce',
+      canonical: 'unless-default',
+      expected: 'ce, bce or focal',
       help: 'the loss LOW weights: cross-entropy, class-balanced CE or focal loss',
     },
     gamma: {
-      type: 'number', default: 2, range: { min: 0 }, expected: 'a finite number >= 0', help: "the focal loss's gamma",
+      type: 'number',
+      default: 2,
+      range: { min: 0 },
+      expected: 'a finite number >= 0',
+      help: "the focal loss's gamma",
       requires: { option: 'base', values: ['focal'], when: 'with base=focal (the focal loss is the only base with a gamma)' },
     },
     norms: {
-      type: 'word', values: ['base', 'ce'], default: 'base', canonical: 'unless-default',
+      type: 'word',
+      values: ['base', 'ce'],
+      default: 'base',
+      canonical: 'unless-default',
       expected: 'base (gradient norms of the base loss, the paper) or ce (of plain cross-entropy)',
       help: 'the loss whose gradient norms set the weights (ce keeps class weights out of the QP)',
     },
@@ -74,13 +96,28 @@ export const lowDefinition: StrategyDefinition = {
     const word = (key: string) => optionValue(lowDefinition, options, key) as string;
     const baseName = word('base');
     const base: PerSampleLoss =
-      baseName === 'bce' ? classBalancedLoss(info.classCounts) : baseName === 'focal' ? focalLoss({ gamma: numberOption(lowDefinition, options, 'gamma') }) : crossEntropyLoss();
+      baseName === 'bce'
+        ? classBalancedLoss(info.classCounts)
+        : baseName === 'focal'
+          ? focalLoss({ gamma: numberOption(lowDefinition, options, 'gamma') })
+          : crossEntropyLoss();
     const normsFrom = word('norms') === 'ce' ? crossEntropyLoss() : undefined;
-    return lowStrategy(base, { lambda: numberOption(lowDefinition, options, 'lambda')!, gradScale: word('scale') as GradScale, normsFrom }, label);
+    return lowStrategy(
+      base,
+      { lambda: numberOption(lowDefinition, options, 'lambda')!, gradScale: word('scale') as GradScale, normsFrom },
+      label,
+    );
   },
 };
 
 function checkLoss(loss: unknown, arg: string): void {
-  const ok = typeof loss === 'object' && loss !== null && typeof (loss as PerSampleLoss).name === 'string' && typeof (loss as PerSampleLoss).perSample === 'function';
-  if (!ok) throw new TypeError(`lowStrategy: ${arg} must be a per-sample loss (an object with a name and perSample(logits, labels)), got ${describeValue(loss)}`);
+  const ok =
+    typeof loss === 'object' &&
+    loss !== null &&
+    typeof (loss as PerSampleLoss).name === 'string' &&
+    typeof (loss as PerSampleLoss).perSample === 'function';
+  if (!ok)
+    throw new TypeError(
+      `lowStrategy: ${arg} must be a per-sample loss (an object with a name and perSample(logits, labels)), got ${describeValue(loss)}`,
+    );
 }

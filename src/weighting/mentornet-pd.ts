@@ -68,7 +68,8 @@ export function mentorNetPDStrategy(o: MentorNetPDOptions = {}, loss: PerSampleL
   const burnin = o.burnin ?? 0.2;
   if (!(p >= 0 && p <= 1)) throw new RangeError(`mentornet-pd: p = ${p}, expected a fraction in [0, 1]`);
   if (!(decay >= 0 && decay < 1)) throw new RangeError(`mentornet-pd: decay = ${decay}, expected a number in [0, 1)`);
-  if (!(lambda2 >= 0 && Number.isFinite(lambda2))) throw new RangeError(`mentornet-pd: lambda2 = ${lambda2}, expected a finite number >= 0`);
+  if (!(lambda2 >= 0 && Number.isFinite(lambda2)))
+    throw new RangeError(`mentornet-pd: lambda2 = ${lambda2}, expected a finite number >= 0`);
   if (!(burnin >= 0 && burnin <= 1)) throw new RangeError(`mentornet-pd: burnin = ${burnin}, expected a fraction in [0, 1]`);
   let lambda1: number | null = null;
   return {
@@ -97,8 +98,20 @@ export const mentorNetPDDefinition: StrategyDefinition = {
   help: "MentorNet-PD (Jiang et al. 2018), the predefined curriculum: v = 1[l <= lambda1], lambda1 a moving average of the batch's p-th loss percentile",
   options: {
     p: { type: 'number', default: 0.7, ...fraction, help: 'loss percentile whose moving average is lambda1' },
-    decay: { type: 'number', default: 0.9, range: { min: 0, max: 1, maxOpen: true }, expected: 'a number in [0, 1)', help: 'decay of the moving average' },
-    lambda2: { type: 'number', default: 0, range: { min: 0 }, expected: 'a finite number >= 0', help: '0: 0/1 weights; > 0: linear weighting' },
+    decay: {
+      type: 'number',
+      default: 0.9,
+      range: { min: 0, max: 1, maxOpen: true },
+      expected: 'a number in [0, 1)',
+      help: 'decay of the moving average',
+    },
+    lambda2: {
+      type: 'number',
+      default: 0,
+      range: { min: 0 },
+      expected: 'a finite number >= 0',
+      help: '0: 0/1 weights; > 0: linear weighting',
+    },
     burnin: { type: 'number', default: 0.2, ...fraction, help: 'share of the epochs, from the start, with every weight 1' },
   },
   // The loss percentile below which samples count as clean: its main knob, as lambda is LOW's.

@@ -28,7 +28,14 @@
 // resumed after an epoch or in the middle of one continues with exactly the mentor and the mentor
 // inputs an uninterrupted run would have had.
 import { noGrad, tidy } from '../torch/index.js';
-import { loadMentor, MentorFileError, packFeatures, progressBucket, type MentorNetDD, type MentorMetadata } from '../mentornet/mentor-network.js';
+import {
+  loadMentor,
+  MentorFileError,
+  packFeatures,
+  progressBucket,
+  type MentorNetDD,
+  type MentorMetadata,
+} from '../mentornet/mentor-network.js';
 import { crossEntropyLoss, type PerSampleLoss } from './losses.js';
 import { normaliseToMeanOne, percentile } from './mentornet-pd.js';
 import { MentorFineTuner, fineTuneTargets, type FineTuneOptions, type FineTuneState, type TargetSource } from '../mentornet/finetune.js';
@@ -166,13 +173,15 @@ export function mentorNetWithModel(
         values.push(...past);
       });
       const saved: SavedState = { lambda, window, ids: b64(ids), counts: b64(counts), values: b64(Float32Array.from(values)) };
-      if (pending.size > 0) saved.pending = { ids: b64(Int32Array.from(pending.keys())), values: b64(Float32Array.from([...pending.values()].flat())) };
+      if (pending.size > 0)
+        saved.pending = { ids: b64(Int32Array.from(pending.keys())), values: b64(Float32Array.from([...pending.values()].flat())) };
       if (tuner) saved.finetune = tuner.state();
       return saved;
     },
     loadState(s) {
       const saved = s as SavedState;
-      if (saved.window !== window) throw new RangeError(`mentornet: the checkpoint's history window is ${saved.window}, the mentor's ${window}`);
+      if (saved.window !== window)
+        throw new RangeError(`mentornet: the checkpoint's history window is ${saved.window}, the mentor's ${window}`);
       lambda = saved.lambda;
       const ids = fromB64(saved.ids, Int32Array);
       const counts = fromB64(saved.counts, Uint8Array);
@@ -188,7 +197,8 @@ export function mentorNetWithModel(
       if (saved.pending) {
         const openIds = fromB64(saved.pending.ids, Int32Array);
         const openValues = fromB64(saved.pending.values, Float32Array);
-        if (openValues.length !== 2 * openIds.length) throw new RangeError(`mentornet: the checkpoint's open epoch has ${openIds.length} ids but ${openValues.length} values`);
+        if (openValues.length !== 2 * openIds.length)
+          throw new RangeError(`mentornet: the checkpoint's open epoch has ${openIds.length} ids but ${openValues.length} values`);
         openIds.forEach((id, i) => pending.set(id, [openValues[2 * i]!, openValues[2 * i + 1]!]));
       }
       if (tuner) {
@@ -205,7 +215,10 @@ export function mentorNetStrategy(o: MentorNetOptions, loss: PerSampleLoss = cro
   const arch = model.arch;
   if (o.numClasses !== undefined && arch.labelEmbedding > 0 && o.numClasses !== arch.numClasses) {
     model.dispose();
-    throw new MentorFileError(o.mentor, `was pretrained for ${arch.numClasses} classes (its label embedding); this run has ${o.numClasses}`);
+    throw new MentorFileError(
+      o.mentor,
+      `was pretrained for ${arch.numClasses} classes (its label embedding); this run has ${o.numClasses}`,
+    );
   }
   return mentorNetWithModel(model, metadata, { decay: o.decay, burnin: o.burnin, file: o.mentor, finetune: o.finetune }, loss);
 }
@@ -218,37 +231,75 @@ export const mentorNetDefinition: StrategyDefinition = {
   help: 'MentorNet-DD (Jiang et al. 2018): a pretrained mentor network (--mentor FILE) weighs each sample from its loss history; finetune=1 fine-tunes it on this run',
   needsMentor: true,
   options: {
-    decay: { type: 'number', default: 0.9, range: { min: 0, max: 1, maxOpen: true }, expected: 'a number in [0, 1)', help: "decay of the moving average of the batch's loss percentile" },
-    burnin: { type: 'number', default: 0.2, range: { min: 0, max: 1 }, expected: 'a fraction in [0, 1]', help: 'share of the epochs, from the start, with every weight 1' },
+    decay: {
+      type: 'number',
+      default: 0.9,
+      range: { min: 0, max: 1, maxOpen: true },
+      expected: 'a number in [0, 1)',
+      help: "decay of the moving average of the batch's loss percentile",
+    },
+    burnin: {
+      type: 'number',
+      default: 0.2,
+      range: { min: 0, max: 1 },
+      expected: 'a fraction in [0, 1]',
+      help: 'share of the epochs, from the start, with every weight 1',
+    },
     finetune: {
-      type: 'number', default: 0, canonical: 'unless-default', range: { min: 0, max: 1, integer: true },
-      expected: '0 (the mentor stays fixed) or 1 (fine-tune it on this run)', help: 'fine-tune the mentor after every epoch',
+      type: 'number',
+      default: 0,
+      canonical: 'unless-default',
+      range: { min: 0, max: 1, integer: true },
+      expected: '0 (the mentor stays fixed) or 1 (fine-tune it on this run)',
+      help: 'fine-tune the mentor after every epoch',
     },
     ftsteps: {
-      type: 'number', default: 20, range: { min: 1, integer: true }, expected: 'a positive integer (Adam steps per epoch)', help: 'fine-tuning Adam steps per epoch',
+      type: 'number',
+      default: 20,
+      range: { min: 1, integer: true },
+      expected: 'a positive integer (Adam steps per epoch)',
+      help: 'fine-tuning Adam steps per epoch',
       requires: whenFineTuned,
     },
     ftlr: {
-      type: 'number', default: 0.001, range: { min: 0, minOpen: true }, expected: 'a positive number (the fine-tuning learning rate)', help: 'fine-tuning learning rate',
+      type: 'number',
+      default: 0.001,
+      range: { min: 0, minOpen: true },
+      expected: 'a positive number (the fine-tuning learning rate)',
+      help: 'fine-tuning learning rate',
       requires: whenFineTuned,
     },
     targets: {
-      type: 'word', values: ['auto', 'curriculum'], default: 'auto', canonical: 'unless-default',
+      type: 'word',
+      values: ['auto', 'curriculum'],
+      default: 'auto',
+      canonical: 'unless-default',
       expected: "auto (the run's clean/noisy flags when it injected the noise, else the predefined curriculum) or curriculum",
-      help: 'what the fine-tuned mentor learns to output', requires: whenFineTuned,
+      help: 'what the fine-tuned mentor learns to output',
+      requires: whenFineTuned,
     },
   },
   // Whether the pretrained mentor weighs from the start or after the first 20 % of training.
   tuningGrid: { burnin: [0, 0.2] },
   create(options, info, { label, seed, mentor }) {
     if (!mentor) {
-      throw new RangeError("strategy 'mentornet' needs a pretrained mentor: give --mentor FILE (made by `low mentornet pretrain --from RUN_FOLDER --out FILE`)");
+      throw new RangeError(
+        "strategy 'mentornet' needs a pretrained mentor: give --mentor FILE (made by `low mentornet pretrain --from RUN_FOLDER --out FILE`)",
+      );
     }
     const n = (key: string) => numberOption(mentorNetDefinition, options, key);
     const finetune =
       n('finetune') === 1
-        ? { steps: n('ftsteps'), lr: n('ftlr'), seed, targets: targetSource(optionValue(mentorNetDefinition, options, 'targets') as 'auto' | 'curriculum', info.noise) }
+        ? {
+            steps: n('ftsteps'),
+            lr: n('ftlr'),
+            seed,
+            targets: targetSource(optionValue(mentorNetDefinition, options, 'targets') as 'auto' | 'curriculum', info.noise),
+          }
         : undefined;
-    return { ...mentorNetStrategy({ mentor, decay: n('decay'), burnin: n('burnin'), numClasses: info.classCounts.length, finetune }), label };
+    return {
+      ...mentorNetStrategy({ mentor, decay: n('decay'), burnin: n('burnin'), numClasses: info.classCounts.length, finetune }),
+      label,
+    };
   },
 };

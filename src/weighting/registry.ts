@@ -104,7 +104,8 @@ function refuseOptionsThatDoNotApply(def: StrategyDefinition, options: OptionVal
     if (value !== undefined && req.values.includes(value)) continue;
     orphans.set(req.when, [...(orphans.get(req.when) ?? []), key]);
   }
-  for (const [when, keys] of orphans) throw bad(keys.length > 1 ? `options ${keys.join(', ')} apply only ${when}` : `option ${keys[0]} applies only ${when}`);
+  for (const [when, keys] of orphans)
+    throw bad(keys.length > 1 ? `options ${keys.join(', ')} apply only ${when}` : `option ${keys[0]} applies only ${when}`);
 }
 
 /** One canonical set of options per run: spelled-out defaults dropped where the definition says so. */

@@ -84,12 +84,27 @@ export const selfPacedDefinition: StrategyDefinition = {
   role: 'baseline',
   help: "self-paced learning (Kumar et al. 2010): 0/1 weights below a loss threshold that starts at the first epoch's q-quantile and grows by `growth` each epoch",
   options: {
-    q: { type: 'number', default: 0.5, range: { min: 0, minOpen: true, max: 1 }, expected: 'a number in (0, 1]', help: 'share of samples in at the start, as a loss quantile' },
-    growth: { type: 'number', default: 1.3, range: { min: 1 }, expected: 'a finite number >= 1', help: "the threshold's factor per epoch (Kumar's mu)" },
+    q: {
+      type: 'number',
+      default: 0.5,
+      range: { min: 0, minOpen: true, max: 1 },
+      expected: 'a number in (0, 1]',
+      help: 'share of samples in at the start, as a loss quantile',
+    },
+    growth: {
+      type: 'number',
+      default: 1.3,
+      range: { min: 1 },
+      expected: 'a finite number >= 1',
+      help: "the threshold's factor per epoch (Kumar's mu)",
+    },
   },
   tuningGrid: { q: [0.5, 0.7], growth: [1.1, 1.3] },
   create: (options, _info, { label }) => ({
-    ...selfPacedStrategy({ startQuantile: numberOption(selfPacedDefinition, options, 'q'), growth: numberOption(selfPacedDefinition, options, 'growth') }),
+    ...selfPacedStrategy({
+      startQuantile: numberOption(selfPacedDefinition, options, 'q'),
+      growth: numberOption(selfPacedDefinition, options, 'growth'),
+    }),
     label,
   }),
 };

@@ -18,7 +18,8 @@ export type NumericVector = Float32Array | Float64Array | readonly number[];
  */
 export function checkNumericVector(v: unknown, name: string): asserts v is NumericVector {
   if (v instanceof Float64Array || v instanceof Float32Array) return;
-  if (!Array.isArray(v)) throw new TypeError(`${name} must be a Float64Array, a Float32Array or an array of numbers, got ${describeValue(v)}`);
+  if (!Array.isArray(v))
+    throw new TypeError(`${name} must be a Float64Array, a Float32Array or an array of numbers, got ${describeValue(v)}`);
   for (let i = 0; i < v.length; i++) {
     if (typeof v[i] !== 'number') throw new TypeError(`${name}[${i}] is ${describeValue(v[i])}; expected a number`);
   }

@@ -94,7 +94,8 @@ export function inRange(v: number, r: NonNullable<NumberOption['range']>): boole
 /** "low[:lambda=0.1,scale=sample|batch-mean,...]": the spec's shape with defaults, for help texts. */
 export function usageOf(def: StrategyDefinition): string {
   const parts = Object.entries(def.options).map(([key, o]) => {
-    if (o.type === 'word') return `${key}=${o.default !== undefined ? [o.default, ...o.values.filter((v) => v !== o.default)].join('|') : o.values.join('|')}`;
+    if (o.type === 'word')
+      return `${key}=${o.default !== undefined ? [o.default, ...o.values.filter((v) => v !== o.default)].join('|') : o.values.join('|')}`;
     return `${key}=${o.default ?? 'auto'}`;
   });
   return parts.length ? `${def.name}[:${parts.join(',')}]` : def.name;
