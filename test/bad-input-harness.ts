@@ -3,7 +3,8 @@
 // instead of taking the test runner down. Each case gets a folder; every file in it is fingerprinted
 // (size and SHA-1) before and after, so that a case which destroys or rewrites input it was given
 // is caught even when its message is right. The tally of crashes, hangs, lost files and wrong
-// messages is printed once every case of a file has run.
+// messages is printed once every case of a file has run, and for the whole suite by the file that
+// finishes last.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -115,10 +116,10 @@ const torchModule = ${JSON.stringify(join(ROOT, 'src', 'torch', 'index.ts'))};
 `;
 
 /**
- * Writes `body` (the inside of an async function that may use torch, F, low, fs, path, `dir`
- * (the case folder), and tsxApi and torchModule (for a Worker to load the sources)) to a script in `dir` and runs it. The script catches what the body
- * throws and prints it as JSON; it exits 0 either way, so a non-zero exit or a signal is the
- * process itself failing.
+ * Writes `body` to a script in `dir` and runs it. The body is the inside of an async function
+ * that may use torch, F, low, fs, path, `dir` (the case folder), and tsxApi and torchModule (for a
+ * Worker to load the sources). The script catches what the body throws and prints it as JSON; it
+ * exits 0 either way, so a non-zero exit or a signal is the process itself failing.
  */
 export async function runScript(dir: string, body: string, o: Partial<ChildOptions> = {}): Promise<{ outcome: Outcome; result: ScriptResult | null }> {
   // .mts: an ES module wherever it is (top-level await), with no package.json around it.
@@ -175,7 +176,7 @@ export interface Expectation {
   signals?: readonly NodeJS.Signals[];
   /** Each must match the message (CLI: stderr; library: `Name: message`). */
   message?: readonly RegExp[];
-  /** Library cases: the message must not match this (e.g. a prefix written twice). */
+  /** Each must not match the message (beyond the checks every case gets: no prefix written twice, no stack trace). */
   notMessage?: readonly RegExp[];
   /** Files (relative to the case folder; a folder covers its contents) the case may change. */
   mayChange?: readonly string[];
