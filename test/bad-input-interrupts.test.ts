@@ -15,7 +15,7 @@ const EPOCHS = 3;
 type Moment = 'config-written' | 'first-epoch-done';
 
 /**
- * Starts `args`, sends `signals` (30 ms apart) at `moment`, to the child alone or to its process
+ * Starts `args`, sends `signals` (5 ms apart) at `moment`, to the child alone or to its process
  * group as a terminal's Ctrl-C does, and returns how it ended.
  */
 function interrupted(args: string[], dir: string, runDir: string, moment: Moment, signals: NodeJS.Signals[], toGroup = false): Promise<Outcome> {
@@ -23,7 +23,7 @@ function interrupted(args: string[], dir: string, runDir: string, moment: Moment
   const send = (child: ChildProcess) => {
     if (sent) return;
     sent = true;
-    signals.forEach((signal, i) => setTimeout(() => (toGroup ? signalGroup(child, signal) : child.kill(signal)), 30 * i));
+    signals.forEach((signal, i) => setTimeout(() => (toGroup ? signalGroup(child, signal) : child.kill(signal)), 5 * i));
   };
   return runCli(args, {
     cwd: dir,

@@ -51,13 +51,14 @@ badInputSuite('options', (fx) => {
         { prepare: withData, message, absent: ['out'], ...more },
       ),
     );
-  const positiveInt = (option: string, value: string) => [mentions(option), /integer/, mentions(value)];
+  /** What refusing a whole-number option says: its name, that it takes an integer, and the value given. */
+  const wholeNumber = (option: string, value: string) => [mentions(option), /integer/, mentions(value)];
 
   // ---- low train: numbers ----
-  train('train --epochs 0', ['--epochs', '0'], positiveInt('--epochs', '0'));
-  train('train --epochs abc', ['--epochs', 'abc'], positiveInt('--epochs', 'abc'));
+  train('train --epochs 0', ['--epochs', '0'], wholeNumber('--epochs', '0'));
+  train('train --epochs abc', ['--epochs', 'abc'], wholeNumber('--epochs', 'abc'));
   train('train --epochs 0x2 (hexadecimal)', ['--epochs', '0x2'], [/--epochs/, /0x2/, /decimal|integer/]);
-  train('train --batch-size 0', ['--batch-size', '0'], positiveInt('--batch-size', '0'));
+  train('train --batch-size 0', ['--batch-size', '0'], wholeNumber('--batch-size', '0'));
   cases.push(
     cliCase('train --batch-size 1000000000', (dir) => [...quickTrain(join(dir, 'data'), join(dir, 'out')), '--batch-size', '1000000000'], {
       prepare: withData,
@@ -67,14 +68,14 @@ badInputSuite('options', (fx) => {
   );
   train('train --seed -1', ['--seed', '-1'], [/--seed/, /non-negative integer|integer >= 0/, /-1/]);
   train('train --seed 1e20 (beyond 2^53)', ['--seed', '1e20'], [/seed/, /2\^53|9007199254740991|9\.007\d*e\+?15/]);
-  train('train --threads 0', ['--threads', '0'], positiveInt('--threads', '0'));
+  train('train --threads 0', ['--threads', '0'], wholeNumber('--threads', '0'));
   train('train --threads 100000 (more than the cores)', ['--threads', '100000'], [/--threads/, /100000/, new RegExp(`\\b${cores}\\b`), /core/], { absent: ['out'], timeoutMs: LONG_JOB_LIMIT_MS });
   train('train --lr 0', ['--lr', '0'], [/--lr/, /positive number/]);
   train('train --momentum 1.5', ['--momentum', '1.5'], [/--momentum/, /\[0, 1[)\]]/]);
   train('train --momentum 0 with Nesterov (the default)', ['--momentum', '0'], [/nesterov/i, /--momentum|--no-nesterov/]);
   train('train --weight-decay -1', ['--weight-decay', '-1'], [/--weight-decay/, />= 0|non-negative/]);
   train('train --val-fraction 1', ['--val-fraction', '1'], [/val-?fraction/i, /\[0, 1\)|below 1|less than 1|< 1/]);
-  train('train --eval-every 0', ['--eval-every', '0'], positiveInt('--eval-every', '0'));
+  train('train --eval-every 0', ['--eval-every', '0'], wholeNumber('--eval-every', '0'));
 
   // ---- low train: words and specs ----
   train('train --schedule bogus', ['--schedule', 'bogus'], [/--schedule/, /constant, cosine or multistep/, /bogus/]);
@@ -154,9 +155,9 @@ badInputSuite('options', (fx) => {
   );
 
   // ---- low compare ----
-  compare('compare --seeds 0', ['--seeds', '0'], positiveInt('--seeds', '0'));
+  compare('compare --seeds 0', ['--seeds', '0'], wholeNumber('--seeds', '0'));
   compare('compare --seeds 0x3', ['--seeds', '0x3'], [/--seeds/, /0x3/, /decimal|integer/]);
-  compare('compare --jobs 0', ['--jobs', '0'], positiveInt('--jobs', '0'));
+  compare('compare --jobs 0', ['--jobs', '0'], wholeNumber('--jobs', '0'));
   compare('compare --lambdas 1,-1', ['--lambdas', '1,-1'], [/--lambdas/, /positive numbers/]);
   compare('compare --select bogus', ['--select', 'bogus'], [/--select/, /acc, bacc, mauc, mf1/]);
   compare('compare --strategies with an unknown one', ['--strategies', 'normal;bogus'], [/bogus/, /expected one of/]);
@@ -183,7 +184,7 @@ badInputSuite('options', (fx) => {
   const demo = (name: string, extra: string[], message: RegExp[], prepare?: (dir: string) => void) =>
     cases.push(cliCase(name, (dir) => ['demo', '--out', join(dir, 'demo'), ...extra], { prepare, message, absent: ['demo'], timeoutMs: LONG_JOB_LIMIT_MS }));
   demo('demo --epochs 0x2', ['--epochs', '0x2'], [/--epochs/, /0x2/, /decimal|integer/]);
-  demo('demo --jobs 0', ['--jobs', '0'], positiveInt('--jobs', '0'));
+  demo('demo --jobs 0', ['--jobs', '0'], wholeNumber('--jobs', '0'));
   cases.push(
     cliCase('demo --out an existing file', (dir) => ['demo', '--epochs', '1', '--seeds', '1', '--out', join(dir, 'notes.txt')], {
       timeoutMs: LONG_JOB_LIMIT_MS,
@@ -195,7 +196,7 @@ badInputSuite('options', (fx) => {
   // ---- low report and low suspects: options ----
   const onRun = (name: string, args: (dir: string) => string[], message: RegExp[], more: Expectation = {}) =>
     cases.push(cliCase(name, args, { prepare: withRun, message, ...more }));
-  onRun('report --top 0', (dir) => ['report', join(dir, 'run'), '--no-images', '--out', join(dir, 'r.html'), '--top', '0'], positiveInt('--top', '0'), { absent: ['r.html'] });
+  onRun('report --top 0', (dir) => ['report', join(dir, 'run'), '--no-images', '--out', join(dir, 'r.html'), '--top', '0'], wholeNumber('--top', '0'), { absent: ['r.html'] });
   onRun('report --png a file', (dir) => ['report', join(dir, 'run'), '--no-images', '--out', join(dir, 'r.html'), '--png', join(dir, 'run', 'config.json')], [/--png/, /config\.json/, /is a file|not a folder|not a directory/]);
   onRun('report --out an existing folder', (dir) => ['report', join(dir, 'run'), '--no-images', '--out', join(dir, 'data')], [/--out/, /data/, /folder|directory/]);
   onRun('suspects --score bogus', (dir) => ['suspects', join(dir, 'run'), '--score', 'bogus'], [/--score/, /weight-late/, /bogus/]);
@@ -233,7 +234,7 @@ badInputSuite('options', (fx) => {
   const bench = (name: string, args: string[], message: RegExp[]) => cases.push(cliCase(name, () => ['bench', ...args], { message, timeoutMs: LONG_JOB_LIMIT_MS }));
   bench('bench engine --threads 100000', ['engine', '--threads', '100000', '--rounds', '1', '--steps', '1'], [/--threads/, new RegExp(`\\b${cores}\\b`)]);
   bench('bench engine --rounds 0x1', ['engine', '--rounds', '0x1', '--steps', '1'], [/--rounds/, /0x1/, /decimal|integer/]);
-  bench('bench memory --steps 0', ['memory', '--steps', '0'], positiveInt('--steps', '0'));
+  bench('bench memory --steps 0', ['memory', '--steps', '0'], wholeNumber('--steps', '0'));
   bench('bench bogus (unknown benchmark)', ['bogus'], [/unknown command 'bogus'/]);
 
   // ---- the command itself, and run-config ----
