@@ -6,7 +6,16 @@
 // nothing it did not write.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { badInputSuite, cliCase, copyFixture, quickTrain, trainFixture, writeTinyMnist, type BadInputCase, type Expectation } from './bad-input-harness.js';
+import {
+  badInputSuite,
+  cliCase,
+  copyFixture,
+  quickTrain,
+  trainFixture,
+  writeTinyMnist,
+  type BadInputCase,
+  type Expectation,
+} from './bad-input-harness.js';
 import { patternBytes } from './data-fixtures.js';
 
 /** A `.lowt` file taken apart: its 12-byte prefix fields, the JSON header and the payload after it. */
@@ -64,120 +73,259 @@ function withCell(text: string, line: number, column: number, value: string): st
 /** A RegExp matching a tensor name literally. */
 const tensorName = (name: string) => new RegExp(name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
 
-badInputSuite('files', (fx) => {
-  const cases: BadInputCase[] = [];
-  const withRun = (dir: string) => copyFixture(join(fx, 'run'), join(dir, 'run'));
-  /** Writes nothing but the report it is asked for, in the case folder. */
-  const report = (dir: string) => ['report', join(dir, 'run'), '--no-images', '--out', join(dir, 'report.html')];
-  const suspects = (dir: string) => ['suspects', join(dir, 'run')];
-  /** The command that trained the fixture run: run again on a finished run, it reads the checkpoint back. */
-  const trainAgain = (dir: string) => [...quickTrain(join(fx, 'data'), join(dir, 'run')), '--epochs', '2', '--noise', 'symmetric:0.3', '--strategy', 'low:lambda=0.1'];
-  /** A case on a copy of the fixture run, damaged by `damage(runDir)`; `args` is the command that reads it back. */
-  const damaged = (name: string, args: (dir: string) => string[], damage: (run: string) => void, message: RegExp[], more: Expectation = {}) =>
-    cases.push(
-      cliCase(name, args, {
-        prepare: (dir) => {
-          withRun(dir);
-          damage(join(dir, 'run'));
-        },
-        message,
-        absent: args === report ? ['report.html'] : [],
-        ...more,
-      }),
+badInputSuite(
+  'files',
+  (fx) => {
+    const cases: BadInputCase[] = [];
+    const withRun = (dir: string) => copyFixture(join(fx, 'run'), join(dir, 'run'));
+    /** Writes nothing but the report it is asked for, in the case folder. */
+    const report = (dir: string) => ['report', join(dir, 'run'), '--no-images', '--out', join(dir, 'report.html')];
+    const suspects = (dir: string) => ['suspects', join(dir, 'run')];
+    /** The command that trained the fixture run: run again on a finished run, it reads the checkpoint back. */
+    const trainAgain = (dir: string) => [
+      ...quickTrain(join(fx, 'data'), join(dir, 'run')),
+      '--epochs',
+      '2',
+      '--noise',
+      'symmetric:0.3',
+      '--strategy',
+      'low:lambda=0.1',
+    ];
+    /** A case on a copy of the fixture run, damaged by `damage(runDir)`; `args` is the command that reads it back. */
+    const damaged = (
+      name: string,
+      args: (dir: string) => string[],
+      damage: (run: string) => void,
+      message: RegExp[],
+      more: Expectation = {},
+    ) =>
+      cases.push(
+        cliCase(name, args, {
+          prepare: (dir) => {
+            withRun(dir);
+            damage(join(dir, 'run'));
+          },
+          message,
+          absent: args === report ? ['report.html'] : [],
+          ...more,
+        }),
+      );
+
+    // ---- checkpoint.lowt ----
+    const checkpoint = (run: string) => join(run, 'checkpoint.lowt');
+    /** LeNet-5's largest weight: what a flipped byte on disk most likely hits. */
+    const payloadTensor = () => 'model.fc1.weight';
+    damaged(
+      'checkpoint.lowt truncated to half (suspects)',
+      suspects,
+      (r) => writeFileSync(checkpoint(r), readFileSync(checkpoint(r)).subarray(0, readFileSync(checkpoint(r)).length >> 1)),
+      [/checkpoint\.lowt/, /truncated/],
     );
-
-  // ---- checkpoint.lowt ----
-  const checkpoint = (run: string) => join(run, 'checkpoint.lowt');
-  /** LeNet-5's largest weight: what a flipped byte on disk most likely hits. */
-  const payloadTensor = () => 'model.fc1.weight';
-  damaged('checkpoint.lowt truncated to half (suspects)', suspects, (r) => writeFileSync(checkpoint(r), readFileSync(checkpoint(r)).subarray(0, readFileSync(checkpoint(r)).length >> 1)), [/checkpoint\.lowt/, /truncated/]);
-  damaged('checkpoint.lowt of random bytes (suspects)', suspects, (r) => writeFileSync(checkpoint(r), patternBytes(5000, 21)), [/checkpoint\.lowt/, /not a low-ts tensor file/]);
-  damaged('checkpoint.lowt with flipped payload bytes (suspects)', suspects, (r) => flipPayloadBytes(checkpoint(r), payloadTensor()), [/checkpoint\.lowt/, tensorName(payloadTensor()), /CRC|checksum|corrupt/i]);
-  damaged('checkpoint.lowt with flipped payload bytes (train resumes it)', trainAgain, (r) => flipPayloadBytes(checkpoint(r), payloadTensor()), [/checkpoint\.lowt/, tensorName(payloadTensor()), /CRC|checksum|corrupt/i]);
-  damaged('checkpoint.lowt with a negative shape whose product is right', suspects, (r) =>
-    editHeader(checkpoint(r), (h) => {
-      const t = h.tensors.find((e) => e.name === payloadTensor())!;
-      t.shape = [-1, ...t.shape.slice(0, -1), -t.shape[t.shape.length - 1]!];
-    }), [/checkpoint\.lowt/, tensorName(payloadTensor()), /shape/, /negative|-1/]);
-  damaged('checkpoint.lowt with a negative shape', suspects, (r) =>
-    editHeader(checkpoint(r), (h) => {
-      h.tensors[0]!.shape = [-3];
-    }), [/checkpoint\.lowt/, /shape/]);
-  damaged('checkpoint.lowt with a negative byte offset', suspects, (r) =>
-    editHeader(checkpoint(r), (h) => {
-      h.tensors.find((e) => e.name === payloadTensor())!.offset = -8;
-    }), [/checkpoint\.lowt/, tensorName(payloadTensor()), /offset/]);
-  damaged('checkpoint.lowt with corrupt header JSON', suspects, (r) => {
-    const bytes = readFileSync(checkpoint(r));
-    bytes[12] = '#'.charCodeAt(0);
-    writeFileSync(checkpoint(r), bytes);
-  }, [/checkpoint\.lowt/, /corrupt header|JSON/]);
-  damaged('checkpoint.lowt of format version 2', suspects, (r) => {
-    const f = readTensorFile(checkpoint(r));
-    writeTensorFile(checkpoint(r), { ...f, version: 2 });
-  }, [/checkpoint\.lowt/, /version 2/]);
-
-  // ---- samples.lowt and the mentor file ----
-  const samples = (run: string) => join(run, 'samples.lowt');
-  damaged('samples.lowt without its labels tensor', suspects, (r) => editHeader(samples(r), (h) => (h.tensors = h.tensors.filter((t) => t.name !== 'labels'))), [/samples\.lowt/, /labels/]);
-  const mentorEval = (dir: string) => ['mentornet', 'eval', '--mentor', join(dir, 'mentor.lowt'), '--from', join(dir, 'run')];
-  const withMentor = (damage: (file: string) => void) => (dir: string) => {
-    withRun(dir);
-    copyFixture(join(fx, 'mentor.lowt'), join(dir, 'mentor.lowt'));
-    damage(join(dir, 'mentor.lowt'));
-  };
-  const mentorTensor = () => 'fc1.weight';
-  cases.push(
-    cliCase('mentor file with flipped payload bytes', mentorEval, { prepare: withMentor((f) => flipPayloadBytes(f, mentorTensor())), message: [/mentor\.lowt/, tensorName(mentorTensor()), /CRC|checksum|corrupt/i] }),
-    cliCase('mentor file truncated', mentorEval, { prepare: withMentor((f) => writeFileSync(f, readFileSync(f).subarray(0, 200))), message: [/mentor\.lowt/, /truncated/] }),
-  );
-
-  // ---- metrics.csv, config.json, final.json, diverged.json, experiment.json ----
-  const metrics = (run: string) => join(run, 'metrics.csv');
-  const metricsText = () => readFileSync(join(fx, 'run', 'metrics.csv'), 'utf8');
-  damaged('metrics.csv empty (report)', report, (r) => writeFileSync(metrics(r), ''), [/metrics\.csv/, /empty|corrupt|header/]);
-  damaged('metrics.csv with a header only (report)', report, (r) => writeFileSync(metrics(r), metricsText().split('\n')[0] + '\n'), [/metrics\.csv/], { exit: [0, 1], absent: [] });
-  damaged('metrics.csv with a non-numeric cell (report)', report, (r) => writeFileSync(metrics(r), withCell(metricsText(), 3, 1, 'abc')), [/metrics\.csv/, /corrupt/, /row 3/, /lr|column 2/]);
-  damaged('metrics.csv with a non-numeric cell (suspects)', suspects, (r) => writeFileSync(metrics(r), withCell(metricsText(), 2, 2, 'oops')), [/metrics\.csv/, /corrupt/, /row 2/, /train_loss|column 3/]);
-  damaged('metrics.csv of random bytes (report)', report, (r) => writeFileSync(metrics(r), patternBytes(700, 24)), [/metrics\.csv/, /corrupt/]);
-  const config = (run: string) => join(run, 'config.json');
-  damaged('config.json empty (report)', report, (r) => writeFileSync(config(r), ''), [/config\.json/, /JSON|empty/]);
-  damaged('config.json invalid JSON (suspects)', suspects, (r) => writeFileSync(config(r), '{"dataset": "mnist",'), [/config\.json/, /JSON/]);
-  damaged('config.json holding an array (report)', report, (r) => writeFileSync(config(r), '[1, 2]'), [/config\.json/, /object|not a run configuration/]);
-  damaged('final.json invalid JSON, no metrics.csv (report)', report, (r) => {
-    rmSync(metrics(r));
-    writeFileSync(join(r, 'final.json'), '{"rows": [');
-  }, [/final\.json/, /JSON/]);
-  cases.push(
-    cliCase('experiment.json invalid JSON (report)', (dir) => ['report', join(dir, 'exp'), '--no-images', '--out', join(dir, 'report.html')], {
-      prepare: (dir) => {
-        mkdirSync(join(dir, 'exp'));
-        writeFileSync(join(dir, 'exp', 'experiment.json'), '{"strategies": ["normal"');
+    damaged('checkpoint.lowt of random bytes (suspects)', suspects, (r) => writeFileSync(checkpoint(r), patternBytes(5000, 21)), [
+      /checkpoint\.lowt/,
+      /not a low-ts tensor file/,
+    ]);
+    damaged('checkpoint.lowt with flipped payload bytes (suspects)', suspects, (r) => flipPayloadBytes(checkpoint(r), payloadTensor()), [
+      /checkpoint\.lowt/,
+      tensorName(payloadTensor()),
+      /CRC|checksum|corrupt/i,
+    ]);
+    damaged(
+      'checkpoint.lowt with flipped payload bytes (train resumes it)',
+      trainAgain,
+      (r) => flipPayloadBytes(checkpoint(r), payloadTensor()),
+      [/checkpoint\.lowt/, tensorName(payloadTensor()), /CRC|checksum|corrupt/i],
+    );
+    damaged(
+      'checkpoint.lowt with a negative shape whose product is right',
+      suspects,
+      (r) =>
+        editHeader(checkpoint(r), (h) => {
+          const t = h.tensors.find((e) => e.name === payloadTensor())!;
+          t.shape = [-1, ...t.shape.slice(0, -1), -t.shape[t.shape.length - 1]!];
+        }),
+      [/checkpoint\.lowt/, tensorName(payloadTensor()), /shape/, /negative|-1/],
+    );
+    damaged(
+      'checkpoint.lowt with a negative shape',
+      suspects,
+      (r) =>
+        editHeader(checkpoint(r), (h) => {
+          h.tensors[0]!.shape = [-3];
+        }),
+      [/checkpoint\.lowt/, /shape/],
+    );
+    damaged(
+      'checkpoint.lowt with a negative byte offset',
+      suspects,
+      (r) =>
+        editHeader(checkpoint(r), (h) => {
+          h.tensors.find((e) => e.name === payloadTensor())!.offset = -8;
+        }),
+      [/checkpoint\.lowt/, tensorName(payloadTensor()), /offset/],
+    );
+    damaged(
+      'checkpoint.lowt with corrupt header JSON',
+      suspects,
+      (r) => {
+        const bytes = readFileSync(checkpoint(r));
+        bytes[12] = '#'.charCodeAt(0);
+        writeFileSync(checkpoint(r), bytes);
       },
-      message: [/experiment\.json/, /JSON/],
-      absent: ['report.html'],
-    }),
-  );
+      [/checkpoint\.lowt/, /corrupt header|JSON/],
+    );
+    damaged(
+      'checkpoint.lowt of format version 2',
+      suspects,
+      (r) => {
+        const f = readTensorFile(checkpoint(r));
+        writeTensorFile(checkpoint(r), { ...f, version: 2 });
+      },
+      [/checkpoint\.lowt/, /version 2/],
+    );
 
-  // ---- report and suspects: which folder, and where the output goes ----
-  const ownFile = (command: 'report' | 'suspects', file: string) =>
+    // ---- samples.lowt and the mentor file ----
+    const samples = (run: string) => join(run, 'samples.lowt');
+    damaged(
+      'samples.lowt without its labels tensor',
+      suspects,
+      (r) => editHeader(samples(r), (h) => (h.tensors = h.tensors.filter((t) => t.name !== 'labels'))),
+      [/samples\.lowt/, /labels/],
+    );
+    const mentorEval = (dir: string) => ['mentornet', 'eval', '--mentor', join(dir, 'mentor.lowt'), '--from', join(dir, 'run')];
+    const withMentor = (damage: (file: string) => void) => (dir: string) => {
+      withRun(dir);
+      copyFixture(join(fx, 'mentor.lowt'), join(dir, 'mentor.lowt'));
+      damage(join(dir, 'mentor.lowt'));
+    };
+    const mentorTensor = () => 'fc1.weight';
     cases.push(
-      cliCase(`${command} --out the run's own ${file}`, (dir) => [command, join(dir, 'run'), '--no-images', '--out', join(dir, 'run', file)], {
-        prepare: withRun,
-        message: [/--out/, new RegExp(file.replace('.', '\\.'))],
+      cliCase('mentor file with flipped payload bytes', mentorEval, {
+        prepare: withMentor((f) => flipPayloadBytes(f, mentorTensor())),
+        message: [/mentor\.lowt/, tensorName(mentorTensor()), /CRC|checksum|corrupt/i],
+      }),
+      cliCase('mentor file truncated', mentorEval, {
+        prepare: withMentor((f) => writeFileSync(f, readFileSync(f).subarray(0, 200))),
+        message: [/mentor\.lowt/, /truncated/],
       }),
     );
-  for (const file of ['checkpoint.lowt', 'metrics.csv', 'config.json']) ownFile('report', file);
-  for (const file of ['metrics.csv', 'checkpoint.lowt']) ownFile('suspects', file);
-  const notARun = (name: string, args: (dir: string) => string[], prepare: (dir: string) => void, message: RegExp[]) => cases.push(cliCase(name, args, { prepare, message, absent: ['report.html'] }));
-  notARun('report on a folder that does not exist', (dir) => ['report', join(dir, 'nowhere'), '--no-images', '--out', join(dir, 'report.html')], () => {}, [/nowhere/, /not found|does not exist|no such/i]);
-  notARun('report on an empty folder', (dir) => ['report', join(dir, 'empty'), '--no-images', '--out', join(dir, 'report.html')], (dir) => mkdirSync(join(dir, 'empty')), [/empty/, /not a run folder|experiment folder/]);
-  notARun('suspects on a folder that does not exist', (dir) => ['suspects', join(dir, 'nowhere')], () => {}, [/nowhere/, /not found|does not exist|no such|not a run folder/i]);
-  notARun('suspects on an empty folder', (dir) => ['suspects', join(dir, 'empty')], (dir) => mkdirSync(join(dir, 'empty')), [/empty/, /not a run folder/]);
-  damaged('suspects on a run without its checkpoint', suspects, (r) => rmSync(checkpoint(r)), [/run/, /checkpoint\.lowt|per-sample history/]);
-  return cases;
-}, async (root) => {
-  writeTinyMnist(join(root, 'data'), 100, 20);
-  await trainFixture([...quickTrain(join(root, 'data'), join(root, 'run')), '--epochs', '2', '--noise', 'symmetric:0.3', '--strategy', 'low:lambda=0.1'], root);
-  await trainFixture(['mentornet', 'pretrain', '--from', join(root, 'run'), '--out', join(root, 'mentor.lowt'), '--epochs', '1', '--threads', '1'], root);
-});
+
+    // ---- metrics.csv, config.json, final.json, diverged.json, experiment.json ----
+    const metrics = (run: string) => join(run, 'metrics.csv');
+    const metricsText = () => readFileSync(join(fx, 'run', 'metrics.csv'), 'utf8');
+    damaged('metrics.csv empty (report)', report, (r) => writeFileSync(metrics(r), ''), [/metrics\.csv/, /empty|corrupt|header/]);
+    damaged(
+      'metrics.csv with a header only (report)',
+      report,
+      (r) => writeFileSync(metrics(r), metricsText().split('\n')[0] + '\n'),
+      [/metrics\.csv/],
+      { exit: [0, 1], absent: [] },
+    );
+    damaged(
+      'metrics.csv with a non-numeric cell (report)',
+      report,
+      (r) => writeFileSync(metrics(r), withCell(metricsText(), 3, 1, 'abc')),
+      [/metrics\.csv/, /corrupt/, /row 3/, /lr|column 2/],
+    );
+    damaged(
+      'metrics.csv with a non-numeric cell (suspects)',
+      suspects,
+      (r) => writeFileSync(metrics(r), withCell(metricsText(), 2, 2, 'oops')),
+      [/metrics\.csv/, /corrupt/, /row 2/, /train_loss|column 3/],
+    );
+    damaged('metrics.csv of random bytes (report)', report, (r) => writeFileSync(metrics(r), patternBytes(700, 24)), [
+      /metrics\.csv/,
+      /corrupt/,
+    ]);
+    const config = (run: string) => join(run, 'config.json');
+    damaged('config.json empty (report)', report, (r) => writeFileSync(config(r), ''), [/config\.json/, /JSON|empty/]);
+    damaged('config.json invalid JSON (suspects)', suspects, (r) => writeFileSync(config(r), '{"dataset": "mnist",'), [
+      /config\.json/,
+      /JSON/,
+    ]);
+    damaged('config.json holding an array (report)', report, (r) => writeFileSync(config(r), '[1, 2]'), [
+      /config\.json/,
+      /object|not a run configuration/,
+    ]);
+    damaged(
+      'final.json invalid JSON, no metrics.csv (report)',
+      report,
+      (r) => {
+        rmSync(metrics(r));
+        writeFileSync(join(r, 'final.json'), '{"rows": [');
+      },
+      [/final\.json/, /JSON/],
+    );
+    cases.push(
+      cliCase(
+        'experiment.json invalid JSON (report)',
+        (dir) => ['report', join(dir, 'exp'), '--no-images', '--out', join(dir, 'report.html')],
+        {
+          prepare: (dir) => {
+            mkdirSync(join(dir, 'exp'));
+            writeFileSync(join(dir, 'exp', 'experiment.json'), '{"strategies": ["normal"');
+          },
+          message: [/experiment\.json/, /JSON/],
+          absent: ['report.html'],
+        },
+      ),
+    );
+
+    // ---- report and suspects: which folder, and where the output goes ----
+    const ownFile = (command: 'report' | 'suspects', file: string) =>
+      cases.push(
+        cliCase(
+          `${command} --out the run's own ${file}`,
+          (dir) => [command, join(dir, 'run'), '--no-images', '--out', join(dir, 'run', file)],
+          {
+            prepare: withRun,
+            message: [/--out/, new RegExp(file.replace('.', '\\.'))],
+          },
+        ),
+      );
+    for (const file of ['checkpoint.lowt', 'metrics.csv', 'config.json']) ownFile('report', file);
+    for (const file of ['metrics.csv', 'checkpoint.lowt']) ownFile('suspects', file);
+    const notARun = (name: string, args: (dir: string) => string[], prepare: (dir: string) => void, message: RegExp[]) =>
+      cases.push(cliCase(name, args, { prepare, message, absent: ['report.html'] }));
+    notARun(
+      'report on a folder that does not exist',
+      (dir) => ['report', join(dir, 'nowhere'), '--no-images', '--out', join(dir, 'report.html')],
+      () => {},
+      [/nowhere/, /not found|does not exist|no such/i],
+    );
+    notARun(
+      'report on an empty folder',
+      (dir) => ['report', join(dir, 'empty'), '--no-images', '--out', join(dir, 'report.html')],
+      (dir) => mkdirSync(join(dir, 'empty')),
+      [/empty/, /not a run folder|experiment folder/],
+    );
+    notARun(
+      'suspects on a folder that does not exist',
+      (dir) => ['suspects', join(dir, 'nowhere')],
+      () => {},
+      [/nowhere/, /not found|does not exist|no such|not a run folder/i],
+    );
+    notARun(
+      'suspects on an empty folder',
+      (dir) => ['suspects', join(dir, 'empty')],
+      (dir) => mkdirSync(join(dir, 'empty')),
+      [/empty/, /not a run folder/],
+    );
+    damaged('suspects on a run without its checkpoint', suspects, (r) => rmSync(checkpoint(r)), [
+      /run/,
+      /checkpoint\.lowt|per-sample history/,
+    ]);
+    return cases;
+  },
+  async (root) => {
+    writeTinyMnist(join(root, 'data'), 100, 20);
+    await trainFixture(
+      [...quickTrain(join(root, 'data'), join(root, 'run')), '--epochs', '2', '--noise', 'symmetric:0.3', '--strategy', 'low:lambda=0.1'],
+      root,
+    );
+    await trainFixture(
+      ['mentornet', 'pretrain', '--from', join(root, 'run'), '--out', join(root, 'mentor.lowt'), '--epochs', '1', '--threads', '1'],
+      root,
+    );
+  },
+);

@@ -121,7 +121,11 @@ const torchModule = ${JSON.stringify(join(ROOT, 'src', 'torch', 'index.ts'))};
  * Worker to load the sources). The script catches what the body throws and prints it as JSON; it
  * exits 0 either way, so a non-zero exit or a signal is the process itself failing.
  */
-export async function runScript(dir: string, body: string, o: Partial<ChildOptions> = {}): Promise<{ outcome: Outcome; result: ScriptResult | null }> {
+export async function runScript(
+  dir: string,
+  body: string,
+  o: Partial<ChildOptions> = {},
+): Promise<{ outcome: Outcome; result: ScriptResult | null }> {
   // .mts: an ES module wherever it is (top-level await), with no package.json around it.
   const file = join(dir, 'case-script.mts');
   const script = `${SCRIPT_PRELUDE}
@@ -163,7 +167,9 @@ export function fingerprint(dir: string): Map<string, string> {
 /** The files of `before` that are gone or different in `after`, except those `mayChange` allows. */
 export function lostFiles(before: Map<string, string>, after: Map<string, string>, mayChange: readonly string[] = []): string[] {
   const allowed = (path: string) => mayChange.some((p) => path === p || path.startsWith(`${p}/`));
-  return [...before].filter(([path, print]) => after.get(path) !== print && !allowed(path)).map(([path]) => (after.has(path) ? `${path} (changed)` : `${path} (removed)`));
+  return [...before]
+    .filter(([path, print]) => after.get(path) !== print && !allowed(path))
+    .map(([path]) => (after.has(path) ? `${path} (changed)` : `${path} (removed)`));
 }
 
 /** What a case must do. */
@@ -218,7 +224,10 @@ export function cliCase(
 export function libraryCase(
   name: string,
   body: string,
-  expect: { error?: readonly RegExp[]; returns?: (value: unknown) => boolean; prepare?: (dir: string) => void | Promise<void> } & Pick<Expectation, 'notMessage' | 'check' | 'timeoutMs'>,
+  expect: { error?: readonly RegExp[]; returns?: (value: unknown) => boolean; prepare?: (dir: string) => void | Promise<void> } & Pick<
+    Expectation,
+    'notMessage' | 'check' | 'timeoutMs'
+  >,
 ): BadInputCase {
   return {
     name,
@@ -298,24 +307,33 @@ function messageOf(outcome: Outcome, result: ScriptResult | null): string {
 }
 
 /** Judges one finished case; returns its verdict and, when it failed, why. */
-async function judge(c: BadInputCase, dir: string, before: Map<string, string>, outcome: Outcome, result: ScriptResult | null): Promise<{ verdict: Verdict; why: string }> {
+async function judge(
+  c: BadInputCase,
+  dir: string,
+  before: Map<string, string>,
+  outcome: Outcome,
+  result: ScriptResult | null,
+): Promise<{ verdict: Verdict; why: string }> {
   const e = c.expect;
   const shown = `exit ${outcome.code}${outcome.signal ? `, signal ${outcome.signal}` : ''}\nstderr: ${outcome.stderr.slice(-2000)}\nstdout: ${outcome.stdout.slice(-800)}`;
   if (outcome.timedOut) return { verdict: 'hang', why: `still running after ${(e.timeoutMs ?? CASE_TIMEOUT_MS) / 1000} s\n${shown}` };
   if (outcome.signal && !(e.signals ?? []).includes(outcome.signal)) {
-    if ((e.sent ?? []).includes(outcome.signal)) return { verdict: 'wrong outcome', why: `ended by the ${outcome.signal} it was sent instead of handling it\n${shown}` };
+    if ((e.sent ?? []).includes(outcome.signal))
+      return { verdict: 'wrong outcome', why: `ended by the ${outcome.signal} it was sent instead of handling it\n${shown}` };
     return { verdict: 'crash', why: `killed by ${outcome.signal}\n${shown}` };
   }
   const lost = lostFiles(before, fingerprint(dir), e.mayChange);
   if (lost.length) return { verdict: 'files lost', why: `files changed or removed: ${lost.join(', ')}\n${shown}` };
   const exits = e.exit ?? [1, 2];
-  if (!outcome.signal && !exits.includes(outcome.code ?? -1)) return { verdict: 'wrong outcome', why: `exit code ${outcome.code}, expected ${exits.join(' or ')}\n${shown}` };
+  if (!outcome.signal && !exits.includes(outcome.code ?? -1))
+    return { verdict: 'wrong outcome', why: `exit code ${outcome.code}, expected ${exits.join(' or ')}\n${shown}` };
   const present = (e.absent ?? []).filter((p) => existsSync(join(dir, p)));
   if (present.length) return { verdict: 'wrong outcome', why: `written before the refusal: ${present.join(', ')}\n${shown}` };
   const message = messageOf(outcome, result);
   const failedToFail = outcome.code !== 0 || result?.threw;
   for (const pattern of failedToFail ? (e.message ?? []) : []) {
-    if (!pattern.test(message)) return { verdict: 'wrong message', why: `message does not match ${pattern}\n${shown}\nmessage: ${message}` };
+    if (!pattern.test(message))
+      return { verdict: 'wrong message', why: `message does not match ${pattern}\n${shown}\nmessage: ${message}` };
   }
   for (const pattern of [...(e.notMessage ?? []), DOUBLED_PREFIX, STACK_FRAME]) {
     if (pattern.test(message)) return { verdict: 'wrong message', why: `message matches ${pattern}\nmessage: ${message}` };
@@ -328,23 +346,32 @@ async function judge(c: BadInputCase, dir: string, before: Map<string, string>, 
   return { verdict: 'ok', why: '' };
 }
 
-
 /**
  * Registers the cases (two at a time, each in a folder of its own under one temporary folder)
  * and a last test printing the tally. `cases` is given the fixtures folder, which `fixtures`
  * fills once before the first case runs; cases copy what they need from it into their own folder.
  */
-export function badInputSuite(label: string, cases: (fixtures: string) => BadInputCase[], fixtures?: (root: string) => Promise<void>): void {
+export function badInputSuite(
+  label: string,
+  cases: (fixtures: string) => BadInputCase[],
+  fixtures?: (root: string) => Promise<void>,
+): void {
   const temp = makeTempDir(`bad-input-${label}`);
   after(temp.remove);
   const root = join(temp.dir, 'fixtures');
-  const tally: Tally = { counts: { ok: 0, crash: 0, hang: 0, 'files lost': 0, 'wrong outcome': 0, 'wrong message': 0 }, cases: 0, started: Date.now(), ended: 0 };
+  const tally: Tally = {
+    counts: { ok: 0, crash: 0, hang: 0, 'files lost': 0, 'wrong outcome': 0, 'wrong message': 0 },
+    cases: 0,
+    started: Date.now(),
+    ended: 0,
+  };
   const failed: string[] = [];
   let ready: Promise<void> | null = null;
-  const setUp = () => (ready ??= (async () => {
-    mkdirSync(root, { recursive: true });
-    await fixtures?.(root);
-  })());
+  const setUp = () =>
+    (ready ??= (async () => {
+      mkdirSync(root, { recursive: true });
+      await fixtures?.(root);
+    })());
   describe(`bad input: ${label}`, { concurrency: 2 }, () => {
     cases(root).forEach((c, i) => {
       test(c.name, async () => {
@@ -375,11 +402,26 @@ export function badInputSuite(label: string, cases: (fixtures: string) => BadInp
 // ---- fixtures: tiny inputs in the formats the readers expect ----
 
 /** An MNIST-layout split of `n` 28 x 28 noise images (labels cycling over 10 classes) in `dir`. */
-export function writeIdxSplit(dir: string, split: 'train' | 'test', n: number, o: { rows?: number; cols?: number; seed?: number } = {}): void {
+export function writeIdxSplit(
+  dir: string,
+  split: 'train' | 'test',
+  n: number,
+  o: { rows?: number; cols?: number; seed?: number } = {},
+): void {
   const prefix = split === 'train' ? 'train' : 't10k';
   const [rows, cols] = [o.rows ?? 28, o.cols ?? 28];
-  writeFile(join(dir, `${prefix}-images-idx3-ubyte`), idxBytes(IDX_IMAGES_MAGIC, [n, rows, cols], patternBytes(n * rows * cols, o.seed ?? (split === 'train' ? 1 : 2))));
-  writeFile(join(dir, `${prefix}-labels-idx1-ubyte`), idxBytes(IDX_LABELS_MAGIC, [n], Uint8Array.from({ length: n }, (_, i) => i % 10)));
+  writeFile(
+    join(dir, `${prefix}-images-idx3-ubyte`),
+    idxBytes(IDX_IMAGES_MAGIC, [n, rows, cols], patternBytes(n * rows * cols, o.seed ?? (split === 'train' ? 1 : 2))),
+  );
+  writeFile(
+    join(dir, `${prefix}-labels-idx1-ubyte`),
+    idxBytes(
+      IDX_LABELS_MAGIC,
+      [n],
+      Uint8Array.from({ length: n }, (_, i) => i % 10),
+    ),
+  );
 }
 
 /** A tiny MNIST-layout dataset: 40 training and 20 test images. */
@@ -390,7 +432,22 @@ export function writeTinyMnist(dir: string, train = 40, test = 20): void {
 
 /** The options of a quick `low train` on `data` (tiny, one epoch, one thread) into `out`. */
 export function quickTrain(data: string, out: string): string[] {
-  return ['train', '--dataset', 'mnist', '--data-dir', data, '--epochs', '1', '--batch-size', '8', '--threads', '1', '--quiet', '--out', out];
+  return [
+    'train',
+    '--dataset',
+    'mnist',
+    '--data-dir',
+    data,
+    '--epochs',
+    '1',
+    '--batch-size',
+    '8',
+    '--threads',
+    '1',
+    '--quiet',
+    '--out',
+    out,
+  ];
 }
 
 /** Copies a fixture (file or folder) into a case folder, where the case may break its copy. */

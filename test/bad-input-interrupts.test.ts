@@ -18,7 +18,14 @@ type Moment = 'config-written' | 'first-epoch-done';
  * Starts `args`, sends `signals` (5 ms apart) at `moment`, to the child alone or to its process
  * group as a terminal's Ctrl-C does, and returns how it ended.
  */
-function interrupted(args: string[], dir: string, runDir: string, moment: Moment, signals: NodeJS.Signals[], toGroup = false): Promise<Outcome> {
+function interrupted(
+  args: string[],
+  dir: string,
+  runDir: string,
+  moment: Moment,
+  signals: NodeJS.Signals[],
+  toGroup = false,
+): Promise<Outcome> {
   let sent = false;
   const send = (child: ChildProcess) => {
     if (sent) return;
@@ -55,43 +62,102 @@ async function resumesAndFinishes(args: string[], dir: string, runDirs: string[]
   }
 }
 
-badInputSuite('interrupts', (fx) => {
-  const train = (dir: string) => ['train', '--dataset', 'mnist', '--data-dir', join(dir, 'data'), '--strategy', 'low:lambda=0.1', '--epochs', String(EPOCHS), '--batch-size', '4', '--threads', '1', '--jsonl', '--out', join(dir, 'run')];
-  const withData = (dir: string) => copyFixture(join(fx, 'data'), join(dir, 'data'));
-  const trainCase = (name: string, moment: Moment, signals: NodeJS.Signals[], message: RegExp[], exit: number[], allowed: NodeJS.Signals[] = []): BadInputCase => ({
-    name,
-    prepare: withData,
-    run: async (dir) => ({ outcome: await interrupted(train(dir), dir, join(dir, 'run'), moment, signals), result: null }),
-    expect: {
-      exit,
-      sent: signals,
-      signals: allowed,
-      message,
-      mayChange: ['run'],
-      check: (dir) => resumesAndFinishes(train(dir), dir, [join(dir, 'run')]),
-    },
-  });
-  const compareArgs = (dir: string) => ['compare', '--dataset', 'mnist', '--data-dir', join(dir, 'data'), '--strategies', 'normal;focal', '--seeds', '1', '--jobs', '2', '--epochs', String(EPOCHS), '--batch-size', '4', '--threads', '1', '--jsonl', '--quiet', '--out', join(dir, 'exp')];
-  const compareRuns = (dir: string) => ['normal', 'focal'].map((s) => join(dir, 'exp', 'runs', s, 'seed-0'));
-  return [
-    trainCase('SIGINT before the first batch', 'config-written', ['SIGINT'], [/interrupted/, /run the same command again/], [130]),
-    trainCase('SIGINT in the middle of an epoch', 'first-epoch-done', ['SIGINT'], [/interrupted( in epoch \d+ after batch \d+|; \d+ epoch\(s\) are checkpointed)/, /resume/], [130]),
-    // The second one while the data are still loading, so that it always finds the first one's handler.
-    trainCase('SIGINT twice', 'config-written', ['SIGINT', 'SIGINT'], [], [130]),
-    trainCase('SIGTERM in the middle of an epoch', 'first-epoch-done', ['SIGTERM'], [], [130, 143], ['SIGTERM']),
-    {
-      name: 'SIGINT to the process group of low compare',
+badInputSuite(
+  'interrupts',
+  (fx) => {
+    const train = (dir: string) => [
+      'train',
+      '--dataset',
+      'mnist',
+      '--data-dir',
+      join(dir, 'data'),
+      '--strategy',
+      'low:lambda=0.1',
+      '--epochs',
+      String(EPOCHS),
+      '--batch-size',
+      '4',
+      '--threads',
+      '1',
+      '--jsonl',
+      '--out',
+      join(dir, 'run'),
+    ];
+    const withData = (dir: string) => copyFixture(join(fx, 'data'), join(dir, 'data'));
+    const trainCase = (
+      name: string,
+      moment: Moment,
+      signals: NodeJS.Signals[],
+      message: RegExp[],
+      exit: number[],
+      allowed: NodeJS.Signals[] = [],
+    ): BadInputCase => ({
+      name,
       prepare: withData,
-      run: async (dir) => ({ outcome: await interrupted(compareArgs(dir), dir, compareRuns(dir)[1]!, 'config-written', ['SIGINT'], true), result: null }),
+      run: async (dir) => ({ outcome: await interrupted(train(dir), dir, join(dir, 'run'), moment, signals), result: null }),
       expect: {
-        exit: [130],
-        sent: ['SIGINT'],
-        message: [/interrupted/, /run the same command again/],
-        mayChange: ['exp'],
-        check: (dir) => resumesAndFinishes(compareArgs(dir), dir, compareRuns(dir)),
+        exit,
+        sent: signals,
+        signals: allowed,
+        message,
+        mayChange: ['run'],
+        check: (dir) => resumesAndFinishes(train(dir), dir, [join(dir, 'run')]),
       },
-    },
-  ];
-}, async (root) => {
-  writeTinyMnist(join(root, 'data'), 1000, 40);
-});
+    });
+    const compareArgs = (dir: string) => [
+      'compare',
+      '--dataset',
+      'mnist',
+      '--data-dir',
+      join(dir, 'data'),
+      '--strategies',
+      'normal;focal',
+      '--seeds',
+      '1',
+      '--jobs',
+      '2',
+      '--epochs',
+      String(EPOCHS),
+      '--batch-size',
+      '4',
+      '--threads',
+      '1',
+      '--jsonl',
+      '--quiet',
+      '--out',
+      join(dir, 'exp'),
+    ];
+    const compareRuns = (dir: string) => ['normal', 'focal'].map((s) => join(dir, 'exp', 'runs', s, 'seed-0'));
+    return [
+      trainCase('SIGINT before the first batch', 'config-written', ['SIGINT'], [/interrupted/, /run the same command again/], [130]),
+      trainCase(
+        'SIGINT in the middle of an epoch',
+        'first-epoch-done',
+        ['SIGINT'],
+        [/interrupted( in epoch \d+ after batch \d+|; \d+ epoch\(s\) are checkpointed)/, /resume/],
+        [130],
+      ),
+      // The second one while the data are still loading, so that it always finds the first one's handler.
+      trainCase('SIGINT twice', 'config-written', ['SIGINT', 'SIGINT'], [], [130]),
+      trainCase('SIGTERM in the middle of an epoch', 'first-epoch-done', ['SIGTERM'], [], [130, 143], ['SIGTERM']),
+      {
+        name: 'SIGINT to the process group of low compare',
+        prepare: withData,
+        run: async (dir) => ({
+          outcome: await interrupted(compareArgs(dir), dir, compareRuns(dir)[1]!, 'config-written', ['SIGINT'], true),
+          result: null,
+        }),
+        expect: {
+          exit: [130],
+          sent: ['SIGINT'],
+          message: [/interrupted/, /run the same command again/],
+          mayChange: ['exp'],
+          check: (dir) => resumesAndFinishes(compareArgs(dir), dir, compareRuns(dir)),
+        },
+      },
+    ];
+  },
+  async (root) => {
+    writeTinyMnist(join(root, 'data'), 1000, 40);
+  },
+);
