@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateConfig, type RunConfig } from './config.js';
+import { parseStrategy } from '../weighting/registry.js';
 import { lockFolder } from './folder-lock.js';
 import { executeRuns, planRuns, readOutcome, refuseConflicts, type PlannedRun, type RunExecutor, type RunOutcome } from './experiment.js';
 import { formatSummary, formatTuning, summarize, summaryCsv, type ExperimentSummary, type SummaryMetric } from './summary.js';
@@ -47,6 +48,10 @@ export interface ExperimentResult {
 
 export async function runExperiment(o: ExperimentOptions): Promise<ExperimentResult> {
   validateConfig({ ...o.base, strategy: 'normal', seed: 0 } as RunConfig);
+  // Every spec is checked before the folder is made: a typo fails here, not after hours of tuning.
+  if (o.strategies.length === 0) throw new RangeError("strategies: the list is empty, expected specs separated by ';' (e.g. 'normal;low')");
+  for (const text of o.strategies) parseStrategy(text);
+  if (o.lambdas.length === 0) throw new RangeError('lambdas: the list is empty, expected at least one value of the swept option');
   mkdirSync(o.out, { recursive: true });
   // Two commands on one folder would train the same runs twice at once, each overwriting the other's files.
   const release = lockFolder(o.out, 'low compare');
