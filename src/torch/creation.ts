@@ -29,6 +29,9 @@ function inferShape(data: Nested): number[] {
 function flattenNested(data: Nested, shape: number[], depth: number, out: number[]): void {
   if (depth === shape.length) {
     if (Array.isArray(data)) throw new RangeError(`tensor(): ragged nested array (too deep at depth ${depth})`);
+    if (typeof data !== 'number' && typeof data !== 'boolean') {
+      throw new TypeError(`tensor(): element ${out.length} is ${describeValue(data)}, expected a number or a boolean`);
+    }
     out.push(typeof data === 'boolean' ? Number(data) : data);
     return;
   }
@@ -59,6 +62,9 @@ export function tensor(data: TypedArrayLike | Nested, options: TensorOptions & {
     array = data;
     shape = options.shape ?? [data.length];
   } else {
+    if (!Array.isArray(data) && typeof data !== 'number' && typeof data !== 'boolean') {
+      throw new TypeError(`tensor(): data must be a typed array, a number or a nested array of numbers, got ${describeValue(data)}`);
+    }
     shape = options.shape ?? inferShape(data);
     const flat: number[] = [];
     flattenNested(data, inferShape(data), 0, flat);
