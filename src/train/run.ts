@@ -190,21 +190,7 @@ async function trainInFolder(config: RunConfig, data: RunData, strategy: Strateg
   const divergedFile = join(o.out, DIVERGED_FILE);
   writeSamplesFile(o.out, data);
 
-  // Same seed -> same initial weights for every strategy (the paper's protocol).
-  torch.manualSeed(config.seed);
-  const [c, h, w] = data.train.shape;
-  const model = createModel(config.model, {
-    numClasses: data.numClasses,
-    inChannels: c,
-    inputSize: h === w ? h : Math.max(h, w),
-    dropRate: config.dropRate,
-  });
-  const optimizer = new SGD(model.parameters(), {
-    lr: config.lr,
-    momentum: config.momentum,
-    nesterov: config.nesterov,
-    weightDecay: config.weightDecay,
-  });
+  const { model, optimizer } = freshModel(config, data);
   const schedule = scheduleFor(config);
   let history = new SampleHistory(config.epochs, data.train.labels.length);
   let rows: MetricsRow[] = [];
@@ -225,19 +211,8 @@ async function trainInFolder(config: RunConfig, data: RunData, strategy: Strateg
   const checkpoint = (completed: number, open?: OpenEpoch) =>
     saveCheckpoint(checkpointFile, model, optimizer, { epoch: completed, rows, history, strategyState: strategy.state?.(), open });
 
-  // A sampling strategy gets candidate batches, presample times the batch, in its own order. The
-  // images reach the loader's worker thread through shared memory: copied there once now, before
-  // training, rather than inside the first epoch.
-  const sampling = strategy.sampling;
+  const loader = trainLoader(config, data, strategy);
   const trainSize = data.train.labels.length;
-  const candidateOrder = sampling?.candidateOrder;
-  const loader = new DataLoader(shareImages(data.train), {
-    batchSize: config.batchSize * (sampling?.presample ?? 1),
-    shuffle: true,
-    seed: config.seed,
-    transform: augmentationFor(config.dataset, true, { augment: config.augment }),
-    sampler: candidateOrder && ((epoch: number) => candidateOrder(epoch, trainSize)),
-  });
   const evalTransform = augmentationFor(config.dataset, false);
   o.onProgress?.({ kind: 'start', config, fromEpoch: startEpoch, fromBatch: resume?.batches ?? 0, trainSize, batches: loader.numBatches });
   const run: Training = { config, model, optimizer, strategy, loader, history, out: o.out, signal: o.signal, onProgress: o.onProgress };
@@ -271,6 +246,43 @@ async function trainInFolder(config: RunConfig, data: RunData, strategy: Strateg
   }
   o.onProgress?.({ kind: 'done', rows });
   return { rows, final, out: o.out };
+}
+
+/** The run's model at its seeded initialisation (the same for every strategy of a seed, the paper's protocol) and its optimizer. */
+function freshModel(config: RunConfig, data: RunData): { model: Module; optimizer: Optimizer } {
+  torch.manualSeed(config.seed);
+  const [c, h, w] = data.train.shape;
+  const model = createModel(config.model, {
+    numClasses: data.numClasses,
+    inChannels: c,
+    inputSize: h === w ? h : Math.max(h, w),
+    dropRate: config.dropRate,
+  });
+  const optimizer = new SGD(model.parameters(), {
+    lr: config.lr,
+    momentum: config.momentum,
+    nesterov: config.nesterov,
+    weightDecay: config.weightDecay,
+  });
+  return { model, optimizer };
+}
+
+/**
+ * The training batches. A sampling strategy gets candidate batches, presample times the batch, in
+ * its own order. The images reach the loader's worker thread through shared memory: copied there
+ * once now, before training, rather than inside the first epoch.
+ */
+function trainLoader(config: RunConfig, data: RunData, strategy: Strategy): DataLoader {
+  const sampling = strategy.sampling;
+  const trainSize = data.train.labels.length;
+  const candidateOrder = sampling?.candidateOrder;
+  return new DataLoader(shareImages(data.train), {
+    batchSize: config.batchSize * (sampling?.presample ?? 1),
+    shuffle: true,
+    seed: config.seed,
+    transform: augmentationFor(config.dataset, true, { augment: config.augment }),
+    sampler: candidateOrder && ((epoch: number) => candidateOrder(epoch, trainSize)),
+  });
 }
 
 /**
