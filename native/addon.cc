@@ -98,8 +98,13 @@ Napi::Value wrap(Napi::Env env, Tensor t) {
   return ext;
 }
 
+// A bad argument: its type (raised as a JavaScript TypeError), or, as ArgRangeError, its value
+// (a RangeError), as Node's own functions report them.
 struct ArgError : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+struct ArgRangeError : ArgError {
+  using ArgError::ArgError;
 };
 
 Handle* handleOf(const Napi::Value& v, size_t i) {
@@ -185,7 +190,7 @@ struct From<int64_t> {
     if (!(std::fabs(d) <= 9007199254740992.0) || d != std::trunc(d)) {
       std::ostringstream got;
       got << d;
-      throw ArgError("argument " + std::to_string(i) + ": expected an integer (at most 2^53 in magnitude), got " + got.str());
+      throw ArgRangeError("argument " + std::to_string(i) + ": expected an integer (at most 2^53 in magnitude), got " + got.str());
     }
     return static_cast<int64_t>(d);
   }
@@ -319,9 +324,14 @@ Napi::Value toJs(Napi::Env env, const std::tuple<Tensor, Tensor>& t) {
 // because napi_throw_error fails only when an exception is already pending (it propagates) or
 // when the environment can no longer run JavaScript (a Worker being terminated), where there is
 // nobody left to tell.
-void throwJs(napi_env env, const char* name, const char* message) noexcept {
+enum class JsError { Error, TypeError, RangeError };
+
+void throwJs(napi_env env, const char* name, const char* message, JsError kind = JsError::Error) noexcept {
   try {
-    napi_throw_error(env, nullptr, (std::string(name) + ": " + message).c_str());
+    const std::string text = std::string(name) + ": " + message;
+    if (kind == JsError::TypeError) napi_throw_type_error(env, nullptr, text.c_str());
+    else if (kind == JsError::RangeError) napi_throw_range_error(env, nullptr, text.c_str());
+    else napi_throw_error(env, nullptr, text.c_str());
   } catch (...) {
     napi_throw_error(env, nullptr, name);  // out of memory for the message
   }
@@ -345,6 +355,16 @@ napi_value guarded(napi_env env, const char* name, Fn&& body) noexcept {
       // pending exception into `e`, so throw it again (that fails harmlessly during shutdown). An
       // error without a value cannot be thrown as it is: its message is.
       if (napi_throw(env, e.Value()) == napi_invalid_arg) throwJs(env, name, e.what());
+    } catch (const ArgRangeError& e) {
+      throwJs(env, name, e.what(), JsError::RangeError);
+    } catch (const ArgError& e) {
+      throwJs(env, name, e.what(), JsError::TypeError);
+    } catch (const c10::TypeError& e) {
+      throwJs(env, name, e.what_without_backtrace(), JsError::TypeError);
+    } catch (const c10::IndexError& e) {
+      throwJs(env, name, e.what_without_backtrace(), JsError::RangeError);
+    } catch (const c10::ValueError& e) {
+      throwJs(env, name, e.what_without_backtrace(), JsError::RangeError);
     } catch (const c10::Error& e) {
       throwJs(env, name, e.what_without_backtrace());
     } catch (const std::exception& e) {
@@ -418,8 +438,8 @@ RawTypedArray rawTypedArray(const Napi::Value& v, size_t i) {
 int64_t elementCount(const Vec& shape, size_t i) {
   int64_t n = 1;
   for (auto d : shape) {
-    if (d < 0) throw ArgError("argument " + std::to_string(i) + ": negative dimension " + std::to_string(d) + " in shape");
-    if (__builtin_mul_overflow(n, d, &n)) throw ArgError("argument " + std::to_string(i) + ": shape has more elements than int64 can count");
+    if (d < 0) throw ArgRangeError("argument " + std::to_string(i) + ": negative dimension " + std::to_string(d) + " in shape");
+    if (__builtin_mul_overflow(n, d, &n)) throw ArgRangeError("argument " + std::to_string(i) + ": shape has more elements than int64 can count");
   }
   return n;
 }
@@ -440,15 +460,15 @@ Napi::Value affineBytes(const Napi::CallbackInfo& info) {
     return out;
   };
   std::vector<double> scale = toDoubles(info[2], 2), shift = toDoubles(info[3], 3);
-  if (shape.size() < 2) throw ArgError("argument 1: shape must be [B, C, ...], got " + std::to_string(shape.size()) + " dimension(s)");
+  if (shape.size() < 2) throw ArgRangeError("argument 1: shape must be [B, C, ...], got " + std::to_string(shape.size()) + " dimension(s)");
   const int64_t n = elementCount(shape, 1);
   if (n != static_cast<int64_t>(bytes.length)) {
-    throw ArgError("shape has " + std::to_string(n) + " elements but the array has " + std::to_string(bytes.length));
+    throw ArgRangeError("shape has " + std::to_string(n) + " elements but the array has " + std::to_string(bytes.length));
   }
   const int64_t batch = shape[0], channels = shape[1];
   for (const auto* values : {&scale, &shift}) {
     if (values->size() != 1 && static_cast<int64_t>(values->size()) != channels) {
-      throw ArgError("scale and shift need 1 or C = " + std::to_string(channels) + " values each, got " + std::to_string(scale.size()) +
+      throw ArgRangeError("scale and shift need 1 or C = " + std::to_string(channels) + " values each, got " + std::to_string(scale.size()) +
                      " and " + std::to_string(shift.size()));
     }
   }
@@ -486,7 +506,7 @@ Napi::Value fromArray(const Napi::CallbackInfo& info) {
   }
   const int64_t n = elementCount(shape, 1);
   if (n != static_cast<int64_t>(ta.length)) {
-    throw ArgError("shape has " + std::to_string(n) + " elements but the array has " + std::to_string(ta.length));
+    throw ArgRangeError("shape has " + std::to_string(n) + " elements but the array has " + std::to_string(ta.length));
   }
   Tensor t = at::empty(shape, at::TensorOptions().dtype(type));
   if (n) std::memcpy(t.data_ptr(), ta.data, n * t.element_size());
@@ -606,7 +626,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   d("setNumThreads", F(int64_t n) {
     const int64_t cores = usableCores();
     if (n < 1 || n > cores) {
-      throw ArgError("expected a thread count from 1 to " + std::to_string(cores) + " (the cores this process can use), got " + std::to_string(n));
+      throw ArgRangeError("expected a thread count from 1 to " + std::to_string(cores) + " (the cores this process can use), got " + std::to_string(n));
     }
     at::set_num_threads(static_cast<int>(n));
   });

@@ -17,30 +17,41 @@ import {
   type Expectation,
 } from './bad-input-harness.js';
 import { patternBytes } from './data-fixtures.js';
+import { crc32 } from 'node:zlib';
 
-/** A `.lowt` file taken apart: its 12-byte prefix fields, the JSON header and the payload after it. */
+/**
+ * A `.lowt` file taken apart: its prefix fields, the JSON header and the payload after it. Version 1:
+ * "LOWT" | u32 version | u32 header length | header; version 2 adds a u32 CRC-32 of the header
+ * before it (src/torch/serialize.ts), which writeTensorFile recomputes, so that an edited header
+ * is judged by its entries and not only by its checksum.
+ */
 interface TensorFile {
   version: number;
   header: { tensors: { name: string; dtype: string; shape: number[]; offset: number; bytes: number }[]; metadata: unknown };
   payload: Buffer;
 }
 
+const headerStart = (version: number) => (version === 1 ? 12 : 16);
+
 function readTensorFile(path: string): TensorFile {
   const bytes = readFileSync(path);
+  const version = bytes.readUInt32LE(4);
   const headerLength = bytes.readUInt32LE(8);
+  const start = headerStart(version);
   return {
-    version: bytes.readUInt32LE(4),
-    header: JSON.parse(bytes.toString('utf8', 12, 12 + headerLength)) as TensorFile['header'],
-    payload: bytes.subarray(12 + headerLength),
+    version,
+    header: JSON.parse(bytes.toString('utf8', start, start + headerLength)) as TensorFile['header'],
+    payload: bytes.subarray(start + headerLength),
   };
 }
 
 function writeTensorFile(path: string, f: TensorFile): void {
   const json = Buffer.from(JSON.stringify(f.header), 'utf8');
-  const prefix = Buffer.alloc(12);
+  const prefix = Buffer.alloc(headerStart(f.version));
   prefix.write('LOWT', 0, 'latin1');
   prefix.writeUInt32LE(f.version, 4);
   prefix.writeUInt32LE(json.length, 8);
+  if (f.version !== 1) prefix.writeUInt32LE(crc32(json), 12);
   writeFileSync(path, Buffer.concat([prefix, json, f.payload]));
 }
 
@@ -56,7 +67,7 @@ function flipPayloadBytes(path: string, name: string): void {
   const bytes = readFileSync(path);
   const headerLength = bytes.readUInt32LE(8);
   const entry = readTensorFile(path).header.tensors.find((t) => t.name === name)!;
-  const at = 12 + headerLength + entry.offset + Math.floor(entry.bytes / 2);
+  const at = headerStart(bytes.readUInt32LE(4)) + headerLength + entry.offset + Math.floor(entry.bytes / 2);
   for (let i = 0; i < 4; i++) bytes[at + i] = bytes[at + i]! ^ 0xff;
   writeFileSync(path, bytes);
 }
@@ -169,19 +180,19 @@ badInputSuite(
       suspects,
       (r) => {
         const bytes = readFileSync(checkpoint(r));
-        bytes[12] = '#'.charCodeAt(0);
+        bytes[headerStart(bytes.readUInt32LE(4))] = '#'.charCodeAt(0);
         writeFileSync(checkpoint(r), bytes);
       },
-      [/checkpoint\.lowt/, /corrupt header|JSON/],
+      [/checkpoint\.lowt/, /corrupt header|header is corrupt|JSON/],
     );
     damaged(
-      'checkpoint.lowt of format version 2',
+      'checkpoint.lowt of format version 3 (a newer low-ts)',
       suspects,
       (r) => {
         const f = readTensorFile(checkpoint(r));
-        writeTensorFile(checkpoint(r), { ...f, version: 2 });
+        writeTensorFile(checkpoint(r), { ...f, version: 3 });
       },
-      [/checkpoint\.lowt/, /version 2/],
+      [/checkpoint\.lowt/, /version 3/],
     );
 
     // ---- samples.lowt and the mentor file ----
@@ -225,7 +236,7 @@ badInputSuite(
       'metrics.csv with a non-numeric cell (report)',
       report,
       (r) => writeFileSync(metrics(r), withCell(metricsText(), 3, 1, 'abc')),
-      [/metrics\.csv/, /corrupt/, /row 3/, /lr|column 2/],
+      [/metrics\.csv/, /corrupt/, /row 3|line 3/, /lr|column 2/],
     );
     damaged(
       'metrics.csv with a non-numeric cell (suspects)',

@@ -57,7 +57,7 @@ test('an empty test split, or one of another image size, is refused before the f
   const empty = mnist('empty-test', { train: 20, test: 0 });
   await rejectsWith(
     prepareData(config(empty)),
-    `mnist (test split) in ${empty}: no test images, expected at least one (the test split is evaluated after every epoch)`,
+    `mnist (test split) in ${empty} (t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte): no test images, expected at least one (the test split is evaluated after every epoch)`,
   );
   const out = join(temp.dir, 'out-empty-test');
   await rejectsWith(trainRun(config(empty), { out }), /no test images/);
@@ -66,7 +66,7 @@ test('an empty test split, or one of another image size, is refused before the f
   const other = mnist('other-size', { train: 20, test: 10, testSize: 32 });
   await rejectsWith(
     prepareData(config(other)),
-    `mnist (test split) in ${other}: images of 1 x 32 x 32 (channels x height x width), but the training split's are 1 x 28 x 28, expected the same size`,
+    `mnist (test split) in ${other} (t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte): images of 1 x 32 x 32 (channels x height x width), but the training split's are 1 x 28 x 28, expected the same size`,
   );
   // Without the test split (tuning runs never load it) the training split alone is fine.
   const data = await prepareData(config(other, { evaluateTest: false, valFraction: 0.5 }));
@@ -76,7 +76,10 @@ test('an empty test split, or one of another image size, is refused before the f
 
 test('an empty training split, or one emptied by the validation hold-out, is refused', async () => {
   const empty = mnist('empty-train', { train: 0, test: 5 });
-  await rejectsWith(prepareData(config(empty)), `mnist (train split) in ${empty}: no training images, expected at least one`);
+  await rejectsWith(
+    prepareData(config(empty)),
+    `mnist (train split) in ${empty} (train-images-idx3-ubyte, train-labels-idx1-ubyte): no training images, expected at least one`,
+  );
   const tiny = mnist('tiny', { train: 4, test: 5 });
   // 5 % of 4 samples rounds to none: a validation split of nothing would score NaN.
   await rejectsWith(
@@ -146,7 +149,7 @@ test('low train: the data and strategy errors reach the terminal once, prefixed 
   assert.equal(testSplit.status, 1);
   assert.equal(
     testSplit.stderr.trim(),
-    `low: mnist (test split) in ${dir}: no test images, expected at least one (the test split is evaluated after every epoch)`,
+    `low: mnist (test split) in ${dir} (t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte): no test images, expected at least one (the test split is evaluated after every epoch)`,
   );
   const good = mnist('cli-good', { train: 20, test: 5 });
   const lambda = low([

@@ -6,7 +6,7 @@ import { threadCount } from './options.js';
 import { progressReporter } from './progress.js';
 import { withInterruptHandling } from '../train/interrupt.js';
 import type { RunConfig } from '../train/config.js';
-import { checkOutputFolder, makeOutputFolder } from '../io/output-path.js';
+import { checkOutputFolder } from '../io/output-path.js';
 
 export function runConfigCommand(): Command {
   return new Command('run-config')
@@ -22,7 +22,6 @@ export function runConfigCommand(): Command {
         throw new Error(`${file}: cannot read a run configuration (${(e as Error).message})`);
       }
       checkOutputFolder('--out', o.out, { refuse: 'experiment' });
-      makeOutputFolder('--out', o.out);
       const torch = await import('../torch/index.js');
       if (o.threads) torch.setNumThreads(o.threads);
       const { trainRun } = await import('../train/run.js');

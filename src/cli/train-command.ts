@@ -5,7 +5,7 @@ import { progressReporter } from './progress.js';
 import { nonNegativeInt } from './options.js';
 import { withInterruptHandling } from '../train/interrupt.js';
 import { strategyList, strategyUsage } from './strategy-help.js';
-import { checkOutputFolder, makeOutputFolder } from '../io/output-path.js';
+import { checkOutputFolder } from '../io/output-path.js';
 
 export function trainCommand(): Command {
   const cmd = new Command('train')
@@ -22,7 +22,6 @@ export function trainCommand(): Command {
     const config = validateConfig(configFromOptions(o, o.strategy, o.seed));
     // A folder that holds an experiment would get a run's files among its own.
     checkOutputFolder('--out', o.out, { refuse: 'experiment' });
-    makeOutputFolder('--out', o.out);
     const torch = await import('../torch/index.js');
     if (o.threads) torch.setNumThreads(o.threads);
     const { trainRun } = await import('../train/run.js');

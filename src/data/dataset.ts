@@ -18,6 +18,8 @@ export interface ImageDataset {
   ids: Int32Array;
   /** Class names, indexed by label. */
   classNames: string[];
+  /** The files (or folders) it was read from, for messages; absent for a dataset made in memory. */
+  files?: string[];
 }
 
 /** Which part of a dataset's official split to load. */

@@ -173,7 +173,8 @@ export async function loadDataset(name: string, options: LoadDatasetOptions): Pr
       const key = JSON.stringify([name, folder, options, paths.map((p) => [p, statSync(p as string).mtimeMs])]);
       let loaded = loadedSplits.get(key);
       if (!loaded) {
-        loaded = Promise.resolve(spec.load(paths as string[], folder, options));
+        const files = paths as string[];
+        loaded = Promise.resolve(spec.load(files, folder, options)).then((ds) => ({ ...ds, files: ds.files ?? files }));
         loadedSplits.set(key, loaded);
         loaded.catch(() => loadedSplits.delete(key));
       }

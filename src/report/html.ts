@@ -1,6 +1,7 @@
 // The HTML report of a run folder or an experiment folder: one self-contained file (inline CSS,
 // inline SVG charts, sample images as data URIs; no script, no external URL), readable on a
 // laptop screen. Also the page of `low suspects --out`.
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkOutputFile, checkOutputFolder, writeOutputFile } from '../io/output-path.js';
 import {
@@ -671,6 +672,10 @@ function listSome(items: string[], shown = 5): string {
 }
 
 export async function buildReport(folder: string, o: ReportOptions = {}): Promise<Report> {
+  if (!existsSync(folder))
+    throw new Error(
+      `${folder}: no such folder (not found), expected a run folder (low train --out) or an experiment folder (low compare --out)`,
+    );
   if (isExperimentFolder(folder)) return buildExperimentReport(folder, o);
   if (isRunFolder(folder)) return buildRunReport(folder, o);
   throw new Error(`${folder} is neither a run folder (config.json and metrics.csv) nor an experiment folder (experiment.json)`);

@@ -90,19 +90,32 @@ export function tensor(data: TypedArrayLike | Nested, options: TensorOptions & {
   return finish(t, options);
 }
 
+/** A shape is an array of non-negative integers: refused here with the function's name, before libtorch's own wording. */
+function checkShape(fn: string, shape: unknown): void {
+  if (!Array.isArray(shape)) throw new TypeError(`${fn}: shape must be an array of integers, got ${describeValue(shape)}`);
+  shape.forEach((d, i) => {
+    if (!(Number.isSafeInteger(d) && (d as number) >= 0))
+      throw new RangeError(`${fn}: shape[${i}] is ${describeValue(d)}, expected an integer >= 0`);
+  });
+}
+
 const dt = (o: TensorOptions): DType => o.dtype ?? 'float32';
 const dev = (o: TensorOptions): Device => o.device ?? 'cpu';
 
 export function zeros(shape: number[], o: TensorOptions = {}): Tensor {
+  checkShape('zeros', shape);
   return finish(wrap(native.zeros(shape, dt(o), dev(o))), o);
 }
 export function ones(shape: number[], o: TensorOptions = {}): Tensor {
+  checkShape('ones', shape);
   return finish(wrap(native.ones(shape, dt(o), dev(o))), o);
 }
 export function full(shape: number[], value: number, o: TensorOptions = {}): Tensor {
+  checkShape('full', shape);
   return finish(wrap(native.full(shape, value, dt(o), dev(o))), o);
 }
 export function empty(shape: number[], o: TensorOptions = {}): Tensor {
+  checkShape('empty', shape);
   return finish(wrap(native.empty(shape, dt(o), dev(o))), o);
 }
 export function scalar(value: number, o: TensorOptions = {}): Tensor {
@@ -122,14 +135,17 @@ export function eye(n: number, o: TensorOptions = {}): Tensor {
 }
 /** Uniform on [0, 1). */
 export function rand(shape: number[], o: TensorOptions = {}): Tensor {
+  checkShape('rand', shape);
   return finish(wrap(native.rand(shape, dt(o), dev(o))), o);
 }
 /** Standard normal. */
 export function randn(shape: number[], o: TensorOptions = {}): Tensor {
+  checkShape('randn', shape);
   return finish(wrap(native.randn(shape, dt(o), dev(o))), o);
 }
 /** Integers uniform on [low, high), int64. */
 export function randint(low: number, high: number, shape: number[], o: { device?: Device } = {}): Tensor {
+  checkShape('randint', shape);
   return wrap(native.randint(low, high, shape, o.device ?? 'cpu'));
 }
 /** A random permutation of 0..n-1, int64. */

@@ -132,10 +132,19 @@ export const DEFAULT_CONFIG: RunConfig = {
   seed: 0,
 };
 
-/** Checks every field; the error names the option and what was expected. */
+/** The command-line flag of a config field where it is not the field's name in kebab case. */
+const CLI_FLAGS: Record<string, string> = {
+  nesterov: '--no-nesterov',
+  'noise.rate': '--noise',
+  'imbalance.ratio': '--imbalance',
+  evaluateTest: 'set by low compare --tune',
+};
+
+/** Checks every field; the error names the option (and its command-line flag) and what was expected. */
 export function validateConfig(c: RunConfig): RunConfig {
   const fail = (option: string, expected: string, got: unknown) => {
-    throw new RangeError(`invalid option ${option}: expected ${expected}, got ${JSON.stringify(got)}`);
+    const flag = CLI_FLAGS[option] ?? `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new RangeError(`invalid option ${option}: expected ${expected}, got ${JSON.stringify(got)} (${flag} on the command line)`);
   };
   const posInt = (k: keyof RunConfig) => {
     const v = c[k];

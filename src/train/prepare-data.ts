@@ -7,7 +7,7 @@
 // batch size: an empty test split or one of another image size used to fail only after a whole
 // epoch, with a message naming no file, and an empty training split trained on nothing and
 // finished with a NaN loss.
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { defaultDataDir, loadDataset, type DatasetName } from '../data/registry.js';
 import { classCounts, DataError, subset, type ImageDataset, type Split } from '../data/dataset.js';
 import { halvingImbalance, longTailImbalance } from '../data/imbalance.js';
@@ -68,10 +68,12 @@ export async function prepareData(c: RunConfig): Promise<RunData> {
   return { train, val, test, numClasses, classNames: train.classNames, cleanLabels, isNoisy, trainCounts: classCounts(train) };
 }
 
-/** Where a split's files are, for messages: the folder dataset's split folder, else the dataset, split and data folder. */
-export function splitLocation(c: RunConfig, split: Split): string {
+/** Where a split's files are, for messages: the folder dataset's split folder, else the dataset, split and data folder (and the files read). */
+export function splitLocation(c: RunConfig, split: Split, ds?: ImageDataset | null): string {
   const dir = resolve(c.dataDir ?? defaultDataDir(c.dataset as DatasetName));
-  return c.dataset === 'folder' ? join(dir, split) : `${c.dataset} (${split} split) in ${dir}`;
+  if (c.dataset === 'folder') return join(dir, split);
+  const files = ds?.files?.length ? ` (${ds.files.map((f) => relative(dir, f) || f).join(', ')})` : '';
+  return `${c.dataset} (${split} split) in ${dir}${files}`;
 }
 
 const shapeText = (shape: readonly number[]) => shape.join(' x ');
@@ -79,10 +81,10 @@ const shapeText = (shape: readonly number[]) => shape.join(' x ');
 /** Both splits as loaded: not empty, labels within the classes, the test split like the training split. */
 function checkSplits(c: RunConfig, train: ImageDataset, test: ImageDataset | null): void {
   const classes = train.classNames.length;
-  if (train.labels.length === 0) throw new DataError(`${splitLocation(c, 'train')}: no training images, expected at least one`);
+  if (train.labels.length === 0) throw new DataError(`${splitLocation(c, 'train', train)}: no training images, expected at least one`);
   checkLabels(c, 'train', train, classes);
   if (!test) return;
-  const where = splitLocation(c, 'test');
+  const where = splitLocation(c, 'test', test);
   if (test.labels.length === 0)
     throw new DataError(`${where}: no test images, expected at least one (the test split is evaluated after every epoch)`);
   if (test.classNames.length !== classes) {
