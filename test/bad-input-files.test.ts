@@ -242,7 +242,7 @@ badInputSuite(
       'metrics.csv with a non-numeric cell (suspects)',
       suspects,
       (r) => writeFileSync(metrics(r), withCell(metricsText(), 2, 2, 'oops')),
-      [/metrics\.csv/, /corrupt/, /row 2/, /train_loss|column 3/],
+      [/metrics\.csv/, /corrupt/, /row 2|line 2/, /train_loss|column 3/],
     );
     damaged('metrics.csv of random bytes (report)', report, (r) => writeFileSync(metrics(r), patternBytes(700, 24)), [
       /metrics\.csv/,

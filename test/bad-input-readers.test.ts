@@ -158,7 +158,7 @@ badInputSuite(
         writeFile(join(d, TEST_IMAGES), images(0));
         writeFile(join(d, TEST_LABELS), labels([]));
       },
-      [mentions(TEST_IMAGES), /\b0 (images|samples)|no (images|samples)|empty/],
+      [mentions(TEST_IMAGES), /\b0 (images|samples)|no (\w+ )?(images|samples)|empty/],
     );
     idx(
       'idx: training split with 0 images',
@@ -166,7 +166,7 @@ badInputSuite(
         writeFile(join(d, TRAIN_IMAGES), images(0));
         writeFile(join(d, TRAIN_LABELS), labels([]));
       },
-      [mentions(TRAIN_IMAGES), /\b0 (images|samples)|no (images|samples)|empty/],
+      [mentions(TRAIN_IMAGES), /\b0 (images|samples)|no (\w+ )?(images|samples)|empty/],
     );
     idx('idx: test images 32 x 32, training 28 x 28', (d) => writeFile(join(d, TEST_IMAGES), images(20, 32, 32)), [
       mentions(TEST_IMAGES),
@@ -275,7 +275,7 @@ badInputSuite(
     isic2017(
       'isic2017: CSV with a header only',
       (d) => writeFile(join(d, ISIC2017_TRAIN_CSV), 'image_id,melanoma,seborrheic_keratosis\n'),
-      [mentions(ISIC2017_TRAIN_CSV), /no (images|rows|samples)|\b0 (images|rows|samples)|empty/],
+      [mentions(ISIC2017_TRAIN_CSV), /no (\w+ )?(images|rows|samples)|\b0 (images|rows|samples)|empty/],
     );
     isic2017('isic2017: test CSV missing', (d) => rmSync(join(d, ISIC2017_TEST_CSV)), [mentions(ISIC2017_TEST_CSV), /missing/]);
 

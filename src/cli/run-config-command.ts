@@ -1,12 +1,12 @@
 // `low run-config FILE --out DIR`: runs a training run from a config file. `low compare` starts
 // its worker processes with it; users can also rerun a run from its folder's config.json.
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { threadCount } from './options.js';
 import { progressReporter } from './progress.js';
 import { withInterruptHandling } from '../train/interrupt.js';
 import type { RunConfig } from '../train/config.js';
 import { checkOutputFolder } from '../io/output-path.js';
+import { readJsonObject } from '../io/json-file.js';
 
 export function runConfigCommand(): Command {
   return new Command('run-config')
@@ -15,12 +15,8 @@ export function runConfigCommand(): Command {
     .requiredOption('--out <dir>', 'run folder')
     .option('--threads <n>', 'intra-op threads', threadCount('--threads'))
     .action(async (file: string, o: { out: string; threads?: number }) => {
-      let config: RunConfig;
-      try {
-        config = JSON.parse(readFileSync(file, 'utf8')) as RunConfig;
-      } catch (e) {
-        throw new Error(`${file}: cannot read a run configuration (${(e as Error).message})`);
-      }
+      // An object is all that is checked here: trainRun validates every field, naming it.
+      const config = readJsonObject(file, 'a run configuration (config.json of a run folder)') as unknown as RunConfig;
       checkOutputFolder('--out', o.out, { refuse: 'experiment' });
       const torch = await import('../torch/index.js');
       if (o.threads) torch.setNumThreads(o.threads);

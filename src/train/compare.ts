@@ -49,7 +49,8 @@ export interface ExperimentResult {
 export async function runExperiment(o: ExperimentOptions): Promise<ExperimentResult> {
   validateConfig({ ...o.base, strategy: 'normal', seed: 0 } as RunConfig);
   // Every spec is checked before the folder is made: a typo fails here, not after hours of tuning.
-  if (o.strategies.length === 0) throw new RangeError("strategies: the list is empty, expected specs separated by ';' (e.g. 'normal;low')");
+  if (o.strategies.length === 0)
+    throw new RangeError("strategies (--strategies): the list is empty, expected specs separated by ';' (e.g. 'normal;low')");
   for (const text of o.strategies) parseStrategy(text);
   if (o.lambdas.length === 0) throw new RangeError('lambdas: the list is empty, expected at least one value of the swept option');
   mkdirSync(o.out, { recursive: true });

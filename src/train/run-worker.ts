@@ -4,7 +4,7 @@
 // stderr (kept in the run's worker.log) and exits 0 when the run finished, 130 when interrupted
 // (SIGINT: the run checkpoints at its next batch), 1 on an error or a diverged run, whose message
 // is the log's last line.
-import { readFileSync } from 'node:fs';
+import { readJsonObject } from '../io/json-file.js';
 import * as torch from '../torch/index.js';
 import type { RunConfig } from './config.js';
 import { epochLine } from './epoch-line.js';
@@ -14,12 +14,8 @@ import { trainRun, RunInterrupted } from './run.js';
 async function main(): Promise<void> {
   const [file, out, threads] = process.argv.slice(2);
   if (!file || !out || !threads) throw new Error('usage: run-worker CONFIG_FILE OUT_DIR THREADS');
-  let config: RunConfig;
-  try {
-    config = JSON.parse(readFileSync(file, 'utf8')) as RunConfig;
-  } catch (e) {
-    throw new Error(`${file}: cannot read a run configuration (${(e as Error).message})`);
-  }
+  // An object is all that is checked here: trainRun validates every field, naming it.
+  const config = readJsonObject(file, 'a run configuration') as unknown as RunConfig;
   // As the CLI: all of the engine's settings (the allocator too), with the experiment's thread count.
   torch.configure({ threads: Number(threads) });
   await withInterruptHandling((signal) =>
