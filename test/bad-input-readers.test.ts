@@ -353,7 +353,7 @@ badInputSuite(
           mkdirSync(join(d, 'test', c));
         }
       },
-      [/data\/test/, /\b0 (images|samples)|no (images|image files|samples)|empty/],
+      [/data\/test/, /\b0 (images|samples)|no (\w+ )?(images|image files|samples)|empty/],
     );
     folder('folder: 300 x 300 images with the default model', () => {}, [/lenet5/, /default/, /--model/, /300/], null);
     cases.push(
