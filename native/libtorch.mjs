@@ -15,7 +15,8 @@ export function locateLibtorch() {
     const include = join(env, 'include');
     if (!existsSync(join(include, 'torch', 'csrc', 'api', 'include', 'torch', 'torch.h')) || !existsSync(lib)) {
       throw new Error(
-        `LIBTORCH=${env} does not look like a libtorch folder: expected include/torch/csrc/api/include/torch/torch.h and lib/. ${HOW_TO_GET}`,
+        `LIBTORCH=${env} does not look like a libtorch folder: ` +
+          `expected include/torch/csrc/api/include/torch/torch.h and lib/. ${HOW_TO_GET}`,
       );
     }
     const libs = readdirSync(lib);

@@ -122,7 +122,8 @@ async function main(): Promise<void> {
   const file = args.find((a, i) => !a.startsWith('--') && !['--screenshot', '--width', '--height'].includes(args[i - 1] ?? ''));
   if (!file) {
     console.error(
-      'usage: node --import tsx scripts/check-report-browser.ts <report.html> [--screenshot out.png] [--full-page] [--width 1366] [--height 900]',
+      'usage: node --import tsx scripts/check-report-browser.ts <report.html> ' +
+        '[--screenshot out.png] [--full-page] [--width 1366] [--height 900]',
     );
     process.exit(2);
   }
@@ -134,7 +135,9 @@ async function main(): Promise<void> {
     height: flagValue('--height') ? Number(flagValue('--height')) : undefined,
   });
   console.log(
-    `"${r.title}": ${r.charts} charts (${r.emptyCharts.length} with zero size), ${r.images} embedded images (${r.brokenImages} broken), ${r.consoleErrors.length + r.pageErrors.length} console/page errors, ${r.externalRequests.length} external requests`,
+    `"${r.title}": ${r.charts} charts (${r.emptyCharts.length} with zero size), ` +
+      `${r.images} embedded images (${r.brokenImages} broken), ` +
+      `${r.consoleErrors.length + r.pageErrors.length} console/page errors, ${r.externalRequests.length} external requests`,
   );
   console.log(`screenshot: ${screenshot}`);
   if (r.failures.length) {

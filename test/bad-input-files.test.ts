@@ -228,7 +228,7 @@ badInputSuite(
     damaged(
       'metrics.csv with a header only (report)',
       report,
-      (r) => writeFileSync(metrics(r), metricsText().split('\n')[0] + '\n'),
+      (r) => writeFileSync(metrics(r), `${metricsText().split('\n')[0]}\n`),
       [/metrics\.csv/],
       { exit: [0, 1], absent: [] },
     );

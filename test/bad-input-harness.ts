@@ -315,7 +315,8 @@ async function judge(
   result: ScriptResult | null,
 ): Promise<{ verdict: Verdict; why: string }> {
   const e = c.expect;
-  const shown = `exit ${outcome.code}${outcome.signal ? `, signal ${outcome.signal}` : ''}\nstderr: ${outcome.stderr.slice(-2000)}\nstdout: ${outcome.stdout.slice(-800)}`;
+  const signal = outcome.signal ? `, signal ${outcome.signal}` : '';
+  const shown = `exit ${outcome.code}${signal}\nstderr: ${outcome.stderr.slice(-2000)}\nstdout: ${outcome.stdout.slice(-800)}`;
   if (outcome.timedOut) return { verdict: 'hang', why: `still running after ${(e.timeoutMs ?? CASE_TIMEOUT_MS) / 1000} s\n${shown}` };
   if (outcome.signal && !(e.signals ?? []).includes(outcome.signal)) {
     if ((e.sent ?? []).includes(outcome.signal))

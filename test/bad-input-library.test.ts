@@ -7,7 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { badInputSuite, libraryCase, ROOT, type BadInputCase } from './bad-input-harness.js';
+import { badInputSuite, libraryCase, type BadInputCase } from './bad-input-harness.js';
 
 const cores = availableParallelism();
 

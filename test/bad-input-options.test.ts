@@ -3,7 +3,7 @@
 // left behind), and without touching files that were there.
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import {
   badInputSuite,
   cliCase,

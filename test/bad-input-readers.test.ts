@@ -3,7 +3,6 @@
 // first training step, and the dataset's files must stay as they were.
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from '../src/data/idx.js';
 import { ISIC2018_CLASS_NAMES } from '../src/data/isic.js';

@@ -39,7 +39,10 @@ test('integers are decimal digits only: hex, binary, octal, exponents, signs, po
     rejects(
       epochs,
       bad,
-      /^--epochs: '.*' is not written in decimal digits, expected a positive integer from 1 to 9007199254740991 \(2\^53 - 1[^)]*\), in the digits 0-9 only/,
+      new RegExp(
+        "^--epochs: '.*' is not written in decimal digits, " +
+          'expected a positive integer from 1 to 9007199254740991 \\(2\\^53 - 1[^)]*\\), in the digits 0-9 only',
+      ),
     );
   }
   assert.equal(epochs('10'), 10);
@@ -69,7 +72,8 @@ test('--threads is at most the cores of this machine, and the message says how m
       threads,
       bad,
       new RegExp(
-        `^--threads: ${bad} is too large, expected a positive integer from 1 to ${cores} \\(the ${cores} cores? of this machine, os\\.availableParallelism\\(\\)\\)`,
+        `^--threads: ${bad} is too large, ` +
+          `expected a positive integer from 1 to ${cores} \\(the ${cores} cores? of this machine, os\\.availableParallelism\\(\\)\\)`,
       ),
     );
   }

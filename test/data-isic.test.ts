@@ -80,7 +80,8 @@ test('ISIC: a row whose image is missing is a DataError naming the row and the e
     (error: unknown) =>
       error instanceof DataError &&
       error.message ===
-        `${csvPath} line 3: image file ${join(imageDir, 'ISIC_0000009.jpg')} not found (expected ISIC_0000009.jpg in ${imageDir}) (and 1 more rows with missing images)`,
+        `${csvPath} line 3: image file ${join(imageDir, 'ISIC_0000009.jpg')} not found ` +
+          `(expected ISIC_0000009.jpg in ${imageDir}) (and 1 more rows with missing images)`,
   );
 });
 

@@ -421,8 +421,16 @@ test('a process exits after break, after a throw, and with an abandoned iterator
 import { DataLoader } from ${src('data/loader.ts')};
 import { compose, randomCropWithPadding, horizontalFlip } from ${src('data/augment.ts')};
 const n = 64;
-const ds = { name: 's', images: new Uint8Array(n * 16).fill(7), shape: [1, 4, 4], labels: new Int32Array(n), ids: Int32Array.from({ length: n }, (_, i) => i), classNames: ['a'] };
-const loader = new DataLoader(ds, { batchSize: 4, shuffle: true, prefetch: 2, transform: compose(randomCropWithPadding(1), horizontalFlip()) });
+const ds = {
+  name: 's',
+  images: new Uint8Array(n * 16).fill(7),
+  shape: [1, 4, 4],
+  labels: new Int32Array(n),
+  ids: Int32Array.from({ length: n }, (_, i) => i),
+  classNames: ['a'],
+};
+const transform = compose(randomCropWithPadding(1), horizontalFlip());
+const loader = new DataLoader(ds, { batchSize: 4, shuffle: true, prefetch: 2, transform });
 const mode = process.argv[2];
 if (mode === 'break') {
   for await (const b of loader.epoch(0)) { b.dispose(); if (b.index === 2) break; }

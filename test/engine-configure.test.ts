@@ -89,7 +89,8 @@ test('the CLI refuses --threads beyond the cores before writing anything', () =>
     assert.match(
       r.stderr,
       new RegExp(
-        `--threads: 100000 is too large, expected a positive integer from 1 to ${availableParallelism()} \\(the ${availableParallelism()} cores of this machine`,
+        '--threads: 100000 is too large, ' +
+          `expected a positive integer from 1 to ${availableParallelism()} \\(the ${availableParallelism()} cores of this machine`,
       ),
     );
     assert.equal(existsSync(out), false);

@@ -75,7 +75,8 @@ const CASES: { shape: number[]; k: [number, number]; stride: [number, number] }[
 ];
 
 for (const { shape, k, stride } of CASES) {
-  test(`maxPool2d ${shape.join('x')}, kernel ${k}, stride ${stride}: values, indices and gradient as defined and as libtorch's kernel`, () => {
+  const pooling = `maxPool2d ${shape.join('x')}, kernel ${k}, stride ${stride}`;
+  test(`${pooling}: values, indices and gradient as defined and as libtorch's kernel`, () => {
     torch.tidy(() => {
       const data = tieRich(
         shape.reduce((a, b) => a * b, 1),

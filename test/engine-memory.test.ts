@@ -201,11 +201,14 @@ test('LeNet5 training loop (batch 32, 1500 steps, inside tidy): constant live ha
   const growth = (rssEnd - rssAt300) / rssAt300;
   const samples = [...rss.entries()].filter(([s]) => s % 100 === 0).map(([, v]) => v.toFixed(0));
   t.diagnostic(
-    `rss ${rssAt300.toFixed(1)} MB at step 300, ${rssEnd.toFixed(1)} MB at step ${STEPS} (${(growth * 100).toFixed(2)}%; V8 heap ${heapAt300.toFixed(1)} -> ${heapEnd.toFixed(1)} MB); every 100 steps: ${samples.join(' ')}`,
+    `rss ${rssAt300.toFixed(1)} MB at step 300, ${rssEnd.toFixed(1)} MB at step ${STEPS} ` +
+      `(${(growth * 100).toFixed(2)}%; V8 heap ${heapAt300.toFixed(1)} -> ${heapEnd.toFixed(1)} MB); ` +
+      `every 100 steps: ${samples.join(' ')}`,
   );
   assert.ok(
     growth < 0.05,
-    `resident memory grew ${(growth * 100).toFixed(1)}% between step 300 (${rssAt300.toFixed(1)} MB) and step ${STEPS} (${rssEnd.toFixed(1)} MB)`,
+    `resident memory grew ${(growth * 100).toFixed(1)}% between step 300 (${rssAt300.toFixed(1)} MB) ` +
+      `and step ${STEPS} (${rssEnd.toFixed(1)} MB)`,
   );
   // It trained (on 4 memorizable batches the loss falls).
   const first = losses.slice(0, 20).reduce((a, b) => a + b) / 20;

@@ -630,7 +630,10 @@ test('MentorNet fine-tuning: an interrupted run resumes to exactly the uninterru
   }
 });
 
-test("MentorNet fine-tuning: Ctrl-C in the middle of an epoch resumes at the next batch, with the open epoch's mentor inputs and fine-tuning examples", {
+const midEpochResumeTitle =
+  'MentorNet fine-tuning: Ctrl-C in the middle of an epoch resumes at the next batch, ' +
+  "with the open epoch's mentor inputs and fine-tuning examples";
+test(midEpochResumeTitle, {
   skip: hasFashionMnist ? false : 'Debian package dataset-fashion-mnist is not installed',
 }, async () => {
   const threads = torch.getNumThreads();

@@ -318,7 +318,11 @@ test('DenseNet-161: parameter count = formula = 28,681,000 (torchvision); torchv
   for (const name of sd.keys()) {
     assert.match(
       name,
-      /^(features\.(conv0|norm0|norm5|transition[1-3]\.(norm|conv)|denseblock[1-4]\.denselayer\d+\.(norm1|conv1|norm2|conv2))|classifier)\.(weight|bias|running_mean|running_var|num_batches_tracked)$/,
+      new RegExp(
+        '^(features\\.(conv0|norm0|norm5|transition[1-3]\\.(norm|conv)|' +
+          'denseblock[1-4]\\.denselayer\\d+\\.(norm1|conv1|norm2|conv2))|classifier)' +
+          '\\.(weight|bias|running_mean|running_var|num_batches_tracked)$',
+      ),
     );
   }
   assert.deepEqual(new Set(m.classifier.bias!.toNumbers()), new Set([0]));
@@ -435,7 +439,9 @@ function values(m: Module): Map<string, number[]> {
   return new Map([...m.stateDict()].map(([n, t]) => [n, t.toNumbers()]));
 }
 
-test('loadPretrained: exact fit loads everything; a replaced classifier is skipped; missing, unexpected and mismatched keys are clear errors', () => {
+const loadPretrainedTitle =
+  'loadPretrained: exact fit loads everything; a replaced classifier is skipped; missing, unexpected and mismatched keys are clear errors';
+test(loadPretrainedTitle, () => {
   const dir = mkdtempSync(join(tmpdir(), 'low-models-'));
   try {
     const source = tinyDenseNet(10);
@@ -532,7 +538,8 @@ const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
 const noTorch =
   probe.status === 0
     ? false
-    : `${PYTHON} cannot import torch (apt-get install python3-torch): ${(probe.error?.message ?? probe.stderr ?? '').trim().split('\n').pop()}`;
+    : `${PYTHON} cannot import torch (apt-get install python3-torch): ` +
+      `${(probe.error?.message ?? probe.stderr ?? '').trim().split('\n').pop()}`;
 
 // Writes (1) a real torch.nn.Sequential(Conv2d, BatchNorm2d) state dict with random values and
 // running statistics, plus an eval-mode output, and (2) a tiny torchvision-style DenseNet state dict

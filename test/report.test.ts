@@ -268,7 +268,9 @@ test('experiment report: summary table, curves with bands, lambda chart, PNG exp
   }
 });
 
-test('tuned experiment report: the lambda section shows the tuning record (validation score per LOW family and lr), diverged candidates named', async () => {
+const tunedReportTitle =
+  'tuned experiment report: the lambda section shows the tuning record (validation score per LOW family and lr), diverged candidates named';
+test(tunedReportTitle, async () => {
   const root = mkdtempSync(join(tmpdir(), 'low-report-tuned-'));
   try {
     const data = await makeImageFolder(join(root, 'data'));

@@ -55,7 +55,8 @@ export async function interruptedRun(config: RunConfig, out: string, stops: Stop
       assert.match(
         e.message,
         new RegExp(
-          `interrupted in epoch ${stop.epoch} after batch ${stop.batch} of ${e.at.batches}; .*resume at batch ${stop.batch + 1} of epoch ${stop.epoch}`,
+          `interrupted in epoch ${stop.epoch} after batch ${stop.batch} of ${e.at.batches}; ` +
+            `.*resume at batch ${stop.batch + 1} of epoch ${stop.epoch}`,
         ),
       );
       return true;

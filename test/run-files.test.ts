@@ -41,7 +41,8 @@ const corrupt = (file: string, message: string) =>
 
 test('metrics.csv reads back: numbers, blanks as NaN, Infinity; a column the header lacks is NaN', () => {
   withFile(
-    `${HEADER}\n${line({ epoch: '1', lr: '0.1', train_loss: '2.5', test_loss: 'Infinity' })}\n${line({ epoch: '2', lr: '1e-3', train_loss: '-0.5' })}\n`,
+    `${HEADER}\n${line({ epoch: '1', lr: '0.1', train_loss: '2.5', test_loss: 'Infinity' })}\n` +
+      `${line({ epoch: '2', lr: '1e-3', train_loss: '-0.5' })}\n`,
     (file) => {
       const rows = readMetricsCsv(file);
       assert.equal(rows.length, 2);
@@ -116,16 +117,14 @@ test('a finished run whose metrics.csv was emptied is corrupt, not a run with no
   const temp = makeTempDir('run-files');
   try {
     const run = join(temp.dir, 'run');
+    const metricsCsv = join(run, 'metrics.csv');
     finishedRun(run, `${HEADER}\n`);
     assert.throws(() => readRunFolder(run, { history: false }), {
-      message: `${join(run, 'metrics.csv')}: 0 epoch rows, but the run finished its 2 epochs (final.json), expected 2 (the file is corrupt)`,
+      message: `${metricsCsv}: 0 epoch rows, but the run finished its 2 epochs (final.json), expected 2 (the file is corrupt)`,
     });
-    writeFileSync(join(run, 'metrics.csv'), '');
-    throwsMessage(
-      () => readRunFolder(run, { history: false }),
-      new RegExp(`^${join(run, 'metrics.csv')}: empty file, expected the header line`),
-    );
-    writeFileSync(join(run, 'metrics.csv'), `${HEADER}\n${line({ epoch: '1', lr: '0.001' })}\n${line({ epoch: '2', lr: '0.001' })}\n`);
+    writeFileSync(metricsCsv, '');
+    throwsMessage(() => readRunFolder(run, { history: false }), new RegExp(`^${metricsCsv}: empty file, expected the header line`));
+    writeFileSync(metricsCsv, `${HEADER}\n${line({ epoch: '1', lr: '0.001' })}\n${line({ epoch: '2', lr: '0.001' })}\n`);
     assert.equal(readRunFolder(run, { history: false }).rows.length, 2);
   } finally {
     temp.remove();
@@ -163,7 +162,9 @@ test('config.json and final.json: invalid JSON or a missing field names the file
     rmSync(join(run, 'metrics.csv'));
     writeFileSync(join(run, 'final.json'), JSON.stringify({ final: {} }));
     assert.throws(() => readRunFolder(run), {
-      message: `${join(run, 'final.json')}: field 'rows' is missing, expected the metrics of every epoch, an array of objects with an epoch (the file is corrupt or not low-ts's)`,
+      message:
+        `${join(run, 'final.json')}: field 'rows' is missing, ` +
+        "expected the metrics of every epoch, an array of objects with an epoch (the file is corrupt or not low-ts's)",
     });
   } finally {
     temp.remove();

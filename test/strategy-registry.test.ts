@@ -31,7 +31,10 @@ test('every definition: defaults and tuning values are valid options, and the ca
   }
 });
 
-test('spec validation: duplicates, options a strategy does not take or that do not apply, non-decimal numbers and ranges are refused, naming the key', () => {
+const specValidationTitle =
+  'spec validation: duplicates, options a strategy does not take or that do not apply, ' +
+  'non-decimal numbers and ranges are refused, naming the key';
+test(specValidationTitle, () => {
   const refused: [string, RegExp][] = [
     ['low:lambda=1,lambda=2', /option lambda is given twice/],
     ['normal:gamma=2', /bad option 'gamma=2' \(options of normal: none/],
@@ -65,7 +68,9 @@ test('spec validation: duplicates, options a strategy does not take or that do n
   assert.equal(formatStrategy(parseStrategy('low:base=focal,gamma=1,lambda=0.5')), 'low:base=focal,gamma=1,lambda=0.5');
 });
 
-test('the protocol sweep and the tuning grid come from the definitions: LOW over lambda (and scaling), the others over their own options', () => {
+const sweepAndGridTitle =
+  'the protocol sweep and the tuning grid come from the definitions: LOW over lambda (and scaling), the others over their own options';
+test(sweepAndGridTitle, () => {
   assert.deepEqual(searchGrid(parseStrategy('low'), [1, 0.1]), { lambda: [1, 0.1], scale: ['sample', 'batch-mean'] });
   assert.deepEqual(searchGrid(parseStrategy('focal'), [1]), { gamma: [1, 2, 5] });
   assert.deepEqual(searchGrid(parseStrategy('bce'), [1]), {});

@@ -81,7 +81,9 @@ const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: st
   for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= tol * (1 + Math.abs(b[i]!)), `${what}[${i}]: ${a[i]} vs ${b[i]}`);
 };
 
-test('trainStep with LOW: weights are lowWeights of the CE gradient norms at the logits, and the SGD step is that of the weighted mean loss', () => {
+const lowTrainStepTitle =
+  'trainStep with LOW: weights are lowWeights of the CE gradient norms at the logits, and the SGD step is that of the weighted mean loss';
+test(lowTrainStepTitle, () => {
   const { model, W, b, batch } = setup();
   const lr = 0.5;
   const optimizer = new SGD(model.parameters(), { lr });

@@ -104,7 +104,10 @@ const midEpochCases: { strategy: string; stops: Stop[]; why: string }[] = [
 
 for (const c of midEpochCases) {
   const where = c.stops.map((s) => `${s.epoch}.${s.batch}`).join(', ');
-  test(`Ctrl-C in the middle of an epoch (${c.strategy}, ${c.why}): resumed at the next batch, the run ends exactly as an uninterrupted one (stops ${where})`, {
+  const title =
+    `Ctrl-C in the middle of an epoch (${c.strategy}, ${c.why}): ` +
+    `resumed at the next batch, the run ends exactly as an uninterrupted one (stops ${where})`;
+  test(title, {
     skip,
   }, async () => {
     const root = mkdtempSync(join(tmpdir(), 'low-mid-'));
@@ -205,7 +208,10 @@ test('a folder holding a different run is refused, and bad options name the opti
   assert.throws(() => validateConfig(small({ strategy: 'low:lambda=x' })), /lambda must be a number/);
 });
 
-test('--eval-every 3 over 7 epochs: test and validation metrics at epochs 3, 6 and 7 only, equal to every-epoch evaluation there; training unchanged; resumable', {
+const evalEveryTitle =
+  '--eval-every 3 over 7 epochs: test and validation metrics at epochs 3, 6 and 7 only, ' +
+  'equal to every-epoch evaluation there; training unchanged; resumable';
+test(evalEveryTitle, {
   skip,
 }, async () => {
   const root = mkdtempSync(join(tmpdir(), 'low-eval-every-'));

@@ -178,7 +178,9 @@ function referenceExperiment(): Promise<string> {
   return reference;
 }
 
-test('tuning with an unreadable test split completes and records its choices; only the final runs fail, naming the file (worker processes)', async () => {
+const unreadableTestSplitTitle =
+  'tuning with an unreadable test split completes and records its choices; only the final runs fail, naming the file (worker processes)';
+test(unreadableTestSplitTitle, async () => {
   const dir = dataDir('truncated', 'truncated');
   const out = join(temp.dir, 'truncated-exp');
   // The real `low run-config` worker processes, with a grid small enough to start few of them.
@@ -235,7 +237,9 @@ test('the full tuning grid with an unreadable test split: every tuning run finis
   assert.equal(finishedRuns(join(out, 'runs')).length, 0);
 });
 
-test('wrong test labels change the test metrics but nothing about tuning: same choices, same validation score of every tuning run', async () => {
+const wrongTestLabelsTitle =
+  'wrong test labels change the test metrics but nothing about tuning: same choices, same validation score of every tuning run';
+test(wrongTestLabelsTitle, async () => {
   const dir = dataDir('wrong-labels', 'wrong-labels');
   const out = join(temp.dir, 'wrong-labels-exp');
   await compare(options(dir, out), inProcess());
@@ -363,7 +367,9 @@ test('a folder holding a tuned experiment with another plan is refused before an
   for (const [d, files] of Object.entries(before)) assert.deepEqual(snapshot(join(out, d)), files, `${d}: files untouched`);
 });
 
-test('the report reads a tuned experiment: its final runs under their tuned labels, the choices, and the summary compare wrote', async () => {
+const tunedReportTitle =
+  'the report reads a tuned experiment: its final runs under their tuned labels, the choices, and the summary compare wrote';
+test(tunedReportTitle, async () => {
   const { readExperimentFolder } = await import('../src/analysis/experiment-folder.js');
   const clean = await referenceExperiment();
   const exp = readExperimentFolder(clean);
@@ -435,7 +441,9 @@ test('the tuning plan: each family searches its own options (not those the user 
   }
 });
 
-test('a diverging configuration is an outcome: the experiment summarises, never chooses it and does not retrain it (worker processes)', async () => {
+const divergingConfigurationTitle =
+  'a diverging configuration is an outcome: the experiment summarises, never chooses it and does not retrain it (worker processes)';
+test(divergingConfigurationTitle, async () => {
   const out = join(temp.dir, 'diverging');
   // lr 1e12 makes the loss non-finite within the first epoch of every run.
   const o = options(cleanData, out, { strategies: 'normal;low', lambdas: [1], seeds: 1, jobs: 2, tune: false, lr: 1e12 });
@@ -571,7 +579,9 @@ test('with several tuning seeds a setting scores the mean of its seeds, and one 
   assert.ok(Number.isNaN(lambda1.valScores[1]));
 });
 
-test("--tune-seeds 2: every setting is tuned on seeds 0 and 1, tuning.json keeps each seed's score, and the summary and report say so", async () => {
+const tuneSeedsTitle =
+  "--tune-seeds 2: every setting is tuned on seeds 0 and 1, tuning.json keeps each seed's score, and the summary and report say so";
+test(tuneSeedsTitle, async () => {
   const out = join(temp.dir, 'tune-seeds');
   const text = await compare(options(cleanData, out, { strategies: 'normal', seeds: 1, tuneSeeds: 2 }), inProcess());
   assert.deepEqual(runDirs(join(out, 'tune')), [

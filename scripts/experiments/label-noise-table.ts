@@ -74,6 +74,7 @@ if (process.argv.includes('--json')) {
   );
   const ks = [...new Set(results.map((r) => `${r.noise}: k = ${r.detection[0]!.k} of ${r.samples}`))];
   console.log(
-    `\nk (the true number of flipped labels): ${ks.join('; ')}. "flipped fitted": share of flipped samples the model predicts as their noisy label in the last epoch (mean margin > 0).`,
+    `\nk (the true number of flipped labels): ${ks.join('; ')}. ` +
+      '"flipped fitted": share of flipped samples the model predicts as their noisy label in the last epoch (mean margin > 0).',
   );
 }

@@ -73,7 +73,8 @@ export function readRunFolder(dir: string, o: ReadRunOptions = {}): RunFolder {
   // A finished run wrote a row per epoch; fewer (an emptied file) would read as a run that never trained.
   if (finished && rows.length !== config.epochs) {
     throw new RunFolderError(
-      `${existsSync(metricsFile) ? metricsFile : finalFile}: ${rows.length} epoch rows, but the run finished its ${config.epochs} epochs (final.json), expected ${config.epochs} (the file is corrupt)`,
+      `${existsSync(metricsFile) ? metricsFile : finalFile}: ${rows.length} epoch rows, ` +
+        `but the run finished its ${config.epochs} epochs (final.json), expected ${config.epochs} (the file is corrupt)`,
     );
   }
 

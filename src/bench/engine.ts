@@ -83,7 +83,8 @@ export async function benchEngine(o: EngineBenchOptions = {}): Promise<EngineBen
     hasCvxopt = pythonHas(['cvxopt', 'numpy']);
   } else {
     log(
-      `PyTorch is not importable by ${DEBIAN_PYTHON}: showing low-ts alone. Install the reference with: apt-get install python3-torch python3-cvxopt (or bash scripts/setup.sh --bench)`,
+      `PyTorch is not importable by ${DEBIAN_PYTHON}: showing low-ts alone. ` +
+        'Install the reference with: apt-get install python3-torch python3-cvxopt (or bash scripts/setup.sh --bench)',
     );
   }
 
@@ -106,7 +107,8 @@ export async function benchEngine(o: EngineBenchOptions = {}): Promise<EngineBen
     if (py) samples.torchCe.push(...(await py.request<{ ms: number[] }>({ mode: 'ce', steps })).ms);
     if (py && hasCvxopt) samples.torchLow.push(...(await py.request<{ ms: number[] }>({ mode: 'low-cvxopt', steps })).ms);
     log(
-      `round ${r + 1}/${rounds}: low-ts ${median(samples.ce).toFixed(2)} ms${py ? `, PyTorch ${median(samples.torchCe).toFixed(2)} ms` : ''}`,
+      `round ${r + 1}/${rounds}: low-ts ${median(samples.ce).toFixed(2)} ms` +
+        `${py ? `, PyTorch ${median(samples.torchCe).toFixed(2)} ms` : ''}`,
     );
   }
   py?.close();

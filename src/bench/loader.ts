@@ -48,7 +48,10 @@ export interface LoaderBenchRow {
   wait_share: number;
   /** The wait for the epoch's first batch (in a loader's first epoch: starting its worker). */
   first_wait_s: number;
-  /** Of the waiting: gathering bytes (waiting for the worker, or gathering inline), building tensors + augmenting, and requesting later batches. */
+  /**
+   * Of the waiting: gathering bytes (waiting for the worker, or gathering inline), building tensors + augmenting,
+   * and requesting later batches.
+   */
   gather_s: number;
   prepare_s: number;
   /** Asking the worker for a later batch: drawing its geometric decisions and sending the request. */
@@ -151,7 +154,8 @@ export async function benchLoader(o: LoaderBenchOptions = {}): Promise<LoaderBen
           step_ms_median: round(median(steps), 2),
         });
         log(
-          `prefetch ${loader.prefetch}, epoch ${e}: ${steps.length} batches in ${(wall / 1000).toFixed(2)} s, waiting ${(waited / 1000).toFixed(3)} s`,
+          `prefetch ${loader.prefetch}, epoch ${e}: ${steps.length} batches in ${(wall / 1000).toFixed(2)} s, ` +
+            `waiting ${(waited / 1000).toFixed(3)} s`,
         );
       }
     }
@@ -174,7 +178,8 @@ export async function benchLoader(o: LoaderBenchOptions = {}): Promise<LoaderBen
   };
   log('');
   log(
-    `Fashion-MNIST epoch, LeNet-5, batch ${batch}, augmentation ${augment ? 'crop pad 2 + horizontal flip + normalise' : 'normalise only'}, ` +
+    `Fashion-MNIST epoch, LeNet-5, batch ${batch}, ` +
+      `augmentation ${augment ? 'crop pad 2 + horizontal flip + normalise' : 'normalise only'}, ` +
       `${result.threads} thread(s), BLAS ${result.blas}`,
   );
   log(`load average (1/5/15 min) before ${result.load_before.join(' ')}, after ${result.load_after.join(' ')} on ${result.cores} cores`);

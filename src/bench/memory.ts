@@ -72,7 +72,8 @@ export async function benchMemory(o: MemoryBenchOptions = {}): Promise<MemoryBen
     seconds: +seconds.toFixed(1),
   };
   log(
-    `\nLeNet-5 training loop, batch ${batch}, ${steps} steps (${seconds.toFixed(0)} s); resident memory from step ${warmup} (after warm-up) to the end`,
+    `\nLeNet-5 training loop, batch ${batch}, ${steps} steps (${seconds.toFixed(0)} s); ` +
+      `resident memory from step ${warmup} (after warm-up) to the end`,
   );
   log(
     markdownTable(

@@ -61,7 +61,8 @@ export async function benchPool(o: PoolBenchOptions = {}): Promise<PoolBenchRow[
     rows.push({ shape, lowts_ms: round(lowts), libtorch_ms: round(libtorch), ratio: round(lowts / libtorch, 3) });
   }
   log(
-    `max pooling 2x2, stride 2, forward, ${torch.getNumThreads()} thread(s), ${rounds} x ${calls} calls per kernel, medians; libtorch ${torch.libtorchVersion()}`,
+    `max pooling 2x2, stride 2, forward, ${torch.getNumThreads()} thread(s), ${rounds} x ${calls} calls per kernel, ` +
+      `medians; libtorch ${torch.libtorchVersion()}`,
   );
   log(
     markdownTable(

@@ -23,7 +23,8 @@ export function benchCommand(): Command {
   bench
     .command('pool')
     .description(
-      "Max pooling on LeNet-5's two pool inputs (batch 256): low-ts's kernel vs libtorch's, which PyTorch calls, alternating; the same values are checked first.",
+      "Max pooling on LeNet-5's two pool inputs (batch 256): low-ts's kernel vs libtorch's, " +
+        'which PyTorch calls, alternating; the same values are checked first.',
     )
     .option('--threads <n>', 'intra-op threads (default: all cores)', threadCount('--threads'))
     .option('--rounds <n>', 'alternating rounds', positiveInt('--rounds'), 7)
@@ -46,7 +47,8 @@ export function benchCommand(): Command {
   bench
     .command('loader')
     .description(
-      'Fashion-MNIST epochs with augmentation training LeNet-5 (batch 256): the share of the epoch the loop waits for data, with the prefetch worker and without.',
+      'Fashion-MNIST epochs with augmentation training LeNet-5 (batch 256): ' +
+        'the share of the epoch the loop waits for data, with the prefetch worker and without.',
     )
     .option('--epochs <n>', 'epochs per mode (the first includes starting the worker)', positiveInt('--epochs'), 3)
     .option('--threads <n>', 'intra-op threads', threadCount('--threads'))

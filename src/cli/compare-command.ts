@@ -27,8 +27,10 @@ export interface CompareCliOptions extends RunCliOptions {
 export function compareCommand(): Command {
   const cmd = new Command('compare')
     .description(
-      "Compare strategies under the paper's protocol: every strategy of a seed starts from the same initialisation and sees the same sample order; " +
-        "LOW's lambda is searched over a grid and chosen on a validation split carved from the training data (never the test set). Finished runs are skipped, so an interrupted experiment resumes.",
+      "Compare strategies under the paper's protocol: " +
+        'every strategy of a seed starts from the same initialisation and sees the same sample order; ' +
+        "LOW's lambda is searched over a grid and chosen on a validation split carved from the training data (never the test set). " +
+        'Finished runs are skipped, so an interrupted experiment resumes.',
     )
     .option(
       '--strategies <list>',
@@ -41,7 +43,8 @@ export function compareCommand(): Command {
     .addOption(new Option('--select <metric>', 'validation metric that chooses lambda').choices([...SUMMARY_METRICS]).default('acc'))
     .option(
       '--tune',
-      'tune each strategy separately first (learning rate and its own hyper-parameters) on the validation split, --tune-seeds seeds, --tune-epochs; then run every seed at the chosen settings',
+      'tune each strategy separately first (learning rate and its own hyper-parameters) on the validation split, ' +
+        '--tune-seeds seeds, --tune-epochs; then run every seed at the chosen settings',
     )
     .option('--tune-lrs <list>', 'learning rates searched by --tune', numberList('--tune-lrs'), [0.001, 0.01, 0.1])
     .option('--tune-epochs <n>', 'epochs of each tuning run (default: half of --epochs)', positiveInt('--tune-epochs'))

@@ -9,7 +9,8 @@ import { runCompare } from './compare-command.js';
 export function demoCommand(): Command {
   return new Command('demo')
     .description(
-      'Imbalanced Fashion-MNIST, LeNet-5: Normal vs LOW (lambda 1 and 0.1, chosen on validation), focal and class-balanced CE; 2 seeds; a few minutes.',
+      'Imbalanced Fashion-MNIST, LeNet-5: Normal vs LOW (lambda 1 and 0.1, chosen on validation), ' +
+        'focal and class-balanced CE; 2 seeds; a few minutes.',
     )
     .option('--out <dir>', 'results folder', 'runs/demo')
     .option('--epochs <n>', 'epochs per run', positiveInt('--epochs'), 10)
@@ -19,7 +20,8 @@ export function demoCommand(): Command {
       console.error(
         `low demo: imbalanced Fashion-MNIST (each class keeps 6000/2^k samples, k a seeded permutation of 0..9), LeNet-5, ` +
           `SGD Nesterov 0.9, lr 0.01 (10x the paper's 0.001, so that ${o.epochs} epochs show differences), ${o.seeds} seeds.\n` +
-          `For the paper's protocol (lr 0.001, 100 epochs, 5 seeds, lambda grid 1, 0.5, 0.1, 0.01) run: low compare --preset mnist-lenet5 --imbalance paper --out runs/paper`,
+          "For the paper's protocol (lr 0.001, 100 epochs, 5 seeds, lambda grid 1, 0.5, 0.1, 0.01) run: " +
+          'low compare --preset mnist-lenet5 --imbalance paper --out runs/paper',
       );
       await runCompare({
         strategies: 'normal;low;focal;bce',

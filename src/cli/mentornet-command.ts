@@ -29,13 +29,15 @@ const pct = (x: number) => (Number.isNaN(x) ? '  -  ' : x.toFixed(4));
 
 export function mentornetCommand(): Command {
   const cmd = new Command('mentornet').description(
-    'MentorNet-DD: pretrain a mentor from a noisy run, evaluate it on another run, export a fine-tuned one. Train with it: low train --strategy mentornet[:finetune=1] --mentor FILE.',
+    'MentorNet-DD: pretrain a mentor from a noisy run, evaluate it on another run, export a fine-tuned one. ' +
+      'Train with it: low train --strategy mentornet[:finetune=1] --mentor FILE.',
   );
 
   cmd
     .command('pretrain')
     .description(
-      'Learn a mentor from a run folder trained with --noise (clean samples -> weight 1, noisy -> 0), from every (sample, epoch) of its loss history; ' +
+      'Learn a mentor from a run folder trained with --noise (clean samples -> weight 1, noisy -> 0), ' +
+        'from every (sample, epoch) of its loss history; ' +
         "prints the training loss and the train / held-out ROC AUC of the mentor's weights (clean vs noisy) per epoch.",
     )
     .requiredOption('--from <dir>', 'run folder trained with --noise (has samples.lowt and checkpoint.lowt)')
@@ -63,7 +65,9 @@ export function mentornetCommand(): Command {
       const run = readNoisyRun(o.from);
       const log = o.json ? () => {} : (s: string) => console.log(s);
       log(
-        `run ${o.from}: ${run.samples} samples, ${run.completed}/${run.epochs} epochs, ${((100 * run.isNoisy.reduce((a, b) => a + b, 0)) / run.samples).toFixed(1)} % noisy, ${run.numClasses} classes (model ${run.config.model ?? '?'})`,
+        `run ${o.from}: ${run.samples} samples, ${run.completed}/${run.epochs} epochs, ` +
+          `${((100 * run.isNoisy.reduce((a, b) => a + b, 0)) / run.samples).toFixed(1)} % noisy, ` +
+          `${run.numClasses} classes (model ${run.config.model ?? '?'})`,
       );
       const result = pretrainMentor(run, {
         architecture: {
@@ -82,7 +86,8 @@ export function mentornetCommand(): Command {
         seed: o.seed,
         onEpoch: (e) =>
           log(
-            `epoch ${e.epoch}: BCE ${e.loss.toFixed(4)}  AUC train ${pct(e.trainAuc)}  held-out ${pct(e.heldOutAuc)}  (${e.seconds.toFixed(1)} s)`,
+            `epoch ${e.epoch}: BCE ${e.loss.toFixed(4)}  AUC train ${pct(e.trainAuc)}  ` +
+              `held-out ${pct(e.heldOutAuc)}  (${e.seconds.toFixed(1)} s)`,
           ),
       });
       const last = result.epochs[result.epochs.length - 1]!;
@@ -115,7 +120,8 @@ export function mentornetCommand(): Command {
   cmd
     .command('eval')
     .description(
-      "ROC AUC of a mentor's weights for separating clean from noisy samples on a run folder trained with --noise: the mentor applied to the run's loss history " +
+      "ROC AUC of a mentor's weights for separating clean from noisy samples on a run folder trained with --noise: " +
+        "the mentor applied to the run's loss history " +
         '(every sample and epoch), and, when the run was trained with a weighting strategy, the AUC of the weights it actually gave.',
     )
     .requiredOption('--mentor <file>', 'mentor file')
@@ -135,7 +141,8 @@ export function mentornetCommand(): Command {
         return;
       }
       console.log(
-        `run ${o.from} (model ${run.config.model ?? '?'}, strategy ${run.config.strategy ?? '?'}): ${r.examples} (sample, epoch) pairs, ${(100 * r.noisyFraction).toFixed(1)} % noisy samples`,
+        `run ${o.from} (model ${run.config.model ?? '?'}, strategy ${run.config.strategy ?? '?'}): ` +
+          `${r.examples} (sample, epoch) pairs, ${(100 * r.noisyFraction).toFixed(1)} % noisy samples`,
       );
       console.log(`mentor on the run's loss history: AUC ${pct(r.auc)} over all pairs; by epoch ${r.aucByEpoch.map(pct).join(' ')}`);
       console.log(
@@ -147,7 +154,8 @@ export function mentornetCommand(): Command {
   cmd
     .command('export')
     .description(
-      'Write the mentor as fine-tuned by a run trained with --strategy mentornet:finetune=1 (up to its last checkpoint) to a mentor file, ' +
+      'Write the mentor as fine-tuned by a run trained with --strategy mentornet:finetune=1 ' +
+        '(up to its last checkpoint) to a mentor file, ' +
         "for `low mentornet eval` or another run; prints its fine-tuning loss before and after each epoch's round.",
     )
     .requiredOption('--from <dir>', 'run folder trained with mentornet:finetune=1')

@@ -7,8 +7,10 @@ import { positiveInt } from './options.js';
 export function reportCommand(): Command {
   return new Command('report')
     .description(
-      'Write an HTML report of a run folder or an experiment folder: configuration, summary table or final metrics, convergence curves (mean ± 1 std over seeds), ' +
-        'final-metric distributions, test error against lambda, mean weight per class per epoch, and galleries of the lowest- and highest-weighted training samples. ' +
+      'Write an HTML report of a run folder or an experiment folder: configuration, summary table or final metrics, ' +
+        'convergence curves (mean ± 1 std over seeds), ' +
+        'final-metric distributions, test error against lambda, mean weight per class per epoch, ' +
+        'and galleries of the lowest- and highest-weighted training samples. ' +
         'The file is self-contained (no network needed to view it).',
     )
     .argument('<folder>', 'a run folder (low train --out) or an experiment folder (low compare --out)')
@@ -38,7 +40,8 @@ export function reportCommand(): Command {
         });
         for (const n of r.notes) console.error(`note: ${n}`);
         console.log(
-          `${r.kind} report: ${out} (${r.charts.length} charts, ${(r.html.length / 1024).toFixed(0)} KiB, ${((performance.now() - started) / 1000).toFixed(1)} s)`,
+          `${r.kind} report: ${out} (${r.charts.length} charts, ${(r.html.length / 1024).toFixed(0)} KiB, ` +
+            `${((performance.now() - started) / 1000).toFixed(1)} s)`,
         );
         if (r.pngs.length) console.log(`${r.pngs.length} PNG files in ${o.png}`);
       },

@@ -21,7 +21,8 @@ function parseImbalance(v: string): ImbalanceConfig | null {
   const ratio = m ? decimalValue(m[1]!) : NaN;
   if (Number.isFinite(ratio) && ratio >= 1) return { kind: 'long-tail', ratio };
   throw new InvalidArgumentError(
-    `--imbalance: '${v}' is not an imbalance, expected none, paper (NC/2^k per class, as the paper) or long-tail:RATIO (RATIO a decimal number >= 1)`,
+    `--imbalance: '${v}' is not an imbalance, ` +
+      'expected none, paper (NC/2^k per class, as the paper) or long-tail:RATIO (RATIO a decimal number >= 1)',
   );
 }
 
@@ -45,7 +46,8 @@ function parseSchedule(v: string): ScheduleConfig {
   if (ms && milestones.every((e) => e >= 1 && Number.isSafeInteger(e)) && Number.isFinite(gamma) && gamma > 0)
     return { kind: 'multistep', milestones, gamma };
   throw new InvalidArgumentError(
-    `--schedule: '${v}' is not a schedule, expected constant, cosine or multistep:E1,E2[:GAMMA] (epochs E >= 1 in decimal digits, GAMMA a positive decimal number)`,
+    `--schedule: '${v}' is not a schedule, ` +
+      'expected constant, cosine or multistep:E1,E2[:GAMMA] (epochs E >= 1 in decimal digits, GAMMA a positive decimal number)',
   );
 }
 

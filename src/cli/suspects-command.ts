@@ -17,8 +17,10 @@ interface SuspectsOptions {
 export function suspectsCommand(): Command {
   return new Command('suspects')
     .description(
-      'Rank the training samples of a run by how suspicious they look (possible label errors) according to each score, and print the top ones. ' +
-        `Scores: ${SCORE_NAMES.join(', ')}. When the run had injected label noise, also print each score's detection ROC AUC and its precision at the true noise count.`,
+      'Rank the training samples of a run by how suspicious they look (possible label errors) ' +
+        'according to each score, and print the top ones. ' +
+        `Scores: ${SCORE_NAMES.join(', ')}. ` +
+        "When the run had injected label noise, also print each score's detection ROC AUC and its precision at the true noise count.",
     )
     .argument('<run>', 'a run folder (low train --out, or runs/<strategy>/seed-<n> of an experiment)')
     .option('--top <n>', 'samples to list per score', positiveInt('--top'), 20)
@@ -72,11 +74,13 @@ export function suspectsCommand(): Command {
           ? `; injected noise ${run.config.noise.kind}:${run.config.noise.rate} (${detection?.[0]?.k ?? 0} flipped labels)`
           : '';
         console.log(
-          `${run.config.strategy}, seed ${run.config.seed}, ${run.config.dataset}: ${h.samples} training samples, ${h.epochs} epochs of history${noise}`,
+          `${run.config.strategy}, seed ${run.config.seed}, ${run.config.dataset}: ` +
+            `${h.samples} training samples, ${h.epochs} epochs of history${noise}`,
         );
         for (const r of rankings) {
           console.log(
-            `\n${r.score}: ${r.description}; suspicious when ${r.suspicious}${r.constant ? ' (the same for every sample in this run: the ranking means nothing)' : ''}`,
+            `\n${r.score}: ${r.description}; suspicious when ${r.suspicious}` +
+              `${r.constant ? ' (the same for every sample in this run: the ranking means nothing)' : ''}`,
           );
           const header = ['rank', 'id', 'label', ...(s.isNoisy ? ['clean label', 'flipped'] : []), r.score];
           const rows = r.top.map((t) => [
@@ -91,7 +95,8 @@ export function suspectsCommand(): Command {
         if (detection) {
           const k = detection[0]?.k ?? 0;
           console.log(
-            `\nDetection of the ${k} flipped labels among ${h.samples} samples (ROC AUC: 0.5 = chance; precision among the ${k} most suspicious):`,
+            `\nDetection of the ${k} flipped labels among ${h.samples} samples ` +
+              `(ROC AUC: 0.5 = chance; precision among the ${k} most suspicious):`,
           );
           printTable(
             ['score', 'ROC AUC', `precision@${k}`],

@@ -10,7 +10,9 @@ import { checkOutputFolder } from '../io/output-path.js';
 export function trainCommand(): Command {
   const cmd = new Command('train')
     .description(
-      'Train one model with one strategy; writes config.json, metrics.csv, class-weights.csv, the per-sample history and checkpoints to --out, and resumes there if interrupted.',
+      'Train one model with one strategy; writes config.json, metrics.csv, class-weights.csv, ' +
+        'the per-sample history and checkpoints to --out, ' +
+        'and resumes there if interrupted.',
     )
     .option('--strategy <spec>', `${strategyUsage()} (mentornet with --mentor FILE)`, 'low:lambda=0.1')
     .option('--seed <n>', 'random seed (data subsets, initialisation, sample order)', nonNegativeInt('--seed'), 0)

@@ -95,13 +95,19 @@ export interface AugmentationOptions {
  * The preprocessing (and, for training, augmentation) of a named dataset. Evaluation transforms
  * are deterministic.
  *
- * | dataset | train, 'standard' | train 'none' and evaluation |
- * |---|---|---|
- * | fashion-mnist | crop with padding 2, horizontal flip, normalise | normalise |
- * | mnist | crop with padding 2 (no flip: digits are not mirror-symmetric), normalise | normalise |
- * | cifar10, cifar100 | crop with padding 4, horizontal flip, normalise | normalise |
- * | isic2017, isic2018 | shades of gray (p 6), random crop 224, horizontal and vertical flips, ImageNet normalise | shades of gray, center crop 224, ImageNet normalise |
- * | folder | random crop 224 when the images are larger, horizontal flip, ImageNet normalise | center crop 224 when larger, ImageNet normalise |
+ * | dataset | train, 'standard' |
+ * |---|---|
+ * | fashion-mnist | crop with padding 2, horizontal flip, normalise |
+ * | mnist | crop with padding 2 (no flip: digits are not mirror-symmetric), normalise |
+ * | cifar10, cifar100 | crop with padding 4, horizontal flip, normalise |
+ * | isic2017, isic2018 | shades of gray (p 6), random crop 224, horizontal and vertical flips, ImageNet normalise |
+ * | folder | random crop 224 when the images are larger, horizontal flip, ImageNet normalise |
+ *
+ * | dataset | train 'none' and evaluation |
+ * |---|---|
+ * | fashion-mnist, mnist, cifar10, cifar100 | normalise |
+ * | isic2017, isic2018 | shades of gray, center crop 224, ImageNet normalise |
+ * | folder | center crop 224 when larger, ImageNet normalise |
  *
  * Folder datasets are decoded as RGB, so the ImageNet constants apply.
  */

@@ -58,7 +58,8 @@ export function readCifarRecords(src: ByteSource, kind: CifarLabelKind): CifarRe
   if (bytes.length === 0 || bytes.length % recordBytes !== 0) {
     throw new DataError(
       `${source}: ${bytes.length} bytes is not a whole, non-zero number of ${recordBytes}-byte records ` +
-        `(${layout.labelBytes} label byte(s) + ${IMAGE_BYTES} image bytes); ${count} records and ${bytes.length % recordBytes} bytes left over`,
+        `(${layout.labelBytes} label byte(s) + ${IMAGE_BYTES} image bytes); ` +
+        `${count} records and ${bytes.length % recordBytes} bytes left over`,
     );
   }
   const images = new Uint8Array(count * IMAGE_BYTES);

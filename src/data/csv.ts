@@ -63,7 +63,8 @@ export function parseCsv(text: string, path: string): CsvRow[] {
         const raw = s.slice(i, end);
         if (raw.includes('"')) {
           throw new DataError(
-            `${path} line ${line}: a double quote inside an unquoted field, expected a field in double quotes (with quotes doubled) or none`,
+            `${path} line ${line}: a double quote inside an unquoted field, ` +
+              'expected a field in double quotes (with quotes doubled) or none',
           );
         }
         fields.push(raw.trim());

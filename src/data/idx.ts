@@ -40,7 +40,8 @@ export interface IdxImages {
 /** Reads an IDX image file (magic 0x00000803), gzip-compressed or raw. */
 export function readIdxImages(src: ByteSource): IdxImages {
   const { bytes, source } = loadBytes(src);
-  const [count, rows, cols] = readIdxHeader(bytes, source, IDX_IMAGES_MAGIC, 'images') as [number, number, number]; // the magic says 3 dimensions, checked
+  // the magic says 3 dimensions, checked
+  const [count, rows, cols] = readIdxHeader(bytes, source, IDX_IMAGES_MAGIC, 'images') as [number, number, number];
   if (rows < 1 || cols < 1) {
     throw new DataError(`${source}: image size ${rows} x ${cols} at offset 8, expected at least 1 x 1`);
   }
@@ -119,21 +120,24 @@ function readIdxHeader(bytes: Uint8Array, source: string, magic: number, what: s
   const expectedMagic = `0x${magic.toString(16).padStart(8, '0')}`;
   if (bytes.length < 4) {
     throw new DataError(
-      `${source}: ${bytes.length} bytes, too short for an IDX ${what} file (expected the magic number ${expectedMagic} in the first 4 bytes)`,
+      `${source}: ${bytes.length} bytes, too short for an IDX ${what} file ` +
+        `(expected the magic number ${expectedMagic} in the first 4 bytes)`,
     );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const found = view.getUint32(0, false);
   if (found !== magic) {
     throw new DataError(
-      `${source}: magic number 0x${found.toString(16).padStart(8, '0')} at offset 0, expected ${expectedMagic} (IDX ${what}, unsigned bytes)`,
+      `${source}: magic number 0x${found.toString(16).padStart(8, '0')} at offset 0, ` +
+        `expected ${expectedMagic} (IDX ${what}, unsigned bytes)`,
     );
   }
   const dimensions = magic & 0xff;
   const header = headerLength(dimensions);
   if (bytes.length < header) {
     throw new DataError(
-      `${source}: ${bytes.length} bytes, too short for the IDX header (expected ${header} bytes: magic number and ${dimensions} big-endian dimension sizes)`,
+      `${source}: ${bytes.length} bytes, too short for the IDX header ` +
+        `(expected ${header} bytes: magic number and ${dimensions} big-endian dimension sizes)`,
     );
   }
   const dims: number[] = [];

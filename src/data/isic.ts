@@ -79,7 +79,8 @@ export function readIsic2018Labels(csvPath: string, imageDir: string): IsicEntry
     const ones = values.filter((value) => value === 1).length;
     if (ones !== 1) {
       throw new DataError(
-        `${csvPath} line ${row.line} (image ${image}): ${ISIC2018_CLASS_NAMES.join(',')} = ${values.join(',')}, expected exactly one 1 (one-hot)`,
+        `${csvPath} line ${row.line} (image ${image}): ` +
+          `${ISIC2018_CLASS_NAMES.join(',')} = ${values.join(',')}, expected exactly one 1 (one-hot)`,
       );
     }
     return { image, label: values.indexOf(1), path: join(imageDir, `${image}.jpg`), line: row.line };

@@ -261,7 +261,8 @@ export function readFineTunedMentor(folder: string): {
   const tuned = meta?.strategyState?.finetune;
   if (!config.mentor || !tuned) {
     throw new Error(
-      `${folder}: not a run with a fine-tuned mentor (strategy '${config.strategy}'; train with --strategy mentornet:finetune=1 --mentor FILE)`,
+      `${folder}: not a run with a fine-tuned mentor (strategy '${config.strategy}'; ` +
+        'train with --strategy mentornet:finetune=1 --mentor FILE)',
     );
   }
   const { model, metadata: mentorMeta } = loadMentor(config.mentor);

@@ -65,7 +65,8 @@ export function readNoisyRun(folder: string): NoisyRun {
     if (!l) throw new Error(`${samplesFile}: no 'labels' tensor`);
     if (!noisy) {
       throw new Error(
-        `${samplesFile}: the run has no injected label noise (no 'isNoisy'); pretrain from a run trained with --noise, whose noisy labels are known`,
+        `${samplesFile}: the run has no injected label noise (no 'isNoisy'); ` +
+          'pretrain from a run trained with --noise, whose noisy labels are known',
       );
     }
     labels = Int32Array.from(l.toInt32Array());

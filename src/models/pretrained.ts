@@ -71,13 +71,15 @@ function describe(
       .slice(0, SHOWN)
       .map((m) => `${m.name} [${m.file.join(', ')}] in the file, [${m.model.join(', ')}] in the model`);
     parts.push(
-      `${mismatched.length} with other shapes: ${shown.join('; ')}${mismatched.length > SHOWN ? `; ... (${mismatched.length - SHOWN} more)` : ''}`,
+      `${mismatched.length} with other shapes: ${shown.join('; ')}` +
+        `${mismatched.length > SHOWN ? `; ... (${mismatched.length - SHOWN} more)` : ''}`,
     );
   }
   let hint = '';
   if (unexpected.some((n) => /denselayer\d+\.(norm|relu|conv)\.[12]\./.test(n))) {
     hint =
-      ' (keys like "norm.1" are torchvision\'s old DenseNet names: convert the .pth with scripts/convert-torchvision-weights.py, which renames them)';
+      ' (keys like "norm.1" are torchvision\'s old DenseNet names: ' +
+      'convert the .pth with scripts/convert-torchvision-weights.py, which renames them)';
   } else if (unexpected.length && unexpected.every((n) => n.startsWith('module.'))) {
     hint = ' (a "module." prefix comes from nn.DataParallel: convert with scripts/convert-torchvision-weights.py, which strips it)';
   }

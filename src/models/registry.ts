@@ -41,9 +41,12 @@ interface Entry {
 
 function wrnEntry(depth: number, k: number): Entry {
   return {
-    summary: `Wide ResNet WRN-${depth}-${k}: pre-activation basic blocks, ${(depth - 4) / 6} per group, widths 16, ${16 * k}, ${32 * k}, ${64 * k}; BN-ReLU, global average pool, linear.`,
+    summary:
+      `Wide ResNet WRN-${depth}-${k}: pre-activation basic blocks, ${(depth - 4) / 6} per group, ` +
+      `widths 16, ${16 * k}, ${32 * k}, ${64 * k}; BN-ReLU, global average pool, linear.`,
     source:
-      'Zagoruyko & Komodakis 2016; names and init as github.com/xternalz/WideResNet-pytorch (kaiming normal fan_out convs, BN 1/0, linear bias 0).',
+      'Zagoruyko & Komodakis 2016; names and init as github.com/xternalz/WideResNet-pytorch ' +
+      '(kaiming normal fan_out convs, BN 1/0, linear bias 0).',
     inputs: 'images [N, C, 32, 32] (any size works); C = inChannels (default 3)',
     create: (o) =>
       new WideResNet({ depth, widenFactor: k, dropRate: o.dropRate, numClasses: o.numClasses ?? 10, inChannels: o.inChannels ?? 3 }),
@@ -52,9 +55,14 @@ function wrnEntry(depth: number, k: number): Entry {
 
 function densenetBCEntry(depth: number, growthRate: number): Entry {
   return {
-    summary: `DenseNet-BC-${depth}-${growthRate}: 3 dense blocks of ${(depth - 4) / 6} bottleneck layers (BN-ReLU-conv1x1 ${4 * growthRate} - BN-ReLU-conv3x3 ${growthRate}), transitions with compression 0.5, stem conv3x3 ${2 * growthRate}.`,
+    summary:
+      `DenseNet-BC-${depth}-${growthRate}: 3 dense blocks of ${(depth - 4) / 6} bottleneck layers ` +
+      `(BN-ReLU-conv1x1 ${4 * growthRate} - BN-ReLU-conv3x3 ${growthRate}), ` +
+      `transitions with compression 0.5, stem conv3x3 ${2 * growthRate}.`,
     source:
-      'Huang et al. 2017; names and init as github.com/andreasveit/densenet-pytorch (kaiming normal fan_out convs, BN 1/0, linear bias 0). The LOW paper uses growth 12 without dropout; depth 100 is an assumption.',
+      'Huang et al. 2017; names and init as github.com/andreasveit/densenet-pytorch ' +
+      '(kaiming normal fan_out convs, BN 1/0, linear bias 0). ' +
+      'The LOW paper uses growth 12 without dropout; depth 100 is an assumption.',
     inputs: 'images [N, C, 32, 32] (any size divisible by 4); C = inChannels (default 3)',
     create: (o) =>
       new DenseNetBC({ depth, growthRate, dropRate: o.dropRate, numClasses: o.numClasses ?? 10, inChannels: o.inChannels ?? 3 }),
@@ -72,9 +80,11 @@ const ENTRIES: Record<ModelName, Entry> = {
   'densenet-bc': densenetBCEntry(100, 12),
   densenet161: {
     summary:
-      "torchvision's DenseNet-161: growth 48, blocks (6, 12, 36, 24), 96 initial features, bn_size 4, conv7x7/2 + maxpool stem; classifier linear(2208 -> C).",
+      "torchvision's DenseNet-161: growth 48, blocks (6, 12, 36, 24), 96 initial features, " +
+      'bn_size 4, conv7x7/2 + maxpool stem; classifier linear(2208 -> C).',
     source:
-      'Huang et al. 2017; torchvision.models.densenet161 (state-dict names and init). ImageNet weights: convert the .pth with scripts/convert-torchvision-weights.py, then loadPretrained().',
+      'Huang et al. 2017; torchvision.models.densenet161 (state-dict names and init). ' +
+      'ImageNet weights: convert the .pth with scripts/convert-torchvision-weights.py, then loadPretrained().',
     inputs: 'images [N, C, 224, 224] for ImageNet weights (any size >= 32 works); C = inChannels (default 3)',
     create: (o) => new DenseNet161({ numClasses: o.numClasses ?? 10, inChannels: o.inChannels ?? 3, dropRate: o.dropRate }),
   },
@@ -101,7 +111,8 @@ const ENTRIES: Record<ModelName, Entry> = {
 
 function unknown(name: string): Error {
   return new Error(
-    `unknown model '${name}': known models are ${MODEL_NAMES.join(', ')} (also wrn-D-K with D = 6n + 4, e.g. wrn-16-8, and densenet-bc-D-K, e.g. densenet-bc-190-40)`,
+    `unknown model '${name}': known models are ${MODEL_NAMES.join(', ')} ` +
+      '(also wrn-D-K with D = 6n + 4, e.g. wrn-16-8, and densenet-bc-D-K, e.g. densenet-bc-190-40)',
   );
 }
 

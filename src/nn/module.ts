@@ -89,7 +89,8 @@ export abstract class Module {
       const unexpected = [...state.keys()].filter((k) => !own.has(k));
       if (missing.length || unexpected.length) {
         throw new Error(
-          `loadStateDict: ${missing.length ? `missing keys: ${missing.join(', ')}` : ''}${missing.length && unexpected.length ? '; ' : ''}${unexpected.length ? `unexpected keys: ${unexpected.join(', ')}` : ''}`,
+          `loadStateDict: ${missing.length ? `missing keys: ${missing.join(', ')}` : ''}` +
+            `${missing.length && unexpected.length ? '; ' : ''}${unexpected.length ? `unexpected keys: ${unexpected.join(', ')}` : ''}`,
         );
       }
     }

@@ -96,7 +96,8 @@ export class Adam implements Optimizer {
         const counts = Array.from(t.toFloat64Array());
         if (counts.length !== P || counts.some((c) => !(Number.isInteger(c) && c >= 0))) {
           throw new RangeError(
-            `Adam.loadStateTensors: 'steps' must hold ${P} non-negative integers, got [${counts.slice(0, 5)}${counts.length > 5 ? ', ...' : ''}]`,
+            `Adam.loadStateTensors: 'steps' must hold ${P} non-negative integers, ` +
+              `got [${counts.slice(0, 5)}${counts.length > 5 ? ', ...' : ''}]`,
           );
         }
         steps = counts;

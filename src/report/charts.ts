@@ -163,7 +163,10 @@ export interface BaselineLine {
   mean: number;
 }
 
-/** Final metric against LOW's lambda (log scale), one line per LOW family (e.g. gradient scaling), error bars ± 1 std; baselines as dashed lines. */
+/**
+ * Final metric against LOW's lambda (log scale), one line per LOW family (e.g. gradient scaling), error bars ± 1 std;
+ * baselines as dashed lines.
+ */
 export function lambdaSpec(
   points: LambdaPoint[],
   baselines: BaselineLine[],

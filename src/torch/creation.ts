@@ -180,7 +180,8 @@ export function affineFromBytes(bytes: Uint8Array, shape: number[], scale: numbe
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`affineFromBytes: bytes must be a Uint8Array, got ${describeValue(bytes)}`);
   if (!Array.isArray(shape) || shape.length < 2 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw new RangeError(
-      `affineFromBytes: shape must be [B, C, ...] of at least 2 non-negative integers, got ${Array.isArray(shape) ? `[${shape.join(', ')}]` : describeValue(shape)}`,
+      'affineFromBytes: shape must be [B, C, ...] of at least 2 non-negative integers, ' +
+        `got ${Array.isArray(shape) ? `[${shape.join(', ')}]` : describeValue(shape)}`,
     );
   }
   const channels = shape[1]!;
@@ -190,7 +191,8 @@ export function affineFromBytes(bytes: Uint8Array, shape: number[], scale: numbe
   ] as const) {
     if (!Array.isArray(values) || !values.every((v) => typeof v === 'number' && Number.isFinite(v))) {
       throw new TypeError(
-        `affineFromBytes: ${name} must be an array of finite numbers, got ${Array.isArray(values) ? `[${values.join(', ')}]` : describeValue(values)}`,
+        `affineFromBytes: ${name} must be an array of finite numbers, ` +
+          `got ${Array.isArray(values) ? `[${values.join(', ')}]` : describeValue(values)}`,
       );
     }
     if (values.length !== 1 && values.length !== channels) {

@@ -433,7 +433,8 @@ export const addonExports = createRequire(import.meta.url)(addonFile) as Record<
 const missing = NATIVE_FUNCTIONS.filter((name) => typeof addonExports[name] !== 'function');
 if (missing.length) {
   throw new Error(
-    `low-ts: the native addon ${addonFile} lacks ${missing.join(', ')}: it is older than the sources; rebuild it with \`node native/build.mjs\``,
+    `low-ts: the native addon ${addonFile} lacks ${missing.join(', ')}: it is older than the sources; ` +
+      'rebuild it with `node native/build.mjs`',
   );
 }
 

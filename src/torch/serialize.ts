@@ -67,7 +67,8 @@ function hostBytes(name: string, h: HostTensor): Uint8Array {
   const count = h.shape.reduce((a, b) => a * b, 1);
   if (!(h.data instanceof Ctor) || h.data.length !== count) {
     throw new RangeError(
-      `saveTensors: '${name}' holds a ${h.data.constructor.name} of ${h.data.length} elements; dtype ${h.dtype} and shape [${h.shape.join(', ')}] need ${count} elements of that dtype`,
+      `saveTensors: '${name}' holds a ${h.data.constructor.name} of ${h.data.length} elements; ` +
+        `dtype ${h.dtype} and shape [${h.shape.join(', ')}] need ${count} elements of that dtype`,
     );
   }
   return new Uint8Array(h.data.buffer, h.data.byteOffset, h.data.byteLength);
@@ -215,7 +216,8 @@ export function loadTensors(file: string): { tensors: Map<string, Tensor>; metad
     if (e.offset < prev.offset + prev.bytes) {
       throw new TensorFileError(
         file,
-        `corrupt header: tensor '${e.name}' (bytes ${e.offset} to ${e.offset + e.bytes}) overlaps tensor '${prev.name}' (bytes ${prev.offset} to ${prev.offset + prev.bytes})`,
+        `corrupt header: tensor '${e.name}' (bytes ${e.offset} to ${e.offset + e.bytes}) ` +
+          `overlaps tensor '${prev.name}' (bytes ${prev.offset} to ${prev.offset + prev.bytes})`,
       );
     }
   }

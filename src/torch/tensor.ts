@@ -152,7 +152,8 @@ export class Tensor {
     // broadcastable wrong shape would then silently corrupt an optimizer step).
     if (g !== null && (g.dtype !== this.dtype || g.device !== this.device || g.shape.join() !== this.shape.join())) {
       throw new RangeError(
-        `grad: the assigned gradient is ${g.dtype} [${g.shape.join(', ')}] on ${g.device}, the tensor is ${this.dtype} [${this.shape.join(', ')}] on ${this.device}`,
+        `grad: the assigned gradient is ${g.dtype} [${g.shape.join(', ')}] on ${g.device}, ` +
+          `the tensor is ${this.dtype} [${this.shape.join(', ')}] on ${this.device}`,
       );
     }
     native.setGrad(this.handle, handle);

@@ -149,7 +149,8 @@ async function executePhase(
       if (e.kind === 'finish') {
         const eta = remainingSeconds(trainedSeconds, trained, runs.length - done, o.jobs);
         log(
-          `${tag} finish ${e.run.strategy} seed ${e.run.seed} in ${e.seconds!.toFixed(0)} s; elapsed ${elapsed.toFixed(0)} s, ETA ${eta.toFixed(0)} s`,
+          `${tag} finish ${e.run.strategy} seed ${e.run.seed} in ${e.seconds!.toFixed(0)} s; ` +
+            `elapsed ${elapsed.toFixed(0)} s, ETA ${eta.toFixed(0)} s`,
         );
       }
     },

@@ -8,5 +8,8 @@ export function epochLine(r: MetricsRow, epochs: number): string {
   const split = r.test_acc !== undefined ? 'test' : r.val_acc !== undefined ? 'val' : null;
   const m = (k: 'err' | 'bacc' | 'mauc' | 'mf1') => (100 * (r[`${split!}_${k}`] ?? NaN)).toFixed(2);
   const evaluated = split ? `, ${split} err ${m('err')}%, BAcc ${m('bacc')}%, mAUC ${m('mauc')}%, mF1 ${m('mf1')}%` : '';
-  return `epoch ${r.epoch}/${epochs}: train loss ${r.train_loss.toFixed(4)}, train err ${(100 * r.train_err).toFixed(2)}%${evaluated} (${r.seconds.toFixed(1)} s)`;
+  return (
+    `epoch ${r.epoch}/${epochs}: train loss ${r.train_loss.toFixed(4)}, ` +
+    `train err ${(100 * r.train_err).toFixed(2)}%${evaluated} (${r.seconds.toFixed(1)} s)`
+  );
 }

@@ -134,8 +134,10 @@ export function refuseConflicts(runs: PlannedRun[]): void {
   const conflicts = conflictingRuns(runs);
   if (conflicts.length) {
     throw new Error(
-      `${conflicts.length} run folder(s) hold a run with a different configuration (see their config.json), so they are neither resumed nor reused:\n  ` +
-        `${conflicts.map((run) => run.dir).join('\n  ')}\nRun the same plan again to resume, or choose another --out (or delete those folders).`,
+      `${conflicts.length} run folder(s) hold a run with a different configuration (see their config.json), ` +
+        'so they are neither resumed nor reused:\n  ' +
+        `${conflicts.map((run) => run.dir).join('\n  ')}\n` +
+        'Run the same plan again to resume, or choose another --out (or delete those folders).',
     );
   }
 }

@@ -35,7 +35,8 @@ export class FolderLocked extends Error {
     const file = join(dir, LOCK_FILE);
     super(
       holder
-        ? `${dir} is in use: ${holder.what} by process ${holder.pid} on ${holder.host} since ${holder.since}; wait for it or stop it, then run again (if that process is gone, delete ${file})`
+        ? `${dir} is in use: ${holder.what} by process ${holder.pid} on ${holder.host} since ${holder.since}; ` +
+            `wait for it or stop it, then run again (if that process is gone, delete ${file})`
         : `${dir} is in use: ${file} exists but cannot be read; if no process is training there, delete it`,
     );
     this.name = 'FolderLocked';
@@ -62,7 +63,10 @@ function readProc(file: string): string | undefined {
 
 const bootId = (): string | undefined => readProc('/proc/sys/kernel/random/boot_id')?.trim();
 
-/** A process's start time in clock ticks after boot. The command name (field 2) may hold spaces and parentheses, so fields are counted after its last ')'. */
+/**
+ * A process's start time in clock ticks after boot. The command name (field 2) may hold spaces and parentheses, so fields
+ * are counted after its last ')'.
+ */
 function startTicks(pid: number): string | undefined {
   const stat = readProc(`/proc/${pid}/stat`);
   return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];

@@ -129,7 +129,8 @@ export class SampleHistory {
       const fits = (x: Tensor | undefined, dtype: string) => x !== undefined && x.dtype === dtype && x.ndim === 1 && x.size(0) === samples;
       if (!fits(ow, 'float64') || !fits(ol, 'float64') || !fits(om, 'float64') || !fits(on, 'int32')) {
         throw new RangeError(
-          `open-epoch history tensors incomplete or malformed (expected history.open.weight, .loss, .margin as float64 and .count as int32, ${samples} each)`,
+          'open-epoch history tensors incomplete or malformed ' +
+            `(expected history.open.weight, .loss, .margin as float64 and .count as int32, ${samples} each)`,
         );
       }
       h.sums.w.set(ow!.toFloat64Array());

@@ -68,7 +68,10 @@ export async function prepareData(c: RunConfig): Promise<RunData> {
   return { train, val, test, numClasses, classNames: train.classNames, cleanLabels, isNoisy, trainCounts: classCounts(train) };
 }
 
-/** Where a split's files are, for messages: the folder dataset's split folder, else the dataset, split and data folder (and the files read). */
+/**
+ * Where a split's files are, for messages: the folder dataset's split folder, else the dataset,
+ * split and data folder (and the files read).
+ */
 export function splitLocation(c: RunConfig, split: Split, ds?: ImageDataset | null): string {
   const dir = resolve(c.dataDir ?? defaultDataDir(c.dataset as DatasetName));
   if (c.dataset === 'folder') return join(dir, split);
@@ -89,12 +92,14 @@ function checkSplits(c: RunConfig, train: ImageDataset, test: ImageDataset | nul
     throw new DataError(`${where}: no test images, expected at least one (the test split is evaluated after every epoch)`);
   if (test.classNames.length !== classes) {
     throw new DataError(
-      `${where}: ${test.classNames.length} classes, but the training split has ${classes} (${train.classNames.join(', ')}), expected the same classes`,
+      `${where}: ${test.classNames.length} classes, ` +
+        `but the training split has ${classes} (${train.classNames.join(', ')}), expected the same classes`,
     );
   }
   if (shapeText(test.shape) !== shapeText(train.shape)) {
     throw new DataError(
-      `${where}: images of ${shapeText(test.shape)} (channels x height x width), but the training split's are ${shapeText(train.shape)}, expected the same size`,
+      `${where}: images of ${shapeText(test.shape)} (channels x height x width), ` +
+        `but the training split's are ${shapeText(train.shape)}, expected the same size`,
     );
   }
   checkLabels(c, 'test', test, classes);
@@ -119,7 +124,8 @@ export function checkModelFitsData(c: RunConfig, data: Pick<RunData, 'train'>): 
   const how = c.model === DEFAULT_CONFIG.model ? 'the default when neither --model nor --preset names one' : 'set by --model or --preset';
   const fitting = MODEL_NAMES.filter((m) => unfitInputs(m, shape) === null);
   throw new DataError(
-    `${splitLocation(c, 'train')}: images of ${shapeText(shape)} (channels x height x width), but model ${c.model} (${how}) takes ${takes}; ` +
+    `${splitLocation(c, 'train')}: images of ${shapeText(shape)} (channels x height x width), ` +
+      `but model ${c.model} (${how}) takes ${takes}; ` +
       `expected a model that takes them, chosen with --model: ${fitting.join(', ')}. low-ts has no option to resize images` +
       (c.dataset === 'folder' || c.dataset.startsWith('isic') ? ` (the ${c.dataset} dataset decodes every image at 300 x 300)` : '') +
       '.',
@@ -133,19 +139,23 @@ function checkTrainingSet(c: RunConfig, train: ImageDataset, val: ImageDataset |
   if (n === 0) throw new DataError(`${splitLocation(c, 'train')}: no training samples are left after ${choices}, expected at least one`);
   if (val && val.labels.length === 0)
     throw new DataError(
-      `${splitLocation(c, 'train')}: --val-fraction ${c.valFraction} holds out no sample of the ${n} training samples, expected a validation split of at least one`,
+      `${splitLocation(c, 'train')}: --val-fraction ${c.valFraction} holds out no sample of the ${n} training samples, ` +
+        'expected a validation split of at least one',
     );
   const imageBytes = 4 * train.shape[0] * train.shape[1] * train.shape[2];
   if (c.batchSize * imageBytes > MAX_BATCH_BYTES) {
     const most = Math.floor(MAX_BATCH_BYTES / imageBytes);
     throw new RangeError(
-      `batch size ${c.batchSize} (--batch-size): a batch of images of ${shapeText(train.shape)} would take ${((c.batchSize * imageBytes) / 2 ** 30).toFixed(1)} GiB as 32-bit floats, ` +
+      `batch size ${c.batchSize} (--batch-size): a batch of images of ${shapeText(train.shape)} ` +
+        `would take ${((c.batchSize * imageBytes) / 2 ** 30).toFixed(1)} GiB as 32-bit floats, ` +
         `expected at most ${most} images (2 GiB); the training set has ${n} samples`,
     );
   }
   if (c.epochs * n > MAX_HISTORY_ENTRIES) {
     throw new RangeError(
-      `epochs ${c.epochs} (--epochs) x ${n} training samples: the per-sample history (a weight, a loss and a margin per sample and epoch) would take ${((12 * c.epochs * n) / 2 ** 30).toFixed(1)} GiB, ` +
+      `epochs ${c.epochs} (--epochs) x ${n} training samples: ` +
+        'the per-sample history (a weight, a loss and a margin per sample and epoch) ' +
+        `would take ${((12 * c.epochs * n) / 2 ** 30).toFixed(1)} GiB, ` +
         `expected at most ${Math.floor(MAX_HISTORY_ENTRIES / n)} epochs for this training set (12 GiB)`,
     );
   }

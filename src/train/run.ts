@@ -67,7 +67,8 @@ export class RunInterrupted extends Error {
     const epoch = completedEpochs + 1;
     super(
       at.batch > 0
-        ? `interrupted in epoch ${epoch} after batch ${at.batch} of ${at.batches}; the checkpoint in ${out} holds ${completedEpochs} completed epoch(s) ` +
+        ? `interrupted in epoch ${epoch} after batch ${at.batch} of ${at.batches}; ` +
+            `the checkpoint in ${out} holds ${completedEpochs} completed epoch(s) ` +
             `and those ${at.batch} batch(es); run the same command again to resume at batch ${at.batch + 1} of epoch ${epoch}`
         : `interrupted; ${completedEpochs} epoch(s) are checkpointed in ${out}; run the same command again to resume`,
     );
@@ -161,7 +162,8 @@ function refuseFolder(out: string, config: RunConfig): void {
     // Training is deterministic: resuming would only diverge again at the same batch.
     const { epoch, batch, reason } = divergedBefore.record;
     throw new TrainingDiverged(
-      `${out} holds a run that diverged (epoch ${epoch}, batch ${batch}: ${reason}); see ${join(out, DIVERGED_FILE)}, and delete that file to train it again`,
+      `${out} holds a run that diverged (epoch ${epoch}, batch ${batch}: ${reason}); ` +
+        `see ${join(out, DIVERGED_FILE)}, and delete that file to train it again`,
       divergedBefore.record,
     );
   }

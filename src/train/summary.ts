@@ -222,8 +222,10 @@ export function formatSummary(s: ExperimentSummary): string {
   if (diverged.length) {
     out.push(
       '',
-      `Diverged runs (the loss became NaN or infinite; each folder has diverged.json): ${diverged.map((r) => `${r.strategy} seed${r.diverged.length > 1 ? 's' : ''} ${r.diverged.join(', ')}`).join('; ')}. ` +
-        'Their metrics are left out of the means and paired tests, and a configuration with a diverged seed is chosen only when every configuration of its family has one.',
+      'Diverged runs (the loss became NaN or infinite; each folder has diverged.json): ' +
+        `${diverged.map((r) => `${r.strategy} seed${r.diverged.length > 1 ? 's' : ''} ${r.diverged.join(', ')}`).join('; ')}. ` +
+        'Their metrics are left out of the means and paired tests, ' +
+        'and a configuration with a diverged seed is chosen only when every configuration of its family has one.',
     );
   }
   return out.join('\n');
@@ -234,7 +236,8 @@ export function formatSummary(s: ExperimentSummary): string {
  * exact Wilcoxon test cannot below 6, so the reader must know the verdict may rest on it alone.
  */
 export const PAIRED_TESTS_NOTE =
-  'Wilcoxon: two-sided signed-rank test (exact for n <= 25 without ties); its smallest p is 2/2^n, so below 6 seeds it cannot reach 0.05. ' +
+  'Wilcoxon: two-sided signed-rank test (exact for n <= 25 without ties); ' +
+  'its smallest p is 2/2^n, so below 6 seeds it cannot reach 0.05. ' +
   't-test: two-sided paired t-test, which can, but assumes normally distributed differences, a strong assumption with a few seeds.';
 /** How verdict() reads the two p-values; only the markdown summary has a verdict column. */
 const VERDICT_NOTE =

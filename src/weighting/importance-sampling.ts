@@ -119,7 +119,9 @@ export function candidateOrder(n: number, presample: number, seed: number, epoch
 export const importanceSamplingDefinition: StrategyDefinition = {
   name: 'is',
   role: 'baseline',
-  help: 'importance sampling (Katharopoulos & Fleuret 2018): presample presample*b, pick b by gradient-norm bound with unbiased weights 1/(B p), once the variance reduction passes (B+3b)/(3b)',
+  help:
+    'importance sampling (Katharopoulos & Fleuret 2018): presample presample*b, ' +
+    'pick b by gradient-norm bound with unbiased weights 1/(B p), once the variance reduction passes (B+3b)/(3b)',
   options: {
     presample: {
       type: 'number',

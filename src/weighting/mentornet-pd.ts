@@ -95,7 +95,9 @@ const fraction = { range: { min: 0, max: 1 }, expected: 'a fraction in [0, 1]' }
 export const mentorNetPDDefinition: StrategyDefinition = {
   name: 'mentornet-pd',
   role: 'baseline',
-  help: "MentorNet-PD (Jiang et al. 2018), the predefined curriculum: v = 1[l <= lambda1], lambda1 a moving average of the batch's p-th loss percentile",
+  help:
+    'MentorNet-PD (Jiang et al. 2018), the predefined curriculum: ' +
+    "v = 1[l <= lambda1], lambda1 a moving average of the batch's p-th loss percentile",
   options: {
     p: { type: 'number', default: 0.7, ...fraction, help: 'loss percentile whose moving average is lambda1' },
     decay: {

@@ -228,7 +228,9 @@ const whenFineTuned = { option: 'finetune', values: [1], when: 'when the mentor 
 export const mentorNetDefinition: StrategyDefinition = {
   name: 'mentornet',
   role: 'baseline',
-  help: 'MentorNet-DD (Jiang et al. 2018): a pretrained mentor network (--mentor FILE) weighs each sample from its loss history; finetune=1 fine-tunes it on this run',
+  help:
+    'MentorNet-DD (Jiang et al. 2018): a pretrained mentor network (--mentor FILE) ' +
+    'weighs each sample from its loss history; finetune=1 fine-tunes it on this run',
   needsMentor: true,
   options: {
     decay: {
@@ -284,7 +286,8 @@ export const mentorNetDefinition: StrategyDefinition = {
   create(options, info, { label, seed, mentor }) {
     if (!mentor) {
       throw new RangeError(
-        "strategy 'mentornet' needs a pretrained mentor: give --mentor FILE (made by `low mentornet pretrain --from RUN_FOLDER --out FILE`)",
+        "strategy 'mentornet' needs a pretrained mentor: give --mentor FILE " +
+          '(made by `low mentornet pretrain --from RUN_FOLDER --out FILE`)',
       );
     }
     const n = (key: string) => numberOption(mentorNetDefinition, options, key);

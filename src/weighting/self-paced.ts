@@ -82,7 +82,9 @@ export function selfPacedStrategy(o: SelfPacedOptions = {}, loss: PerSampleLoss 
 export const selfPacedDefinition: StrategyDefinition = {
   name: 'spl',
   role: 'baseline',
-  help: "self-paced learning (Kumar et al. 2010): 0/1 weights below a loss threshold that starts at the first epoch's q-quantile and grows by `growth` each epoch",
+  help:
+    'self-paced learning (Kumar et al. 2010): 0/1 weights below a loss threshold ' +
+    "that starts at the first epoch's q-quantile and grows by `growth` each epoch",
   options: {
     q: {
       type: 'number',
