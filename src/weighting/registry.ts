@@ -16,6 +16,9 @@ import { importanceSamplingDefinition } from './importance-sampling.js';
 import { lowDefinition } from './low.js';
 import { mentorNetPDDefinition } from './mentornet-pd.js';
 import { mentorNetDefinition } from './mentornet.js';
+import { logitAdjustDefinition } from './logit-adjust.js';
+import { balancedSoftmaxDefinition } from './balanced-softmax.js';
+import { effectiveNumberDefinition } from './effective-number.js';
 
 const DEFINITIONS: readonly StrategyDefinition[] = [
   normalDefinition,
@@ -26,6 +29,9 @@ const DEFINITIONS: readonly StrategyDefinition[] = [
   lowDefinition,
   mentorNetPDDefinition,
   mentorNetDefinition,
+  logitAdjustDefinition,
+  balancedSoftmaxDefinition,
+  effectiveNumberDefinition,
 ];
 
 const BY_NAME = new Map(DEFINITIONS.map((d) => [d.name, d]));

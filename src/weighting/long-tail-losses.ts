@@ -1,0 +1,87 @@
+// Losses for long-tailed (imbalanced) training sets, each a per-sample loss that LOW and the
+// trainer weight like any other:
+//   logit adjustment (Menon et al., ICLR 2021; google-research/logit_adjustment): CE(z + tau log pi),
+//     pi the training class prior n_c / N; the loss variant, which changes training only;
+//   Balanced Softmax (Ren et al., NeurIPS 2020): CE(z + log n_c). It is the logit-adjusted loss
+//     with tau = 1 shifted by log N in every logit, which softmax ignores: the same loss and gradients;
+//   class-balanced loss by effective number (Cui et al., CVPR 2019): each class weighted
+//     w_c = (1 - beta) / (1 - beta^n_c), normalised so the weights sum to C, on CE or focal loss.
+// A class absent from the training set (n_c = 0) would get an infinitely negative adjustment or an
+// infinite weight: its count is taken as 1 for the adjustments and its weight as 0.
+import { F, type Tensor, keep, tensor } from '../torch/index.js';
+import { crossEntropyLoss, focalLoss, type PerSampleLoss } from './losses.js';
+
+function checkCounts(what: string, classCounts: ArrayLike<number>): number[] {
+  const counts = Array.from(classCounts);
+  if (counts.length === 0) throw new RangeError(`${what}: classCounts is empty, expected one count per class`);
+  counts.forEach((n, c) => {
+    if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`${what}: class ${c} has count ${n}, expected a non-negative integer`);
+  });
+  if (counts.every((n) => n === 0)) throw new RangeError(`${what}: every class count is 0`);
+  return counts;
+}
+
+/** CE on the logits plus a constant per-class offset: the shared form of both logit-adjusted losses. */
+function offsetCrossEntropy(name: string, offsets: Float64Array): PerSampleLoss {
+  const offset = keep(tensor(Float32Array.from(offsets)).unsqueeze(0));
+  const adjusted = (logits: Tensor) => logits.add(offset.to(logits.dtype), 1);
+  return {
+    name,
+    perSample: (logits, labels) => F.crossEntropy(adjusted(logits), labels, { reduction: 'none' }),
+    // d/dz CE(z + b) = softmax(z + b) - onehot: CE's closed form at the adjusted logits.
+    gradNormSq: (logits, labels) => F.crossEntropyGradNormSq(adjusted(logits), labels),
+  };
+}
+
+/** tau * log(pi_c), pi_c = n_c / N (absent classes counted once), the logit-adjusted loss's offsets. */
+export function logitAdjustments(classCounts: ArrayLike<number>, tau = 1): Float64Array {
+  if (!Number.isFinite(tau)) throw new RangeError(`logit adjustment: tau = ${tau}, expected a finite number`);
+  const counts = checkCounts('logit adjustment', classCounts).map((n) => Math.max(n, 1));
+  const total = counts.reduce((a, b) => a + b, 0);
+  return Float64Array.from(counts, (n) => tau * Math.log(n / total));
+}
+
+/** The logit-adjusted loss CE(z + tau log pi) (Menon et al. 2021, their eq. 10 with the prior's log). */
+export function logitAdjustedLoss(classCounts: ArrayLike<number>, tau = 1): PerSampleLoss {
+  return offsetCrossEntropy('logit-adjust', logitAdjustments(classCounts, tau));
+}
+
+/** Balanced Softmax, CE(z + log n_c) (Ren et al. 2020). */
+export function balancedSoftmaxLoss(classCounts: ArrayLike<number>): PerSampleLoss {
+  const counts = checkCounts('balanced softmax', classCounts).map((n) => Math.max(n, 1));
+  return offsetCrossEntropy('balanced-softmax', Float64Array.from(counts, Math.log));
+}
+
+/** Effective-number class weights (1 - beta) / (1 - beta^n_c), normalised to sum to the number of classes C; 0 for an absent class. */
+export function effectiveNumberWeights(classCounts: ArrayLike<number>, beta = 0.9999): Float64Array {
+  if (!(beta >= 0 && beta < 1)) throw new RangeError(`effective number: beta = ${beta}, expected a number in [0, 1)`);
+  const counts = checkCounts('effective number', classCounts);
+  const raw = Float64Array.from(counts, (n) => (n === 0 ? 0 : (1 - beta) / (1 - beta ** n)));
+  const sum = raw.reduce((a, b) => a + b, 0);
+  return raw.map((w) => (w * counts.length) / sum);
+}
+
+/** CE or focal loss with each sample scaled by its class's effective-number weight (Cui et al. 2019). */
+export function effectiveNumberLoss(
+  classCounts: ArrayLike<number>,
+  o: { beta?: number; base?: 'ce' | 'focal'; gamma?: number } = {},
+): PerSampleLoss {
+  const weights = effectiveNumberWeights(classCounts, o.beta);
+  const base = o.base === 'focal' ? focalLoss({ gamma: o.gamma }) : crossEntropyLoss();
+  const perClass = keep(tensor(Float32Array.from(weights)));
+  const baseGradNormSq = base.gradNormSq;
+  return {
+    name: o.base === 'focal' ? 'cb-focal' : 'cb',
+    perSample: (logits, labels) => base.perSample(logits, labels).mul(perClass.indexSelect(0, labels).to(logits.dtype)),
+    // A constant class weight w_y scales the gradient, so its squared norm by w_y^2 (focal has no
+    // closed form here: LOW then takes the norms by autograd).
+    gradNormSq: baseGradNormSq
+      ? (logits, labels) => {
+          const g2 = baseGradNormSq(logits, labels);
+          const y = labels.toInt32Array();
+          for (let i = 0; i < g2.length; i++) g2[i]! *= weights[y[i]!]! ** 2;
+          return g2;
+        }
+      : undefined,
+  };
+}
