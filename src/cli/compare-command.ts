@@ -9,7 +9,6 @@ import { strategyList } from './strategy-help.js';
 import { checkOutputFolder } from '../io/output-path.js';
 import { SUMMARY_METRICS, type SummaryMetric } from '../train/summary.js';
 import type { RunExecutor } from '../train/experiment.js';
-import { validateConfig } from '../train/config.js';
 
 export interface CompareCliOptions extends RunCliOptions {
   strategies: string;
@@ -71,8 +70,8 @@ export function compareCommand(): Command {
 export async function runCompare(o: CompareCliOptions, execution: { execute?: RunExecutor } = {}): Promise<string> {
   // Before anything is written: a folder holding a run would get an experiment among its files.
   checkOutputFolder('--out', o.out, { refuse: 'run' });
+  // runExperiment validates the configuration before it writes anything.
   const base = configFromOptions({ ...o, valFraction: o.valFraction ?? 0.1 }, 'normal', 0);
-  validateConfig(base);
   const { strategy: _strategy, seed: _seed, ...runBase } = base;
   const log = o.quiet ? () => {} : (s: string) => console.error(s);
   const { runExperiment } = await import('../train/compare.js');

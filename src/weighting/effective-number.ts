@@ -1,6 +1,7 @@
 // The class-balanced loss by effective number as a strategy (Cui et al., CVPR 2019): every sample
 // weight 1, each class's loss weighted (1 - beta) / (1 - beta^n_c), normalised to sum to C, on
 // cross-entropy or focal loss (long-tail-losses.ts).
+import { FOCAL_GAMMA_OPTION } from './focal.js';
 import { effectiveNumberLoss } from './long-tail-losses.js';
 import { normalStrategy } from './normal.js';
 import { numberOption, optionValue, type StrategyDefinition } from './strategy-definition.js';
@@ -27,14 +28,7 @@ export const effectiveNumberDefinition: StrategyDefinition = {
       expected: 'ce or focal',
       help: 'the loss weighted',
     },
-    gamma: {
-      type: 'number',
-      default: 2,
-      range: { min: 0 },
-      expected: 'a finite number >= 0',
-      help: "the focal loss's gamma",
-      requires: { option: 'base', values: ['focal'], when: 'with base=focal' },
-    },
+    gamma: { ...FOCAL_GAMMA_OPTION, requires: { option: 'base', values: ['focal'], when: 'with base=focal' } },
   },
   tuningGrid: { beta: [0.99, 0.999, 0.9999] },
   create(options, info, { label }) {

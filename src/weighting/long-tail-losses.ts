@@ -9,16 +9,12 @@
 // A class absent from the training set (n_c = 0) would get an infinitely negative adjustment or an
 // infinite weight: its count is taken as 1 for the adjustments and its weight as 0.
 import { F, type Tensor, keep, tensor } from '../torch/index.js';
-import { crossEntropyLoss, focalLoss, type PerSampleLoss } from './losses.js';
+import { checkClassCounts, classWeightedLoss, crossEntropyLoss, focalLoss, type PerSampleLoss } from './losses.js';
 
+/** The counts checked, as numbers. */
 function checkCounts(what: string, classCounts: ArrayLike<number>): number[] {
-  const counts = Array.from(classCounts);
-  if (counts.length === 0) throw new RangeError(`${what}: classCounts is empty, expected one count per class`);
-  counts.forEach((n, c) => {
-    if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`${what}: class ${c} has count ${n}, expected a non-negative integer`);
-  });
-  if (counts.every((n) => n === 0)) throw new RangeError(`${what}: every class count is 0`);
-  return counts;
+  checkClassCounts(what, classCounts);
+  return Array.from(classCounts);
 }
 
 /** CE on the logits plus a constant per-class offset: the shared form of both logit-adjusted losses. */
@@ -67,21 +63,7 @@ export function effectiveNumberLoss(
   o: { beta?: number; base?: 'ce' | 'focal'; gamma?: number } = {},
 ): PerSampleLoss {
   const weights = effectiveNumberWeights(classCounts, o.beta);
-  const base = o.base === 'focal' ? focalLoss({ gamma: o.gamma }) : crossEntropyLoss();
-  const perClass = keep(tensor(Float32Array.from(weights)));
-  const baseGradNormSq = base.gradNormSq;
-  return {
-    name: o.base === 'focal' ? 'cb-focal' : 'cb',
-    perSample: (logits, labels) => base.perSample(logits, labels).mul(perClass.indexSelect(0, labels).to(logits.dtype)),
-    // A constant class weight w_y scales the gradient, so its squared norm by w_y^2 (focal has no
-    // closed form here: LOW then takes the norms by autograd).
-    gradNormSq: baseGradNormSq
-      ? (logits, labels) => {
-          const g2 = baseGradNormSq(logits, labels);
-          const y = labels.toInt32Array();
-          for (let i = 0; i < g2.length; i++) g2[i]! *= weights[y[i]!]! ** 2;
-          return g2;
-        }
-      : undefined,
-  };
+  return o.base === 'focal'
+    ? classWeightedLoss('cb-focal', focalLoss({ gamma: o.gamma }), weights)
+    : classWeightedLoss('cb', crossEntropyLoss(), weights);
 }

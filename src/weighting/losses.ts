@@ -31,36 +31,58 @@ export function crossEntropyLoss(): PerSampleLoss {
  */
 export function classBalancedWeights(classCounts: ArrayLike<number>): Float64Array {
   const C = classCounts.length;
-  let N = 0;
-  for (let c = 0; c < C; c++) {
-    const n = classCounts[c]!;
-    if (!(Number.isInteger(n) && n >= 0))
-      throw new RangeError(`classBalancedWeights: class ${c} has count ${n}, expected a non-negative integer`);
-    N += n;
-  }
-  if (N === 0) throw new RangeError('classBalancedWeights: every class count is 0');
+  const N = checkClassCounts('classBalancedWeights', classCounts);
   const w = new Float64Array(C);
   for (let c = 0; c < C; c++) w[c] = classCounts[c]! > 0 ? N / (C * classCounts[c]!) : 0;
   return w;
 }
 
+/**
+ * Per-class training counts checked (non-negative integers, not all 0), naming the caller and the
+ * class; returns their total.
+ */
+export function checkClassCounts(what: string, classCounts: ArrayLike<number>): number {
+  if (classCounts.length === 0) throw new RangeError(`${what}: classCounts is empty, expected one count per class`);
+  let total = 0;
+  for (let c = 0; c < classCounts.length; c++) {
+    const n = classCounts[c]!;
+    if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`${what}: class ${c} has count ${n}, expected a non-negative integer`);
+    total += n;
+  }
+  if (total === 0) throw new RangeError(`${what}: every class count is 0`);
+  return total;
+}
+
+/**
+ * A per-sample loss with each sample scaled by a constant weight of its class. The gradient at the
+ * logits is w_y times the base loss's, so its squared norm is w_y^2 times the base's (no closed
+ * form when the base has none: LOW then takes the norms by autograd).
+ */
+export function classWeightedLoss(
+  name: string,
+  base: PerSampleLoss,
+  weights: Float64Array,
+): PerSampleLoss & { classWeights: Float64Array } {
+  const perClass = keep(tensor(Float32Array.from(weights)));
+  const baseGradNormSq = base.gradNormSq;
+  return {
+    name,
+    classWeights: weights,
+    perSample: (logits, labels) => base.perSample(logits, labels).mul(perClass.indexSelect(0, labels).to(logits.dtype)),
+    gradNormSq: baseGradNormSq
+      ? (logits, labels) => {
+          const g2 = baseGradNormSq(logits, labels);
+          const y = labels.toInt32Array();
+          for (let i = 0; i < g2.length; i++) g2[i]! *= weights[y[i]!]! ** 2;
+          return g2;
+        }
+      : undefined,
+  };
+}
+
 /** Cross-entropy with each sample scaled by its class's weight (see classBalancedWeights). */
 export function classBalancedLoss(classCounts: ArrayLike<number>): PerSampleLoss & { classWeights: Float64Array } {
-  const weights = classBalancedWeights(classCounts);
-  const perClass = keep(tensor(Float32Array.from(weights)));
-  const sampleWeights = (labels: Tensor) => perClass.indexSelect(0, labels);
-  return {
-    name: 'bce',
-    classWeights: weights,
-    perSample: (logits, labels) => F.crossEntropy(logits, labels, { reduction: 'none' }).mul(sampleWeights(labels).to(logits.dtype)),
-    // The gradient is w_y (softmax - onehot), so its squared norm is w_y^2 times CE's.
-    gradNormSq: (logits, labels) => {
-      const g2 = F.crossEntropyGradNormSq(logits, labels);
-      const y = labels.toInt32Array();
-      for (let i = 0; i < g2.length; i++) g2[i]! *= weights[y[i]!]! ** 2;
-      return g2;
-    },
-  };
+  return classWeightedLoss('bce', crossEntropyLoss(), classBalancedWeights(classCounts));
 }
 
 export interface FocalOptions {

@@ -1,5 +1,6 @@
 // LOW as a strategy: weights from the exact solution of the paper's QP (eq. 9) on the per-sample
 // gradient norms at the logits of the strategy's base loss (CE, class-balanced CE or focal).
+import { FOCAL_GAMMA_OPTION } from './focal.js';
 import { lowWeights } from './low-weights.js';
 import { gradNormSq, type GradScale } from './grad-norms.js';
 import { classBalancedLoss, crossEntropyLoss, focalLoss, type PerSampleLoss } from './losses.js';
@@ -69,11 +70,7 @@ export const lowDefinition: StrategyDefinition = {
       help: 'the loss LOW weights: cross-entropy, class-balanced CE or focal loss',
     },
     gamma: {
-      type: 'number',
-      default: 2,
-      range: { min: 0 },
-      expected: 'a finite number >= 0',
-      help: "the focal loss's gamma",
+      ...FOCAL_GAMMA_OPTION,
       requires: { option: 'base', values: ['focal'], when: 'with base=focal (the focal loss is the only base with a gamma)' },
     },
     norms: {

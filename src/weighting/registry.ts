@@ -65,10 +65,7 @@ export function strategyDefinition(name: string, context = `'${name}'`): Strateg
 /** Parses "low:lambda=0.1,scale=batch-mean"; errors name the part that is wrong and what was expected. */
 export function parseStrategy(text: string): StrategySpec {
   if (typeof text !== 'string') throw new TypeError(`strategy: expected a spec such as 'low:lambda=0.1', got ${typeof text}`);
-  const trimmed = text.trim();
-  const colon = trimmed.indexOf(':');
-  const name = colon < 0 ? trimmed : trimmed.slice(0, colon);
-  const rest = colon < 0 ? '' : trimmed.slice(colon + 1);
+  const { name, rest } = splitSpec(text);
   const def = strategyDefinition(name, `'${text}'`);
   const bad = (message: string) => new RangeError(`strategy '${text}': ${message}`);
   const options: OptionValues = {};
@@ -140,6 +137,12 @@ export function createStrategy(spec: StrategySpec, info: TrainingSetInfo, seed =
 
 /** Whether runs of this family (a spec text) are the proposed method, compared against every baseline in summaries. */
 export function isProposedFamily(family: string): boolean {
-  const colon = family.indexOf(':');
-  return BY_NAME.get(colon < 0 ? family : family.slice(0, colon))?.role === 'proposed';
+  return BY_NAME.get(splitSpec(family).name)?.role === 'proposed';
+}
+
+/** "low:lambda=0.1" -> the strategy's name and the options' text. */
+function splitSpec(text: string): { name: string; rest: string } {
+  const trimmed = text.trim();
+  const colon = trimmed.indexOf(':');
+  return colon < 0 ? { name: trimmed, rest: '' } : { name: trimmed.slice(0, colon), rest: trimmed.slice(colon + 1) };
 }
