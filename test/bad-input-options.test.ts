@@ -132,6 +132,15 @@ badInputSuite(
     train('train --strategy focal:lambda=1 (a key focal does not take)', ['--strategy', 'focal:lambda=1'], [/lambda/, /focal/, /gamma/]);
     train('train --strategy focal:gamma=-1', ['--strategy', 'focal:gamma=-1'], [/gamma/, /-1/, />= 0/]);
     train('train --strategy spl:q=2', ['--strategy', 'spl:q=2'], [/\bq\b|quantile/, /\(0, 1\]/]);
+    // The long-tail strategies: ranges, and an option that applies only with another's value.
+    train('train --strategy logit-adjust:tau=-1', ['--strategy', 'logit-adjust:tau=-1'], [/logit-adjust/, /tau/, />= 0/]);
+    train('train --strategy cb:beta=1', ['--strategy', 'cb:beta=1'], [/\bbeta\b/, /\[0, 1\)/]);
+    train('train --strategy cb:gamma=1 (gamma without base=focal)', ['--strategy', 'cb:gamma=1'], [/gamma/, /base=focal/]);
+    train(
+      'train --strategy balanced-softmax:tau=1 (an option it does not take)',
+      ['--strategy', 'balanced-softmax:tau=1'],
+      [/bad option 'tau=1'/, /options of balanced-softmax: none/],
+    );
     train('train --strategy mentornet without --mentor', ['--strategy', 'mentornet'], [/--mentor/]);
     train(
       'train --strategy mentornet:ftsteps=5 without finetune=1',
