@@ -130,8 +130,8 @@ export class MentorNetDD extends Module {
     const hBw = run(this.backwardCell, order.slice().reverse());
     const current = seq.select(1, window - 1); // [N, 2]
     const parts = [current];
-    if (this.labelTable) parts.push(this.labelTable.indexSelect(0, labels));
-    parts.push(this.epochTable.indexSelect(0, epochs), hFw, hBw);
+    if (this.labelTable) parts.push(this.parameter('label_embedding').indexSelect(0, labels));
+    parts.push(this.parameter('epoch_embedding').indexSelect(0, epochs), hFw, hBw);
     return this.fc2.forward(this.fc1.forward(cat(parts, 1)).tanh()).squeeze(1);
   }
 

@@ -19,7 +19,7 @@ export class Linear extends Module {
     defaultLayerInit(this.weight, this.bias);
   }
   forward(x: Tensor): Tensor {
-    return F.linear(x, this.weight, this.bias);
+    return F.linear(x, this.parameter('weight'), this.bias && this.parameter('bias'));
   }
 }
 
@@ -50,7 +50,7 @@ export class Conv2d extends Module {
     defaultLayerInit(this.weight, this.bias);
   }
   forward(x: Tensor): Tensor {
-    return F.conv2d(x, this.weight, this.bias, this.options);
+    return F.conv2d(x, this.parameter('weight'), this.bias && this.parameter('bias'), this.options);
   }
 }
 
@@ -85,8 +85,8 @@ export class BatchNorm2d extends Module {
       noGrad(() => n.add_(1));
     }
     return F.batchNorm(x, {
-      weight: this.weight,
-      bias: this.bias,
+      weight: this.weight && this.parameter('weight'),
+      bias: this.bias && this.parameter('bias'),
       runningMean: this.runningMean,
       runningVar: this.runningVar,
       training: useBatchStats,

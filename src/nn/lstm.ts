@@ -44,7 +44,8 @@ export class LSTMCell extends Module {
 
   /** One step: x [N, inputSize], state h, c [N, hiddenSize] -> the next state. */
   step(x: Tensor, state: LSTMState): LSTMState {
-    const gates = F.linear(x, this.weightIh, this.biasIh).add(F.linear(state.h, this.weightHh, this.biasHh));
+    const p = (name: string) => this.parameter(name);
+    const gates = F.linear(x, p('weight_ih'), p('bias_ih')).add(F.linear(state.h, p('weight_hh'), p('bias_hh')));
     const [i, f, g, o] = gates.chunk(4, 1) as [Tensor, Tensor, Tensor, Tensor];
     const c = f.sigmoid().mul(state.c).add(i.sigmoid().mul(g.tanh()));
     const h = o.sigmoid().mul(c.tanh());

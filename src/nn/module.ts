@@ -9,8 +9,60 @@ export abstract class Module {
   private readonly ownParameters = new Map<string, Tensor>();
   private readonly ownBuffers = new Map<string, Tensor>();
   private readonly children = new Map<string, Module>();
+  /** Tensors standing in for this module's own parameters during {@link Module.functionalForward}. */
+  private substitutes: Map<string, Tensor> | null = null;
 
   abstract forward(x: Tensor): Tensor;
+
+  /**
+   * A parameter as forward() must read it: the module's own tensor, or the tensor standing in for
+   * it during functionalForward. Layers read their parameters through this, never through fields,
+   * so that a look-ahead step can run the model at other parameter values.
+   */
+  protected parameter(name: string): Tensor {
+    const p = this.substitutes?.get(name) ?? this.ownParameters.get(name);
+    if (!p) throw new RangeError(`${this.constructor.name} has no parameter '${name}'`);
+    return p;
+  }
+
+  /**
+   * forward(x) with the named parameters replaced by other tensors (PyTorch's
+   * torch.func.functional_call), e.g. theta - lr * grad kept on the autograd graph, so that a loss
+   * at the substituted values differentiates back through them (Learning to Reweight and
+   * Meta-Weight-Net's look-ahead step). Parameters not named keep their own values. The module is
+   * left as it was: buffers (batch-norm running statistics) updated by this forward are restored,
+   * as a call on a copy of the model would leave the original untouched.
+   */
+  functionalForward(params: Map<string, Tensor>, x: Tensor): Tensor {
+    const modules = this.namedModules();
+    const own = new Map(this.namedParameters());
+    for (const [name, t] of params) {
+      const target = own.get(name);
+      if (!target) throw new RangeError(`functionalForward: the model has no parameter '${name}'`);
+      if (t.shape.join('x') !== target.shape.join('x'))
+        throw new RangeError(`functionalForward: '${name}' has shape [${t.shape.join(', ')}], the model's is [${target.shape.join(', ')}]`);
+    }
+    const saved = this.namedBuffers().map(([, b]) => [b, noGrad(() => b.clone())] as const);
+    try {
+      for (const [prefix, m] of modules) {
+        const mine = new Map<string, Tensor>();
+        for (const name of m.ownParameters.keys()) {
+          const t = params.get(prefix ? `${prefix}.${name}` : name);
+          if (t) mine.set(name, t);
+        }
+        m.substitutes = mine.size ? mine : null;
+      }
+      return this.forward(x);
+    } finally {
+      for (const [, m] of modules) m.substitutes = null;
+      noGrad(() => {
+        for (const [b, copy] of saved) {
+          b.copy_(copy);
+          copy.dispose();
+        }
+      });
+    }
+  }
 
   /** Makes `t` a trainable parameter of this module; it outlives any open tidy scope. */
   protected registerParameter(name: string, t: Tensor): Tensor {
