@@ -126,6 +126,7 @@ test('lowest- and highest-weighted samples, overall and per class', () => {
     labels,
     cleanLabels: null,
     isNoisy: null,
+    metaIds: null,
     classNames: CLASSES,
     dataset: 'x',
     trainCounts: [5, 5, 5, 5],

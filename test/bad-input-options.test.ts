@@ -141,6 +141,20 @@ badInputSuite(
       ['--strategy', 'balanced-softmax:tau=1'],
       [/bad option 'tau=1'/, /options of balanced-softmax: none/],
     );
+    // The look-ahead strategies and their meta set (the tiny data has 10 training samples per class).
+    train('train --strategy mwn:lr=0', ['--strategy', 'mwn:lr=0'], [/mwn/, /\blr\b/, /> 0/]);
+    train(
+      'train --strategy l2rw:lr=1 (an option it does not take)',
+      ['--strategy', 'l2rw:lr=1'],
+      [/bad option 'lr=1'/, /options of l2rw: none/],
+    );
+    train('train --meta-per-class 0', ['--strategy', 'l2rw', '--meta-per-class', '0'], [/--meta-per-class/, /0/]);
+    train('train --meta-per-class 1e6', ['--strategy', 'mwn', '--meta-per-class', '1000000'], [/--meta-per-class/, /100000/]);
+    train(
+      'train --strategy l2rw with a meta set larger than a class (default 10 per class)',
+      ['--strategy', 'l2rw'],
+      [/meta set: class 0/, /has 10 training samples/, /--meta-per-class 10 needs 10/, /at least one left/],
+    );
     train('train --strategy mentornet without --mentor', ['--strategy', 'mentornet'], [/--mentor/]);
     train(
       'train --strategy mentornet:ftsteps=5 without finetune=1',

@@ -33,7 +33,7 @@ import {
   evaluateMentorOnRun,
 } from '../src/mentornet/pretrain.js';
 import { createStrategy, parseStrategy, formatStrategy } from '../src/weighting/registry.js';
-import { DEFAULT_CONFIG, validateConfig, withoutUnusedFields, type RunConfig } from '../src/train/config.js';
+import { DEFAULT_CONFIG, validateConfig, canonicalConfig, type RunConfig } from '../src/train/config.js';
 import type { BatchView } from '../src/weighting/strategy.js';
 import { uniform } from './engine-helpers.js';
 import { assertSameRun, interruptedRun } from './resume-helpers.js';
@@ -351,8 +351,8 @@ test('strategy specs and configs: mentornet-pd options, mentornet needs --mentor
   assert.equal(s.label, 'mentornet-pd:p=0.6');
   assert.throws(() => validateConfig({ ...DEFAULT_CONFIG, strategy: 'mentornet' }), /invalid option mentor/);
   validateConfig({ ...DEFAULT_CONFIG, strategy: 'mentornet', mentor: '/x/mentor.lowt' });
-  assert.equal('mentor' in withoutUnusedFields({ ...DEFAULT_CONFIG, strategy: 'normal', mentor: '/x' }), false);
-  assert.equal(withoutUnusedFields({ ...DEFAULT_CONFIG, strategy: 'mentornet', mentor: '/x' }).mentor, '/x');
+  assert.equal('mentor' in canonicalConfig({ ...DEFAULT_CONFIG, strategy: 'normal', mentor: '/x' }), false);
+  assert.equal(canonicalConfig({ ...DEFAULT_CONFIG, strategy: 'mentornet', mentor: '/x' }).mentor, '/x');
 });
 
 test('pretraining from a run folder: examples, held-out AUC, evaluation on another run', () => {

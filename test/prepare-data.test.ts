@@ -183,3 +183,39 @@ test('low train: the data and strategy errors reach the terminal once, prefixed 
   assert.equal(lambda.stderr.trim(), "low: strategy 'low:lambda=0': lambda must be a finite number > 0, got 0");
   assert.ok(!existsSync(join(temp.dir, 'cli-2', 'checkpoint.lowt')));
 });
+
+test('the meta set of l2rw and mwn: from the training split only, disjoint from the samples trained and validated on, in samples.lowt', async () => {
+  const dir = mnist('meta', { train: 120, test: 30 });
+  const { loadDataset } = await import('../src/data/registry.js');
+  const split = await loadDataset('mnist', { split: 'train', dataDir: dir });
+  const check = async (over: Partial<RunConfig>) => {
+    const d = await prepareData(config(dir, { strategy: 'l2rw', metaPerClass: 2, valFraction: 0.2, ...over }));
+    assert.ok(d.meta);
+    assert.deepEqual(
+      Array.from({ length: 10 }, (_, c) => Array.from(d.meta!.labels).filter((l) => l === c).length),
+      Array(10).fill(2),
+    );
+    const used = new Set([...d.train.ids, ...d.val!.ids]);
+    for (const id of d.meta.ids) assert.ok(!used.has(id), `meta sample ${id} is not trained or validated on`);
+    // Each meta sample is the training split's sample of that id (its image and label), never a test one.
+    const size = 28 * 28;
+    d.meta.ids.forEach((id, i) => {
+      assert.equal(d.meta!.labels[i], split.labels[id]);
+      assert.deepEqual(d.meta!.images.subarray(i * size, (i + 1) * size), split.images.subarray(id * size, (id + 1) * size));
+    });
+    return { d, total: d.train.labels.length + d.val!.labels.length + d.meta.labels.length };
+  };
+  // All 120 in use: the meta set comes out of training (20 fewer trained on).
+  const all = await check({});
+  assert.equal(all.total, 120);
+  // With --train-limit 60 the meta set comes from the samples left out: training is as without it.
+  const limited = await check({ trainLimit: 60 });
+  const plain = await prepareData(config(dir, { trainLimit: 60, valFraction: 0.2 }));
+  assert.deepEqual(Array.from(limited.d.train.ids), Array.from(plain.train.ids));
+  assert.equal(plain.meta, null, 'no meta set for a strategy without one');
+  // A meta set that would take a class's last training sample is refused, naming the option.
+  await rejectsWith(
+    prepareData(config(dir, { strategy: 'l2rw', metaPerClass: 12 })),
+    /meta set: class 0 \('0'\) has 12 training samples; --meta-per-class 12 needs 12 of them and at least one left to train on/,
+  );
+});

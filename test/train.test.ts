@@ -80,7 +80,7 @@ test('an interrupted run resumes to exactly the result of an uninterrupted one',
 /** 600 samples in 6 batches of 100, 3 epochs, a smaller test set: about a second per run. */
 const quick = (over: Partial<RunConfig> = {}): RunConfig => small({ testLimit: 200, ...over });
 
-const midEpochCases: { strategy: string; stops: Stop[]; why: string }[] = [
+const midEpochCases: { strategy: string; stops: Stop[]; why: string; over?: Partial<RunConfig> }[] = [
   { strategy: 'low:lambda=0.1', stops: [{ epoch: 2, batch: 3 }], why: 'stateless' },
   {
     strategy: 'spl',
@@ -100,6 +100,16 @@ const midEpochCases: { strategy: string; stops: Stop[]; why: string }[] = [
     ],
     why: 'its moving percentile',
   },
+  // 25 meta samples per class: 250 in batches of 100, so the meta batches' shuffle and position matter.
+  { strategy: 'l2rw', stops: [{ epoch: 2, batch: 3 }], why: 'its place in the meta batches', over: { metaPerClass: 25 } },
+  {
+    strategy: 'mwn:lr=0.001',
+    stops: [
+      { epoch: 1, batch: 4 },
+      { epoch: 2, batch: 3 },
+    ],
+    why: "its weight net and that net's momentum",
+  },
 ];
 
 for (const c of midEpochCases) {
@@ -112,7 +122,7 @@ for (const c of midEpochCases) {
   }, async () => {
     const root = mkdtempSync(join(tmpdir(), 'low-mid-'));
     try {
-      const config = quick({ strategy: c.strategy });
+      const config = quick({ strategy: c.strategy, ...c.over });
       const full = { out: join(root, 'full'), result: await trainRun(config, { out: join(root, 'full') }) };
       const parts = { out: join(root, 'parts'), result: await interruptedRun(config, join(root, 'parts'), c.stops) };
       assertSameRun(parts, full, c.strategy);

@@ -23,6 +23,8 @@ export interface RunSamples {
   classNames: string[];
   dataset: string;
   trainCounts: number[];
+  /** The ids of the meta set (l2rw, mwn), samples of the training split that were not trained on; null without one. */
+  metaIds: Int32Array | null;
 }
 
 export interface RunFolder {
@@ -139,7 +141,7 @@ function withTensors<T>(file: string, f: (tensors: Map<string, Tensor>, metadata
   }
 }
 
-/** samples.lowt: ids, labels, and with injected noise cleanLabels and isNoisy; class names in the metadata. */
+/** samples.lowt: ids, labels, with injected noise cleanLabels and isNoisy, with a meta set metaIds; class names in the metadata. */
 export function readSamplesFile(file: string): RunSamples {
   return withTensors(file, (t, metadata) => {
     const ids = t.get('ids');
@@ -157,6 +159,7 @@ export function readSamplesFile(file: string): RunSamples {
       classNames: meta.classNames ?? Array.from({ length: numClasses }, (_, c) => String(c)),
       dataset: meta.dataset ?? '',
       trainCounts: meta.trainCounts ?? countLabels(labelArray, numClasses),
+      metaIds: t.get('metaIds')?.toInt32Array() ?? null,
     };
   });
 }

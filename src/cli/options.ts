@@ -5,6 +5,7 @@
 // may have a sign, a point and an exponent (1e-4).
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from 'commander';
+import { META_PER_CLASS_LIMIT } from '../train/config.js';
 
 const DIGITS = /^\d+$/;
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
@@ -32,6 +33,12 @@ export const BATCH_LIMIT: IntLimit = { max: MAX_BATCH_SIZE, why: '2^20; larger b
 
 /** Each seed is a run of every strategy; a huge count failed with "Invalid array length". */
 export const SEEDS_LIMIT: IntLimit = { max: 10000, why: 'each seed is one run of every strategy' };
+
+/** --meta-per-class. */
+export const META_PER_CLASS: IntLimit = {
+  max: META_PER_CLASS_LIMIT,
+  why: 'the meta set is a small clean set; this many per class is most datasets whole',
+};
 
 /** Runs in parallel, each its own process (more than the cores is allowed: they share them, one thread each). */
 export const JOBS_LIMIT: IntLimit = { max: 256, why: 'each job is a process of its own' };

@@ -1,10 +1,19 @@
 // Options shared by `low train`, `low compare` and `low demo`, and their translation into a RunConfig.
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_CONFIG, PRESETS, type ImbalanceConfig, type NoiseConfig, type RunConfig, type ScheduleConfig } from '../train/config.js';
+import {
+  DEFAULT_CONFIG,
+  DEFAULT_META_PER_CLASS,
+  PRESETS,
+  type ImbalanceConfig,
+  type NoiseConfig,
+  type RunConfig,
+  type ScheduleConfig,
+} from '../train/config.js';
 import { isModelName, MODEL_NAMES } from '../models/registry.js';
 import {
   BATCH_LIMIT,
+  META_PER_CLASS,
   decimalValue,
   fractionBelowOne,
   nonNegativeInt,
@@ -83,6 +92,11 @@ export function addRunOptions(cmd: Command): Command {
     .option('--val-fraction <x>', 'stratified validation fraction carved from the training set', fractionBelowOne('--val-fraction'))
     .addOption(new Option('--augment <kind>', 'augmentation').choices(['none', 'standard']))
     .option('--mentor <file>', 'pretrained mentor for strategy mentornet (made by `low mentornet pretrain`)')
+    .option(
+      '--meta-per-class <n>',
+      `samples per class of the meta set of l2rw and mwn, carved from the training split (default ${DEFAULT_META_PER_CLASS})`,
+      positiveInt('--meta-per-class', META_PER_CLASS),
+    )
     .option('--threads <n>', 'intra-op threads of each run (default: all cores; with compare, cores / --jobs)', threadCount('--threads'))
     .option('--quiet', 'print nothing while training')
     .option('--jsonl', 'print one JSON object per line (start, epoch, done) instead of a progress bar');
@@ -108,6 +122,7 @@ export interface RunCliOptions {
   evalEvery?: number;
   augment?: 'none' | 'standard';
   mentor?: string;
+  metaPerClass?: number;
   threads?: number;
   quiet?: boolean;
   jsonl?: boolean;
@@ -139,6 +154,7 @@ export function configFromOptions(o: RunCliOptions, strategy: string, seed: numb
     augment: pick(o.augment, base.augment),
     strategy,
     ...(o.mentor ? { mentor: resolve(o.mentor) } : {}),
+    ...(o.metaPerClass !== undefined ? { metaPerClass: o.metaPerClass } : {}),
     seed,
   };
 }

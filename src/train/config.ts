@@ -51,6 +51,13 @@ export interface RunConfig {
    * their config.json).
    */
   mentor?: string;
+  /**
+   * Samples per class of the clean, balanced meta set that Learning to Reweight and Meta-Weight-Net
+   * learn their weights from (`--meta-per-class`, default 10 as Meta-Weight-Net): carved, seeded,
+   * from the training split, never from the test split (train/prepare-data.ts). Present exactly
+   * for the strategies that use one.
+   */
+  metaPerClass?: number;
   epochs: number;
   batchSize: number;
   lr: number;
@@ -183,17 +190,33 @@ export function validateConfig(c: RunConfig): RunConfig {
   if (strategyDefinition(spec.name).needsMentor && c.mentor === undefined) {
     fail('mentor', `a mentor file for strategy '${spec.name}' (--mentor FILE, made by \`low mentornet pretrain\`)`, c.mentor);
   }
+  // Absent: the default, which canonicalConfig writes out for the strategies that use a meta set.
+  const k = c.metaPerClass;
+  if (k !== undefined && !(typeof k === 'number' && Number.isInteger(k) && k >= 1 && k <= META_PER_CLASS_LIMIT))
+    fail('metaPerClass', `an integer from 1 to ${META_PER_CLASS_LIMIT}`, k);
   scheduleFor(c);
   return c;
 }
 
+/** Meta-Weight-Net's size of the meta set: 10 samples per class. */
+export const DEFAULT_META_PER_CLASS = 10;
+export const META_PER_CLASS_LIMIT = 100000;
+
 /**
- * The config without fields that change nothing: the mentor file of a non-MentorNet run, a
- * dropRate of 0 (the same run as none) and an evalEvery of 1 (the default).
+ * The config as a run folder's config.json records it: without fields that change nothing (the
+ * mentor file of a non-MentorNet run, a meta set's size for a strategy without one, a dropRate of
+ * 0, the same run as none, and an evalEvery of 1, the default), and with the meta set's size
+ * written out, at its default unless given, for a strategy that learns from one.
  */
-export function withoutUnusedFields(c: RunConfig): RunConfig {
+export function canonicalConfig(c: RunConfig): RunConfig {
   let out = c;
-  if (out.mentor !== undefined && !strategyDefinition(parseStrategy(out.strategy).name).needsMentor) {
+  const def = strategyDefinition(parseStrategy(out.strategy).name);
+  if (def.needsMetaSet && out.metaPerClass === undefined) out = { ...out, metaPerClass: DEFAULT_META_PER_CLASS };
+  if (out.metaPerClass !== undefined && !def.needsMetaSet) {
+    const { metaPerClass: _unused, ...rest } = out;
+    out = rest;
+  }
+  if (out.mentor !== undefined && !def.needsMentor) {
     const { mentor: _unused, ...rest } = out;
     out = rest;
   }
@@ -213,7 +236,7 @@ export function withoutUnusedFields(c: RunConfig): RunConfig {
  * different run: it is neither resumed nor reused.
  */
 export function configFileText(c: RunConfig): string {
-  return JSON.stringify(withoutUnusedFields(c), null, 2);
+  return JSON.stringify(canonicalConfig(c), null, 2);
 }
 
 export function scheduleFor(c: RunConfig): Schedule {

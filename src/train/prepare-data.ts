@@ -12,6 +12,7 @@ import { defaultDataDir, loadDataset, type DatasetName } from '../data/registry.
 import { classCounts, DataError, subset, type ImageDataset, type Split } from '../data/dataset.js';
 import { halvingImbalance, longTailImbalance } from '../data/imbalance.js';
 import { addLabelNoise } from '../data/label-noise.js';
+import { carveMetaSet, samplesNotIn } from '../data/meta-set.js';
 import { stratifiedSplit } from '../data/split.js';
 import { MODEL_NAMES, unfitInputs } from '../models/registry.js';
 import { DEFAULT_CONFIG, type RunConfig } from './config.js';
@@ -28,6 +29,8 @@ export interface RunData {
   isNoisy: Uint8Array | null;
   /** Per-class counts of the training set as trained on. */
   trainCounts: number[];
+  /** The clean, balanced meta set of a strategy that learns from one (config.metaPerClass); else null. */
+  meta: ImageDataset | null;
 }
 
 /** One batch as 32-bit floats must fit in this; a larger one fails to allocate, or starves the machine. */
@@ -37,7 +40,8 @@ export const MAX_BATCH_BYTES = 2 ** 31;
 export const MAX_HISTORY_ENTRIES = 2 ** 30;
 
 export async function prepareData(c: RunConfig): Promise<RunData> {
-  let train = await loadDataset(c.dataset, { split: 'train', dataDir: c.dataDir });
+  const trainSplit = await loadDataset(c.dataset, { split: 'train', dataDir: c.dataDir });
+  let train = trainSplit;
   let test = c.evaluateTest ? await loadDataset(c.dataset, { split: 'test', dataDir: c.dataDir }) : null;
   checkSplits(c, train, test);
   checkModelFitsData(c, { train });
@@ -56,6 +60,12 @@ export async function prepareData(c: RunConfig): Promise<RunData> {
     val = subset(train, heldOut, `${train.name} (validation)`);
     train = subset(train, kept);
   }
+  let meta: ImageDataset | null = null;
+  if (c.metaPerClass !== undefined) {
+    // Carved before label noise is injected: the meta set is clean by definition.
+    const unused = samplesNotIn(trainSplit, val ? [train, val] : [train]);
+    ({ meta, train } = carveMetaSet(train, unused, c.metaPerClass, c.seed));
+  }
   checkTrainingSet(c, train, val);
   let cleanLabels: Int32Array | null = null;
   let isNoisy: Uint8Array | null = null;
@@ -65,7 +75,7 @@ export async function prepareData(c: RunConfig): Promise<RunData> {
     cleanLabels = noisy.cleanLabels;
     isNoisy = noisy.isNoisy;
   }
-  return { train, val, test, numClasses, classNames: train.classNames, cleanLabels, isNoisy, trainCounts: classCounts(train) };
+  return { train, val, test, numClasses, classNames: train.classNames, cleanLabels, isNoisy, trainCounts: classCounts(train), meta };
 }
 
 /**

@@ -14,13 +14,13 @@ import { join } from 'node:path';
 import * as torch from '../torch/index.js';
 import { SGD } from '../optim/index.js';
 import { createModel } from '../models/registry.js';
-import { DataLoader, shareImages } from '../data/loader.js';
+import { DataLoader, batchTensors, shareImages } from '../data/loader.js';
 import { augmentationFor } from '../data/augment.js';
 import { createStrategy, parseStrategy } from '../weighting/registry.js';
-import type { Strategy } from '../weighting/strategy.js';
+import type { MetaSet, Strategy } from '../weighting/strategy.js';
 import type { Module } from '../nn/index.js';
 import type { Optimizer } from '../optim/index.js';
-import { validateConfig, scheduleFor, withoutUnusedFields, configFileText, type RunConfig } from './config.js';
+import { validateConfig, scheduleFor, canonicalConfig, configFileText, type RunConfig } from './config.js';
 import { prepareData, type RunData } from './prepare-data.js';
 import { SampleHistory } from './history.js';
 import { lockFolder } from './folder-lock.js';
@@ -133,19 +133,36 @@ function torchSeed(seed: number, epoch: number): number {
  * nothing behind.
  */
 export async function trainRun(input: RunConfig, o: RunOptions): Promise<RunResult> {
-  const config = validateConfig(withoutUnusedFields(input));
+  const config = validateConfig(canonicalConfig(input));
   refuseFolder(o.out, config);
   const data = await prepareData(config);
   const noise = data.isNoisy ? { ids: data.train.ids, isNoisy: data.isNoisy } : null; // MentorNet's fine-tuning targets
-  const info = { classCounts: data.trainCounts, size: data.train.labels.length, batchSize: config.batchSize, noise };
+  const info = {
+    classCounts: data.trainCounts,
+    size: data.train.labels.length,
+    batchSize: config.batchSize,
+    noise,
+    meta: metaSet(config, data),
+  };
   const strategy = createStrategy(parseStrategy(config.strategy), info, config.seed, { mentor: config.mentor });
-  mkdirSync(o.out, { recursive: true });
-  const release = lockFolder(o.out, `training ${config.strategy} seed ${config.seed}`);
   try {
-    return await trainInFolder(config, data, strategy, o);
+    mkdirSync(o.out, { recursive: true });
+    const release = lockFolder(o.out, `training ${config.strategy} seed ${config.seed}`);
+    try {
+      return await trainInFolder(config, data, strategy, o);
+    } finally {
+      release();
+    }
   } finally {
-    release();
+    strategy.dispose?.();
   }
+}
+
+/** The meta set as tensors, transformed as evaluation batches are (no augmentation: the samples are the clean reference). */
+function metaSet(config: RunConfig, data: RunData): MetaSet | null {
+  if (!data.meta) return null;
+  const { x, y } = batchTensors(data.meta, 0, data.meta.labels.length, augmentationFor(config.dataset, false));
+  return { inputs: torch.keep(x), labels: torch.keep(y), ids: data.meta.ids };
 }
 
 /** Refuses a folder that holds another run, an experiment, or this run diverged (read-only checks). */
@@ -397,6 +414,11 @@ function writeSamplesFile(out: string, d: RunData): void {
   };
   if (d.cleanLabels) tensors.cleanLabels = torch.tensor(d.cleanLabels);
   if (d.isNoisy) tensors.isNoisy = torch.tensor(d.isNoisy);
+  // The meta set's samples (not trained on), for anyone checking what the weights were learnt from.
+  if (d.meta) {
+    tensors.metaIds = torch.tensor(d.meta.ids);
+    tensors.metaLabels = torch.tensor(d.meta.labels);
+  }
   torch.saveTensors(join(out, 'samples.lowt'), tensors, { classNames: d.classNames, dataset: d.train.name, trainCounts: d.trainCounts });
   for (const t of Object.values(tensors)) t.dispose();
 }

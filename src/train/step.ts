@@ -73,7 +73,8 @@ export function trainStep(model: Module, optimizer: Optimizer, strategy: Strateg
     const losses = perSample.detach().toFloat32Array();
     const bad = losses.findIndex((l) => !Number.isFinite(l));
     if (bad >= 0) throw new NonFiniteLoss(`the loss of sample ${bad} of the batch is ${losses[bad]}`);
-    const weights = strategy.weigh({ logits, labels: y, ids, perSample, epoch: progress.epoch, epochs: progress.epochs });
+    const step = { model, inputs: x, lr: optimizer.lr };
+    const weights = strategy.weigh({ logits, labels: y, ids, perSample, epoch: progress.epoch, epochs: progress.epochs, step });
     if (pickWeights) for (let i = 0; i < weights.length; i++) weights[i]! *= pickWeights[i]!;
     const loss = weightedMean(perSample, weights);
     const value = loss.item();

@@ -19,6 +19,8 @@ import { mentorNetDefinition } from './mentornet.js';
 import { logitAdjustDefinition } from './logit-adjust.js';
 import { balancedSoftmaxDefinition } from './balanced-softmax.js';
 import { effectiveNumberDefinition } from './effective-number.js';
+import { learningToReweightDefinition } from './learning-to-reweight.js';
+import { metaWeightNetDefinition } from './meta-weight-net.js';
 
 const DEFINITIONS: readonly StrategyDefinition[] = [
   normalDefinition,
@@ -32,6 +34,8 @@ const DEFINITIONS: readonly StrategyDefinition[] = [
   logitAdjustDefinition,
   balancedSoftmaxDefinition,
   effectiveNumberDefinition,
+  learningToReweightDefinition,
+  metaWeightNetDefinition,
 ];
 
 const BY_NAME = new Map(DEFINITIONS.map((d) => [d.name, d]));

@@ -65,6 +65,12 @@ export interface StrategyDefinition {
   tuningGrid?: Record<string, readonly (number | string)[]>;
   /** Needs a file given beside the spec (`--mentor` for MentorNet-DD). */
   needsMentor?: boolean;
+  /**
+   * Learns its weights from a small clean, balanced meta set carved from the training split
+   * (Learning to Reweight, Meta-Weight-Net): the run then has RunConfig.metaPerClass and hands the
+   * set to create() in TrainingSetInfo.meta.
+   */
+  needsMetaSet?: boolean;
   /** Rewrites options that name the same run in two ways into one (after defaults are applied). */
   canonicalize?(options: OptionValues): void;
   /** Builds the strategy; options hold what the spec wrote (use {@link optionValue} for defaults). */

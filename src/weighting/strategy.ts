@@ -1,6 +1,7 @@
 // The one interface every sample-weighting strategy implements. A strategy has one job: given a
 // batch's logits, labels, per-sample losses and sample ids, return a weight per sample. The
 // trainer then minimises (1/M) sum_i w_i loss_i, with the weights treated as constants.
+import type { Module } from '../nn/module.js';
 import type { Tensor } from '../torch/index.js';
 import type { PerSampleLoss } from './losses.js';
 
@@ -16,6 +17,22 @@ export interface BatchView {
   /** 0-based epoch, and the run's total, for strategies with schedules. */
   epoch: number;
   epochs: number;
+  /**
+   * What a look-ahead strategy (Learning to Reweight, Meta-Weight-Net) needs to take a virtual
+   * step: the model whose parameters produced `logits`, the batch's inputs and the learning rate
+   * of the step about to be taken. trainStep always gives it.
+   */
+  step?: { model: Module; inputs: Tensor; lr: number };
+}
+
+/** A small clean, balanced set of training samples, as tensors ready for the model. */
+export interface MetaSet {
+  /** Inputs [K, ...], transformed as evaluation batches are (no augmentation). */
+  inputs: Tensor;
+  /** int64 class indices [K]. */
+  labels: Tensor;
+  /** Their stable sample ids. */
+  ids: Int32Array;
 }
 
 /** What a strategy needs to know about the training set when it is created. */
@@ -28,6 +45,8 @@ export interface TrainingSetInfo {
    * itself (--noise); absent otherwise. Only MentorNet's fine-tuning reads it.
    */
   noise?: { ids: Int32Array; isNoisy: Uint8Array } | null;
+  /** The meta set, for strategies that declare needsMetaSet; the strategy owns it from then on (dispose). */
+  meta?: MetaSet | null;
 }
 
 export interface Strategy {
@@ -54,6 +73,8 @@ export interface Strategy {
    */
   state?(): unknown;
   loadState?(state: unknown): void;
+  /** Frees the tensors the strategy holds (its meta set, a weight network); called once, when the run ends. */
+  dispose?(): void;
 }
 
 /**

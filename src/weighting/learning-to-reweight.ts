@@ -1,0 +1,52 @@
+// Learning to Reweight (Ren, Zeng, Yang and Urtasun, ICML 2018; uber-research/learning-to-reweight-examples),
+// the LOW paper's reference [19]. Each step: per-sample weights eps = 0 on the batch's losses, a
+// virtual SGD step on sum_i eps_i l_i, the mean loss of a clean, balanced meta batch at the virtual
+// parameters, and
+//   w_i = max(-d meta loss / d eps_i, 0),  normalised to sum to 1 (all 0 when every one is 0),
+// as the authors' code. At eps = 0 the virtual step leaves theta where it is, so
+// -d meta/d eps_i = lr * (grad of the meta loss) . (grad of l_i): a sample weighs by how well its
+// gradient agrees with the meta set's (test/meta-learning.test.ts checks exactly that identity).
+// The trainer minimises (1/M) sum_i w_i l_i, so the weights are handed over times M: the authors'
+// sum_i w_i l_i.
+import { grad, zeros } from '../torch/index.js';
+import { crossEntropyLoss } from './losses.js';
+import { MetaBatches, metaLossAfterVirtualStep, requireStep } from './look-ahead.js';
+import type { BatchView, MetaSet, Strategy } from './strategy.js';
+import type { StrategyDefinition } from './strategy-definition.js';
+
+export function learningToReweightStrategy(meta: MetaSet, o: { batchSize: number; seed: number }, label = 'l2rw'): Strategy {
+  const metaBatches = new MetaBatches(meta, o.batchSize, o.seed);
+  return {
+    label,
+    loss: crossEntropyLoss(),
+    weigh(b: BatchView): Float64Array {
+      const step = requireStep(b, 'l2rw');
+      const m = b.ids.length;
+      const eps = zeros([m], { dtype: b.perSample.dtype }).requiresGrad_();
+      const metaLoss = metaLossAfterVirtualStep(step, b.perSample.mul(eps).sum(), metaBatches.next());
+      // The batch's forward graph is shared with the real step that follows: keep it.
+      const [dMeta] = grad(metaLoss, eps, { retainGraph: true });
+      const w = Float64Array.from(dMeta!.toFloat32Array(), (g) => Math.max(-g, 0));
+      const sum = w.reduce((a, x) => a + x, 0);
+      return sum > 0 ? w.map((x) => (x * m) / sum) : w;
+    },
+    state: () => ({ metaBatches: metaBatches.state() }),
+    loadState: (s) => metaBatches.loadState((s as { metaBatches?: unknown } | null)?.metaBatches),
+    dispose: () => {
+      meta.inputs.dispose();
+      meta.labels.dispose();
+    },
+  };
+}
+
+export const learningToReweightDefinition: StrategyDefinition = {
+  name: 'l2rw',
+  role: 'baseline',
+  help: 'Learning to Reweight (Ren et al. 2018): weights from a look-ahead step scored on a clean, balanced meta set',
+  options: {},
+  needsMetaSet: true,
+  create(_options, info, { seed, label }) {
+    if (!info.meta) throw new RangeError('l2rw: needs a meta set (RunConfig.metaPerClass), and none was given');
+    return learningToReweightStrategy(info.meta, { batchSize: info.batchSize, seed }, label);
+  },
+};
