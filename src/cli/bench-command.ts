@@ -1,4 +1,4 @@
-// `low bench engine|pool|solver|loader|memory`: the speed goals, measured side by side with the references.
+// `low bench engine|strategies|pool|solver|loader|memory`: the speed goals, measured side by side with the references.
 import { Command } from 'commander';
 import { BATCH_LIMIT, positiveInt, threadCount } from './options.js';
 
@@ -19,6 +19,27 @@ export function benchCommand(): Command {
       const { benchEngine } = await import('../bench/engine.js');
       await benchEngine({ ...o, log: o.json ? (s) => console.error(s) : undefined });
     });
+
+  bench
+    .command('strategies')
+    .description(
+      "Each strategy's training step (trainStep, LeNet-5, batch 256) over Normal's, alternating in the same run: " +
+        'what weighting costs (the look-ahead of l2rw and mwn, the candidate forward of is).',
+    )
+    .option('--strategies <specs>', 'comma-free list separated by spaces, e.g. "low l2rw mwn" (default: every strategy needing no file)')
+    .option('--model <name>', 'model', 'lenet5')
+    .option('--threads <n>', 'intra-op threads (default: all cores)', threadCount('--threads'))
+    .option('--batch <n>', 'batch size', positiveInt('--batch', BATCH_LIMIT), 256)
+    .option('--rounds <n>', 'alternating rounds', positiveInt('--rounds'), 5)
+    .option('--steps <n>', 'steps per strategy per round', positiveInt('--steps'), 10)
+    .option('--json', 'print one JSON object on the last line')
+    .action(
+      async (o: { strategies?: string; model: string; threads?: number; batch: number; rounds: number; steps: number; json?: boolean }) => {
+        const { benchStrategies } = await import('../bench/strategies.js');
+        const strategies = o.strategies?.split(/\s+/).filter(Boolean);
+        await benchStrategies({ ...o, strategies, log: o.json ? (s) => console.error(s) : undefined });
+      },
+    );
 
   bench
     .command('pool')
