@@ -19,6 +19,7 @@
 #include <torch/csrc/autograd/generated/variable_factories.h>
 #include <torch/version.h>
 
+#include "forward_ad.h"
 #include "max_pool.h"
 
 #if defined(__GLIBC__)
@@ -822,7 +823,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   d("conv2d", F(Tensor x, Tensor w, OptTensor b, Vec stride, Vec pad, Vec dil, int64_t groups) -> Tensor {
     return at::conv2d(x, w, b, stride, pad, dil, groups);
   });
-  d("maxPool2d", F(Tensor x, Vec k, Vec stride, Vec pad, Vec dil, bool ceil) -> Tensor { return low::maxPool2d(x, k, stride, pad, dil, ceil); });
+  d("maxPool2d", F(Tensor x, Vec k, Vec stride, Vec pad, Vec dil, bool ceil) -> Tensor {
+    return low::maxPool2d(x, k, stride, pad, dil, ceil, low::tangentLevel(x));
+  });
   // libtorch's own kernel, values and indices: what the tests hold low::maxPool2d to.
   d("maxPool2dWithIndices", F(Tensor x, Vec k, Vec stride, Vec pad, Vec dil, bool ceil) -> std::tuple<Tensor, Tensor> { return at::max_pool2d_with_indices(x, k, stride, pad, dil, ceil); });
   d("avgPool2d", F(Tensor x, Vec k, Vec stride, Vec pad, bool ceil, bool countPad) -> Tensor {
@@ -873,6 +876,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     for (auto& g : gradOutputs) go.push_back(g ? *g : Tensor());
     return torch::autograd::grad(outputs, inputs, go, retain, create, allowUnused);
   });
+
+  // Forward-mode AD (PyTorch's torch.autograd.forward_ad): dual tensors carry a tangent through
+  // the ops, giving Jacobian-vector products in one forward pass.
+  d("acquireDualLevel", F() -> int64_t { return low::acquireDualLevel(); });
+  d("releaseDualLevel", F() { low::releaseDualLevel(); });
+  d("makeDual", F(Tensor primal, Tensor tangent, int64_t level) -> Tensor { return at::_make_dual(primal, tangent, level); });
+  d("unpackDual", F(Tensor dual, int64_t level) -> std::tuple<Tensor, Tensor> { return at::_unpack_dual(dual, level); });
 
   return exports;
 }

@@ -164,9 +164,23 @@ struct MaxPool2dFunction : public torch::autograd::Function<MaxPool2dFunction> {
   }
 };
 
-/** at::max_pool2d, through the loop above where it applies. */
+/**
+ * at::max_pool2d, through the loop above where it applies. `tangentLevel` is the forward-mode AD
+ * level at which x carries a tangent, or -1: a custom autograd Function has no forward-mode
+ * derivative in libtorch 1.13, so with a tangent the pool is taken on the primal here and the
+ * tangent follows the same indices (the derivative of a max along a direction is the direction's
+ * value at the argmax); with gradient recording on as well, libtorch's own op does both.
+ */
 inline at::Tensor maxPool2d(const at::Tensor& x, const std::vector<int64_t>& k, const std::vector<int64_t>& stride,
-                            const std::vector<int64_t>& pad, const std::vector<int64_t>& dil, bool ceil) {
+                            const std::vector<int64_t>& pad, const std::vector<int64_t>& dil, bool ceil, int64_t tangentLevel) {
+  if (tangentLevel >= 0) {
+    if (at::GradMode::is_enabled() && x.requires_grad()) return at::max_pool2d(x, k, stride, pad, dil, ceil);
+    auto [primal, tangent] = at::_unpack_dual(x, tangentLevel);
+    if (!ownMaxPoolApplies(primal, k, stride, pad, dil, ceil)) return at::max_pool2d(x, k, stride, pad, dil, ceil);
+    auto [out, indices] = maxPool2dForward(primal, k[0], k[1], stride[0], stride[1]);
+    at::Tensor tangentOut = tangent.flatten(2).gather(2, indices.flatten(2)).view_as(out);
+    return at::_make_dual(out, tangentOut, tangentLevel);
+  }
   if (!ownMaxPoolApplies(x, k, stride, pad, dil, ceil)) return at::max_pool2d(x, k, stride, pad, dil, ceil);
   return MaxPool2dFunction::apply(x, k[0], k[1], stride[0], stride[1]);
 }

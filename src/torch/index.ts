@@ -3,6 +3,7 @@ export { Tensor, type DType, type Device, type TypedArrayLike } from './tensor.j
 export { tidy, keep } from './scope.js';
 export * from './creation.js';
 export { noGrad, enableGrad, isGradEnabled, grad, type GradOptions } from './autograd.js';
+export { dualLevel, type DualLevel } from './forward-ad.js';
 export {
   configure,
   type EngineSettings,

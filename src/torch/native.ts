@@ -212,6 +212,10 @@ interface NativeSignatures {
   setGrad(a: T, g: OptT): void;
   backward(a: T, g: OptT, retain: boolean): void;
   autogradGrad(outputs: T[], inputs: T[], gradOutputs: OptT[], retain: boolean, create: boolean, allowUnused: boolean): OptT[];
+  acquireDualLevel(): number;
+  releaseDualLevel(): void;
+  makeDual(primal: T, tangent: T, level: number): T;
+  unpackDual(dual: T, level: number): [T, OptT];
 }
 
 /**
@@ -403,6 +407,10 @@ export const NATIVE_FUNCTIONS = [
   'setGrad',
   'backward',
   'autogradGrad',
+  'acquireDualLevel',
+  'releaseDualLevel',
+  'makeDual',
+  'unpackDual',
 ] as const satisfies readonly (keyof NativeSignatures)[];
 
 export type NativeFunction = (typeof NATIVE_FUNCTIONS)[number];
