@@ -9,7 +9,7 @@ import * as torch from '../src/torch/index.js';
 import { BatchNorm2d, Conv2d, Linear, ReLU, Sequential } from '../src/nn/index.js';
 import { learningToReweightStrategy } from '../src/weighting/learning-to-reweight.js';
 import { metaWeightNetStrategy, WeightNet } from '../src/weighting/meta-weight-net.js';
-import { MetaBatches, metaLossAfterVirtualStep } from '../src/weighting/look-ahead.js';
+import { MetaBatches, type MetaBatch } from '../src/weighting/look-ahead.js';
 import type { BatchView, MetaSet } from '../src/weighting/strategy.js';
 import { carveMetaSet, samplesNotIn } from '../src/data/meta-set.js';
 import { DataError, subset, type ImageDataset } from '../src/data/dataset.js';
@@ -51,6 +51,26 @@ function batchView(model: Sequential, x: torch.Tensor, labels: number[], lr: num
   const perSample = torch.F.crossEntropy(logits, y, { reduction: 'none' });
   const ids = Int32Array.from(labels, (_, i) => i);
   return { logits, labels: y, ids, perSample, epoch: 0, epochs: 1, step: { model, inputs: x, lr } };
+}
+
+/**
+ * The authors' construction of the look-ahead, as the reference: the meta batch's mean CE at
+ * theta - lr * d(weightedLoss)/d(theta), with that gradient kept on the graph (create_graph), so
+ * that the meta loss differentiates back through the virtual step (a double backward).
+ */
+function metaLossAfterVirtualStep(step: NonNullable<BatchView['step']>, weightedLoss: torch.Tensor, meta: MetaBatch): torch.Tensor {
+  const named = step.model.namedParameters();
+  const grads = torch.grad(
+    weightedLoss,
+    named.map(([, p]) => p),
+    { createGraph: true, allowUnused: true },
+  );
+  const virtual = new Map<string, torch.Tensor>();
+  named.forEach(([name, p], i) => {
+    const g = grads[i];
+    if (g) virtual.set(name, p.sub(g, step.lr));
+  });
+  return torch.F.crossEntropy(step.model.functionalForward(virtual, meta.inputs), meta.labels);
 }
 
 test('functionalForward runs the model at substituted parameters: equal to the forward written out, gradients equal to finite differences', () => {
@@ -156,6 +176,14 @@ test('Learning to Reweight: the weights equal max(lr g_meta . g_i, 0) from a per
   assert.equal(w.length, M);
   w.forEach((wi, i) => assert.ok(Math.abs(wi - (expected[i]! * M) / sum) < 1e-4, `w[${i}] = ${wi}, expected ${(expected[i]! * M) / sum}`));
   assert.ok(w[1]! < 0.5 && w[6]! < 0.5, `mislabelled samples weigh little: ${Array.from(w)}`);
+  // And the authors' way: -d meta / d eps at eps = 0 through the virtual step (double backward).
+  const viaVirtualStep = torch.tidy(() => {
+    const b = batchView(model, x, labels, lr);
+    const eps = torch.zeros([M]).requiresGrad_();
+    const metaLoss = metaLossAfterVirtualStep(b.step!, b.perSample.mul(eps).sum(), { inputs: meta.inputs, labels: meta.labels });
+    return Array.from(torch.grad(metaLoss, eps)[0]!.toFloat32Array(), (g) => Math.max(-g, 0));
+  });
+  viaVirtualStep.forEach((e, i) => assert.ok(Math.abs(e - expected[i]!) < 1e-6, `sample ${i}: ${e} vs ${expected[i]}`));
   // The model itself did not move.
   const after = model.parameters().flatMap((p) => Array.from(p.toFloat32Array()));
   assert.deepEqual(after.length, gMeta.length);

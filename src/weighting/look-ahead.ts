@@ -1,29 +1,12 @@
-// The look-ahead step shared by Learning to Reweight (Ren et al., ICML 2018) and Meta-Weight-Net
-// (Shu et al., NeurIPS 2019): both ask how the loss of a clean, balanced meta batch would change if
-// the model took one plain SGD step on a weighted training loss, and differentiate that meta loss
-// with respect to the weights. In the authors' code the step is taken by a copy of the model whose
-// parameters become theta - lr * grad (grad kept on the graph, create_graph=True); here the model
-// itself runs at the substituted parameters (Module.functionalForward), which leaves it untouched.
-// The virtual step has no momentum and no weight decay, as in both authors' code.
-import { F, grad, tensor, type Tensor } from '../torch/index.js';
+// What Learning to Reweight (Ren et al., ICML 2018) and Meta-Weight-Net (Shu et al., NeurIPS 2019)
+// share: both ask how the loss of a clean, balanced meta batch would change if the model took one
+// plain SGD step (no momentum, no weight decay, as both authors' code) on a weighted training
+// loss, and differentiate that meta loss with respect to the weights. The model runs at other
+// parameter values through Module.functionalForward, which leaves it untouched. This file holds
+// the context trainStep gives them and the meta batches they draw.
+import { tensor, type Tensor } from '../torch/index.js';
 import { SeededRandom } from '../util/seeded-random.js';
 import type { BatchView, MetaSet } from './strategy.js';
-
-/** The meta batch's mean cross-entropy at theta - lr * d(weightedLoss)/d(theta), on the graph. */
-export function metaLossAfterVirtualStep(step: NonNullable<BatchView['step']>, weightedLoss: Tensor, meta: MetaBatch): Tensor {
-  const named = step.model.namedParameters();
-  const grads = grad(
-    weightedLoss,
-    named.map(([, p]) => p),
-    { createGraph: true, allowUnused: true },
-  );
-  const virtual = new Map<string, Tensor>();
-  named.forEach(([name, p], i) => {
-    const g = grads[i];
-    if (g) virtual.set(name, p.sub(g, step.lr));
-  });
-  return F.crossEntropy(step.model.functionalForward(virtual, meta.inputs), meta.labels);
-}
 
 /** The look-ahead context trainStep gives; a clear error for a caller of weigh() that did not. */
 export function requireStep(b: BatchView, who: string): NonNullable<BatchView['step']> {

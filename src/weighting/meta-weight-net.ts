@@ -1,19 +1,27 @@
 // Meta-Weight-Net (Shu, Xie, Yi, Zhao, Zhou, Xu and Meng, NeurIPS 2019;
 // xjtushujun/Meta-weight-net_class-imbalance). A small network V (an MLP 1-100-1, ReLU, sigmoid out)
 // maps each sample's loss to its weight. Each step, as the authors' train():
-//   1. v_i = V(l_i), normalised by their sum, and a virtual SGD step of the model on sum_i v_i l_i
-//      (the losses enter V undetached, as theirs: the virtual gradient flows through V too);
-//   2. the meta batch's mean CE at the virtual parameters is backpropagated to V's parameters, and V
+//   1. v_i = V(l_i), normalised by their sum, and a virtual SGD step of the model on
+//      F = sum_i v_i l_i: theta' = theta - lr dF/dtheta (the losses enter V undetached, as theirs:
+//      the virtual gradient flows through V too);
+//   2. the meta batch's mean CE at theta' is differentiated with respect to V's parameters, and V
 //      takes an SGD step (lr 1e-5, momentum 0.9, Nesterov, weight decay 5e-4: their optimizer_c);
 //   3. the real step weights the batch by the updated V, w_i = V(l_i) / sum_j V(l_j), without
 //      gradient through V.
+// The authors get step 2's gradient by backpropagating through the virtual step (a double
+// backward). The same gradient, exactly, is
+//   d meta / d phi = -lr d/dphi [ g' . dF/dtheta ],   g' = the meta gradient at theta', held fixed,
+// and g' . dF/dtheta is F's derivative along g': one forward-mode pass of the model at theta with
+// g' as the parameters' tangent gives every loss's tangent, and F's tangent follows through V,
+// whose parameters phi record it for an ordinary backward through V alone (test/meta-learning.test.ts
+// checks the update against finite differences of the meta loss).
 // The trainer minimises (1/M) sum_i w_i l_i, so the weights are handed over times M (theirs: sum_i w_i l_i).
 import { Linear, Module, ReLU, Sequential } from '../nn/index.js';
-import { grad, noGrad, tensor, type HostTensor, type Tensor } from '../torch/index.js';
+import { dualLevel, F, grad, noGrad, tensor, type HostTensor, type Tensor } from '../torch/index.js';
 import { SGD } from '../optim/sgd.js';
 import { SeededRandom } from '../util/seeded-random.js';
 import { crossEntropyLoss } from './losses.js';
-import { MetaBatches, metaLossAfterVirtualStep, requireStep } from './look-ahead.js';
+import { MetaBatches, requireStep } from './look-ahead.js';
 import type { BatchView, MetaSet, Strategy } from './strategy.js';
 import { numberOption, type StrategyDefinition } from './strategy-definition.js';
 
@@ -73,19 +81,50 @@ export function metaWeightNetStrategy(meta: MetaSet, o: MetaWeightNetOptions, la
     net,
     lastMetaLoss: Number.NaN,
     weigh(b: BatchView): Float64Array {
-      const step = requireStep(b, 'mwn');
-      const losses = b.perSample.unsqueeze(1);
-      const v = net.forward(losses);
-      const metaLoss = metaLossAfterVirtualStep(step, losses.mul(v.div(v.sum())).sum(), metaBatches.next());
+      const { model, inputs, lr } = requireStep(b, 'mwn');
+      const named = model.namedParameters();
+      const weighted = (losses: Tensor) => {
+        const v = net.forward(losses.unsqueeze(1)).squeeze(1);
+        return losses.mul(v.div(v.sum())).sum();
+      };
+      // 1. The virtual step, and the meta gradient g' at theta'.
+      const virtualGrad = grad(
+        weighted(b.perSample),
+        named.map(([, p]) => p),
+        { retainGraph: true, allowUnused: true },
+      );
+      const virtual = new Map<string, Tensor>();
+      named.forEach(([name, p], i) => {
+        const g = virtualGrad[i];
+        if (g) virtual.set(name, noGrad(() => p.sub(g, lr)).requiresGrad_());
+      });
+      const metaBatch = metaBatches.next();
+      const metaLoss = F.crossEntropy(model.functionalForward(virtual, metaBatch.inputs), metaBatch.labels);
       strategy.lastMetaLoss = metaLoss.item();
-      // The batch's forward graph is shared with the real step that follows: keep it.
-      const grads = grad(metaLoss, params, { retainGraph: true });
+      const names = [...virtual.keys()];
+      const metaGrad = grad(
+        metaLoss,
+        names.map((name) => virtual.get(name)!),
+        { allowUnused: true },
+      );
+      // 2. F's derivative along g' (forward mode through the model, its value recorded through V), then d/dphi.
+      const along = dualLevel((level) => {
+        const duals = new Map<string, Tensor>();
+        names.forEach((name, i) => {
+          const g = metaGrad[i];
+          if (g) duals.set(name, level.makeDual(named.find(([n]) => n === name)![1].detach(), g));
+        });
+        const losses = strategy.loss.perSample(model.functionalForward(duals, inputs), b.labels);
+        return level.tangentOf(weighted(losses));
+      });
+      const grads = along ? grad(along.mul(-lr), params) : params.map((p) => p.mul(0));
       params.forEach((p, i) => {
         p.grad = grads[i]!;
       });
       optimizer.step();
       optimizer.zeroGrad();
-      const w = Float64Array.from(noGrad(() => net.forward(losses.detach()).squeeze(1).toFloat32Array()));
+      // 3. The weights of the real step, from the updated V.
+      const w = Float64Array.from(noGrad(() => net.forward(b.perSample.detach().unsqueeze(1)).squeeze(1).toFloat32Array()));
       const sum = w.reduce((a, x) => a + x, 0);
       const m = w.length;
       return sum > 0 ? w.map((x) => (x * m) / sum) : w;
