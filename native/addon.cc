@@ -19,6 +19,7 @@
 #include <torch/csrc/autograd/generated/variable_factories.h>
 #include <torch/version.h>
 
+#include "distributed.h"
 #include "forward_ad.h"
 #include "max_pool.h"
 
@@ -876,6 +877,17 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     for (auto& g : gradOutputs) go.push_back(g ? *g : Tensor());
     return torch::autograd::grad(outputs, inputs, go, retain, create, allowUnused);
   });
+
+  // Data-parallel collectives (c10d's ProcessGroupGloo over a TCPStore; native/distributed.h).
+  d("distAvailable", F() -> bool { return low::dist::available(); });
+  d("distInit", F(std::string host, int64_t port, int64_t rank, int64_t size, bool hostStore, int64_t timeoutMs, std::string prefix,
+                  std::string iface) { low::dist::init(host, port, rank, size, hostStore, timeoutMs, prefix, iface); });
+  d("distDestroy", F() { low::dist::destroy(); });
+  d("distRankAndSize", F() -> Vec { return low::dist::rankAndSize(); });
+  d("distBroadcast", F(std::vector<Tensor> tensors, int64_t root) { low::dist::broadcast(tensors, root); });
+  d("distAllReduceSum", F(Tensor t) { low::dist::allReduceSum(t); });
+  d("distAllGather", F(Tensor t) -> std::vector<Tensor> { return low::dist::allGather(t); });
+  d("distBarrier", F() { low::dist::barrier(); });
 
   // Forward-mode AD (PyTorch's torch.autograd.forward_ad): dual tensors carry a tangent through
   // the ops, giving Jacobian-vector products in one forward pass.

@@ -8,6 +8,14 @@ const HOW_TO_GET =
   'or run: bash scripts/setup.sh), or set LIBTORCH to an official libtorch folder (the one holding include/ and lib/), ' +
   'CPU or CUDA, and run npm install again.';
 
+/**
+ * Whether c10d's Gloo backend can be compiled: libtorch's c10d headers include Gloo's, which
+ * Debian ships apart, in libgloo-dev (scripts/setup.sh installs it).
+ */
+function hasGloo(includeDirs) {
+  return includeDirs.some((d) => existsSync(join(d, 'gloo', 'config.h')));
+}
+
 export function locateLibtorch() {
   const env = process.env.LIBTORCH;
   if (env) {
@@ -32,6 +40,7 @@ export function locateLibtorch() {
       libs: ['-ltorch', '-ltorch_cpu', '-lc10', ...(cuda ? ['-ltorch_cuda', '-lc10_cuda'] : [])],
       cxx11Abi: abi,
       cuda,
+      gloo: hasGloo([include]),
     };
   }
   const debianHeader = '/usr/include/torch/csrc/api/include/torch/torch.h';
@@ -44,6 +53,7 @@ export function locateLibtorch() {
       libs: ['-ltorch', '-ltorch_cpu', '-lc10'],
       cxx11Abi: 1,
       cuda: false,
+      gloo: hasGloo(['/usr/include']),
     };
   }
   throw new Error(HOW_TO_GET);
@@ -62,6 +72,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (what === 'include') console.log(t.includeDirs.join(' '));
   else if (what === 'libdir') console.log(t.libDir);
   else if (what === 'libs') console.log(t.libs.join(' '));
-  else if (what === 'defines') console.log(`_GLIBCXX_USE_CXX11_ABI=${t.cxx11Abi}${t.cuda ? ' LOW_WITH_CUDA=1' : ''}`);
+  else if (what === 'defines')
+    console.log(`_GLIBCXX_USE_CXX11_ABI=${t.cxx11Abi}${t.cuda ? ' LOW_WITH_CUDA=1' : ''}${t.gloo ? ' USE_C10D_GLOO=1' : ''}`);
   else console.log(JSON.stringify(t));
 }

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libtorch-dev libopenblas0-openmp dataset-fashion-mnist g++ make python3)
+packages=(libtorch-dev libgloo-dev libopenblas0-openmp dataset-fashion-mnist g++ make python3)
 for arg in "$@"; do
   case "$arg" in
     --bench) packages+=(python3-torch python3-cvxopt) ;;

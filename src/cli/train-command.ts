@@ -6,6 +6,7 @@ import { nonNegativeInt } from './options.js';
 import { withInterruptHandling } from '../train/interrupt.js';
 import { strategyList, strategyUsage } from './strategy-help.js';
 import { checkOutputFolder } from '../io/output-path.js';
+import { addDistributedOptions, joinOrLaunch, type DistributedCliOptions } from './distributed-options.js';
 
 export function trainCommand(): Command {
   const cmd = new Command('train')
@@ -18,19 +19,27 @@ export function trainCommand(): Command {
     .option('--seed <n>', 'random seed (data subsets, initialisation, sample order)', nonNegativeInt('--seed'), 0)
     .requiredOption('--out <dir>', 'run folder');
   addRunOptions(cmd);
+  addDistributedOptions(cmd);
   cmd.addHelpText('after', `\nStrategies:\n${strategyList()}`);
-  cmd.action(async (o: RunCliOptions & { strategy: string; seed: number; out: string }) => {
+  cmd.action(async (o: RunCliOptions & DistributedCliOptions & { strategy: string; seed: number; out: string }) => {
     const { validateConfig } = await import('../train/config.js');
     const config = validateConfig(configFromOptions(o, o.strategy, o.seed));
     // A folder that holds an experiment would get a run's files among its own.
     checkOutputFolder('--out', o.out, { refuse: 'experiment' });
+    const group = await joinOrLaunch(o, 'train');
+    if (group.launched !== null) process.exit(group.launched);
     const torch = await import('../torch/index.js');
     if (o.threads) torch.setNumThreads(o.threads);
     const { trainRun } = await import('../train/run.js');
-    const report = progressReporter(o.quiet ? 'quiet' : o.jsonl ? 'jsonl' : 'bar');
-    const result = await withInterruptHandling((signal) => trainRun(config, { out: o.out, onProgress: report, signal }));
+    // Rank 0 speaks for the group; the others only report errors.
+    const quiet = o.quiet || (group.parallel !== undefined && group.parallel.rank > 0);
+    const report = progressReporter(quiet ? 'quiet' : o.jsonl ? 'jsonl' : 'bar');
+    const result = await withInterruptHandling((signal) =>
+      trainRun(config, { out: o.out, onProgress: report, signal, parallel: group.parallel }),
+    ).finally(() => group.parallel?.group.destroy());
+    if (quiet) return;
     const f = result.final;
-    if (!o.quiet && !o.jsonl) {
+    if (!o.jsonl) {
       console.log(`done: ${result.rows.length} epochs in ${o.out}`);
       const pct = (v: number | undefined) => (v === undefined ? 'n/a' : `${(100 * v).toFixed(2)}%`);
       console.log(`test: Acc ${pct(f.test_acc)}  BAcc ${pct(f.test_bacc)}  mAUC ${pct(f.test_mauc)}  mF1 ${pct(f.test_mf1)}`);

@@ -105,6 +105,14 @@ export interface DataLoaderOptions {
    * thread. The batches are identical either way. Default true (only matters with prefetch > 0).
    */
   offload?: boolean;
+  /**
+   * Data-parallel training: this process is rank `rank` of `count`, and each batch it delivers is
+   * its share of the global batch of batchSize (rank r takes positions floor(r b / count) to
+   * floor((r + 1) b / count) of a batch of b), so that the ranks' parts, in rank order, are the
+   * batch one process would take. The order, the batches' random decisions and resuming at a batch
+   * are those of the global batches.
+   */
+  shard?: { rank: number; count: number } | null;
 }
 
 /** Time spent by the loader on the consumer's thread during one pass over an epoch. */
@@ -149,6 +157,7 @@ export class DataLoader {
   readonly transform: Transform | null;
   readonly transformSeed: number;
   readonly sampler: Sampler | null;
+  readonly shard: { rank: number; count: number } | null;
   readonly prefetch: number;
   readonly offload: boolean;
   readonly plan: TransformPlan;
@@ -174,6 +183,13 @@ export class DataLoader {
     if (transform !== null && typeof transform !== 'function') throw new RangeError('transform must be a function (x, rng) => Tensor');
     this.transform = transform === null ? null : asTransform(transform, 'transform');
     this.sampler = options.sampler ?? null;
+    const shard = options.shard ?? null;
+    if (shard !== null) {
+      const count = checkInteger('shard.count', shard.count, 1);
+      checkInteger('shard.rank', shard.rank, 0);
+      if (shard.rank >= count) throw new RangeError(`shard.rank must be below shard.count (${count}), got ${shard.rank}`);
+    }
+    this.shard = shard;
     if (this.sampler !== null && typeof this.sampler !== 'function') throw new RangeError('sampler must be a function (epoch) => rows');
     const split = this.transform === null ? null : splitGeometry(this.transform);
     this.plan = Object.freeze(
@@ -350,7 +366,13 @@ export class Epoch implements AsyncIterable<Batch> {
     this.stats = stats;
     const bs = loader.batchSize;
     const ds = loader.dataset;
-    const slice = (k: number) => rows.slice(k * bs, Math.min((k + 1) * bs, rows.length));
+    const shard = loader.shard;
+    const slice = (k: number) => {
+      const global = rows.subarray(k * bs, Math.min((k + 1) * bs, rows.length));
+      if (shard === null) return global.slice();
+      const b = global.length;
+      return global.slice(Math.floor((shard.rank * b) / shard.count), Math.floor(((shard.rank + 1) * b) / shard.count));
+    };
     const inline = new InlineGather(ds.images, imageSize(ds), bs);
     // The first batch is prepared here (while a new worker starts); the worker does the rest.
     const worker = loader.prefetch > 0 && length - first > 1 ? this.#workers.take() : null;
@@ -361,15 +383,15 @@ export class Epoch implements AsyncIterable<Batch> {
     const request = (k: number) => {
       if (worker === null || k >= length) return;
       const rng = batchRandom(loader.transformSeed, epoch, k);
+      const chosen = slice(k);
       let geometry: Geometry | null = null;
       let shape: number[] = [...ds.shape];
       if (geometric !== null) {
-        const b = Math.min(bs, rows.length - k * bs);
+        const b = chosen.length;
         geometry = geometric.geometry(b, ds.shape[1], ds.shape[2], rng);
         checkGeometry(geometry, b, ds.shape[1], ds.shape[2]); // the worker trusts the maps
         shape = [ds.shape[0], geometry.height, geometry.width];
       }
-      const chosen = slice(k);
       pending.set(k, { rng, shape, rows: chosen, ticket: worker.request(chosen, geometry) });
     };
     let completed = false;

@@ -212,6 +212,23 @@ interface NativeSignatures {
   setGrad(a: T, g: OptT): void;
   backward(a: T, g: OptT, retain: boolean): void;
   autogradGrad(outputs: T[], inputs: T[], gradOutputs: OptT[], retain: boolean, create: boolean, allowUnused: boolean): OptT[];
+  distAvailable(): boolean;
+  distInit(
+    host: string,
+    port: number,
+    rank: number,
+    size: number,
+    hostStore: boolean,
+    timeoutMs: number,
+    prefix: string,
+    iface: string,
+  ): void;
+  distDestroy(): void;
+  distRankAndSize(): number[];
+  distBroadcast(tensors: T[], root: number): void;
+  distAllReduceSum(t: T): void;
+  distAllGather(t: T): T[];
+  distBarrier(): void;
   acquireDualLevel(): number;
   releaseDualLevel(): void;
   makeDual(primal: T, tangent: T, level: number): T;
@@ -407,6 +424,14 @@ export const NATIVE_FUNCTIONS = [
   'setGrad',
   'backward',
   'autogradGrad',
+  'distAvailable',
+  'distInit',
+  'distDestroy',
+  'distRankAndSize',
+  'distBroadcast',
+  'distAllReduceSum',
+  'distAllGather',
+  'distBarrier',
   'acquireDualLevel',
   'releaseDualLevel',
   'makeDual',

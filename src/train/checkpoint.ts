@@ -38,6 +38,16 @@ export interface CheckpointState {
   strategyState?: unknown;
   /** Present when the checkpoint was taken in the middle of epoch index `epoch`. */
   open?: OpenEpoch;
+  /** A data-parallel run's per-rank memory: its world size, every rank's strategy state and (open epoch) generator. */
+  ranks?: RankStates;
+}
+
+/** What each rank of a data-parallel run keeps for itself; `strategyState` and `open.torchRng` are rank 0's. */
+export interface RankStates {
+  worldSize: number;
+  strategyStates: unknown[];
+  /** Every rank's generator state (getRngState's bytes) when the checkpoint holds an open epoch. */
+  torchRngs: number[][] | null;
 }
 
 interface Meta {
@@ -46,6 +56,7 @@ interface Meta {
   strategyState?: unknown;
   /** The open epoch's totals; its generator state is the tensor RNG_TENSOR. */
   open?: Omit<OpenEpoch, 'torchRng'>;
+  ranks?: RankStates;
 }
 
 const RNG_TENSOR = 'rng.torch';
@@ -62,6 +73,7 @@ export function saveCheckpoint(file: string, model: Module, optimizer: Optimizer
   for (const [k, v] of Object.entries(history)) tensors.set(k, v);
   if (state.open) tensors.set(RNG_TENSOR, { dtype: 'uint8', shape: [state.open.torchRng.length], data: state.open.torchRng });
   const meta: Meta = { epoch: state.epoch, rows: state.rows, strategyState: state.strategyState };
+  if (state.ranks) meta.ranks = state.ranks;
   if (state.open) {
     const { torchRng: _bytes, ...totals } = state.open;
     meta.open = totals;
@@ -97,6 +109,7 @@ export function loadCheckpoint(file: string, model: Module, optimizer: Optimizer
       throw new torch.TensorFileError(file, (e as Error).message);
     }
     const state: CheckpointState = { epoch: meta.epoch, rows: meta.rows, history, strategyState: meta.strategyState };
+    if (meta.ranks !== undefined) state.ranks = rankStates(file, meta.ranks);
     if (meta.open !== undefined) state.open = { ...openTotals(file, meta.open), torchRng: rngBytes(file, tensors.get(RNG_TENSOR)) };
     return state;
   } finally {
@@ -126,4 +139,24 @@ function rngBytes(file: string, t: torch.Tensor | undefined): Uint8Array {
       `a checkpoint taken in the middle of an epoch, without its generator state (a uint8 '${RNG_TENSOR}' tensor)`,
     );
   return Uint8Array.from(t.toArray() as Uint8Array);
+}
+
+function rankStates(file: string, r: unknown): RankStates {
+  const t = r as Partial<RankStates> | null;
+  const n = t?.worldSize;
+  if (
+    t === null ||
+    typeof t !== 'object' ||
+    !Number.isInteger(n) ||
+    (n as number) < 2 ||
+    !Array.isArray(t.strategyStates) ||
+    t.strategyStates.length !== n ||
+    !(t.torchRngs === null || (Array.isArray(t.torchRngs) && t.torchRngs.length === n))
+  ) {
+    throw new torch.TensorFileError(
+      file,
+      'malformed per-rank states in the metadata (expected worldSize >= 2 and one strategy state per rank)',
+    );
+  }
+  return { worldSize: n as number, strategyStates: t.strategyStates, torchRngs: t.torchRngs ?? null };
 }

@@ -5,6 +5,7 @@ import type { Module } from '../nn/index.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { evaluate, type Evaluation } from '../metrics/evaluate.js';
 import { batchTensors, type BatchTransform } from '../data/loader.js';
+import type { DataParallel } from '../distributed/data-parallel.js';
 
 export interface EvalResult {
   loss: number;
@@ -13,27 +14,39 @@ export interface EvalResult {
   evaluation: Evaluation;
 }
 
-export function evaluateModel(model: Module, ds: ImageDataset, o: { batchSize: number; transform?: BatchTransform }): EvalResult {
+export interface EvaluateOptions {
+  batchSize: number;
+  transform?: BatchTransform;
+  /** Data-parallel: each rank evaluates its share of the samples, and every rank gets all the scores. */
+  parallel?: DataParallel;
+}
+
+export function evaluateModel(model: Module, ds: ImageDataset, o: EvaluateOptions): EvalResult {
   const n = ds.labels.length;
   const numClasses = ds.classNames.length;
-  const probs = new Float32Array(n * numClasses);
+  const [first, last] = o.parallel ? o.parallel.share(n) : [0, n];
+  let probs = new Float32Array((last - first) * numClasses);
   let lossSum = 0;
   const wasTraining = model.training;
   model.eval();
   try {
     torch.noGrad(() => {
-      for (let start = 0; start < n; start += o.batchSize) {
-        const end = Math.min(n, start + o.batchSize);
+      for (let start = first; start < last; start += o.batchSize) {
+        const end = Math.min(last, start + o.batchSize);
         torch.tidy(() => {
           const { x, y } = batchTensors(ds, start, end, o.transform);
           const logits = model.forward(x);
           lossSum += torch.F.crossEntropy(logits, y, { reduction: 'sum' }).item();
-          probs.set(torch.F.softmax(logits, 1).toFloat32Array(), start * numClasses);
+          probs.set(torch.F.softmax(logits, 1).toFloat32Array(), (start - first) * numClasses);
         });
       }
     });
   } finally {
     model.train(wasTraining);
+  }
+  if (o.parallel) {
+    probs = Float32Array.from(o.parallel.gatherValues(Float64Array.from(probs), Math.ceil(n / o.parallel.worldSize) * numClasses));
+    lossSum = o.parallel.sum(lossSum);
   }
   return { loss: lossSum / n, probs, evaluation: evaluate({ probs, labels: ds.labels, numClasses }) };
 }

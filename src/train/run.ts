@@ -27,7 +27,8 @@ import { lockFolder } from './folder-lock.js';
 import { evaluateModel, type EvalResult } from './evaluate-model.js';
 import { trainStep, NonFiniteLoss, type StepBatch, type StepProgress, type StepResult } from './step.js';
 import { EpochTotals } from './epoch-totals.js';
-import { loadCheckpoint, saveCheckpoint, type OpenEpoch } from './checkpoint.js';
+import { loadCheckpoint, saveCheckpoint, type CheckpointState, type OpenEpoch } from './checkpoint.js';
+import type { DataParallel } from '../distributed/data-parallel.js';
 import { METRIC_COLUMNS, writeMetricsCsv, type EvalColumns, type MetricsRow, type TrainColumns } from './metrics-file.js';
 import { csvText } from '../io/csv-writer.js';
 
@@ -49,6 +50,12 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Stop after this many epochs have been completed in total (for tests of resuming). */
   stopAfterEpoch?: number;
+  /**
+   * Train data-parallel as one rank of this process group: the rank's share of every batch, the
+   * gradients summed over the ranks (distributed/data-parallel.ts). Rank 0 alone writes the
+   * folder; every rank reads its checkpoint to resume.
+   */
+  parallel?: DataParallel;
 }
 
 export interface RunResult {
@@ -146,6 +153,9 @@ export async function trainRun(input: RunConfig, o: RunOptions): Promise<RunResu
   };
   const strategy = createStrategy(parseStrategy(config.strategy), info, config.seed, { mentor: config.mentor });
   try {
+    if (o.parallel) checkDataParallel(config, data, strategy, o.parallel);
+    // Rank 0 alone makes, locks and writes the folder; the others only read its checkpoint.
+    if (o.parallel && o.parallel.rank > 0) return await trainInFolder(config, data, strategy, o);
     mkdirSync(o.out, { recursive: true });
     const release = lockFolder(o.out, `training ${config.strategy} seed ${config.seed}`);
     try {
@@ -156,6 +166,24 @@ export async function trainRun(input: RunConfig, o: RunOptions): Promise<RunResu
   } finally {
     strategy.dispose?.();
   }
+}
+
+/** What data-parallel training cannot do with this run, refused before the first step (every rank refuses alike). */
+function checkDataParallel(config: RunConfig, data: RunData, strategy: Strategy, parallel: DataParallel): void {
+  const n = parallel.worldSize;
+  if (config.batchSize % n !== 0)
+    throw new RangeError(
+      `invalid option batchSize (--batch-size): ${config.batchSize} is not divisible by the ${n} processes; ` +
+        'the batch size is the global batch, dealt out equally: expected a multiple of the process count',
+    );
+  const last = data.train.labels.length % config.batchSize;
+  if (last > 0 && last < n)
+    throw new RangeError(
+      `the last batch of an epoch has ${last} sample(s) (${data.train.labels.length} training samples, batch ${config.batchSize}), ` +
+        `fewer than the ${n} processes: every process needs a sample of it; change --batch-size or --train-limit`,
+    );
+  if (typeof strategy.dataParallel === 'object')
+    throw new RangeError(`strategy '${config.strategy}': ${strategy.dataParallel.unsupported}`);
 }
 
 /** The meta set as tensors, transformed as evaluation batches are (no augmentation: the samples are the clean reference). */
@@ -197,17 +225,23 @@ interface Training {
   out: string;
   signal?: AbortSignal;
   onProgress?: (e: ProgressEvent) => void;
+  parallel?: DataParallel;
 }
 
 /** trainRun once it holds the folder's lock. */
 async function trainInFolder(config: RunConfig, data: RunData, strategy: Strategy, o: RunOptions): Promise<RunResult> {
-  // Checked again under the lock: another process may have started this folder meanwhile.
-  refuseFolder(o.out, config);
-  // A process killed in the middle of writing a checkpoint leaves its temporary file behind.
-  torch.removeStaleTempFiles(o.out);
-  writeFileSync(join(o.out, 'config.json'), configFileText(config));
+  const parallel = o.parallel;
+  /** Whether this process writes the folder: the only one, or rank 0 of a data-parallel run. */
+  const lead = !parallel || parallel.rank === 0;
   const divergedFile = join(o.out, DIVERGED_FILE);
-  writeSamplesFile(o.out, data);
+  if (lead) {
+    // Checked again under the lock: another process may have started this folder meanwhile.
+    refuseFolder(o.out, config);
+    // A process killed in the middle of writing a checkpoint leaves its temporary file behind.
+    torch.removeStaleTempFiles(o.out);
+    writeFileSync(join(o.out, 'config.json'), configFileText(config));
+    writeSamplesFile(o.out, data);
+  }
 
   const { model, optimizer } = freshModel(config, data);
   const schedule = scheduleFor(config);
@@ -224,17 +258,47 @@ async function trainInFolder(config: RunConfig, data: RunData, strategy: Strateg
     rows = state.rows;
     startEpoch = state.epoch;
     resume = state.open;
-    if (state.strategyState !== undefined) strategy.loadState?.(state.strategyState);
+    const mine = rankState(checkpointFile, state, parallel);
+    if (resume && mine.torchRng) resume = { ...resume, torchRng: mine.torchRng };
+    if (mine.strategyState !== undefined) strategy.loadState?.(mine.strategyState);
   }
-  /** Writes the checkpoint: after `completed` epochs, and with `open` in the middle of the next one. */
-  const checkpoint = (completed: number, open?: OpenEpoch) =>
-    saveCheckpoint(checkpointFile, model, optimizer, { epoch: completed, rows, history, strategyState: strategy.state?.(), open });
+  if (parallel) {
+    // Every rank must resume at the same point (they read the same file, unless it changed between them).
+    const points = parallel.gatherJson([startEpoch, resume?.batches ?? 0]);
+    if (points.some((p) => JSON.stringify(p) !== JSON.stringify(points[0])))
+      throw new Error(
+        `the ranks found different checkpoints in ${o.out} (epoch, batch per rank: ${JSON.stringify(points)}); restart them all`,
+      );
+    parallel.syncModel(model);
+  }
+  /** Writes the checkpoint: after `completed` epochs, and with `open` in the middle of the next one (collective when data-parallel). */
+  const checkpoint = (completed: number, open?: OpenEpoch) => {
+    const strategyState = strategy.state?.();
+    const ranks = parallel && {
+      worldSize: parallel.worldSize,
+      strategyStates: parallel.gatherJson(strategyState ?? null),
+      torchRngs: open ? (parallel.gatherJson(Array.from(open.torchRng)) as number[][]) : null,
+    };
+    if (lead)
+      saveCheckpoint(checkpointFile, model, optimizer, { epoch: completed, rows, history, strategyState, open, ...(ranks && { ranks }) });
+  };
 
-  const loader = trainLoader(config, data, strategy);
+  const loader = trainLoader(config, data, strategy, parallel);
   const trainSize = data.train.labels.length;
   const evalTransform = augmentationFor(config.dataset, false);
   o.onProgress?.({ kind: 'start', config, fromEpoch: startEpoch, fromBatch: resume?.batches ?? 0, trainSize, batches: loader.numBatches });
-  const run: Training = { config, model, optimizer, strategy, loader, history, out: o.out, signal: o.signal, onProgress: o.onProgress };
+  const run: Training = {
+    config,
+    model,
+    optimizer,
+    strategy,
+    loader,
+    history,
+    out: o.out,
+    signal: o.signal,
+    onProgress: o.onProgress,
+    parallel,
+  };
 
   try {
     for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
@@ -242,17 +306,20 @@ async function trainInFolder(config: RunConfig, data: RunData, strategy: Strateg
       const lr = schedule(epoch);
       const train = await trainEpoch(run, epoch, lr, epoch === startEpoch ? resume : undefined, (open) => checkpoint(epoch, open));
       const evaluate = (epoch + 1) % (config.evalEvery ?? 1) === 0 || epoch + 1 === config.epochs;
-      const test = data.test && evaluate ? evaluateModel(model, data.test, { batchSize: 512, transform: evalTransform }) : null;
-      const val = data.val && evaluate ? evaluateModel(model, data.val, { batchSize: 512, transform: evalTransform }) : null;
+      const evalOptions = { batchSize: 512, transform: evalTransform, parallel };
+      const test = data.test && evaluate ? evaluateModel(model, data.test, evalOptions) : null;
+      const val = data.val && evaluate ? evaluateModel(model, data.val, evalOptions) : null;
       const row: MetricsRow = { ...train, ...(test && evalColumns('test', test)), ...(val && evalColumns('val', val)) };
       rows.push(row);
       checkpoint(epoch + 1);
-      writeMetricsCsv(join(o.out, 'metrics.csv'), rows);
-      writeClassWeights(join(o.out, 'class-weights.csv'), history, data, epoch + 1);
+      if (lead) {
+        writeMetricsCsv(join(o.out, 'metrics.csv'), rows);
+        writeClassWeights(join(o.out, 'class-weights.csv'), history, data, epoch + 1);
+      }
       o.onProgress?.({ kind: 'epoch', row });
     }
   } catch (e) {
-    if (e instanceof TrainingDiverged) writeFileSync(divergedFile, JSON.stringify({ ...e.record, config, rows }, null, 2));
+    if (e instanceof TrainingDiverged && lead) writeFileSync(divergedFile, JSON.stringify({ ...e.record, config, rows }, null, 2));
     throw e;
   } finally {
     loader.close();
@@ -260,7 +327,7 @@ async function trainInFolder(config: RunConfig, data: RunData, strategy: Strateg
     optimizer.dispose();
   }
   const final = rows[rows.length - 1]!;
-  if (rows.length === config.epochs) {
+  if (rows.length === config.epochs && lead) {
     writeFileSync(join(o.out, 'final.json'), JSON.stringify({ config, final, rows }, null, 2));
   }
   o.onProgress?.({ kind: 'done', rows });
@@ -291,7 +358,7 @@ function freshModel(config: RunConfig, data: RunData): { model: Module; optimize
  * its own order. The images reach the loader's worker thread through shared memory: copied there
  * once now, before training, rather than inside the first epoch.
  */
-function trainLoader(config: RunConfig, data: RunData, strategy: Strategy): DataLoader {
+function trainLoader(config: RunConfig, data: RunData, strategy: Strategy, parallel?: DataParallel): DataLoader {
   const sampling = strategy.sampling;
   const trainSize = data.train.labels.length;
   const candidateOrder = sampling?.candidateOrder;
@@ -301,6 +368,7 @@ function trainLoader(config: RunConfig, data: RunData, strategy: Strategy): Data
     seed: config.seed,
     transform: augmentationFor(config.dataset, true, { augment: config.augment }),
     sampler: candidateOrder && ((epoch: number) => candidateOrder(epoch, trainSize)),
+    shard: parallel && { rank: parallel.rank, count: parallel.worldSize },
   });
 }
 
@@ -335,7 +403,9 @@ async function trainEpoch(
       // The loader usually hands over a batch that is already waiting, without returning to the
       // event loop; this turn of it lets a signal handler (Ctrl-C: abort the signal) run between batches.
       await yieldToEventLoop();
-      if (run.signal?.aborted) {
+      const aborted = run.signal?.aborted ?? false;
+      // Data-parallel ranks stop together, after the same batch, whichever of them was interrupted.
+      if (run.parallel ? run.parallel.anyStop(aborted) : aborted) {
         // Checkpoint the batches trained so far (unless the last checkpoint already holds them all).
         if (totals.batches > fromBatch) {
           const torchRng = torch.tidy(() => Uint8Array.from(torch.getRngState().toArray() as Uint8Array));
@@ -365,10 +435,24 @@ async function trainEpoch(
   return totals.toRow({ epoch: epoch + 1, lr, weightStd: stdIgnoringNaN(weightRow), seconds: (performance.now() - started) / 1000 });
 }
 
+/** This rank's strategy state and generator from a checkpoint; refuses one written by another number of processes. */
+function rankState(file: string, state: CheckpointState, parallel?: DataParallel): { strategyState: unknown; torchRng?: Uint8Array } {
+  const written = state.ranks?.worldSize ?? 1;
+  const now = parallel?.worldSize ?? 1;
+  if (written !== now)
+    throw new Error(
+      `${file} was written by a run on ${written} process(es), and this one has ${now}: ` +
+        `a run resumes exactly only with the same process count (${written === 1 ? 'without --nproc' : `--nproc ${written}`})`,
+    );
+  if (!parallel || !state.ranks) return { strategyState: state.strategyState };
+  const rng = state.ranks.torchRngs?.[parallel.rank];
+  return { strategyState: state.ranks.strategyStates[parallel.rank], torchRng: rng ? Uint8Array.from(rng) : undefined };
+}
+
 /** trainStep, with a non-finite loss turned into TrainingDiverged, which names the batch and the checkpoint kept. */
 function stepOrDiverge(run: Training, batch: StepBatch, progress: StepProgress, batchIndex: number, fromBatch: number): StepResult {
   try {
-    return trainStep(run.model, run.optimizer, run.strategy, batch, progress);
+    return trainStep(run.model, run.optimizer, run.strategy, batch, progress, run.parallel);
   } catch (e) {
     if (!(e instanceof NonFiniteLoss)) throw e;
     const { epoch } = progress;

@@ -7,7 +7,9 @@ import * as torch from '../torch/index.js';
 import type { Module } from '../nn/index.js';
 import type { Optimizer } from '../optim/index.js';
 import type { Strategy } from '../weighting/strategy.js';
-import { weightedMean } from '../weighting/weighted-mean.js';
+import { weightedMean, weightTensor } from '../weighting/weighted-mean.js';
+import type { BatchView } from '../weighting/strategy.js';
+import type { BatchPart, DataParallel } from '../distributed/data-parallel.js';
 import { marginsAndHits } from './margins.js';
 
 /** A batch as the loader gives it (with a sampling strategy: the candidate batch). */
@@ -52,13 +54,28 @@ export class NonFiniteLoss extends Error {
   }
 }
 
-export function trainStep(model: Module, optimizer: Optimizer, strategy: Strategy, batch: StepBatch, progress: StepProgress): StepResult {
+/**
+ * One step. With `parallel` (data-parallel training) the batch is this rank's share of the global
+ * batch: the per-sample quantities are gathered from every rank, the strategy weighs the global
+ * batch (or, for a strategy that says so, this rank's part), the loss is this rank's part of the
+ * global weighted mean, and the gradients are summed over the ranks before the step; the result
+ * describes the global batch, as a single process's step would.
+ */
+export function trainStep(
+  model: Module,
+  optimizer: Optimizer,
+  strategy: Strategy,
+  batch: StepBatch,
+  progress: StepProgress,
+  parallel?: DataParallel,
+): StepResult {
   return torch.tidy(() => {
     let { x, y, ids, rows } = batch;
     let pickWeights: Float64Array | null = null;
     if (strategy.sampling) {
       const candidates = torch.noGrad(() => model.forward(x));
-      const { picks, weights } = strategy.sampling.pick({ logits: candidates, labels: y, ids }, progress.batchSize);
+      const picking = parallel ? localBatchSize(progress.batchSize, parallel) : progress.batchSize;
+      const { picks, weights } = strategy.sampling.pick({ logits: candidates, labels: y, ids }, picking);
       const index = torch.tensor(picks).long();
       x = x.indexSelect(0, index);
       y = y.indexSelect(0, index);
@@ -68,21 +85,69 @@ export function trainStep(model: Module, optimizer: Optimizer, strategy: Strateg
     }
     const logits = model.forward(x);
     const perSample = strategy.loss.perSample(logits, y);
-    // Checked before weighing: a strategy fed non-finite losses (LOW's solver, a quantile) would
-    // fail with its own, less telling error.
     const losses = perSample.detach().toFloat32Array();
-    const bad = losses.findIndex((l) => !Number.isFinite(l));
-    if (bad >= 0) throw new NonFiniteLoss(`the loss of sample ${bad} of the batch is ${losses[bad]}`);
+    const numClasses = logits.size(1);
+    const part = { logits: logits.detach().toFloat32Array(), labels: Int32Array.from(y.toInt32Array()), ids, rows, losses };
+    const whole = parallel ? parallel.gatherBatch(part, numClasses, Math.ceil(progress.batchSize / parallel.worldSize)) : part;
+    // Checked before weighing: a strategy fed non-finite losses (LOW's solver, a quantile) would
+    // fail with its own, less telling error. On the global batch, so that every rank stops together.
+    const bad = whole.losses.findIndex((l) => !Number.isFinite(l));
+    if (bad >= 0) throw new NonFiniteLoss(`the loss of sample ${bad} of the batch is ${whole.losses[bad]}`);
     const step = { model, inputs: x, lr: optimizer.lr };
-    const weights = strategy.weigh({ logits, labels: y, ids, perSample, epoch: progress.epoch, epochs: progress.epochs, step });
-    if (pickWeights) for (let i = 0; i < weights.length; i++) weights[i]! *= pickWeights[i]!;
-    const loss = weightedMean(perSample, weights);
-    const value = loss.item();
+    const view = { logits, labels: y, ids, perSample, epoch: progress.epoch, epochs: progress.epochs, step };
+    const weighing = parallel ? (strategy.dataParallel ?? 'global') : 'local';
+    if (typeof weighing === 'object') throw new RangeError(`strategy ${strategy.label}: ${weighing.unsupported}`);
+    let weights: Float64Array;
+    let allWeights: Float64Array;
+    if (parallel && weighing === 'global') {
+      // The parts were dealt out by share(), in rank order: this rank's weights are its share's.
+      if (strategy.sampling) throw new RangeError(`strategy ${strategy.label}: a sampling strategy weighs each rank's part ('local')`);
+      allWeights = strategy.weigh(globalView(whole, numClasses, progress));
+      const [start, end] = parallel.share(allWeights.length);
+      weights = allWeights.slice(start, end);
+    } else {
+      weights = strategy.weigh(view);
+      if (pickWeights) for (let i = 0; i < weights.length; i++) weights[i]! *= pickWeights[i]!;
+      allWeights = parallel ? parallel.gatherValues(weights, Math.ceil(progress.batchSize / parallel.worldSize)) : weights;
+    }
+    // This rank's part of (1/M) sum_i w_i l_i over the global batch: summed over the ranks by the
+    // gradients' all-reduce, it is the single-process loss.
+    const loss = parallel
+      ? perSample.mul(weightTensor(weights, perSample.dtype)).sum().div(whole.labels.length)
+      : weightedMean(perSample, weights);
+    const value = parallel ? meanOfProducts(allWeights, whole.losses) : loss.item();
     if (!Number.isFinite(value)) throw new NonFiniteLoss(`the loss is ${value}`);
     optimizer.zeroGrad();
     loss.backward();
+    parallel?.reduceGradients(model.parameters());
     optimizer.step();
-    const { margins, hits } = marginsAndHits(logits.detach().toFloat32Array(), Int32Array.from(y.toInt32Array()), logits.size(1));
-    return { loss: value, weights, losses, margins, rows, hits };
+    const { margins, hits } = marginsAndHits(whole.logits, whole.labels, numClasses);
+    return { loss: value, weights: allWeights, losses: whole.losses, margins, rows: whole.rows, hits };
   });
+}
+
+/** A rank's share of a global batch of `batchSize`. */
+function localBatchSize(batchSize: number, parallel: DataParallel): number {
+  const [start, end] = parallel.share(batchSize);
+  return end - start;
+}
+
+/** The strategy's view of the gathered global batch (no autograd graph: weights are constants of the step). */
+function globalView(whole: BatchPart, numClasses: number, progress: StepProgress): BatchView {
+  const m = whole.labels.length;
+  return {
+    logits: torch.tensor(whole.logits, { shape: [m, numClasses] }),
+    labels: torch.tensor(whole.labels, { dtype: 'int64' }),
+    ids: whole.ids,
+    perSample: torch.tensor(whole.losses),
+    epoch: progress.epoch,
+    epochs: progress.epochs,
+  };
+}
+
+/** (1/M) sum_i w_i l_i on the host, in float64. */
+function meanOfProducts(weights: Float64Array, losses: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < weights.length; i++) s += weights[i]! * losses[i]!;
+  return s / weights.length;
 }

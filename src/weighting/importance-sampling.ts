@@ -53,6 +53,8 @@ export function importanceSamplingStrategy(o: ImportanceSamplingOptions = {}, lo
   let steps = 0;
   return {
     label: `is(presample=${presample})`,
+    // Each process picks its share of the batch from its own candidates: the global pick would move samples between processes.
+    dataParallel: 'local',
     loss,
     weigh: (b: BatchView) => uniformWeights(b.ids.length),
     sampling: {

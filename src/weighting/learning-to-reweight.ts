@@ -23,6 +23,8 @@ export function learningToReweightStrategy(meta: MetaSet, o: { batchSize: number
   const loss = crossEntropyLoss();
   return {
     label,
+    // Each process looks ahead on its own part of the batch (the meta batches are the same on every process).
+    dataParallel: 'local',
     loss,
     weigh(b: BatchView): Float64Array {
       const { model, inputs, lr } = requireStep(b, 'l2rw');

@@ -18,6 +18,12 @@ export interface LowStrategyOptions {
    * paper's lambda grid and hand a rare class's few samples the whole batch's weight.
    */
   normsFrom?: PerSampleLoss;
+  /**
+   * Data-parallel training: 'global' (default) solves the QP once over the global batch, on every
+   * rank alike, so the weights are single-process LOW's on that batch; 'local' solves it on each
+   * rank's part, as a plain DDP port of LOW would.
+   */
+  dist?: 'global' | 'local';
 }
 
 export function lowStrategy(base: PerSampleLoss, o: LowStrategyOptions, label?: string): Strategy {
@@ -37,6 +43,7 @@ export function lowStrategy(base: PerSampleLoss, o: LowStrategyOptions, label?: 
     label: label ?? `low${base.name === 'ce' ? '' : `+${base.name}`}(lambda=${o.lambda}${scale === 'sample' ? '' : `,${scale}`})`,
     loss: base,
     weigh: (b: BatchView) => lowWeights(gradNormSq(o.normsFrom ?? base, b.logits, b.labels, scale), { lambda: o.lambda }),
+    dataParallel: o.dist ?? 'global',
   };
 }
 
@@ -81,6 +88,14 @@ export const lowDefinition: StrategyDefinition = {
       expected: 'base (gradient norms of the base loss, the paper) or ce (of plain cross-entropy)',
       help: 'the loss whose gradient norms set the weights (ce keeps class weights out of the QP)',
     },
+    dist: {
+      type: 'word',
+      values: ['global', 'local'],
+      default: 'global',
+      canonical: 'unless-default',
+      expected: "global (one QP over the global batch: single-process LOW's weights) or local (a QP per process)",
+      help: "with --nproc: solve the QP over the global batch, or on each process's part of it",
+    },
   },
   sweep: 'lambda',
   // The gradient scaling too: the paper's per-sample norms, or the released code's batch mean.
@@ -101,7 +116,12 @@ export const lowDefinition: StrategyDefinition = {
     const normsFrom = word('norms') === 'ce' ? crossEntropyLoss() : undefined;
     return lowStrategy(
       base,
-      { lambda: numberOption(lowDefinition, options, 'lambda')!, gradScale: word('scale') as GradScale, normsFrom },
+      {
+        lambda: numberOption(lowDefinition, options, 'lambda')!,
+        gradScale: word('scale') as GradScale,
+        normsFrom,
+        dist: word('dist') as 'global' | 'local',
+      },
       label,
     );
   },

@@ -78,6 +78,10 @@ export function metaWeightNetStrategy(meta: MetaSet, o: MetaWeightNetOptions, la
   const strategy: MetaWeightNetStrategy = {
     label,
     loss: crossEntropyLoss(),
+    dataParallel: {
+      unsupported:
+        "not trained data-parallel yet: its weight net would learn from each process's part of the batch and the copies would drift apart",
+    },
     net,
     lastMetaLoss: Number.NaN,
     weigh(b: BatchView): Float64Array {

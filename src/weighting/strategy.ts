@@ -73,6 +73,13 @@ export interface Strategy {
    */
   state?(): unknown;
   loadState?(state: unknown): void;
+  /**
+   * How the strategy weighs a data-parallel batch (`--nproc`): 'global' (the default) weighs the
+   * global batch, gathered from every rank, on every rank alike, exactly as one process with that
+   * batch would; 'local' weighs each rank's part alone, as a plain DDP port would. A strategy that
+   * cannot train data-parallel says why.
+   */
+  readonly dataParallel?: 'global' | 'local' | { unsupported: string };
   /** Frees the tensors the strategy holds (its meta set, a weight network); called once, when the run ends. */
   dispose?(): void;
 }
