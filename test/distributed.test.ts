@@ -266,3 +266,47 @@ test("torchrun's environment: ranks, rendezvous, the agent's store; errors name 
   );
   assert.deepEqual(withoutOption(['train', '--nproc', '2', '--x', '1', '--nproc=3'], '--nproc'), ['train', '--x', '1']);
 });
+
+const torchrunSkip =
+  skip ||
+  (spawnSync('/usr/bin/python3', ['-c', 'import torch.distributed.run'], { timeout: 60_000 }).status === 0
+    ? false
+    : 'PyTorch (python3-torch) is not installed');
+
+test("under torchrun (Debian's, its agent hosting the store): the ranks it starts train as one, equal to one process with the whole batch", {
+  skip: torchrunSkip,
+}, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'low-torchrun-'));
+  try {
+    const args = [...RUN, '--epochs', '2', '--strategy', 'low:lambda=0.1', '--quiet'];
+    const port = await freePort();
+    const torchrun = spawnSync(
+      '/usr/bin/python3',
+      [
+        join(import.meta.dirname, '..', 'scripts', 'torchrun-py311.py'),
+        '--nnodes',
+        '1',
+        '--nproc_per_node',
+        '2',
+        '--master_addr',
+        '127.0.0.1',
+        '--master_port',
+        String(port),
+        '--no_python',
+        process.execPath,
+        ...CLI,
+        ...args,
+        '--out',
+        join(root, 'torchrun'),
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    assert.equal(torchrun.status, 0, torchrun.stderr);
+    const one = low([...args, '--out', join(root, 'one')]);
+    assert.equal(one.code, 0, one.err);
+    const gap = maxDifference(parametersOf(join(root, 'one')), parametersOf(join(root, 'torchrun')));
+    assert.ok(gap < 1e-5, `max parameter difference ${gap}`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

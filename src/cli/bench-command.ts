@@ -1,4 +1,4 @@
-// `low bench engine|strategies|pool|solver|loader|memory`: the speed goals, measured side by side with the references.
+// `low bench engine|strategies|dist|pool|solver|loader|memory`: the speed goals, measured side by side with the references.
 import { Command } from 'commander';
 import { BATCH_LIMIT, positiveInt, threadCount } from './options.js';
 
@@ -40,6 +40,21 @@ export function benchCommand(): Command {
         await benchStrategies({ ...o, strategies, log: o.json ? (s) => console.error(s) : undefined });
       },
     );
+
+  bench
+    .command('dist')
+    .description(
+      'Data-parallel training step: 1 process x 2 threads vs 2 processes x 1 thread (c10d Gloo, loopback), LeNet-5 and WRN-28-2; ' +
+        'samples/s, all-reduce time per step, global LOW against local LOW.',
+    )
+    .option('--models <names>', 'comma-separated models', 'lenet5,wrn-28-2')
+    .option('--rounds <n>', 'alternating rounds', positiveInt('--rounds'), 3)
+    .option('--steps <n>', 'timed steps per process launch (default 30 for lenet5, 4 otherwise)', positiveInt('--steps'))
+    .option('--json', 'print one JSON line at the end')
+    .action(async (o: { models: string; rounds: number; steps?: number; json?: boolean }) => {
+      const { benchDist } = await import('../bench/dist.js');
+      await benchDist({ models: o.models.split(',').map((m) => m.trim()), rounds: o.rounds, steps: o.steps, json: o.json });
+    });
 
   bench
     .command('pool')

@@ -1,6 +1,7 @@
 // `low compare`: strategies x lambda grid x seeds under the paper's protocol, in parallel
 // worker processes, resumable; prints and writes the summary table. The workflow itself (tune,
 // choose, final runs, summary) is train/compare.ts's runExperiment.
+import { addDistributedOptions, type DistributedCliOptions } from './distributed-options.js';
 import { Command, Option } from 'commander';
 import { addRunOptions, configFromOptions, type RunCliOptions } from './run-options.js';
 import { JOBS_LIMIT, numberList, positiveInt, SEEDS_LIMIT } from './options.js';
@@ -10,7 +11,7 @@ import { checkOutputFolder } from '../io/output-path.js';
 import { SUMMARY_METRICS, type SummaryMetric } from '../train/summary.js';
 import type { RunExecutor } from '../train/experiment.js';
 
-export interface CompareCliOptions extends RunCliOptions {
+export interface CompareCliOptions extends RunCliOptions, DistributedCliOptions {
   strategies: string;
   lambdas: number[];
   seeds: number;
@@ -55,6 +56,7 @@ export function compareCommand(): Command {
     )
     .requiredOption('--out <dir>', 'experiment folder');
   addRunOptions(cmd);
+  addDistributedOptions(cmd);
   cmd.addHelpText('after', `\nStrategies (a spec without its swept option, LOW's lambda, is expanded over --lambdas):\n${strategyList()}`);
   cmd.action(async (o: CompareCliOptions) => {
     await runCompare(o);
@@ -91,6 +93,8 @@ export async function runCompare(o: CompareCliOptions, execution: { execute?: Ru
         : undefined,
       jobs: o.jobs,
       threads: o.threads,
+      nproc: o.nproc,
+      distTimeoutMs: o.distTimeout === undefined ? undefined : Math.round(o.distTimeout * 1000),
       execute: execution.execute,
       signal,
       log,

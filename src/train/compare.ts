@@ -29,6 +29,9 @@ export interface ExperimentOptions {
   /** Runs in parallel, and each run's intra-op threads (default cores / jobs). */
   jobs: number;
   threads?: number;
+  /** Processes each run trains on, data-parallel (`--nproc`), and their collective timeout in ms. */
+  nproc?: number;
+  distTimeoutMs?: number;
   /** Replaces the worker process that runs each run (tests run them in this process). */
   execute?: RunExecutor;
   /** Aborting stops every run at its next batch, checkpointed, and rejects with ExperimentInterrupted. */
@@ -130,6 +133,8 @@ async function executePhase(
   await executeRuns(runs, {
     jobs: o.jobs,
     threads: o.threads,
+    nproc: o.nproc,
+    distTimeoutMs: o.distTimeoutMs,
     execute: o.execute,
     signal: o.signal,
     onEvent: (e) => {

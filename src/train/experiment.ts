@@ -108,12 +108,19 @@ function workerEntry(): string {
  * Runs one planned run to completion in `run.dir` (its config is in config.request.json there);
  * rejects with the reason when it fails. The default is a worker process (train/run-worker.ts).
  */
-export type RunExecutor = (run: PlannedRun, o: { threads: number; signal?: AbortSignal }) => Promise<void>;
+export type RunExecutor = (
+  run: PlannedRun,
+  o: { threads: number; signal?: AbortSignal; nproc?: number; distTimeoutMs?: number },
+) => Promise<void>;
 
 export interface ExecuteOptions {
   jobs: number;
   /** Intra-op threads of each run; default cores / jobs. */
   threads?: number;
+  /** Processes each run trains on, data-parallel (each with threads / nproc intra-op threads); default 1. */
+  nproc?: number;
+  /** Their collective timeout (ms); default the process group's. */
+  distTimeoutMs?: number;
   /** How a run is executed; default {@link workerProcess}. */
   execute?: RunExecutor;
   /** Called as runs start and end, for progress display; 'diverged' is a run whose loss became non-finite. */
@@ -171,7 +178,7 @@ export async function executeRuns(runs: PlannedRun[], o: ExecuteOptions): Promis
       o.onEvent?.({ kind: 'start', run, index, total: runs.length, resumedEpochs });
       const started = performance.now();
       try {
-        await execute(run, { threads, signal: o.signal });
+        await execute(run, { threads, signal: o.signal, nproc: o.nproc, distTimeoutMs: o.distTimeoutMs });
         const seconds = (performance.now() - started) / 1000;
         o.onEvent?.({ kind: 'finish', run, index, total: runs.length, seconds, resumedEpochs });
       } catch (e) {
@@ -214,8 +221,8 @@ export class ExperimentInterrupted extends Error {
 }
 
 /** The default {@link RunExecutor}: train/run-worker.ts in a child process, its stderr kept in worker.log. */
-export const workerProcess: RunExecutor = async (run, { threads, signal }) => {
-  const code = await runWorker(run, threads, signal);
+export const workerProcess: RunExecutor = async (run, { threads, signal, nproc = 1, distTimeoutMs }) => {
+  const code = await runWorker(run, [String(threads), String(nproc), String(distTimeoutMs ?? '')], signal);
   if (code !== 0) {
     const log = existsSync(join(run.dir, 'worker.log'))
       ? readFileSync(join(run.dir, 'worker.log'), 'utf8').trim().split('\n').slice(-3).join(' | ')
@@ -224,11 +231,11 @@ export const workerProcess: RunExecutor = async (run, { threads, signal }) => {
   }
 };
 
-function runWorker(run: PlannedRun, threads: number, signal?: AbortSignal): Promise<number> {
+function runWorker(run: PlannedRun, settings: string[], signal?: AbortSignal): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      [...process.execArgv, workerEntry(), join(run.dir, 'config.request.json'), run.dir, String(threads)],
+      [...process.execArgv, workerEntry(), join(run.dir, 'config.request.json'), run.dir, ...settings],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let log = '';

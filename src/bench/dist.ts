@@ -1,0 +1,137 @@
+// `low bench dist`: data-parallel training on this machine. For each model, a training step at the
+// paper's batch size in 1 process x 2 threads against 2 processes x 1 thread (c10d, Gloo, loopback),
+// alternating round by round: samples per second, the all-reduce time per step, and what global
+// LOW (one QP over the gathered global batch) costs against local LOW (a QP per process).
+import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { launchLocal } from '../distributed/launch.js';
+import { markdownTable } from '../util/markdown-table.js';
+import { median, round } from './table.js';
+import * as torch from '../torch/index.js';
+
+export interface DistBenchOptions {
+  models?: string[];
+  rounds?: number;
+  steps?: number;
+  json?: boolean;
+  log?: (line: string) => void;
+}
+
+interface WorkerResult {
+  ms: number;
+  allReduceMs: number;
+  gatherMs: number;
+  buckets: number;
+}
+
+export interface DistBenchRow {
+  model: string;
+  batch: number;
+  strategy: string;
+  /** 1 process x 2 threads, and 2 processes x 1 thread: samples per second. */
+  single_sps: number;
+  dist_sps: number;
+  /** dist_sps / single_sps. */
+  speedup: number;
+  allreduce_ms: number;
+  gather_ms: number;
+  buckets: number;
+}
+
+/** The paper's batch sizes: LeNet-5 on MNIST 256 (the authors' code), WRN-28-2 on CIFAR 128. */
+const BATCH: Record<string, number> = { lenet5: 256, 'wrn-28-2': 128 };
+
+const worker = () => {
+  const self = fileURLToPath(import.meta.url);
+  return join(self, '..', self.endsWith('.ts') ? 'dist-worker.ts' : 'dist-worker.js');
+};
+
+function parse(line: string | undefined, what: string): WorkerResult {
+  const json = line?.slice(line.indexOf('{'));
+  if (!json) throw new Error(`bench dist: ${what} printed no result`);
+  return JSON.parse(json) as WorkerResult;
+}
+
+async function single(model: string, batch: number, steps: number, strategy: string): Promise<WorkerResult> {
+  const r = spawnSync(process.execPath, [...process.execArgv, worker(), model, String(batch), String(steps), strategy, '2'], {
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
+  if (r.status !== 0) throw new Error(`bench dist: 1 process of ${model} failed: ${r.stderr}`);
+  return parse(r.stderr.trim().split('\n').at(-1), `1 process of ${model}`);
+}
+
+async function distributed(model: string, batch: number, steps: number, strategy: string): Promise<WorkerResult> {
+  const lines: string[] = [];
+  const code = await launchLocal({
+    nproc: 2,
+    argv: [worker(), model, String(batch), String(steps), strategy, '1'],
+    timeoutMs: 120_000,
+    rank0: 'log',
+    log: (line) => lines.push(line),
+  });
+  if (code !== 0) throw new Error(`bench dist: 2 processes of ${model} failed: ${lines.join('\n')}`);
+  return parse(lines.filter((l) => l.startsWith('[rank 0] {')).at(-1), `2 processes of ${model}`);
+}
+
+export async function benchDist(o: DistBenchOptions = {}): Promise<DistBenchRow[]> {
+  const log = o.log ?? ((s: string) => console.log(s));
+  const models = o.models ?? ['lenet5', 'wrn-28-2'];
+  const rounds = o.rounds ?? 3;
+  const rows: DistBenchRow[] = [];
+  for (const model of models) {
+    const batch = BATCH[model] ?? 128;
+    const steps = o.steps ?? (model === 'lenet5' ? 30 : 4);
+    for (const strategy of ['normal', 'low:lambda=0.1', 'low:lambda=0.1,dist=local']) {
+      const one: WorkerResult[] = [];
+      const two: WorkerResult[] = [];
+      for (let r = 0; r < rounds; r++) {
+        // The single-process side has no local/global distinction.
+        if (!strategy.endsWith('dist=local')) one.push(await single(model, batch, steps, strategy));
+        two.push(await distributed(model, batch, steps, strategy));
+        log(`${model} ${strategy} round ${r + 1}/${rounds}: 2 x 1 ${median(two.map((w) => w.ms)).toFixed(1)} ms/step`);
+      }
+      const oneMs = one.length ? median(one.map((w) => w.ms)) : NaN;
+      const twoMs = median(two.map((w) => w.ms));
+      rows.push({
+        model,
+        batch,
+        strategy,
+        single_sps: round((1000 * batch) / oneMs, 1),
+        dist_sps: round((1000 * batch) / twoMs, 1),
+        speedup: round(oneMs / twoMs, 3),
+        allreduce_ms: round(median(two.map((w) => w.allReduceMs)), 3),
+        gather_ms: round(median(two.map((w) => w.gatherMs)), 3),
+        buckets: median(two.map((w) => w.buckets)),
+      });
+    }
+  }
+  log('');
+  log(`data-parallel step, 1 process x 2 threads vs 2 processes x 1 thread (Gloo, loopback), ${rounds} rounds, medians`);
+  log(`libtorch ${torch.libtorchVersion()}, BLAS ${torch.activeBlas()}, CPU ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} cores)`);
+  const fmt = (v: number, d: number) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
+  log(
+    markdownTable(
+      ['model', 'batch', 'strategy', '1x2 samples/s', '2x1 samples/s', '2x1 / 1x2', 'all-reduce ms/step', 'gather ms/step'],
+      rows.map((r) => [
+        r.model,
+        String(r.batch),
+        r.strategy,
+        fmt(r.single_sps, 0),
+        fmt(r.dist_sps, 0),
+        fmt(r.speedup, 3),
+        fmt(r.allreduce_ms, 2),
+        fmt(r.gather_ms, 2),
+      ]),
+    ),
+  );
+  for (const model of models) {
+    const g = rows.find((r) => r.model === model && r.strategy === 'low:lambda=0.1');
+    const l = rows.find((r) => r.model === model && r.strategy.endsWith('dist=local'));
+    if (g && l) log(`${model}: global LOW step / local LOW step (2 x 1) = ${(l.dist_sps / g.dist_sps).toFixed(4)}`);
+  }
+  if (o.json) console.log(JSON.stringify(rows));
+  return rows;
+}
