@@ -886,6 +886,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   d("distRankAndSize", F() -> Vec { return low::dist::rankAndSize(); });
   d("distBroadcast", F(std::vector<Tensor> tensors, int64_t root) { low::dist::broadcast(tensors, root); });
   d("distAllReduceSum", F(Tensor t) { low::dist::allReduceSum(t); });
+  d("distAllReduceSumDifferentiable", F(Tensor t) -> Tensor { return low::dist::allReduceSumDifferentiable(t); });
   d("distAllGather", F(Tensor t) -> std::vector<Tensor> { return low::dist::allGather(t); });
   d("distBarrier", F() { low::dist::barrier(); });
 

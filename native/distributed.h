@@ -19,6 +19,7 @@
 #include <vector>
 
 #ifdef USE_C10D_GLOO
+#include <torch/csrc/autograd/custom_function.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -131,6 +132,25 @@ inline void allReduceSum(at::Tensor t) {
   wait(g, g->pg->allreduce(one, o), "all-reduce");
 }
 
+/**
+ * The sum over the ranks as an autograd op: its backward sums the gradient over the ranks too
+ * (each rank's loss depends on every rank's input). Synchronised batch norm's statistics use it.
+ */
+struct AllReduceSumFunction : public torch::autograd::Function<AllReduceSumFunction> {
+  static at::Tensor forward(torch::autograd::AutogradContext*, const at::Tensor& x) {
+    at::Tensor y = x.detach().clone().contiguous();
+    allReduceSum(y);
+    return y;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext*, torch::autograd::variable_list grads) {
+    at::Tensor g = grads[0].clone().contiguous();
+    allReduceSum(g);
+    return {g};
+  }
+};
+
+inline at::Tensor allReduceSumDifferentiable(const at::Tensor& x) { return AllReduceSumFunction::apply(x); }
+
 inline std::vector<at::Tensor> allGather(const at::Tensor& t) {
   auto g = current("allGather");
   checkDense(t, "allGather");
@@ -169,6 +189,7 @@ inline void init(const std::string&, int64_t, int64_t, int64_t, bool, int64_t, c
 inline void destroy() {}
 inline void broadcast(std::vector<at::Tensor>, int64_t) { unavailable(); }
 inline void allReduceSum(at::Tensor) { unavailable(); }
+inline at::Tensor allReduceSumDifferentiable(const at::Tensor&) { unavailable(); }
 inline std::vector<at::Tensor> allGather(const at::Tensor&) { unavailable(); }
 inline void barrier() { unavailable(); }
 inline std::vector<int64_t> rankAndSize() { return {}; }

@@ -95,6 +95,7 @@ export async function runCompare(o: CompareCliOptions, execution: { execute?: Ru
       threads: o.threads,
       nproc: o.nproc,
       distTimeoutMs: o.distTimeout === undefined ? undefined : Math.round(o.distTimeout * 1000),
+      syncBatchNorm: o.syncBn,
       execute: execution.execute,
       signal,
       log,

@@ -14,6 +14,7 @@ export interface DistributedCliOptions {
   nproc?: number;
   /** Seconds. */
   distTimeout?: number;
+  syncBn?: boolean;
   threads?: number;
 }
 
@@ -24,6 +25,7 @@ export function addDistributedOptions(cmd: Command): Command {
       'train each run data-parallel on n local processes (c10d, Gloo); under torchrun the environment sets the ranks instead',
       positiveInt('--nproc', NPROC_LIMIT),
     )
+    .option('--sync-bn', 'with --nproc: batch norm over the global batch (SyncBatchNorm) instead of per process (DDP\'s default)')
     .option('--dist-timeout <s>', 'seconds a process waits for the others in a collective before failing (default 300)', seconds);
 }
 
@@ -58,7 +60,7 @@ export async function joinOrLaunch(
   if (fromEnv === null || fromEnv.worldSize === 1) return { launched: null };
   if (!ProcessGroup.available()) throw new Error(`low ${command} (WORLD_SIZE=${fromEnv.worldSize}): ${unavailableMessage}`);
   const { DataParallel } = await import('../distributed/data-parallel.js');
-  return { launched: null, parallel: new DataParallel(ProcessGroup.init(fromEnv)) };
+  return { launched: null, parallel: new DataParallel(ProcessGroup.init(fromEnv), { syncBatchNorm: o.syncBn }) };
 }
 
 const unavailableMessage =

@@ -6,7 +6,7 @@
 // strategy can weigh the global batch exactly as a single process with the same batch would.
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
-import type { Module } from '../nn/index.js';
+import { BatchNorm2d, type Module } from '../nn/index.js';
 import type { ProcessGroup } from './process-group.js';
 
 /** PyTorch DDP's default bucket cap: 25 MiB of gradients per all-reduce. */
@@ -37,7 +37,12 @@ export class DataParallel {
 
   constructor(
     readonly group: ProcessGroup,
-    readonly bucketBytes = DEFAULT_BUCKET_BYTES,
+    readonly o: {
+      /** Gradients per all-reduce (default DDP's 25 MiB). */
+      bucketBytes?: number;
+      /** Batch norm over the global batch (SyncBatchNorm) instead of each rank's part (DDP's default). */
+      syncBatchNorm?: boolean;
+    } = {},
   ) {
     this.rank = group.rank;
     this.worldSize = group.worldSize;
@@ -48,9 +53,33 @@ export class DataParallel {
     return [Math.floor((this.rank * n) / this.worldSize), Math.floor(((this.rank + 1) * n) / this.worldSize)];
   }
 
-  /** Every rank starts from rank 0's parameters and buffers (DDP's broadcast at construction). */
+  get bucketBytes(): number {
+    return this.o.bucketBytes ?? DEFAULT_BUCKET_BYTES;
+  }
+
+  get syncBatchNorm(): boolean {
+    return this.o.syncBatchNorm ?? false;
+  }
+
+  /**
+   * Every rank starts from rank 0's parameters and buffers (DDP's broadcast at construction); with
+   * syncBatchNorm, the model's batch norms take their statistics over the global batch from now on.
+   */
   syncModel(model: Module): void {
     torch.noGrad(() => this.group.broadcast([...model.parameters(), ...model.namedBuffers().map(([, b]) => b)], 0));
+    if (!this.syncBatchNorm) return;
+    const sync = { sum: (t: Tensor) => this.group.allReduceSumDifferentiable(t) };
+    for (const [, m] of model.namedModules()) if (m instanceof BatchNorm2d) m.sync = sync;
+  }
+
+  /**
+   * Rank 0's buffers (batch-norm running statistics) on every rank, as DDP broadcasts them before
+   * each forward: with per-rank batch norm they would drift apart, and evaluation (each rank a
+   * share of the samples) must use one model.
+   */
+  syncBuffers(model: Module): void {
+    const buffers = model.namedBuffers().map(([, b]) => b);
+    if (buffers.length) torch.noGrad(() => this.group.broadcast(buffers, 0));
   }
 
   /** Whether any rank asks to stop (Ctrl-C reaches each rank on its own time: they must stop after the same batch). */

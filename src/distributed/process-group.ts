@@ -94,6 +94,11 @@ export class ProcessGroup {
     native.distAllReduceSum(handleOf(t, 'allReduceSum', 't'));
   }
 
+  /** The sum over the ranks of every rank's t, as a new tensor on the autograd graph (its gradient is summed over the ranks too). */
+  allReduceSumDifferentiable(t: Tensor): Tensor {
+    return wrap(native.distAllReduceSumDifferentiable(handleOf(t, 'allReduceSumDifferentiable', 't')));
+  }
+
   /** Every rank's t (same shape on every rank), in rank order. */
   allGather(t: Tensor): Tensor[] {
     return native.distAllGather(handleOf(t, 'allGather', 't')).map(wrap);

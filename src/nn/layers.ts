@@ -1,5 +1,5 @@
 // The layers the paper's models are built from, with PyTorch's constructor arguments and defaults.
-import { type Tensor, F, empty, ones, zeros, scalar, noGrad } from '../torch/index.js';
+import { type Tensor, F, cat, empty, full, ones, zeros, scalar, noGrad } from '../torch/index.js';
 import { Module } from './module.js';
 import { defaultLayerInit } from './init.js';
 
@@ -54,7 +54,18 @@ export class Conv2d extends Module {
   }
 }
 
+/** A sum over the ranks of a data-parallel run, on the autograd graph (distributed/process-group.ts). */
+export interface BatchNormSync {
+  sum(t: Tensor): Tensor;
+}
+
 export class BatchNorm2d extends Module {
+  /**
+   * Synchronised batch norm (PyTorch's SyncBatchNorm): in training, the batch statistics are those
+   * of the global batch, summed over the ranks, so that N ranks normalise exactly as one process
+   * with the whole batch would. Null: each rank's own batch (DDP's default).
+   */
+  sync: BatchNormSync | null = null;
   readonly weight: Tensor | null;
   readonly bias: Tensor | null;
   readonly runningMean: Tensor | null;
@@ -84,6 +95,7 @@ export class BatchNorm2d extends Module {
       const n = this.numBatchesTracked;
       noGrad(() => n.add_(1));
     }
+    if (this.training && this.sync) return this.synchronisedForward(x, this.sync);
     return F.batchNorm(x, {
       weight: this.weight && this.parameter('weight'),
       bias: this.bias && this.parameter('bias'),
@@ -93,6 +105,34 @@ export class BatchNorm2d extends Module {
       momentum: this.momentum,
       eps: this.eps,
     });
+  }
+
+  /**
+   * y = (x - mean) / sqrt(var + eps) * weight + bias with the global batch's mean and (biased)
+   * variance, in two passes as libtorch's own batch norm (sum of squares minus the squared mean
+   * loses the digits a small variance has): the mean from the ranks' sums and counts, then the
+   * variance from their sums of squared deviations from it.
+   */
+  private synchronisedForward(x: Tensor, sync: BatchNormSync): Tensor {
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    const sums = sync.sum(cat([x.sum([0, 2, 3]), full([1], n * h * w, { dtype: x.dtype })]));
+    const count = sums.narrow(0, c, 1).item();
+    const mean = sums.narrow(0, 0, c).div(count);
+    const centred = x.sub(mean.view(1, c, 1, 1));
+    const variance = sync.sum(centred.square().sum([0, 2, 3])).div(count);
+    let y = centred.mul(variance.add(this.eps).rsqrt().view(1, c, 1, 1));
+    if (this.weight) y = y.mul(this.parameter('weight').view(1, c, 1, 1));
+    if (this.bias) y = y.add(this.parameter('bias').view(1, c, 1, 1));
+    const rm = this.runningMean;
+    const rv = this.runningVar;
+    if (rm && rv) {
+      // As F.batchNorm: the running variance takes the unbiased estimate.
+      noGrad(() => {
+        rm.mul_(1 - this.momentum).add_(mean.detach().mul(this.momentum));
+        rv.mul_(1 - this.momentum).add_(variance.detach().mul((this.momentum * count) / Math.max(count - 1, 1)));
+      });
+    }
+    return y;
   }
 }
 

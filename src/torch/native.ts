@@ -227,6 +227,7 @@ interface NativeSignatures {
   distRankAndSize(): number[];
   distBroadcast(tensors: T[], root: number): void;
   distAllReduceSum(t: T): void;
+  distAllReduceSumDifferentiable(t: T): T;
   distAllGather(t: T): T[];
   distBarrier(): void;
   acquireDualLevel(): number;
@@ -430,6 +431,7 @@ export const NATIVE_FUNCTIONS = [
   'distRankAndSize',
   'distBroadcast',
   'distAllReduceSum',
+  'distAllReduceSumDifferentiable',
   'distAllGather',
   'distBarrier',
   'acquireDualLevel',

@@ -45,6 +45,8 @@ export interface CheckpointState {
 /** What each rank of a data-parallel run keeps for itself; `strategyState` and `open.torchRng` are rank 0's. */
 export interface RankStates {
   worldSize: number;
+  /** Whether batch norm was synchronised over the ranks (--sync-bn). */
+  syncBatchNorm?: boolean;
   strategyStates: unknown[];
   /** Every rank's generator state (getRngState's bytes) when the checkpoint holds an open epoch. */
   torchRngs: number[][] | null;
@@ -158,5 +160,5 @@ function rankStates(file: string, r: unknown): RankStates {
       'malformed per-rank states in the metadata (expected worldSize >= 2 and one strategy state per rank)',
     );
   }
-  return { worldSize: n as number, strategyStates: t.strategyStates, torchRngs: t.torchRngs ?? null };
+  return { worldSize: n as number, syncBatchNorm: t.syncBatchNorm === true, strategyStates: t.strategyStates, torchRngs: t.torchRngs ?? null };
 }

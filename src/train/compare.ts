@@ -32,6 +32,7 @@ export interface ExperimentOptions {
   /** Processes each run trains on, data-parallel (`--nproc`), and their collective timeout in ms. */
   nproc?: number;
   distTimeoutMs?: number;
+  syncBatchNorm?: boolean;
   /** Replaces the worker process that runs each run (tests run them in this process). */
   execute?: RunExecutor;
   /** Aborting stops every run at its next batch, checkpointed, and rejects with ExperimentInterrupted. */
@@ -135,6 +136,7 @@ async function executePhase(
     threads: o.threads,
     nproc: o.nproc,
     distTimeoutMs: o.distTimeoutMs,
+    syncBatchNorm: o.syncBatchNorm,
     execute: o.execute,
     signal: o.signal,
     onEvent: (e) => {

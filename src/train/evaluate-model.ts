@@ -28,6 +28,7 @@ export function evaluateModel(model: Module, ds: ImageDataset, o: EvaluateOption
   let probs = new Float32Array((last - first) * numClasses);
   let lossSum = 0;
   const wasTraining = model.training;
+  o.parallel?.syncBuffers(model);
   model.eval();
   try {
     torch.noGrad(() => {

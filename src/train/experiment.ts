@@ -110,7 +110,7 @@ function workerEntry(): string {
  */
 export type RunExecutor = (
   run: PlannedRun,
-  o: { threads: number; signal?: AbortSignal; nproc?: number; distTimeoutMs?: number },
+  o: { threads: number; signal?: AbortSignal; nproc?: number; distTimeoutMs?: number; syncBatchNorm?: boolean },
 ) => Promise<void>;
 
 export interface ExecuteOptions {
@@ -121,6 +121,8 @@ export interface ExecuteOptions {
   nproc?: number;
   /** Their collective timeout (ms); default the process group's. */
   distTimeoutMs?: number;
+  /** Batch norm over the global batch (--sync-bn). */
+  syncBatchNorm?: boolean;
   /** How a run is executed; default {@link workerProcess}. */
   execute?: RunExecutor;
   /** Called as runs start and end, for progress display; 'diverged' is a run whose loss became non-finite. */
@@ -178,7 +180,7 @@ export async function executeRuns(runs: PlannedRun[], o: ExecuteOptions): Promis
       o.onEvent?.({ kind: 'start', run, index, total: runs.length, resumedEpochs });
       const started = performance.now();
       try {
-        await execute(run, { threads, signal: o.signal, nproc: o.nproc, distTimeoutMs: o.distTimeoutMs });
+        await execute(run, { threads, signal: o.signal, nproc: o.nproc, distTimeoutMs: o.distTimeoutMs, syncBatchNorm: o.syncBatchNorm });
         const seconds = (performance.now() - started) / 1000;
         o.onEvent?.({ kind: 'finish', run, index, total: runs.length, seconds, resumedEpochs });
       } catch (e) {
@@ -221,8 +223,8 @@ export class ExperimentInterrupted extends Error {
 }
 
 /** The default {@link RunExecutor}: train/run-worker.ts in a child process, its stderr kept in worker.log. */
-export const workerProcess: RunExecutor = async (run, { threads, signal, nproc = 1, distTimeoutMs }) => {
-  const code = await runWorker(run, [String(threads), String(nproc), String(distTimeoutMs ?? '')], signal);
+export const workerProcess: RunExecutor = async (run, { threads, signal, nproc = 1, distTimeoutMs, syncBatchNorm }) => {
+  const code = await runWorker(run, [String(threads), String(nproc), String(distTimeoutMs ?? ''), syncBatchNorm ? 'sync-bn' : ''], signal);
   if (code !== 0) {
     const log = existsSync(join(run.dir, 'worker.log'))
       ? readFileSync(join(run.dir, 'worker.log'), 'utf8').trim().split('\n').slice(-3).join(' | ')

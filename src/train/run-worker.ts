@@ -1,5 +1,5 @@
 // The process an experiment starts for each run (train/experiment.ts's workerProcess):
-//   node run-worker.js CONFIG_FILE OUT_DIR THREADS [NPROC [DIST_TIMEOUT_MS]]
+//   node run-worker.js CONFIG_FILE OUT_DIR THREADS [NPROC [DIST_TIMEOUT_MS [sync-bn]]]
 // With NPROC > 1 it launches NPROC copies of itself as the ranks of a data-parallel run (each
 // with THREADS / NPROC threads) and exits with their status; a copy (WORLD_SIZE set) joins the group.
 // It trains (or resumes) the run in OUT_DIR from the config file, prints one line per epoch to
@@ -17,16 +17,16 @@ import { launchLocal } from '../distributed/launch.js';
 import { DEFAULT_DIST_TIMEOUT_MS, ProcessGroup } from '../distributed/process-group.js';
 
 async function main(): Promise<void> {
-  const [file, out, threads, nprocText = '1', timeoutText = ''] = process.argv.slice(2);
+  const [file, out, threads, nprocText = '1', timeoutText = '', syncBn = ''] = process.argv.slice(2);
   if (!file || !out || !threads) throw new Error('usage: run-worker CONFIG_FILE OUT_DIR THREADS [NPROC [DIST_TIMEOUT_MS]]');
   const nproc = Number(nprocText);
   const timeoutMs = timeoutText ? Number(timeoutText) : DEFAULT_DIST_TIMEOUT_MS;
   const fromEnv = ProcessGroup.optionsFromEnv(process.env, timeoutMs);
   if (nproc > 1 && fromEnv === null) {
     const perRank = String(Math.max(1, Math.floor(Number(threads) / nproc)));
-    process.exit(await launchLocal({ nproc, argv: [process.argv[1]!, file, out, perRank, nprocText, String(timeoutMs)], timeoutMs }));
+    process.exit(await launchLocal({ nproc, argv: [process.argv[1]!, file, out, perRank, nprocText, String(timeoutMs), syncBn], timeoutMs }));
   }
-  const parallel = fromEnv && fromEnv.worldSize > 1 ? new DataParallel(ProcessGroup.init(fromEnv)) : undefined;
+  const parallel = fromEnv && fromEnv.worldSize > 1 ? new DataParallel(ProcessGroup.init(fromEnv), { syncBatchNorm: syncBn === 'sync-bn' }) : undefined;
   const lead = !parallel || parallel.rank === 0;
   // An object is all that is checked here: trainRun validates every field, naming it.
   const config = readJsonObject(file, 'a run configuration') as unknown as RunConfig;

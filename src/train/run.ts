@@ -276,6 +276,7 @@ async function trainInFolder(config: RunConfig, data: RunData, strategy: Strateg
     const strategyState = strategy.state?.();
     const ranks = parallel && {
       worldSize: parallel.worldSize,
+      syncBatchNorm: parallel.syncBatchNorm,
       strategyStates: parallel.gatherJson(strategyState ?? null),
       torchRngs: open ? (parallel.gatherJson(Array.from(open.torchRng)) as number[][]) : null,
     };
@@ -445,6 +446,11 @@ function rankState(file: string, state: CheckpointState, parallel?: DataParallel
         `a run resumes exactly only with the same process count (${written === 1 ? 'without --nproc' : `--nproc ${written}`})`,
     );
   if (!parallel || !state.ranks) return { strategyState: state.strategyState };
+  if ((state.ranks.syncBatchNorm ?? false) !== parallel.syncBatchNorm)
+    throw new Error(
+      `${file} was written ${state.ranks.syncBatchNorm ? 'with' : 'without'} --sync-bn: resume it the same way ` +
+        '(batch norm over the global batch or per process makes another run)',
+    );
   const rng = state.ranks.torchRngs?.[parallel.rank];
   return { strategyState: state.ranks.strategyStates[parallel.rank], torchRng: rng ? Uint8Array.from(rng) : undefined };
 }

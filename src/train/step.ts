@@ -72,6 +72,7 @@ export function trainStep(
   return torch.tidy(() => {
     let { x, y, ids, rows } = batch;
     let pickWeights: Float64Array | null = null;
+    parallel?.syncBuffers(model);
     if (strategy.sampling) {
       const candidates = torch.noGrad(() => model.forward(x));
       const picking = parallel ? localBatchSize(progress.batchSize, parallel) : progress.batchSize;
