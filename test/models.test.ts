@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import * as torch from '../src/torch/index.js';
-import { BatchNorm2d, Conv2d, Sequential, type Module } from '../src/nn/index.js';
+import { BatchNorm2d, Conv2d, Linear, Sequential, type Module } from '../src/nn/index.js';
 import {
   DenseNet,
   DenseNet161,
@@ -626,4 +626,30 @@ test('convert-torchvision-weights.py: torch.save -> convert -> loadPretrained gi
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("the cosine head (--head cosine, LDAM's normalised classifier): each logit is the cosine of the features and the class's weights", () => {
+  torch.manualSeed(2);
+  const layer = new Linear(4, 3);
+  layer.normalized = true;
+  const x = [0.5, -1, 2, 0.25, 3, 0, -1, 1];
+  const out = Array.from(layer.forward(torch.tensor(Float32Array.from(x), { shape: [2, 4] })).toFloat32Array());
+  const w = Array.from(layer.weight.toFloat32Array());
+  const norm = (v: number[]) => Math.sqrt(v.reduce((a, b) => a + b * b, 0));
+  for (let n = 0; n < 2; n++) {
+    for (let c = 0; c < 3; c++) {
+      const xs = x.slice(n * 4, n * 4 + 4);
+      const ws = w.slice(c * 4, c * 4 + 4);
+      const cos = xs.reduce((a, v, i) => a + v * ws[i]!, 0) / (norm(xs) * norm(ws));
+      assert.ok(Math.abs(out[n * 3 + c]! - cos) < 1e-6, `row ${n} class ${c}: ${out[n * 3 + c]} vs ${cos}`);
+    }
+  }
+  // createModel makes the model's last Linear layer the cosine one.
+  const model = createModel('lenet5', { head: 'cosine' });
+  const logits = torch.noGrad(() => model.forward(torch.randn([3, 1, 28, 28])).toFloat32Array());
+  assert.ok(
+    logits.every((v) => v >= -1 - 1e-6 && v <= 1 + 1e-6),
+    'logits are cosines',
+  );
+  model.dispose();
 });

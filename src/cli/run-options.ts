@@ -91,6 +91,12 @@ export function addRunOptions(cmd: Command): Command {
     )
     .option('--val-fraction <x>', 'stratified validation fraction carved from the training set', fractionBelowOne('--val-fraction'))
     .addOption(new Option('--augment <kind>', 'augmentation').choices(['none', 'standard']))
+    .addOption(
+      new Option('--head <kind>', 'classifier: linear, or cosine (normalised, as LDAM pairs with; use with ldam:s=30)').choices([
+        'linear',
+        'cosine',
+      ]),
+    )
     .option('--mentor <file>', 'pretrained mentor for strategy mentornet (made by `low mentornet pretrain`)')
     .option(
       '--meta-per-class <n>',
@@ -122,6 +128,7 @@ export interface RunCliOptions {
   evalEvery?: number;
   augment?: 'none' | 'standard';
   mentor?: string;
+  head?: 'linear' | 'cosine';
   metaPerClass?: number;
   threads?: number;
   quiet?: boolean;
@@ -154,6 +161,7 @@ export function configFromOptions(o: RunCliOptions, strategy: string, seed: numb
     augment: pick(o.augment, base.augment),
     strategy,
     ...(o.mentor ? { mentor: resolve(o.mentor) } : {}),
+    ...(o.head !== undefined ? { head: o.head } : {}),
     ...(o.metaPerClass !== undefined ? { metaPerClass: o.metaPerClass } : {}),
     seed,
   };

@@ -7,6 +7,7 @@
 //   resnet18        torchvision's ResNet-18 (ImageNet stem)
 //   resnet18-cifar  ResNet-18 with the CIFAR stem (conv3x3, no max pool)
 //   mlp             flatten + hidden layers [256, 128] with ReLU
+import { Linear } from '../nn/index.js';
 import type { Module } from '../nn/index.js';
 import { LeNet5 } from './lenet5.js';
 import { WideResNet } from './wide-resnet.js';
@@ -27,6 +28,8 @@ export interface CreateModelOptions {
   inputSize?: number;
   /** Dropout probability where the architecture has one (wrn, densenet-bc, densenet161, mlp); default 0. */
   dropRate?: number;
+  /** The classifier: linear (default) or cosine (LDAM's normalised last layer). */
+  head?: 'linear' | 'cosine';
 }
 
 const WRN = /^wrn-(\d+)-(\d+)$/;
@@ -163,7 +166,17 @@ export function unfitInputs(name: string, shape: readonly [number, number, numbe
 
 /** A freshly initialised model by name. Unknown names throw an error listing the known ones. */
 export function createModel(name: string, options: CreateModelOptions = {}): Module {
-  return entry(name).create(options);
+  const model = entry(name).create(options);
+  if (options.head === 'cosine') classifierOf(model, name).normalized = true;
+  return model;
+}
+
+/** The model's classifier: its last Linear layer (every model here ends in one). */
+function classifierOf(model: Module, name: string): Linear {
+  const linears = model.namedModules().filter(([, m]) => m instanceof Linear);
+  const last = linears.at(-1)?.[1];
+  if (!last) throw new RangeError(`model '${name}' has no Linear classifier to make a cosine one`);
+  return last as Linear;
 }
 
 /** A few lines on the architecture, its source and its inputs (for `low models` and reports). */

@@ -6,6 +6,12 @@ import { defaultLayerInit } from './init.js';
 type Pair = number | [number, number];
 
 export class Linear extends Module {
+  /**
+   * A cosine classifier (LDAM's NormedLinear, Cao et al. 2019): y = (x / |x|) . (w_c / |w_c|) per
+   * class, each in [-1, 1], without the bias, so that a scale s and margins act on bounded logits.
+   * The initial directions are the default init's (uniform in a cube, as the authors' uniform(-1, 1)).
+   */
+  normalized = false;
   readonly weight: Tensor;
   readonly bias: Tensor | null;
   constructor(
@@ -19,8 +25,14 @@ export class Linear extends Module {
     defaultLayerInit(this.weight, this.bias);
   }
   forward(x: Tensor): Tensor {
+    if (this.normalized) return F.linear(unitRows(x), unitRows(this.parameter('weight')), null);
     return F.linear(x, this.parameter('weight'), this.bias && this.parameter('bias'));
   }
+}
+
+/** Each row over its Euclidean norm (F.normalize(x, dim=1) for a matrix, eps 1e-12). */
+function unitRows(x: Tensor): Tensor {
+  return x.div(x.square().sum(1, true).sqrt().clamp(1e-12));
 }
 
 export interface Conv2dOptions {

@@ -43,6 +43,11 @@ export interface RunConfig {
    * absent or 0: no dropout (the paper's setting; a run folder's config.json then has no such field).
    */
   dropRate?: number;
+  /**
+   * The classifier: 'cosine' makes the model's last linear layer a cosine one (`--head cosine`,
+   * the normalised layer LDAM's authors pair it with); absent: linear.
+   */
+  head?: 'linear' | 'cosine';
   /** Strategy spec, e.g. "low:lambda=0.1" (see weighting/strategies.ts). */
   strategy: string;
   /**
@@ -176,6 +181,7 @@ export function validateConfig(c: RunConfig): RunConfig {
     fail('evalEvery', 'a positive integer', c.evalEvery);
   if (c.augment !== 'none' && c.augment !== 'standard') fail('augment', "'none' or 'standard'", c.augment);
   if (c.nesterov && c.momentum === 0) fail('nesterov', 'momentum > 0 (Nesterov needs momentum)', c.nesterov);
+  if (c.head !== undefined && c.head !== 'linear' && c.head !== 'cosine') fail('head', "'linear' or 'cosine'", c.head);
   if (c.dropRate !== undefined) {
     if (!(typeof c.dropRate === 'number' && c.dropRate >= 0 && c.dropRate < 1)) fail('dropRate', 'a probability in [0, 1)', c.dropRate);
     if (c.dropRate > 0 && !modelHasDropout(c.model))
@@ -218,6 +224,10 @@ export function canonicalConfig(c: RunConfig): RunConfig {
   }
   if (out.mentor !== undefined && !def.needsMentor) {
     const { mentor: _unused, ...rest } = out;
+    out = rest;
+  }
+  if (out.head === 'linear') {
+    const { head: _unused, ...rest } = out;
     out = rest;
   }
   if (out.dropRate === 0) {

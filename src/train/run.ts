@@ -307,7 +307,8 @@ async function trainInFolder(config: RunConfig, data: RunData, strategy: Strateg
       const lr = schedule(epoch);
       const train = await trainEpoch(run, epoch, lr, epoch === startEpoch ? resume : undefined, (open) => checkpoint(epoch, open));
       const evaluate = (epoch + 1) % (config.evalEvery ?? 1) === 0 || epoch + 1 === config.epochs;
-      const evalOptions = { batchSize: 512, transform: evalTransform, parallel };
+      const adjustLogits = strategy.evaluationLogits?.bind(strategy);
+      const evalOptions = { batchSize: 512, transform: evalTransform, parallel, adjustLogits };
       const test = data.test && evaluate ? evaluateModel(model, data.test, evalOptions) : null;
       const val = data.val && evaluate ? evaluateModel(model, data.val, evalOptions) : null;
       const row: MetricsRow = { ...train, ...(test && evalColumns('test', test)), ...(val && evalColumns('val', val)) };
@@ -344,6 +345,7 @@ function freshModel(config: RunConfig, data: RunData): { model: Module; optimize
     inChannels: c,
     inputSize: h === w ? h : Math.max(h, w),
     dropRate: config.dropRate,
+    head: config.head,
   });
   const optimizer = new SGD(model.parameters(), {
     lr: config.lr,

@@ -5,7 +5,9 @@
 //   Balanced Softmax (Ren et al., NeurIPS 2020): CE(z + log n_c). It is the logit-adjusted loss
 //     with tau = 1 shifted by log N in every logit, which softmax ignores: the same loss and gradients;
 //   class-balanced loss by effective number (Cui et al., CVPR 2019): each class weighted
-//     w_c = (1 - beta) / (1 - beta^n_c), normalised so the weights sum to C, on CE or focal loss.
+//     w_c = (1 - beta) / (1 - beta^n_c), normalised so the weights sum to C, on CE or focal loss;
+//   LDAM (Cao et al., NeurIPS 2019; kaidic/LDAM-DRW, losses.py): CE(s * (z - m_y e_y)), the true
+//     class's logit lowered by a margin m_c proportional to n_c^(-1/4), the largest max_m.
 // A class absent from the training set (n_c = 0) would get an infinitely negative adjustment or an
 // infinite weight: its count is taken as 1 for the adjustments and its weight as 0.
 import { F, type Tensor, keep, tensor } from '../torch/index.js';
@@ -66,4 +68,30 @@ export function effectiveNumberLoss(
   return o.base === 'focal'
     ? classWeightedLoss('cb-focal', focalLoss({ gamma: o.gamma }), weights)
     : classWeightedLoss('cb', crossEntropyLoss(), weights);
+}
+
+/** LDAM's margins m_c = n_c^(-1/4), scaled so the largest is maxM (the authors' m_list); absent classes counted once. */
+export function ldamMargins(classCounts: ArrayLike<number>, maxM = 0.5): Float64Array {
+  if (!(Number.isFinite(maxM) && maxM >= 0)) throw new RangeError(`LDAM: max margin = ${maxM}, expected a finite number >= 0`);
+  const counts = checkCounts('LDAM', classCounts).map((n) => Math.max(n, 1));
+  const raw = counts.map((n) => 1 / Math.sqrt(Math.sqrt(n)));
+  const largest = Math.max(...raw);
+  return Float64Array.from(raw, (m) => (m * maxM) / largest);
+}
+
+/** The LDAM loss CE(s * (z - m_y e_y)) per sample (the authors' LDAMLoss without class weights: DRW weighs samples instead). */
+export function ldamLoss(classCounts: ArrayLike<number>, o: { maxM?: number; s?: number } = {}): PerSampleLoss {
+  const s = o.s ?? 30;
+  if (!(Number.isFinite(s) && s > 0)) throw new RangeError(`LDAM: s = ${s}, expected a finite number > 0`);
+  const margins = keep(tensor(Float32Array.from(ldamMargins(classCounts, o.maxM))));
+  const scaled = (logits: Tensor, labels: Tensor) => {
+    const m = margins.to(logits.dtype).indexSelect(0, labels).unsqueeze(1);
+    return logits.sub(F.oneHot(labels, logits.size(1)).to(logits.dtype).mul(m)).mul(s);
+  };
+  return {
+    name: 'ldam',
+    perSample: (logits, labels) => F.crossEntropy(scaled(logits, labels), labels, { reduction: 'none' }),
+    // d/dz CE(s (z - m_y e_y)) = s (softmax(s (z - m_y e_y)) - onehot): CE's closed form at the scaled logits, times s^2.
+    gradNormSq: (logits, labels) => F.crossEntropyGradNormSq(scaled(logits, labels), labels).map((g) => g * s * s),
+  };
 }
