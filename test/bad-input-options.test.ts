@@ -155,6 +155,25 @@ badInputSuite(
       ['--strategy', 'l2rw'],
       [/meta set: class 0/, /has 10 training samples/, /--meta-per-class 10 needs 10/, /at least one left/],
     );
+    // LDAM-DRW, post-hoc logit adjustment, LOW on the long-tail losses, the cosine head.
+    train('train --strategy ldam:s=0', ['--strategy', 'ldam:s=0'], [/ldam/, /\bs\b/, /> 0/]);
+    train('train --strategy ldam:drw=2', ['--strategy', 'ldam:drw=2'], [/drw/, /\[0, 1\]/]);
+    train('train --strategy posthoc-la:tau=abc', ['--strategy', 'posthoc-la:tau=abc'], [/tau/, /number/]);
+    train('train --strategy low:base=bogus', ['--strategy', 'low:base=bogus'], [/base/, /logit-adjust/, /ldam/]);
+    train(
+      'train --strategy low:base=ldam,gamma=2 (gamma without base=focal)',
+      ['--strategy', 'low:base=ldam,gamma=2'],
+      [/gamma/, /base=focal/],
+    );
+    train('train --head round', ['--head', 'round'], [/--head/, /linear/, /cosine/]);
+    // Data-parallel options.
+    train('train --nproc 0', ['--nproc', '0'], [/--nproc/, /0/]);
+    train('train --dist-timeout abc', ['--dist-timeout', 'abc'], [/--dist-timeout/, /seconds/]);
+    train(
+      'train --nproc 2 with a batch size not divisible by 2',
+      ['--nproc', '2', '--batch-size', '9'],
+      [/not divisible by the 2 processes/],
+    );
     train('train --strategy mentornet without --mentor', ['--strategy', 'mentornet'], [/--mentor/]);
     train(
       'train --strategy mentornet:ftsteps=5 without finetune=1',

@@ -1,6 +1,7 @@
 // The long-tail losses against hand computations and finite differences: logit adjustment,
 // Balanced Softmax (the same gradients as logit adjustment at tau = 1), and the effective-number
-// class weights of Cui et al., on CE and focal loss; and their strategy specs.
+// class weights of Cui et al., on CE and focal loss, LDAM's margins and DRW's switch, post-hoc
+// logit adjustment's evaluation logits, LOW on each of them; and their strategy specs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../src/torch/index.js';
@@ -8,9 +9,13 @@ import {
   balancedSoftmaxLoss,
   effectiveNumberLoss,
   effectiveNumberWeights,
+  ldamLoss,
+  ldamMargins,
   logitAdjustedLoss,
   logitAdjustments,
 } from '../src/weighting/long-tail-losses.js';
+import { drwStartEpoch, ldamStrategy } from '../src/weighting/ldam.js';
+import { lowWeights } from '../src/weighting/low-weights.js';
 import { createStrategy, parseStrategy } from '../src/weighting/registry.js';
 import type { PerSampleLoss } from '../src/weighting/losses.js';
 
@@ -126,4 +131,97 @@ test('long-tail strategy specs: defaults, ranges and options that apply only wit
   assert.throws(() => parseStrategy('cb:beta=1'), /beta must be a number in \[0, 1\), got 1/);
   assert.throws(() => parseStrategy('cb:gamma=1'), /option gamma applies only with base=focal/);
   assert.throws(() => parseStrategy('balanced-softmax:tau=1'), /bad option 'tau=1'/);
+});
+
+test('LDAM: margins n_c^(-1/4) scaled to max 0.5 by hand; the loss CE(s (z - m_y e_y)) by hand; gradient norms by finite differences', () => {
+  const margins = Array.from(ldamMargins([100, 10, 1]));
+  close(margins, [0.5 * 100 ** -0.25, 0.5 * 10 ** -0.25, 0.5], 1e-12, 'margins');
+  const m = Array.from(ldamMargins(COUNTS));
+  for (const s of [1, 30]) {
+    const loss = ldamLoss(COUNTS, { s });
+    const byHand = LOGITS.map((z, i) =>
+      ce(
+        z.map((v, c) => s * (c === LABELS[i] ? v - m[c]! : v)),
+        LABELS[i]!,
+      ),
+    );
+    close(perSample(loss, LOGITS), byHand, 1e-6, `losses, s ${s}`);
+    close(closedFormGradNormSq(loss), finiteDifferenceGradNormSq(loss), s === 1 ? 1e-5 : 1e-4, `gradient norms, s ${s}`);
+  }
+});
+
+test("DRW: every weight 1 before round(drw x epochs), then each class's effective-number weight, normalised to mean 1 over the batch", () => {
+  const strategy = ldamStrategy(COUNTS, { drw: 0.8, beta: 0.999 });
+  const w = effectiveNumberWeights(COUNTS, 0.999);
+  const view = (epoch: number) =>
+    ({
+      logits: torch.tensor(LOGITS),
+      labels: labelTensor(),
+      ids: Int32Array.from([0, 1, 2]),
+      perSample: torch.zeros([3]),
+      epoch,
+      epochs: 10,
+    }) as const;
+  assert.equal(drwStartEpoch(0.8, 10), 8);
+  assert.equal(drwStartEpoch(0.8, 200), 160, "the authors' epoch 160 of 200");
+  assert.deepEqual(Array.from(torch.tidy(() => strategy.weigh(view(7)))), [1, 1, 1]);
+  const raw = LABELS.map((y) => w[y]!);
+  const total = raw.reduce((a, b) => a + b, 0);
+  close(
+    Array.from(torch.tidy(() => strategy.weigh(view(8)))),
+    raw.map((x) => (3 * x) / total),
+    1e-12,
+    'weights from epoch 8',
+  );
+  assert.deepEqual(Array.from(torch.tidy(() => ldamStrategy(COUNTS, { drw: 1 }).weigh(view(9)))), [1, 1, 1], 'drw=1: never');
+});
+
+test('post-hoc logit adjustment: evaluation scores z - tau log pi; training weights are all 1', () => {
+  const strategy = createStrategy(parseStrategy('posthoc-la:tau=2'), { classCounts: COUNTS, size: 10, batchSize: 3 });
+  const adjusted = torch.tidy(() => Array.from(strategy.evaluationLogits!(torch.tensor(LOGITS)).toFloat32Array()));
+  const byHand = LOGITS.flatMap((z) => z.map((v, c) => v - 2 * Math.log(COUNTS[c]! / 10)));
+  close(adjusted, byHand, 1e-6, 'adjusted logits');
+  const view = {
+    logits: torch.tensor(LOGITS),
+    labels: labelTensor(),
+    ids: Int32Array.from([0, 1, 2]),
+    perSample: torch.zeros([3]),
+    epoch: 0,
+    epochs: 1,
+  };
+  assert.deepEqual(Array.from(strategy.weigh(view)), [1, 1, 1]);
+  strategy.dispose?.();
+});
+
+test("LOW on each long-tail loss: its weights are the exact QP on that loss's gradient norms (finite differences); norms=ce takes plain CE's", () => {
+  const info = { classCounts: COUNTS, size: 10, batchSize: 3 };
+  const cases: [string, PerSampleLoss][] = [
+    ['logit-adjust', logitAdjustedLoss(COUNTS, 1)],
+    ['balanced-softmax', balancedSoftmaxLoss(COUNTS)],
+    ['ldam', ldamLoss(COUNTS)],
+    ['cb', effectiveNumberLoss(COUNTS)],
+  ];
+  const plainCe = LOGITS.map((z, i) => {
+    const max = Math.max(...z);
+    const e = z.map((v) => Math.exp(v - max));
+    const sum = e.reduce((a, b) => a + b, 0);
+    return e.reduce((a, v, c) => a + (v / sum - (c === LABELS[i] ? 1 : 0)) ** 2, 0);
+  });
+  for (const [base, loss] of cases) {
+    for (const norms of ['base', 'ce'] as const) {
+      const strategy = createStrategy(parseStrategy(`low:lambda=0.5,base=${base}${norms === 'ce' ? ',norms=ce' : ''}`), info);
+      assert.equal(strategy.loss.name, loss.name, `${base}: trains on the base loss`);
+      const view = {
+        logits: torch.tensor(LOGITS, { dtype: 'float64' }),
+        labels: labelTensor(),
+        ids: Int32Array.from([0, 1, 2]),
+        perSample: torch.zeros([3]),
+        epoch: 0,
+        epochs: 1,
+      };
+      const w = torch.tidy(() => Array.from(strategy.weigh(view)));
+      const g2 = norms === 'ce' ? plainCe : finiteDifferenceGradNormSq(loss);
+      close(w, Array.from(lowWeights(Float64Array.from(g2), { lambda: 0.5 })), 1e-4, `low:base=${base},norms=${norms}`);
+    }
+  }
 });

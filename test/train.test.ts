@@ -100,6 +100,8 @@ const midEpochCases: { strategy: string; stops: Stop[]; why: string; over?: Part
     ],
     why: 'its moving percentile',
   },
+  // DRW switches on at epoch index round(0.5 x 3) = 2: the interrupted epoch is the first reweighted one.
+  { strategy: 'ldam:drw=0.5,s=1', stops: [{ epoch: 3, batch: 2 }], why: 'its deferred re-weighting switching on' },
   // 25 meta samples per class: 250 in batches of 100, so the meta batches' shuffle and position matter.
   { strategy: 'l2rw', stops: [{ epoch: 2, batch: 3 }], why: 'its place in the meta batches', over: { metaPerClass: 25 } },
   {
@@ -262,4 +264,47 @@ test(evalEveryTitle, {
   }
   assert.throws(() => validateConfig(small({ evalEvery: 0 })), /invalid option evalEvery: expected a positive integer, got 0/);
   assert.throws(() => validateConfig(small({ evalEvery: 2.5 })), /invalid option evalEvery/);
+});
+
+test('post-hoc logit adjustment trains exactly as normal; its test metrics are those of the adjusted logits z - tau log pi', {
+  skip,
+}, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'low-posthoc-'));
+  try {
+    const base = small({ imbalance: { kind: 'long-tail', ratio: 10 }, trainLimit: 2000, epochs: 2 });
+    const normal = await trainRun({ ...base, strategy: 'normal' }, { out: join(root, 'normal') });
+    const posthoc = await trainRun({ ...base, strategy: 'posthoc-la:tau=1' }, { out: join(root, 'posthoc') });
+    assert.deepEqual(weightsOf(join(root, 'posthoc')), weightsOf(join(root, 'normal')), 'the same training');
+    assert.deepEqual(
+      posthoc.rows.map((r) => r.train_loss),
+      normal.rows.map((r) => r.train_loss),
+    );
+    // The accuracy by hand: the normal run's model, its logits adjusted in plain JS, argmax against the labels.
+    const { prepareData } = await import('../src/train/prepare-data.js');
+    const { batchTensors } = await import('../src/data/loader.js');
+    const { augmentationFor } = await import('../src/data/augment.js');
+    const data = await prepareData({ ...base, strategy: 'normal' });
+    const model = new LeNet5();
+    const { tensors } = torch.loadTensors(join(root, 'normal', 'checkpoint.lowt'));
+    model.loadStateDict(new Map([...tensors].filter(([k]) => k.startsWith('model.')).map(([k, v]) => [k.slice(6), v])));
+    model.eval();
+    const test = data.test!;
+    const total = data.trainCounts.reduce((a, b) => a + b, 0);
+    const logPrior = data.trainCounts.map((n) => Math.log(Math.max(n, 1) / total));
+    const logits = torch.noGrad(() =>
+      model.forward(batchTensors(test, 0, test.labels.length, augmentationFor(base.dataset, false)).x).toFloat32Array(),
+    );
+    let hits = 0;
+    for (let i = 0; i < test.labels.length; i++) {
+      const row = Array.from({ length: 10 }, (_, c) => logits[i * 10 + c]! - logPrior[c]!);
+      if (row.indexOf(Math.max(...row)) === test.labels[i]) hits++;
+    }
+    assert.ok(
+      Math.abs(posthoc.final.test_acc! - hits / test.labels.length) < 1e-9,
+      `${posthoc.final.test_acc} vs ${hits / test.labels.length}`,
+    );
+    assert.notEqual(posthoc.final.test_acc, normal.final.test_acc, 'the adjustment changes predictions on imbalanced data');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -25,7 +25,7 @@ export function addDistributedOptions(cmd: Command): Command {
       'train each run data-parallel on n local processes (c10d, Gloo); under torchrun the environment sets the ranks instead',
       positiveInt('--nproc', NPROC_LIMIT),
     )
-    .option('--sync-bn', 'with --nproc: batch norm over the global batch (SyncBatchNorm) instead of per process (DDP\'s default)')
+    .option('--sync-bn', "with --nproc: batch norm over the global batch (SyncBatchNorm) instead of per process (DDP's default)")
     .option('--dist-timeout <s>', 'seconds a process waits for the others in a collective before failing (default 300)', seconds);
 }
 

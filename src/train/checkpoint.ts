@@ -160,5 +160,10 @@ function rankStates(file: string, r: unknown): RankStates {
       'malformed per-rank states in the metadata (expected worldSize >= 2 and one strategy state per rank)',
     );
   }
-  return { worldSize: n as number, syncBatchNorm: t.syncBatchNorm === true, strategyStates: t.strategyStates, torchRngs: t.torchRngs ?? null };
+  return {
+    worldSize: n as number,
+    syncBatchNorm: t.syncBatchNorm === true,
+    strategyStates: t.strategyStates,
+    torchRngs: t.torchRngs ?? null,
+  };
 }

@@ -1,6 +1,7 @@
 // Evaluation pass: the model in eval mode over a whole dataset, without gradients, giving the
 // mean cross-entropy, the class probabilities and the paper's metrics (Acc, BAcc, mAUC, mF1).
 import * as torch from '../torch/index.js';
+import type { Tensor } from '../torch/index.js';
 import type { Module } from '../nn/index.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { evaluate, type Evaluation } from '../metrics/evaluate.js';
@@ -17,6 +18,8 @@ export interface EvalResult {
 export interface EvaluateOptions {
   batchSize: number;
   transform?: BatchTransform;
+  /** The logits scored, from the model's (a strategy's evaluationLogits); default the model's own. */
+  adjustLogits?: (logits: Tensor) => Tensor;
   /** Data-parallel: each rank evaluates its share of the samples, and every rank gets all the scores. */
   parallel?: DataParallel;
 }
@@ -36,7 +39,8 @@ export function evaluateModel(model: Module, ds: ImageDataset, o: EvaluateOption
         const end = Math.min(last, start + o.batchSize);
         torch.tidy(() => {
           const { x, y } = batchTensors(ds, start, end, o.transform);
-          const logits = model.forward(x);
+          const raw = model.forward(x);
+          const logits = o.adjustLogits ? o.adjustLogits(raw) : raw;
           lossSum += torch.F.crossEntropy(logits, y, { reduction: 'sum' }).item();
           probs.set(torch.F.softmax(logits, 1).toFloat32Array(), (start - first) * numClasses);
         });

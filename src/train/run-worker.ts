@@ -24,9 +24,12 @@ async function main(): Promise<void> {
   const fromEnv = ProcessGroup.optionsFromEnv(process.env, timeoutMs);
   if (nproc > 1 && fromEnv === null) {
     const perRank = String(Math.max(1, Math.floor(Number(threads) / nproc)));
-    process.exit(await launchLocal({ nproc, argv: [process.argv[1]!, file, out, perRank, nprocText, String(timeoutMs), syncBn], timeoutMs }));
+    process.exit(
+      await launchLocal({ nproc, argv: [process.argv[1]!, file, out, perRank, nprocText, String(timeoutMs), syncBn], timeoutMs }),
+    );
   }
-  const parallel = fromEnv && fromEnv.worldSize > 1 ? new DataParallel(ProcessGroup.init(fromEnv), { syncBatchNorm: syncBn === 'sync-bn' }) : undefined;
+  const parallel =
+    fromEnv && fromEnv.worldSize > 1 ? new DataParallel(ProcessGroup.init(fromEnv), { syncBatchNorm: syncBn === 'sync-bn' }) : undefined;
   const lead = !parallel || parallel.rank === 0;
   // An object is all that is checked here: trainRun validates every field, naming it.
   const config = readJsonObject(file, 'a run configuration') as unknown as RunConfig;

@@ -1,5 +1,7 @@
 // LOW as a strategy: weights from the exact solution of the paper's QP (eq. 9) on the per-sample
-// gradient norms at the logits of the strategy's base loss (CE, class-balanced CE or focal).
+// gradient norms at the logits of the strategy's base loss (CE, class-balanced CE, focal, or a
+// long-tail loss). Norms of the base loss itself are the paper's rule (eq. 8); norms=ce, the norms
+// of plain CE with the base loss still trained on, is ours.
 import { FOCAL_GAMMA_OPTION } from './focal.js';
 import { lowWeights } from './low-weights.js';
 import { gradNormSq, type GradScale } from './grad-norms.js';
@@ -7,6 +9,7 @@ import { classBalancedLoss, crossEntropyLoss, focalLoss, type PerSampleLoss } fr
 import type { BatchView, Strategy } from './strategy.js';
 import { numberOption, optionValue, type StrategyDefinition } from './strategy-definition.js';
 import { describeValue } from '../torch/describe.js';
+import { balancedSoftmaxLoss, effectiveNumberLoss, ldamLoss, logitAdjustedLoss } from './long-tail-losses.js';
 
 export interface LowStrategyOptions {
   lambda: number;
@@ -70,11 +73,13 @@ export const lowDefinition: StrategyDefinition = {
     },
     base: {
       type: 'word',
-      values: ['ce', 'bce', 'focal'],
+      values: ['ce', 'bce', 'focal', 'logit-adjust', 'balanced-softmax', 'ldam', 'cb'],
       default: 'ce',
       canonical: 'unless-default',
-      expected: 'ce, bce or focal',
-      help: 'the loss LOW weights: cross-entropy, class-balanced CE or focal loss',
+      expected: 'ce, bce, focal, logit-adjust, balanced-softmax, ldam or cb',
+      help:
+        'the loss LOW weights: cross-entropy, class-balanced CE, focal loss, or a long-tail loss at its defaults ' +
+        '(logit-adjusted CE, tau 1; Balanced Softmax; LDAM, m 0.5, s 30, without DRW; effective-number CE, beta 0.9999)',
     },
     gamma: {
       ...FOCAL_GAMMA_OPTION,
@@ -107,12 +112,7 @@ export const lowDefinition: StrategyDefinition = {
   create(options, info, { label }) {
     const word = (key: string) => optionValue(lowDefinition, options, key) as string;
     const baseName = word('base');
-    const base: PerSampleLoss =
-      baseName === 'bce'
-        ? classBalancedLoss(info.classCounts)
-        : baseName === 'focal'
-          ? focalLoss({ gamma: numberOption(lowDefinition, options, 'gamma') })
-          : crossEntropyLoss();
+    const base = baseLoss(baseName, info.classCounts, numberOption(lowDefinition, options, 'gamma'));
     const normsFrom = word('norms') === 'ce' ? crossEntropyLoss() : undefined;
     return lowStrategy(
       base,
@@ -126,6 +126,29 @@ export const lowDefinition: StrategyDefinition = {
     );
   },
 };
+
+/**
+ * The loss a `base` option names. The long-tail ones at their standalone strategies' defaults;
+ * LDAM without its deferred re-weighting, which would be a second weighting on top of LOW's.
+ */
+function baseLoss(name: string, classCounts: ArrayLike<number>, gamma: number | undefined): PerSampleLoss {
+  switch (name) {
+    case 'bce':
+      return classBalancedLoss(classCounts);
+    case 'focal':
+      return focalLoss({ gamma });
+    case 'logit-adjust':
+      return logitAdjustedLoss(classCounts, 1);
+    case 'balanced-softmax':
+      return balancedSoftmaxLoss(classCounts);
+    case 'ldam':
+      return ldamLoss(classCounts);
+    case 'cb':
+      return effectiveNumberLoss(classCounts);
+    default:
+      return crossEntropyLoss();
+  }
+}
 
 function checkLoss(loss: unknown, arg: string): void {
   const ok =

@@ -21,6 +21,8 @@ import { balancedSoftmaxDefinition } from './balanced-softmax.js';
 import { effectiveNumberDefinition } from './effective-number.js';
 import { learningToReweightDefinition } from './learning-to-reweight.js';
 import { metaWeightNetDefinition } from './meta-weight-net.js';
+import { ldamDefinition } from './ldam.js';
+import { posthocLogitAdjustDefinition } from './posthoc-logit-adjust.js';
 
 const DEFINITIONS: readonly StrategyDefinition[] = [
   normalDefinition,
@@ -32,8 +34,10 @@ const DEFINITIONS: readonly StrategyDefinition[] = [
   mentorNetPDDefinition,
   mentorNetDefinition,
   logitAdjustDefinition,
+  posthocLogitAdjustDefinition,
   balancedSoftmaxDefinition,
   effectiveNumberDefinition,
+  ldamDefinition,
   learningToReweightDefinition,
   metaWeightNetDefinition,
 ];

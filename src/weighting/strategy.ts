@@ -74,6 +74,12 @@ export interface Strategy {
   state?(): unknown;
   loadState?(state: unknown): void;
   /**
+   * The logits that evaluation (test and validation metrics, their loss) scores, from the model's:
+   * post-hoc logit adjustment predicts with z - tau log pi. Absent: the model's own. Training
+   * is not affected.
+   */
+  evaluationLogits?(logits: Tensor): Tensor;
+  /**
    * How the strategy weighs a data-parallel batch (`--nproc`): 'global' (the default) weighs the
    * global batch, gathered from every rank, on every rank alike, exactly as one process with that
    * batch would; 'local' weighs each rank's part alone, as a plain DDP port would. A strategy that
