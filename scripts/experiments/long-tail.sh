@@ -13,6 +13,7 @@
 # chosen settings; Acc, BAcc, mAUC, mF1 and paired tests in each summary.md:
 #   lt100    the long-tail benchmarks' exponential profile at imbalance ratio 100 (CIFAR-10-LT's);
 #   paper    the LOW paper's profile, class k keeps NC/2^k samples;
+#   lt100-cosine  LDAM-DRW with the cosine classifier its authors pair it with (--head cosine);
 #   meta-N   Learning to Reweight and Meta-Weight-Net on lt100 with N meta samples per class
 #            instead of 10 (N = 2 and 50): where the meta set's size matters.
 set -euo pipefail
@@ -29,8 +30,11 @@ LAMBDAS=1,0.5,0.1,0.01
 # (the paper's rule, eq. 8), low:base=X,norms=ce those of plain CE (ours). Balanced Softmax has
 # the gradients of logit-adjust at tau 1, so LOW on it would repeat low:base=logit-adjust.
 STRATEGIES=${STRATEGIES:-"normal;low:scale=sample;low:scale=batch-mean;bce;focal;is;\
-logit-adjust;posthoc-la;balanced-softmax;ldam;cb;l2rw;mwn;\
-low:base=bce,norms=ce;low:base=logit-adjust;low:base=logit-adjust,norms=ce;low:base=ldam;low:base=ldam,norms=ce;low:base=cb,norms=ce"}
+logit-adjust;posthoc-la;balanced-softmax;ldam:s=1;cb;l2rw;mwn;\
+low:base=bce,norms=ce;low:base=logit-adjust;low:base=logit-adjust,norms=ce;low:base=cb,norms=ce"}
+# LDAM as its authors run it: s = 30 on a cosine classifier (with a linear one s = 30 diverges, so
+# the main list has ldam:s=1), against Normal on the same classifier, and LOW on the LDAM loss.
+COSINE_STRATEGIES="normal;ldam;low:base=ldam;low:base=ldam,norms=ce"
 META_STRATEGIES="l2rw;mwn"
 
 low() { node bin/low.js "$@"; }
@@ -57,6 +61,7 @@ experiment() {
   low report "$OUT/$name" --out "$OUT/$name/report.html" || status=1
 }
 experiment lt100 --strategies "$STRATEGIES" --imbalance long-tail:100
+experiment lt100-cosine --strategies "$COSINE_STRATEGIES" --imbalance long-tail:100 --head cosine
 experiment paper --strategies "$STRATEGIES" --imbalance paper
 experiment meta-2 --strategies "$META_STRATEGIES" --imbalance long-tail:100 --meta-per-class 2
 experiment meta-50 --strategies "$META_STRATEGIES" --imbalance long-tail:100 --meta-per-class 50
