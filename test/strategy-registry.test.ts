@@ -51,7 +51,7 @@ test(specValidationTitle, () => {
     ['mentornet-pd:p=1.5', /p must be a fraction in \[0, 1\], got 1.5/],
     ['mentornet-pd:decay=1', /decay must be a number in \[0, 1\), got 1/],
     ['focal:gamma=-1', /gamma must be a finite number >= 0, got -1/],
-    ['low:base=mse', /base must be ce, bce or focal, got 'mse'/],
+    ['low:base=mse', /base must be ce, bce, focal, logit-adjust, balanced-softmax, ldam or cb, got 'mse'/],
     ['low:lambda', /bad option 'lambda'/],
     ['nope', /unknown strategy 'nope'.*expected one of: normal, focal, bce, spl, is, low, mentornet-pd, mentornet/],
   ];
