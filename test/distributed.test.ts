@@ -391,3 +391,39 @@ test("under torchrun (Debian's, its agent hosting the store): the ranks it start
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('Ctrl-C to `low train --nproc 2` mid-epoch: both ranks stop after the same batch, checkpoint it, and the same command resumes to the uninterrupted result', {
+  skip,
+}, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'low-dist-int-'));
+  try {
+    const args = [...RUN, '--epochs', '8', '--strategy', 'low:lambda=0.1', '--quiet', '--nproc', '2', '--dist-timeout', '30'];
+    const full = low([...args, '--out', join(root, 'full')]);
+    assert.equal(full.code, 0, full.err);
+    const out = join(root, 'parts');
+    const launcher = spawn(process.execPath, [...CLI, ...args, '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    launcher.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const killer = setTimeout(() => launcher.kill('SIGKILL'), 120_000);
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (existsSync(join(out, 'metrics.csv'))) {
+          clearInterval(poll);
+          launcher.kill('SIGINT');
+          resolve();
+        }
+      }, 10);
+    });
+    const code = await new Promise<number | null>((resolve) => launcher.on('close', (c) => resolve(c)));
+    clearTimeout(killer);
+    assert.equal(code, 130, err);
+    assert.match(err, /interrupted in epoch \d after batch \d of 6/);
+    assert.ok(!existsSync(join(out, 'final.json')));
+    const again = low([...args, '--out', out]);
+    assert.equal(again.code, 0, again.err);
+    assert.equal(maxDifference(parametersOf(join(root, 'full')), parametersOf(out)), 0, 'bit-identical parameters');
+    assert.equal(readFileSync(join(out, 'class-weights.csv'), 'utf8'), readFileSync(join(root, 'full', 'class-weights.csv'), 'utf8'));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
