@@ -80,7 +80,25 @@ test('an interrupted run resumes to exactly the result of an uninterrupted one',
 /** 600 samples in 6 batches of 100, 3 epochs, a smaller test set: about a second per run. */
 const quick = (over: Partial<RunConfig> = {}): RunConfig => small({ testLimit: 200, ...over });
 
-const midEpochCases: { strategy: string; stops: Stop[]; why: string; over?: Partial<RunConfig> }[] = [
+/** The class-weight history (class-weights.csv): mean weight per class, one array per epoch. */
+function classWeightHistory(dir: string): number[][] {
+  const rows = readFileSync(join(dir, 'class-weights.csv'), 'utf8').trim().split('\n').slice(1);
+  const byEpoch: number[][] = [];
+  for (const row of rows) {
+    const [epoch, , , weight] = row.split(',');
+    (byEpoch[Number(epoch) - 1] ??= []).push(Number(weight));
+  }
+  return byEpoch;
+}
+
+const midEpochCases: {
+  strategy: string;
+  stops: Stop[];
+  why: string;
+  over?: Partial<RunConfig>;
+  /** What the uninterrupted run must show besides resuming exactly (that the stop falls where something happens). */
+  check?: (dir: string) => void;
+}[] = [
   { strategy: 'low:lambda=0.1', stops: [{ epoch: 2, batch: 3 }], why: 'stateless' },
   {
     strategy: 'spl',
@@ -100,8 +118,23 @@ const midEpochCases: { strategy: string; stops: Stop[]; why: string; over?: Part
     ],
     why: 'its moving percentile',
   },
-  // DRW switches on at epoch index round(0.5 x 3) = 2: the interrupted epoch is the first reweighted one.
-  { strategy: 'ldam:drw=0.5,s=1', stops: [{ epoch: 3, batch: 2 }], why: 'its deferred re-weighting switching on' },
+  // DRW switches on at epoch index round(0.5 x 3) = 2: the interrupted epoch is the first reweighted one. On the
+  // balanced slice every class weight would stay exactly 1, so the slice is long-tailed (ratio 10) here.
+  {
+    strategy: 'ldam:drw=0.5,s=1',
+    stops: [{ epoch: 3, batch: 2 }],
+    why: 'its deferred re-weighting switching on',
+    over: { imbalance: { kind: 'long-tail', ratio: 10 } },
+    check(dir) {
+      const [first, second, third] = classWeightHistory(dir);
+      assert.deepEqual([first, second], [Array(10).fill(1), Array(10).fill(1)], 'every weight 1 before the switch');
+      // The long-tail profile keeps classes in order, class 0 the largest: each rarer class weighs more.
+      assert.ok(
+        third!.every((w, c) => c === 0 || w > third![c - 1]!),
+        `rarer classes weigh more from epoch 3: ${third}`,
+      );
+    },
+  },
   // 25 meta samples per class: 250 in batches of 100, so the meta batches' shuffle and position matter.
   { strategy: 'l2rw', stops: [{ epoch: 2, batch: 3 }], why: 'its place in the meta batches', over: { metaPerClass: 25 } },
   {
@@ -126,6 +159,7 @@ for (const c of midEpochCases) {
     try {
       const config = quick({ strategy: c.strategy, ...c.over });
       const full = { out: join(root, 'full'), result: await trainRun(config, { out: join(root, 'full') }) };
+      c.check?.(full.out);
       const parts = { out: join(root, 'parts'), result: await interruptedRun(config, join(root, 'parts'), c.stops) };
       assertSameRun(parts, full, c.strategy);
     } finally {
