@@ -300,7 +300,7 @@ test(evalEveryTitle, {
   assert.throws(() => validateConfig(small({ evalEvery: 2.5 })), /invalid option evalEvery/);
 });
 
-test('post-hoc logit adjustment trains exactly as normal; its test metrics are those of the adjusted logits z - tau log pi', {
+test('post-hoc logit adjustment trains exactly as normal; its test metrics (Acc, BAcc, mAUC, mF1, loss) are those of z - tau log pi', {
   skip,
 }, async () => {
   const root = mkdtempSync(join(tmpdir(), 'low-posthoc-'));
@@ -313,10 +313,12 @@ test('post-hoc logit adjustment trains exactly as normal; its test metrics are t
       posthoc.rows.map((r) => r.train_loss),
       normal.rows.map((r) => r.train_loss),
     );
-    // The accuracy by hand: the normal run's model, its logits adjusted in plain JS, argmax against the labels.
+    // Every test metric by hand: the normal run's model, its logits adjusted and turned into probabilities and
+    // a mean cross-entropy in plain JS (float64), the metrics of those probabilities from metrics/evaluate.
     const { prepareData } = await import('../src/train/prepare-data.js');
     const { batchTensors } = await import('../src/data/loader.js');
     const { augmentationFor } = await import('../src/data/augment.js');
+    const { evaluate } = await import('../src/metrics/evaluate.js');
     const data = await prepareData({ ...base, strategy: 'normal' });
     const model = new LeNet5();
     const { tensors } = torch.loadTensors(join(root, 'normal', 'checkpoint.lowt'));
@@ -328,15 +330,31 @@ test('post-hoc logit adjustment trains exactly as normal; its test metrics are t
     const logits = torch.noGrad(() =>
       model.forward(batchTensors(test, 0, test.labels.length, augmentationFor(base.dataset, false)).x).toFloat32Array(),
     );
+    const n = test.labels.length;
+    const probs = new Float64Array(n * 10);
     let hits = 0;
-    for (let i = 0; i < test.labels.length; i++) {
+    let lossSum = 0;
+    for (let i = 0; i < n; i++) {
       const row = Array.from({ length: 10 }, (_, c) => logits[i * 10 + c]! - logPrior[c]!);
-      if (row.indexOf(Math.max(...row)) === test.labels[i]) hits++;
+      const max = Math.max(...row);
+      const lse = max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0));
+      row.forEach((v, c) => {
+        probs[i * 10 + c] = Math.exp(v - lse);
+      });
+      lossSum += lse - row[test.labels[i]!]!;
+      if (row.indexOf(max) === test.labels[i]) hits++;
     }
-    assert.ok(
-      Math.abs(posthoc.final.test_acc! - hits / test.labels.length) < 1e-9,
-      `${posthoc.final.test_acc} vs ${hits / test.labels.length}`,
-    );
+    const byHand = evaluate({ probs: Float32Array.from(probs), labels: test.labels, numClasses: 10 });
+    const final = posthoc.final;
+    const near = (got: number | undefined, want: number, tol: number, what: string) =>
+      assert.ok(got !== undefined && Math.abs(got - want) <= tol, `${what}: ${got} vs ${want} by hand`);
+    near(final.test_acc, hits / n, 1e-9, 'test_acc');
+    near(final.test_acc, byHand.acc, 1e-9, 'test_acc (metrics/evaluate)');
+    near(final.test_bacc, byHand.bacc, 1e-9, 'test_bacc');
+    near(final.test_mf1, byHand.mf1, 1e-9, 'test_mf1');
+    // The run's probabilities are libtorch's float32 softmax: a near tie may rank two samples the other way.
+    near(final.test_mauc, byHand.mauc, 1e-4, 'test_mauc');
+    near(final.test_loss, lossSum / n, 1e-5, 'test_loss');
     assert.notEqual(posthoc.final.test_acc, normal.final.test_acc, 'the adjustment changes predictions on imbalanced data');
   } finally {
     rmSync(root, { recursive: true, force: true });
