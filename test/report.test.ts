@@ -460,6 +460,45 @@ test("a real run: galleries use the final model's predictions", {
   }
 });
 
+test("a real run with the cosine head (--head cosine): the galleries' predictions are the cosine model's", {
+  skip: hasFashionMnist ? false : 'Debian package dataset-fashion-mnist is not installed',
+}, async () => {
+  const torch = await import('../src/torch/index.js');
+  const { trainRun } = await import('../src/train/run.js');
+  const { createModel } = await import('../src/models/registry.js');
+  const { batchTensors } = await import('../src/data/loader.js');
+  const { augmentationFor } = await import('../src/data/augment.js');
+  const { loadTrainingImages, predictWithModel } = await import('../src/analysis/sample-images.js');
+  const root = mkdtempSync(join(tmpdir(), 'low-report-cosine-'));
+  try {
+    const dir = join(root, 'run');
+    const config = { ...DEFAULT_CONFIG, trainLimit: 300, testLimit: 100, epochs: 1, batchSize: 100, lr: 0.01, strategy: 'normal' };
+    await trainRun({ ...config, head: 'cosine' }, { out: dir });
+    const run = readRunFolder(dir);
+    const images = await loadTrainingImages(run);
+    const positions = Array.from({ length: 300 }, (_, p) => p);
+    const predicted = await predictWithModel(run, images, positions);
+    // The checkpoint read by hand into LeNet-5 with each head: the cosine one is the trained model.
+    const argmaxOf = (head: 'linear' | 'cosine') => {
+      const model = createModel('lenet5', { head });
+      const { tensors } = torch.loadTensors(join(dir, 'checkpoint.lowt'));
+      model.loadStateDict(new Map([...tensors].filter(([k]) => k.startsWith('model.')).map(([k, v]) => [k.slice(6), v])));
+      model.eval();
+      const x = batchTensors(images.dataset, 0, 300, augmentationFor(config.dataset, false)).x;
+      const logits = torch.noGrad(() => model.forward(x).toFloat32Array());
+      model.dispose();
+      return positions.map((p) => {
+        const row = Array.from(logits.subarray(p * 10, p * 10 + 10));
+        return row.indexOf(Math.max(...row));
+      });
+    };
+    assert.deepEqual(predicted, argmaxOf('cosine'));
+    assert.notDeepEqual(argmaxOf('linear'), argmaxOf('cosine'), 'the linear reading of the checkpoint predicts otherwise');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test('a run without reweighting (every weight 1) gets no weight galleries, and says why', async () => {
   const root = mkdtempSync(join(tmpdir(), 'low-report-flat-'));
   try {

@@ -60,6 +60,8 @@ export async function predictWithModel(run: RunFolder, images: TrainingImages, p
     inChannels: c,
     inputSize: h === w ? h : Math.max(h, w),
     dropRate: run.config.dropRate,
+    // A cosine head's checkpoint has the Linear layer's weight and an unused bias: rebuilt linear, it predicts otherwise.
+    head: run.config.head,
   });
   try {
     const { tensors } = torch.loadTensors(file);
