@@ -5,8 +5,9 @@
 // normalised to sum to C), before that every weight 1. The authors pass those class weights to
 // F.cross_entropy, whose mean divides by the batch's sum of weights; the weights here are the
 // same normalised the same way, w_i = M w_{y_i} / sum_j w_{y_j}, since the trainer divides by M.
-// The authors pair LDAM with a cosine (normalised) last layer; the models here keep their linear
-// one (not offered yet).
+// The authors pair LDAM with a cosine (normalised) last layer, NormedLinear: `--head cosine`
+// (RunConfig.head, honoured by models/registry.ts) makes the model's last Linear layer one. s = 30
+// is meant for those bounded logits; on a linear head it diverges (use s=1).
 import { effectiveNumberWeights, ldamLoss } from './long-tail-losses.js';
 import { uniformWeights, type BatchView, type Strategy } from './strategy.js';
 import { numberOption, type StrategyDefinition } from './strategy-definition.js';
