@@ -174,6 +174,14 @@ test("DRW: every weight 1 before round(drw x epochs), then each class's effectiv
     'weights from epoch 8',
   );
   assert.deepEqual(Array.from(torch.tidy(() => ldamStrategy(COUNTS, { drw: 1 }).weigh(view(9)))), [1, 1, 1], 'drw=1: never');
+  // drw=0: from the first epoch (the authors' train_rule 'Reweight').
+  const fromStart = Array.from(torch.tidy(() => ldamStrategy(COUNTS, { drw: 0, beta: 0.999 }).weigh(view(0))));
+  close(
+    fromStart,
+    raw.map((x) => (3 * x) / total),
+    1e-12,
+    'drw=0: weights from epoch 0',
+  );
 });
 
 test('post-hoc logit adjustment: evaluation scores z - tau log pi; training weights are all 1', () => {
