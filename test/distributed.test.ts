@@ -417,7 +417,8 @@ test('Ctrl-C to `low train --nproc 2` mid-epoch: both ranks stop after the same 
     const code = await new Promise<number | null>((resolve) => launcher.on('close', (c) => resolve(c)));
     clearTimeout(killer);
     assert.equal(code, 130, err);
-    assert.match(err, /interrupted in epoch \d after batch \d of 6/);
+    // The signal lands inside an epoch, or between two (then the epoch's own checkpoint is the one kept).
+    assert.match(err, /interrupted in epoch \d after batch \d of 6|interrupted; \d epoch\(s\) are checkpointed/);
     assert.ok(!existsSync(join(out, 'final.json')));
     const again = low([...args, '--out', out]);
     assert.equal(again.code, 0, again.err);
