@@ -9,12 +9,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as torch from '../src/torch/index.js';
 import { ProcessGroup } from '../src/distributed/process-group.js';
 import { withoutOption } from '../src/cli/distributed-options.js';
+import { freePort } from '../src/distributed/launch.js';
 import { BatchNorm2d } from '../src/nn/index.js';
 
 torch.setNumThreads(1);
@@ -59,12 +59,14 @@ function maxDifference(a: Map<string, Float32Array>, b: Map<string, Float32Array
   return worst;
 }
 
-function freePort(): Promise<number> {
+/** Resolves once `ready()` holds, checked every `everyMs` (the callers' processes are bounded by their own timeouts). */
+function until(ready: () => boolean, everyMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
+    const poll = setInterval(() => {
+      if (!ready()) return;
+      clearInterval(poll);
+      resolve();
+    }, everyMs);
   });
 }
 
@@ -224,16 +226,9 @@ test('a rank killed mid-run makes the other exit within the timeout, naming the 
     const r0 = rank(0, port, [...args, '--out', out]);
     const r1 = rank(1, port, [...args, '--out', out]);
     // Kill rank 1 once rank 0 has checkpointed two epochs.
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        const metrics = join(out, 'metrics.csv');
-        if (existsSync(metrics) && readFileSync(metrics, 'utf8').trim().split('\n').length >= 3) {
-          clearInterval(poll);
-          r1.child.kill('SIGKILL');
-          resolve();
-        }
-      }, 20);
-    });
+    const metrics = join(out, 'metrics.csv');
+    await until(() => existsSync(metrics) && readFileSync(metrics, 'utf8').trim().split('\n').length >= 3, 20);
+    r1.child.kill('SIGKILL');
     const killedAt = Date.now();
     const [a, b] = await Promise.all([r0.done, r1.done]);
     assert.equal(b.code, null, 'rank 1 was killed');
@@ -263,14 +258,7 @@ test('a rank that hangs (stopped) makes the other fail after the collective time
     const port = await freePort();
     const r0 = rank(0, port, args);
     const r1 = rank(1, port, args);
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (existsSync(join(root, 'run', 'metrics.csv'))) {
-          clearInterval(poll);
-          resolve();
-        }
-      }, 20);
-    });
+    await until(() => existsSync(join(root, 'run', 'metrics.csv')), 20);
     r1.child.kill('SIGSTOP');
     const stoppedAt = Date.now();
     const a = await r0.done;
@@ -405,15 +393,8 @@ test('Ctrl-C to `low train --nproc 2` mid-epoch: both ranks stop after the same 
     let err = '';
     launcher.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const killer = setTimeout(() => launcher.kill('SIGKILL'), 120_000);
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (existsSync(join(out, 'metrics.csv'))) {
-          clearInterval(poll);
-          launcher.kill('SIGINT');
-          resolve();
-        }
-      }, 10);
-    });
+    await until(() => existsSync(join(out, 'metrics.csv')), 10);
+    launcher.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => launcher.on('close', (c) => resolve(c)));
     clearTimeout(killer);
     assert.equal(code, 130, err);

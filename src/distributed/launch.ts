@@ -83,7 +83,7 @@ export async function launchLocal(o: LaunchOptions): Promise<number> {
 }
 
 /** A TCP port free on 127.0.0.1 now (the rendezvous store binds it a moment later). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
