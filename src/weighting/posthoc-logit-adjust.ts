@@ -7,6 +7,7 @@ import type { Tensor } from '../torch/index.js';
 import { keep, tensor } from '../torch/index.js';
 import { crossEntropyLoss } from './losses.js';
 import { logitAdjustments } from './long-tail-losses.js';
+import { LOGIT_ADJUSTMENT_TAU_GRID, LOGIT_ADJUSTMENT_TAU_OPTION } from './logit-adjust.js';
 import { uniformWeights, type BatchView, type Strategy } from './strategy.js';
 import { numberOption, type StrategyDefinition } from './strategy-definition.js';
 
@@ -25,16 +26,8 @@ export const posthocLogitAdjustDefinition: StrategyDefinition = {
   name: 'posthoc-la',
   role: 'baseline',
   help: 'post-hoc logit adjustment (Menon et al. 2021): train with CE, predict with z - tau log pi (changes evaluation, not training)',
-  options: {
-    tau: {
-      type: 'number',
-      default: 1,
-      range: { min: 0 },
-      expected: 'a finite number >= 0',
-      help: 'scale of the adjustment; 0 is plain CE',
-    },
-  },
-  tuningGrid: { tau: [0.5, 1, 2] },
+  options: { tau: LOGIT_ADJUSTMENT_TAU_OPTION },
+  tuningGrid: { tau: LOGIT_ADJUSTMENT_TAU_GRID },
   create: (options, info, { label }) =>
     posthocLogitAdjustStrategy(info.classCounts, numberOption(posthocLogitAdjustDefinition, options, 'tau'), label),
 };
