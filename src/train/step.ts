@@ -89,7 +89,9 @@ export function trainStep(
     const losses = perSample.detach().toFloat32Array();
     const numClasses = logits.size(1);
     const part = { logits: logits.detach().toFloat32Array(), labels: Int32Array.from(y.toInt32Array()), ids, rows, losses };
-    const whole = parallel ? parallel.gatherBatch(part, numClasses, Math.ceil(progress.batchSize / parallel.worldSize)) : part;
+    // Any rank's part of the global batch is at most this long (the all-gathers pad to it).
+    const capacity = parallel ? Math.ceil(progress.batchSize / parallel.worldSize) : 0;
+    const whole = parallel ? parallel.gatherBatch(part, numClasses, capacity) : part;
     // Checked before weighing: a strategy fed non-finite losses (LOW's solver, a quantile) would
     // fail with its own, less telling error. On the global batch, so that every rank stops together.
     const bad = whole.losses.findIndex((l) => !Number.isFinite(l));
@@ -109,7 +111,7 @@ export function trainStep(
     } else {
       weights = strategy.weigh(view);
       if (pickWeights) for (let i = 0; i < weights.length; i++) weights[i]! *= pickWeights[i]!;
-      allWeights = parallel ? parallel.gatherValues(weights, Math.ceil(progress.batchSize / parallel.worldSize)) : weights;
+      allWeights = parallel ? parallel.gatherValues(weights, capacity) : weights;
     }
     // This rank's part of (1/M) sum_i w_i l_i over the global batch: summed over the ranks by the
     // gradients' all-reduce, it is the single-process loss.
