@@ -22,6 +22,7 @@
 #include "distributed.h"
 #include "forward_ad.h"
 #include "max_pool.h"
+#include "script_module.h"
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -585,6 +586,121 @@ Napi::Value isDisposed(const Napi::CallbackInfo& info) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// TorchScript modules (native/script_module.h), as externals of their own tag
+
+const napi_type_tag kScriptTag = {0x6c6f772d74732d73ULL, 0x6372697074000001ULL};
+
+struct ScriptHandle {
+  std::unique_ptr<torch::jit::Module> module;
+};
+
+torch::jit::Module& scriptOf(const Napi::Value& v, size_t i) {
+  if (!v.IsExternal() || !v.As<Napi::External<ScriptHandle>>().CheckTypeTag(&kScriptTag)) {
+    throw ArgError("argument " + std::to_string(i) + ": expected a TorchScript module");
+  }
+  ScriptHandle* h = v.As<Napi::External<ScriptHandle>>().Data();
+  if (!h->module) throw ArgError("argument " + std::to_string(i) + ": TorchScript module was disposed");
+  return *h->module;
+}
+
+Napi::Value wrapScript(Napi::Env env, torch::jit::Module m) {
+  auto owned = std::make_unique<ScriptHandle>(ScriptHandle{std::make_unique<torch::jit::Module>(std::move(m))});
+  auto ext = Napi::External<ScriptHandle>::New(env, owned.get(), [](Napi::Env, ScriptHandle* h) { delete h; });
+  owned.release();
+  ext.TypeTag(&kScriptTag);
+  return ext;
+}
+
+Napi::Value namedTensorsToJs(Napi::Env env, const low::script::NamedTensors& named) {
+  auto a = Napi::Array::New(env, named.size());
+  for (size_t k = 0; k < named.size(); k++) {
+    auto pair = Napi::Array::New(env, 2);
+    pair.Set(0u, Napi::String::New(env, named[k].first));
+    pair.Set(1u, wrap(env, named[k].second));
+    a.Set(static_cast<uint32_t>(k), pair);
+  }
+  return a;
+}
+
+low::script::NamedTensors namedTensorsOf(const Napi::Value& names, const Napi::Value& tensors, size_t i) {
+  if (!names.IsArray()) throw ArgError("argument " + std::to_string(i) + ": expected an array of names");
+  auto n = names.As<Napi::Array>();
+  auto ts = From<std::vector<Tensor>>::get(tensors, i + 1);
+  if (n.Length() != ts.size()) throw ArgRangeError("names and tensors differ in number");
+  low::script::NamedTensors out;
+  for (uint32_t k = 0; k < n.Length(); k++) out.emplace_back(From<std::string>::get(n.Get(k), i), ts[k]);
+  return out;
+}
+
+Napi::Value bytesToJs(Napi::Env env, const std::vector<char>& bytes) { return Napi::Buffer<char>::Copy(env, bytes.data(), bytes.size()); }
+
+Napi::Value scriptLoad(const Napi::CallbackInfo& info) {
+  if (info.Length() != 1) throw ArgError("expected 1 argument (path), got " + std::to_string(info.Length()));
+  return wrapScript(info.Env(), low::script::load(From<std::string>::get(info[0], 0)));
+}
+Napi::Value scriptParameters(const Napi::CallbackInfo& info) {
+  return namedTensorsToJs(info.Env(), low::script::parameters(scriptOf(info[0], 0)));
+}
+Napi::Value scriptBuffers(const Napi::CallbackInfo& info) {
+  return namedTensorsToJs(info.Env(), low::script::buffers(scriptOf(info[0], 0)));
+}
+Napi::Value scriptTrain(const Napi::CallbackInfo& info) {
+  scriptOf(info[0], 0).train(From<bool>::get(info[1], 1));
+  return info.Env().Undefined();
+}
+Napi::Value scriptForward(const Napi::CallbackInfo& info) {
+  if (info.Length() != 2) throw ArgError("expected 2 arguments (module, input), got " + std::to_string(info.Length()));
+  return wrap(info.Env(), low::script::forward(scriptOf(info[0], 0), tensorOf(info[1], 1)));
+}
+// scriptForwardWith(module, names, tensors, input): forward with those parameters substituted.
+Napi::Value scriptForwardWith(const Napi::CallbackInfo& info) {
+  if (info.Length() != 4) throw ArgError("expected 4 arguments (module, names, tensors, input), got " + std::to_string(info.Length()));
+  auto named = namedTensorsOf(info[1], info[2], 1);
+  std::vector<std::string> names;
+  std::vector<Tensor> values;
+  for (auto& [n, t] : named) names.push_back(n), values.push_back(t);
+  return wrap(info.Env(), low::script::forwardWith(scriptOf(info[0], 0), names, values, tensorOf(info[3], 3)));
+}
+Napi::Value scriptSave(const Napi::CallbackInfo& info) { return bytesToJs(info.Env(), low::script::save(scriptOf(info[0], 0))); }
+Napi::Value scriptDispose(const Napi::CallbackInfo& info) {
+  if (!info[0].IsExternal() || !info[0].As<Napi::External<ScriptHandle>>().CheckTypeTag(&kScriptTag)) {
+    throw ArgError("argument 0: expected a TorchScript module");
+  }
+  info[0].As<Napi::External<ScriptHandle>>().Data()->module.reset();
+  return info.Env().Undefined();
+}
+// scriptTrace(className, names, tensors, isBuffer[], example, forward): the bytes of a TorchScript
+// file traced from the JavaScript function forward(tensor) -> tensor, called here on `example`.
+Napi::Value scriptTrace(const Napi::CallbackInfo& info) {
+  if (info.Length() != 6) throw ArgError("expected 6 arguments (className, names, tensors, isBuffer, example, forward), got " +
+                                         std::to_string(info.Length()));
+  Napi::Env env = info.Env();
+  const std::string className = From<std::string>::get(info[0], 0);
+  auto named = namedTensorsOf(info[1], info[2], 1);
+  if (!info[3].IsArray()) throw ArgError("argument 3: expected an array of booleans");
+  auto flags = info[3].As<Napi::Array>();
+  if (flags.Length() != named.size()) throw ArgRangeError("isBuffer and tensors differ in number");
+  std::vector<bool> isBuffer;
+  for (uint32_t k = 0; k < flags.Length(); k++) isBuffer.push_back(From<bool>::get(flags.Get(k), 3));
+  Tensor example = tensorOf(info[4], 4);
+  if (!info[5].IsFunction()) throw ArgError("argument 5: expected a function");
+  Napi::Function fn = info[5].As<Napi::Function>();
+  // A JavaScript exception in forward comes back as Napi::Error; the tracer abandons its trace on
+  // the way out and the guard rethrows the exception itself.
+  auto forward = [&](const Tensor& x) -> Tensor {
+    Napi::Value out = fn.Call({wrap(env, x)});
+    if (!out.IsExternal() || !out.As<Napi::External<Handle>>().CheckTypeTag(&kTensorTag)) throw ArgError("forward returned something other than a tensor");
+    return tensorOf(out, 0);
+  };
+  return bytesToJs(env, low::script::trace(className, named, isBuffer, example, forward));
+}
+// saveStateDict(names, tensors): the bytes of a torch.save file holding that dict.
+Napi::Value saveStateDict(const Napi::CallbackInfo& info) {
+  if (info.Length() != 2) throw ArgError("expected 2 arguments (names, tensors), got " + std::to_string(info.Length()));
+  return bytesToJs(info.Env(), low::script::saveStateDict(namedTensorsOf(info[0], info[1], 0)));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Helpers used by the declarations
 
 // The cores this process may run on: its CPU affinity where the system reports one (as Node's
@@ -616,6 +732,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   defRaw(env, exports, "ceGradNormSq", ceGradNormSq);
   defRaw(env, exports, "affineBytes", affineBytes);
   defRaw(env, exports, "isDisposed", isDisposed);
+  defRaw(env, exports, "scriptLoad", scriptLoad);
+  defRaw(env, exports, "scriptParameters", scriptParameters);
+  defRaw(env, exports, "scriptBuffers", scriptBuffers);
+  defRaw(env, exports, "scriptTrain", scriptTrain);
+  defRaw(env, exports, "scriptForward", scriptForward);
+  defRaw(env, exports, "scriptForwardWith", scriptForwardWith);
+  defRaw(env, exports, "scriptSave", scriptSave);
+  defRaw(env, exports, "scriptDispose", scriptDispose);
+  defRaw(env, exports, "scriptTrace", scriptTrace);
+  defRaw(env, exports, "saveStateDict", saveStateDict);
 
   // Library and process state
   d("version", F() -> std::string {

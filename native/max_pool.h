@@ -11,6 +11,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
+#include <torch/csrc/jit/frontend/tracer.h>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -181,7 +182,8 @@ inline at::Tensor maxPool2d(const at::Tensor& x, const std::vector<int64_t>& k, 
     at::Tensor tangentOut = tangent.flatten(2).gather(2, indices.flatten(2)).view_as(out);
     return at::_make_dual(out, tangentOut, tangentLevel);
   }
-  if (!ownMaxPoolApplies(x, k, stride, pad, dil, ceil)) return at::max_pool2d(x, k, stride, pad, dil, ceil);
+  // While tracing (a TorchScript export), libtorch's op: the tracer records ops, not this loop.
+  if (!ownMaxPoolApplies(x, k, stride, pad, dil, ceil) || torch::jit::tracer::isTracing()) return at::max_pool2d(x, k, stride, pad, dil, ceil);
   return MaxPool2dFunction::apply(x, k[0], k[1], stride[0], stride[1]);
 }
 

@@ -2,7 +2,7 @@
 # Installs everything low-ts needs on Debian 12 (run as root, or with sudo available):
 # system packages from Debian, npm packages, the native addon and the TypeScript build.
 #   bash scripts/setup.sh            core: libtorch, OpenBLAS, Fashion-MNIST
-#   bash scripts/setup.sh --bench    also PyTorch and CVXOPT, the references the benchmarks compare against
+#   bash scripts/setup.sh --bench    also PyTorch, torchvision and CVXOPT, the references the benchmarks and interop tests compare against
 #   bash scripts/setup.sh --browser  also Chromium, for the report's browser check
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 packages=(libtorch-dev libgloo-dev libopenblas0-openmp dataset-fashion-mnist g++ make python3)
 for arg in "$@"; do
   case "$arg" in
-    --bench) packages+=(python3-torch python3-cvxopt) ;;
+    --bench) packages+=(python3-torch python3-torchvision python3-cvxopt) ;;
     --browser) packages+=(chromium) ;;
     *) echo "setup.sh: unknown option '$arg' (expected --bench or --browser)" >&2; exit 2 ;;
   esac

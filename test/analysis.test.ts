@@ -127,6 +127,7 @@ test('lowest- and highest-weighted samples, overall and per class', () => {
     cleanLabels: null,
     isNoisy: null,
     metaIds: null,
+    imageShape: null,
     classNames: CLASSES,
     dataset: 'x',
     trainCounts: [5, 5, 5, 5],

@@ -10,6 +10,8 @@ import {
   badInputSuite,
   cliCase,
   copyFixture,
+  libraryCase,
+  mentions,
   quickTrain,
   trainFixture,
   writeTinyMnist,
@@ -17,6 +19,7 @@ import {
   type Expectation,
 } from './bad-input-harness.js';
 import { patternBytes } from './data-fixtures.js';
+import { createModel, torchScriptBytes } from '../src/models/index.js';
 import { crc32 } from 'node:zlib';
 
 /**
@@ -326,6 +329,80 @@ badInputSuite(
       /run/,
       /checkpoint\.lowt|per-sample history/,
     ]);
+
+    // ---- PyTorch files: --model TorchScript, torch.save state dicts, low export ----
+    const withModel = (name: string, file: string, message: RegExp[], prepare?: (dir: string) => void, extra: string[] = []) =>
+      cases.push(
+        cliCase(name, (dir) => [...quickTrain(join(fx, 'data'), join(dir, 'out')), '--model', join(dir, file), ...extra], {
+          prepare: (dir) => {
+            for (const f of ['lenet.pt', 'lenet-state.pt', 'three.pt']) copyFixture(join(fx, f), join(dir, f));
+            prepare?.(dir);
+          },
+          message: [mentions(file), ...message],
+          absent: ['out'],
+        }),
+      );
+    withModel('--model: a text file named .pt', 'junk.pt', [/not a TorchScript file/], (dir) =>
+      writeFileSync(join(dir, 'junk.pt'), 'hello\n'),
+    );
+    withModel('--model: a state dict, not TorchScript', 'lenet-state.pt', [/a torch\.save file \(a state dict\?\), not TorchScript/]);
+    withModel('--model: TorchScript truncated to half', 'half.pt', [/not a complete zip archive/], (dir) =>
+      writeFileSync(join(dir, 'half.pt'), readFileSync(join(dir, 'lenet.pt')).subarray(0, 20000)),
+    );
+    withModel('--model: TorchScript with flipped weight bytes', 'flipped.pt', [/CRC-32 does not match/], (dir) => {
+      const bytes = readFileSync(join(dir, 'lenet.pt'));
+      const at = Math.floor(bytes.length / 2); // inside the largest storage, fc1.weight
+      for (let i = 0; i < 4; i++) bytes[at + i] = bytes[at + i]! ^ 0xff;
+      writeFileSync(join(dir, 'flipped.pt'), bytes);
+    });
+    withModel('--model: TorchScript with 3 classes on a 10-class dataset', 'three.pt', [
+      /maps a batch of shape \[2, 1, 28, 28\] to \[2, 3\], expected \[2, 10\]/,
+    ]);
+    withModel('--model: a TorchScript file that does not exist', 'missing.pt', [/cannot read it \(ENOENT\)/]);
+    withModel('--model: TorchScript with --head cosine', 'lenet.pt', [/head/, /keeps its own classifier/], undefined, ['--head', 'cosine']);
+
+    const exportCase = (name: string, args: (dir: string) => string[], message: RegExp[], more: Expectation = {}) =>
+      cases.push(cliCase(name, args, { prepare: withRun, message, absent: ['model.pt'], ...more }));
+    exportCase('export without an output', (dir) => ['export', join(dir, 'run')], [/--torchscript FILE and\/or --state-dict FILE/]);
+    exportCase(
+      'export --torchscript and --state-dict to one file',
+      (dir) => ['export', join(dir, 'run'), '--torchscript', join(dir, 'model.pt'), '--state-dict', join(dir, 'model.pt')],
+      [/name the same file/, /model\.pt/],
+    );
+    exportCase(
+      "export --state-dict onto the run's config.json",
+      (dir) => ['export', join(dir, 'run'), '--state-dict', join(dir, 'run', 'config.json')],
+      [/--state-dict/, /config\.json/, /reads back/],
+    );
+    exportCase(
+      'export from a folder that is not a run',
+      (dir) => ['export', join(dir, 'nowhere'), '--torchscript', join(dir, 'model.pt')],
+      [/nowhere/, /not a run folder/],
+    );
+    cases.push(
+      cliCase('export of a run without its checkpoint', (dir) => ['export', join(dir, 'run'), '--torchscript', join(dir, 'model.pt')], {
+        prepare: (dir) => {
+          withRun(dir);
+          rmSync(checkpoint(join(dir, 'run')));
+        },
+        message: [/run/, /no checkpoint\.lowt/],
+        absent: ['model.pt'],
+      }),
+    );
+    cases.push(
+      libraryCase(
+        'loadPretrained of a torch.save file cut short',
+        "const m = low.models.createModel('lenet5'); return low.models.loadPretrained(m, path.join(dir, 'cut.pt'));",
+        {
+          prepare: (dir) => writeFileSync(join(dir, 'cut.pt'), readFileSync(join(fx, 'lenet-state.pt')).subarray(0, 30000)),
+          error: [/^TorchSaveError: /, /cut\.pt/, /not a complete zip archive/],
+        },
+      ),
+      libraryCase('torch.loadTorchSave of a TorchScript file', "return torch.loadTorchSave(path.join(dir, 'lenet.pt'));", {
+        prepare: (dir) => copyFixture(join(fx, 'lenet.pt'), join(dir, 'lenet.pt')),
+        error: [/^TorchSaveError: /, /lenet\.pt/, /a TorchScript module, not a state dict/],
+      }),
+    );
     return cases;
   },
   async (root) => {
@@ -338,5 +415,12 @@ badInputSuite(
       ['mentornet', 'pretrain', '--from', join(root, 'run'), '--out', join(root, 'mentor.lowt'), '--epochs', '1', '--threads', '1'],
       root,
     );
+    await trainFixture(
+      ['export', join(root, 'run'), '--torchscript', join(root, 'lenet.pt'), '--state-dict', join(root, 'lenet-state.pt')],
+      root,
+    );
+    const three = createModel('lenet5', { numClasses: 3 });
+    writeFileSync(join(root, 'three.pt'), torchScriptBytes(three, [1, 28, 28]));
+    three.dispose();
   },
 );

@@ -8,7 +8,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import * as torch from '../src/torch/index.js';
 import { BatchNorm2d, Conv2d, Linear, Sequential, type Module } from '../src/nn/index.js';
@@ -503,7 +502,7 @@ test(loadPretrainedTitle, () => {
     torch.saveTensors(oldFile, old);
     assert.throws(
       () => loadPretrained(tinyDenseNet(10), oldFile),
-      /not in the model: features\.denseblock1\.denselayer1\.norm\.1\.weight.*convert-torchvision-weights\.py/s,
+      /not in the model: features\.denseblock1\.denselayer1\.norm\.1\.weight.*torchvision's old DenseNet names: load the original torch\.save file/s,
     );
 
     // 5. Shape mismatch outside the classifier: error, not skipped.
@@ -530,10 +529,9 @@ test(loadPretrainedTitle, () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// The converter, end to end with PyTorch (Debian's /usr/bin/python3 with python3-torch).
+// torch.save files loaded directly, end to end with PyTorch (Debian's /usr/bin/python3 with python3-torch).
 
 const PYTHON = '/usr/bin/python3';
-const CONVERTER = fileURLToPath(new URL('../scripts/convert-torchvision-weights.py', import.meta.url));
 const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
 const noTorch =
   probe.status === 0
@@ -544,10 +542,10 @@ const noTorch =
 // Writes (1) a real torch.nn.Sequential(Conv2d, BatchNorm2d) state dict with random values and
 // running statistics, plus an eval-mode output, and (2) a tiny torchvision-style DenseNet state dict
 // with the old 'norm.1' key names and no num_batches_tracked, as torchvision's densenet161 .pth
-// files have; the names and shapes come from the TypeScript model. Converts (2) in-process.
+// files have; the names and shapes come from the TypeScript model.
 const GENERATE = String.raw`
-import json, runpy, sys, torch
-out, spec_file, converter = sys.argv[1], sys.argv[2], sys.argv[3]
+import json, sys, torch
+out, spec_file = sys.argv[1], sys.argv[2]
 torch.manual_seed(1)
 seq = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.BatchNorm2d(4))
 with torch.no_grad():
@@ -574,20 +572,15 @@ for name, shape in spec:
     state[old] = t
 torch.save(state, out + '/densenet.pth')
 json.dump(ref, open(out + '/ref.json', 'w'))
-runpy.run_path(converter)['convert'](out + '/densenet.pth', out + '/densenet.lowt')
 `;
 
-test('convert-torchvision-weights.py: torch.save -> convert -> loadPretrained gives the same values and outputs', { skip: noTorch }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'low-convert-'));
+test('loadPretrained of torch.save files: the same values and outputs, old DenseNet names renamed', { skip: noTorch }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'low-torch-save-'));
   try {
     const dense = tinyDenseNet(5);
     writeFileSync(join(dir, 'spec.json'), JSON.stringify([...dense.stateDict()].map(([n, t]) => [n, t.shape])));
-    const gen = spawnSync(PYTHON, ['-c', GENERATE, dir, join(dir, 'spec.json'), CONVERTER], { encoding: 'utf8' });
+    const gen = spawnSync(PYTHON, ['-c', GENERATE, dir, join(dir, 'spec.json')], { encoding: 'utf8' });
     assert.equal(gen.status, 0, `generator failed: ${gen.stderr}`);
-    // The command line, as a user runs it.
-    const cli = spawnSync(PYTHON, [CONVERTER, join(dir, 'seq.pth'), join(dir, 'seq.lowt')], { encoding: 'utf8' });
-    assert.equal(cli.status, 0, `converter failed: ${cli.stderr}`);
-    assert.match(cli.stdout, /seq\.lowt: 7 tensors/);
     const ref = JSON.parse(readFileSync(join(dir, 'ref.json'), 'utf8')) as {
       seq: Record<string, number[]>;
       x: number[];
@@ -597,7 +590,7 @@ test('convert-torchvision-weights.py: torch.save -> convert -> loadPretrained gi
 
     // (1) A real PyTorch state dict: values exact, eval output equal to PyTorch's.
     const seq = new Sequential(new Conv2d(3, 4, 3, { padding: 1 }), new BatchNorm2d(4));
-    const r1 = loadPretrained(seq, join(dir, 'seq.lowt'));
+    const r1 = loadPretrained(seq, join(dir, 'seq.pth'));
     assert.equal(r1.loaded.length, 7);
     const got = values(seq);
     for (const [n, v] of Object.entries(ref.seq)) assert.ok(maxAbsDiff(got.get(n)!, v) === 0, `${n} differs`);
@@ -612,12 +605,12 @@ test('convert-torchvision-weights.py: torch.save -> convert -> loadPretrained gi
       ),
     );
     assert.ok(maxAbsDiff(y, ref.y) < 1e-5, `eval output differs from PyTorch's by ${maxAbsDiff(y, ref.y)}`);
-    assert.deepEqual((r1.metadata as { source: string }).source, 'seq.pth');
+    assert.equal((r1.metadata as { format: string }).format, 'torch.save');
 
     // (2) torchvision's old DenseNet names renamed, missing counters tolerated, values exact.
-    const r2 = loadPretrained(dense, join(dir, 'densenet.lowt'));
+    const r2 = loadPretrained(dense, join(dir, 'densenet.pth'));
     assert.ok(r2.defaulted.length > 0 && r2.defaulted.every((n) => n.endsWith('num_batches_tracked')));
-    assert.match(JSON.stringify(r2.metadata), /renamed \d+ old DenseNet keys/);
+    assert.ok((r2.metadata as { renamedOldDenseNetKeys: number }).renamedOldDenseNetKeys > 0);
     const dv = values(dense);
     for (const [n, v] of Object.entries(ref.densenet)) assert.equal(maxAbsDiff(dv.get(n)!, v), 0, `${n} differs`);
     assert.equal(Object.keys(ref.densenet).length, r2.loaded.length);

@@ -25,6 +25,8 @@ export interface RunSamples {
   trainCounts: number[];
   /** The ids of the meta set (l2rw, mwn), samples of the training split that were not trained on; null without one. */
   metaIds: Int32Array | null;
+  /** The images' [C, H, W]; null in runs written before it was recorded. */
+  imageShape: [number, number, number] | null;
 }
 
 export interface RunFolder {
@@ -147,7 +149,12 @@ export function readSamplesFile(file: string): RunSamples {
     const ids = t.get('ids');
     const labels = t.get('labels');
     if (!ids || !labels) throw new RunFolderError(`${file}: missing the 'ids' or 'labels' tensor`);
-    const meta = (metadata ?? {}) as { classNames?: string[]; dataset?: string; trainCounts?: number[] };
+    const meta = (metadata ?? {}) as { classNames?: string[]; dataset?: string; trainCounts?: number[]; imageShape?: unknown };
+    const shape = meta.imageShape;
+    const imageShape =
+      Array.isArray(shape) && shape.length === 3 && shape.every((d) => Number.isInteger(d) && d > 0)
+        ? (shape as [number, number, number])
+        : null;
     const labelArray = labels.toInt32Array();
     const numClasses = meta.classNames?.length ?? labelArray.reduce((m, l) => Math.max(m, l + 1), 0);
     const noisy = t.get('isNoisy');
@@ -160,6 +167,7 @@ export function readSamplesFile(file: string): RunSamples {
       dataset: meta.dataset ?? '',
       trainCounts: meta.trainCounts ?? countLabels(labelArray, numClasses),
       metaIds: t.get('metaIds')?.toInt32Array() ?? null,
+      imageShape,
     };
   });
 }

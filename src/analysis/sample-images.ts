@@ -1,8 +1,3 @@
-// The training images of a run and the final model's predictions on chosen samples. Images are
-// rebuilt from the run's config.json (prepareData gives the training set in training-set order,
-// the history's order) and checked against samples.lowt's ids, so a changed dataset is caught.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { imageAt, subset, type ImageDataset } from '../data/dataset.js';
 import { DEFAULT_CONFIG, type RunConfig } from '../train/config.js';
 import type { SampleHistory } from '../train/history.js';
@@ -45,33 +40,14 @@ export interface Predictions {
 
 /** The final model's predicted class for the given training-set positions (from checkpoint.lowt). */
 export async function predictWithModel(run: RunFolder, images: TrainingImages, positions: number[]): Promise<number[]> {
-  const torch = await import('../torch/index.js');
-  const { createModel } = await import('../models/registry.js');
+  const { loadRunModel } = await import('./run-model.js');
   const { augmentationFor } = await import('../data/augment.js');
   const { evaluateModel } = await import('../train/evaluate-model.js');
   const { argmaxRows } = await import('../metrics/argmax.js');
-  const file = join(run.dir, 'checkpoint.lowt');
-  if (!existsSync(file)) throw new RunFolderError(`${run.dir}: no checkpoint.lowt`);
   const ds = images.dataset;
   const numClasses = ds.classNames.length;
-  const [c, h, w] = ds.shape;
-  const model = createModel(run.config.model, {
-    numClasses,
-    inChannels: c,
-    inputSize: h === w ? h : Math.max(h, w),
-    dropRate: run.config.dropRate,
-    // A cosine head's checkpoint has the Linear layer's weight and an unused bias: rebuilt linear, it predicts otherwise.
-    head: run.config.head,
-  });
+  const model = await loadRunModel(run, ds.shape, numClasses);
   try {
-    const { tensors } = torch.loadTensors(file);
-    try {
-      const state = new Map<string, InstanceType<typeof torch.Tensor>>();
-      for (const [k, v] of tensors) if (k.startsWith('model.')) state.set(k.slice(6), v);
-      model.loadStateDict(state);
-    } finally {
-      for (const t of tensors.values()) t.dispose();
-    }
     const picked = subset(ds, positions);
     const { probs } = evaluateModel(model, picked, { batchSize: 256, transform: augmentationFor(run.config.dataset, false) });
     return Array.from(argmaxRows(probs, numClasses));

@@ -8,6 +8,7 @@ import { demoCommand } from './demo-command.js';
 import { reportCommand } from './report-command.js';
 import { suspectsCommand } from './suspects-command.js';
 import { mentornetCommand } from './mentornet-command.js';
+import { exportCommand } from './export-command.js';
 import { configure } from '../torch/index.js';
 
 const program = new Command();
@@ -22,6 +23,7 @@ program.addCommand(compareCommand());
 program.addCommand(reportCommand());
 program.addCommand(suspectsCommand());
 program.addCommand(mentornetCommand());
+program.addCommand(exportCommand());
 program.addCommand(runConfigCommand(), { hidden: true });
 program.addCommand(benchCommand());
 

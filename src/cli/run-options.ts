@@ -11,6 +11,7 @@ import {
   type ScheduleConfig,
 } from '../train/config.js';
 import { isModelName, MODEL_NAMES } from '../models/registry.js';
+import { isTorchScriptPath, torchScriptFileProblem } from '../models/torchscript.js';
 import {
   BATCH_LIMIT,
   META_PER_CLASS,
@@ -61,8 +62,16 @@ function parseSchedule(v: string): ScheduleConfig {
 }
 
 function parseModel(v: string): string {
+  if (isTorchScriptPath(v)) {
+    const problem = torchScriptFileProblem(v);
+    if (problem) throw new InvalidArgumentError(`--model: ${v}: ${problem}`);
+    return v;
+  }
   if (isModelName(v)) return v;
-  throw new InvalidArgumentError(`--model: unknown model '${v}', expected one of ${MODEL_NAMES.join(', ')}, or wrn-D-K or densenet-bc-D-K`);
+  throw new InvalidArgumentError(
+    `--model: unknown model '${v}', expected one of ${MODEL_NAMES.join(', ')}, wrn-D-K, densenet-bc-D-K, ` +
+      'or a TorchScript file (torch.jit.save) named *.pt, *.pth or *.torchscript',
+  );
 }
 
 export function addRunOptions(cmd: Command): Command {
@@ -72,7 +81,7 @@ export function addRunOptions(cmd: Command): Command {
     .addOption(
       new Option('--preset <name>', "the paper's setup: optimizer, schedule, epochs, batch size, model").choices(Object.keys(PRESETS)),
     )
-    .option('--model <name>', 'lenet5, wrn-28-2, densenet-bc, densenet161, resnet18, mlp', parseModel)
+    .option('--model <name>', 'lenet5, wrn-28-2, densenet-bc, densenet161, resnet18, mlp, or a TorchScript file (model.pt)', parseModel)
     .option('--epochs <n>', 'epochs', positiveInt('--epochs'))
     .option('--batch-size <n>', 'batch size', positiveInt('--batch-size', BATCH_LIMIT))
     .option('--lr <x>', 'learning rate', positiveNumber('--lr'))

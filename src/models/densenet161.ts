@@ -17,7 +17,7 @@
 // ...conv1.weight, ...norm2.*, ...conv2.weight, features.transition1.norm.*,
 // features.transition1.conv.weight, features.norm5.*, classifier.weight/bias.
 // (torchvision's own .pth files predate that naming and say `norm.1` for `norm1`:
-// scripts/convert-torchvision-weights.py renames them as torchvision's loader does.)
+// loadPretrained renames them on loading, as torchvision's loader does.)
 //
 // Initialisation, as torchvision's DenseNet.__init__: convolutions kaiming_normal_ (mode fan_in,
 // ReLU gain), batch norm weight 1 and bias 0, linear bias 0 (the linear weight keeps PyTorch's

@@ -1,5 +1,5 @@
 // The paper's models and a few for users' own work, one file per architecture, plus the registry
-// (models by name) and the loader for converted pretrained weights.
+// (models by name), the loader for pretrained weights, and the doors to and from PyTorch.
 export { LeNet5, type LeNet5Options } from './lenet5.js';
 export { WideResNet, WideBasicBlock, WideResNetGroup, type WideResNetOptions } from './wide-resnet.js';
 export { DenseNetBC, BottleneckLayer, DenseBlock, Transition, type DenseNetBCOptions } from './densenet-bc.js';
@@ -25,3 +25,5 @@ export {
 } from '../mentornet/mentor-network.js';
 export { loadPretrained, PretrainedLoadError, type LoadPretrainedOptions, type LoadPretrainedReport } from './pretrained.js';
 export { MODEL_NAMES, createModel, describeModel, isModelName, type ModelName, type CreateModelOptions } from './registry.js';
+export { loadTorchScript, ScriptedModel, TorchScriptError, isTorchScriptPath, type LoadTorchScriptOptions } from './torchscript.js';
+export { torchScriptBytes, stateDictBytes } from './export.js';

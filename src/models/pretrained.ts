@@ -1,12 +1,15 @@
 // Loading pretrained weights (e.g. torchvision's ImageNet DenseNet-161) into a model, by name.
 //
-// No weights can be downloaded by this package. The user supplies a PyTorch state dict (.pth),
-// e.g. torchvision's densenet161-8d451a50.pth from its model zoo, fetched on a machine with
-// internet access, and converts it once with Debian's Python, which has python3-torch:
+// No weights can be downloaded by this package. The user supplies a PyTorch state dict saved by
+// torch.save (.pt/.pth), e.g. torchvision's densenet161-8d451a50.pth from its model zoo, fetched on
+// a machine with internet access, and loads it directly:
 //
-//   /usr/bin/python3 scripts/convert-torchvision-weights.py densenet161-8d451a50.pth densenet161.lowt
+//   loadPretrained(new DenseNet161({ numClasses: 7 }), 'densenet161-8d451a50.pth');
 //
-// then `loadPretrained(new DenseNet161({ numClasses: 7 }), 'densenet161.lowt')`.
+// Files of low-ts's own format (.lowt, saved by Module.save) load the same way. From a torch.save
+// file, as torchvision's own loaders do: a "module." prefix on every key (nn.DataParallel
+// checkpoints) is stripped, torchvision's old DenseNet keys ('denselayer1.norm.1.weight') are
+// renamed to the current ones ('denselayer1.norm1.weight'), 16-bit floats are widened.
 //
 // Names are checked strictly: every tensor in the file must exist in the model with the same
 // shape, and every parameter and buffer of the model must be in the file. Two exceptions:
@@ -16,7 +19,9 @@
 //  - batch-norm `num_batches_tracked` counters may be missing (files saved before PyTorch 0.4.1,
 //    torchvision's DenseNet weights among them, have none; PyTorch's loader accepts that too).
 // Nothing is copied unless every check passes.
+import { closeSync, openSync, readSync } from 'node:fs';
 import { type Tensor, loadTensors, noGrad } from '../torch/index.js';
+import { isZip, loadTorchSave } from '../torch/torch-save.js';
 import type { Module } from '../nn/index.js';
 
 export interface LoadPretrainedOptions {
@@ -35,7 +40,7 @@ export interface LoadPretrainedReport {
   skipped: string[];
   /** `num_batches_tracked` buffers the file lacks (left as they were). */
   defaulted: string[];
-  /** The file's metadata (the converter records the source file and torch version). */
+  /** The file's metadata: a .lowt file's own; for a torch.save file its format and the keys renamed. */
   metadata: unknown;
 }
 
@@ -79,16 +84,56 @@ function describe(
   if (unexpected.some((n) => /denselayer\d+\.(norm|relu|conv)\.[12]\./.test(n))) {
     hint =
       ' (keys like "norm.1" are torchvision\'s old DenseNet names: ' +
-      'convert the .pth with scripts/convert-torchvision-weights.py, which renames them)';
+      'load the original torch.save file, whose keys are renamed on loading)';
   } else if (unexpected.length && unexpected.every((n) => n.startsWith('module.'))) {
-    hint = ' (a "module." prefix comes from nn.DataParallel: convert with scripts/convert-torchvision-weights.py, which strips it)';
+    hint = ' (a "module." prefix comes from nn.DataParallel: load the original torch.save file, whose prefix is stripped on loading)';
   }
   return `loadPretrained: ${file} does not fit the model: ${parts.join('; ')}${hint}`;
 }
 
+// torchvision/models/densenet.py, _load_state_dict: '.'s are no longer allowed in module names,
+// but the DenseNet checkpoints in torchvision's model zoo have keys 'norm.1', 'conv.2', ...
+const OLD_DENSENET_KEY = /^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$/;
+
+/** A torch.save file's tensors under the names PyTorch's current models use, and what was renamed. */
+function readTorchSave(file: string): { tensors: Map<string, Tensor>; metadata: unknown } {
+  const raw = loadTorchSave(file);
+  const keys = [...raw.keys()];
+  const strip = keys.length > 0 && keys.every((k) => k.startsWith('module.'));
+  const tensors = new Map<string, Tensor>();
+  let renamed = 0;
+  for (const [key, t] of raw) {
+    let name = strip ? key.slice('module.'.length) : key;
+    const old = OLD_DENSENET_KEY.exec(name);
+    if (old) {
+      name = `${old[1]}${old[2]}`;
+      renamed++;
+    }
+    tensors.set(name, t);
+  }
+  return { tensors, metadata: { format: 'torch.save', strippedModulePrefix: strip, renamedOldDenseNetKeys: renamed } };
+}
+
+/** The named tensors of a weights file: torch.save's zip format or low-ts's own. */
+function readWeights(file: string): { tensors: Map<string, Tensor>; metadata: unknown } {
+  const head = Buffer.alloc(4);
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      readSync(fd, head, 0, 4, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return loadTensors(file); // its error names the file and the problem
+  }
+  // A pickle (0x80): torch.save's format before PyTorch 1.6, which loadTorchSave names.
+  return isZip(head) || head[0] === 0x80 ? readTorchSave(file) : loadTensors(file);
+}
+
 const isCounter = (name: string): boolean => name.endsWith('.num_batches_tracked') || name === 'num_batches_tracked';
 
-/** Copies the tensors of a low-ts tensor file (see the converter) into `model`, checking names and shapes. */
+/** Copies the tensors of a weights file (torch.save's .pt/.pth, or low-ts's .lowt) into `model`, checking names and shapes. */
 export function loadPretrained(model: Module, file: string, options: LoadPretrainedOptions = {}): LoadPretrainedReport {
   const own = model.stateDict();
   const head =
@@ -101,7 +146,7 @@ export function loadPretrained(model: Module, file: string, options: LoadPretrai
           : null;
   const inHead = (name: string): boolean => head !== null && name.startsWith(`${head}.`);
 
-  const { tensors, metadata } = loadTensors(file);
+  const { tensors, metadata } = readWeights(file);
   try {
     const missing: string[] = [];
     const defaulted: string[] = [];

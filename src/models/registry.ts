@@ -15,6 +15,7 @@ import { DenseNetBC } from './densenet-bc.js';
 import { DenseNet161 } from './densenet161.js';
 import { ResNet18 } from './resnet18.js';
 import { MLP } from './mlp.js';
+import { isTorchScriptPath, loadTorchScript } from './torchscript.js';
 
 export const MODEL_NAMES = ['lenet5', 'wrn-28-2', 'densenet-bc', 'densenet161', 'resnet18', 'resnet18-cifar', 'mlp'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
@@ -30,6 +31,8 @@ export interface CreateModelOptions {
   dropRate?: number;
   /** The classifier: linear (default) or cosine (LDAM's normalised last layer). */
   head?: 'linear' | 'cosine';
+  /** The images' [C, H, W]: a TorchScript model's forward is checked to map them to [N, numClasses]. */
+  inputShape?: readonly [number, number, number];
 }
 
 const WRN = /^wrn-(\d+)-(\d+)$/;
@@ -87,7 +90,7 @@ const ENTRIES: Record<ModelName, Entry> = {
       'bn_size 4, conv7x7/2 + maxpool stem; classifier linear(2208 -> C).',
     source:
       'Huang et al. 2017; torchvision.models.densenet161 (state-dict names and init). ' +
-      'ImageNet weights: convert the .pth with scripts/convert-torchvision-weights.py, then loadPretrained().',
+      "ImageNet weights: loadPretrained() of torchvision's .pth file (torch.save format) as it is.",
     inputs: 'images [N, C, 224, 224] for ImageNet weights (any size >= 32 works); C = inChannels (default 3)',
     create: (o) => new DenseNet161({ numClasses: o.numClasses ?? 10, inChannels: o.inChannels ?? 3, dropRate: o.dropRate }),
   },
@@ -115,7 +118,8 @@ const ENTRIES: Record<ModelName, Entry> = {
 function unknown(name: string): Error {
   return new Error(
     `unknown model '${name}': known models are ${MODEL_NAMES.join(', ')} ` +
-      '(also wrn-D-K with D = 6n + 4, e.g. wrn-16-8, and densenet-bc-D-K, e.g. densenet-bc-190-40)',
+      '(also wrn-D-K with D = 6n + 4, e.g. wrn-16-8, densenet-bc-D-K, e.g. densenet-bc-190-40, ' +
+      'and a TorchScript file saved by torch.jit.save, named *.pt, *.pth or *.torchscript)',
   );
 }
 
@@ -128,6 +132,14 @@ function entry(name: string): Entry {
     if (depth < 10 || (depth - 4) % 6 !== 0 || k < 1)
       throw new Error(`model '${name}': a Wide ResNet needs depth 6n + 4 (10, 16, 22, 28, ...) and a widening factor >= 1`);
     return wrnEntry(depth, k);
+  }
+  if (isTorchScriptPath(name)) {
+    return {
+      summary: `the TorchScript module in ${name}, with the weights saved in it`,
+      source: 'torch.jit.save in PyTorch (torch.jit.script or torch.jit.trace)',
+      inputs: 'what its forward takes; low-ts checks that it maps the images [N, C, H, W] to [N, classes]',
+      create: (o) => loadTorchScript(name, { inputShape: o.inputShape, numClasses: o.numClasses }),
+    };
   }
   const dn = DENSENET_BC.exec(name);
   if (dn) {
@@ -142,7 +154,7 @@ function entry(name: string): Entry {
 
 /** True for the names createModel accepts (the fixed ones and the wrn-D-K / densenet-bc-D-K patterns). */
 export function isModelName(name: string): boolean {
-  return Object.hasOwn(ENTRIES, name) || WRN.test(name) || DENSENET_BC.test(name);
+  return Object.hasOwn(ENTRIES, name) || WRN.test(name) || DENSENET_BC.test(name) || isTorchScriptPath(name);
 }
 
 /** True for the models with dropout layers (wrn-D-K, densenet-bc-D-K, densenet161, mlp): those that use CreateModelOptions.dropRate. */
@@ -166,6 +178,8 @@ export function unfitInputs(name: string, shape: readonly [number, number, numbe
 
 /** A freshly initialised model by name. Unknown names throw an error listing the known ones. */
 export function createModel(name: string, options: CreateModelOptions = {}): Module {
+  if (options.head === 'cosine' && isTorchScriptPath(name))
+    throw new RangeError(`model '${name}': a TorchScript model keeps its own classifier; the cosine head is for the built-in models`);
   const model = entry(name).create(options);
   if (options.head === 'cosine') classifierOf(model, name).normalized = true;
   return model;

@@ -34,7 +34,6 @@ export abstract class Module {
    * as a call on a copy of the model would leave the original untouched.
    */
   functionalForward(params: Map<string, Tensor>, x: Tensor): Tensor {
-    const modules = this.namedModules();
     const own = new Map(this.namedParameters());
     for (const [name, t] of params) {
       const target = own.get(name);
@@ -42,6 +41,16 @@ export abstract class Module {
       if (t.shape.join('x') !== target.shape.join('x'))
         throw new RangeError(`functionalForward: '${name}' has shape [${t.shape.join(', ')}], the model's is [${target.shape.join(', ')}]`);
     }
+    return this.forwardSubstituted(params, x);
+  }
+
+  /**
+   * forward(x) reading `params` (checked names and shapes) in place of the parameters they name,
+   * with the buffers as they were afterwards. A module whose forward does not read its parameters
+   * through {@link Module.parameter} (a TorchScript module) substitutes them its own way.
+   */
+  protected forwardSubstituted(params: Map<string, Tensor>, x: Tensor): Tensor {
+    const modules = this.namedModules();
     const saved = this.namedBuffers().map(([, b]) => [b, noGrad(() => b.clone())] as const);
     try {
       for (const [prefix, m] of modules) {

@@ -19,3 +19,4 @@ export {
 } from './runtime.js';
 export * as F from './functional.js';
 export { saveTensors, loadTensors, removeStaleTempFiles, TensorFileError, type HostTensor } from './serialize.js';
+export { loadTorchSave, torchSaveBytes, TorchSaveError } from './torch-save.js';

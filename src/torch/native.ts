@@ -9,6 +9,9 @@ import { packagePath } from '../paths.js';
 
 /** An opaque reference to a libtorch tensor owned by the addon. */
 export type NativeTensor = { readonly __nativeTensor: unique symbol };
+/** An opaque reference to a TorchScript module (torch::jit::Module) owned by the addon. */
+export type NativeScriptModule = { readonly __nativeScriptModule: unique symbol };
+type S = NativeScriptModule;
 type T = NativeTensor;
 type OptT = T | null;
 type Pair = [T, T];
@@ -21,6 +24,16 @@ interface NativeSignatures {
   ceGradNormSq(logits: T, labels: T): Float64Array;
   affineBytes(bytes: Uint8Array, shape: number[], scale: number[], shift: number[]): T;
   isDisposed(t: T): boolean;
+  scriptLoad(path: string): S;
+  scriptParameters(m: S): [string, T][];
+  scriptBuffers(m: S): [string, T][];
+  scriptTrain(m: S, on: boolean): void;
+  scriptForward(m: S, x: T): T;
+  scriptForwardWith(m: S, names: string[], tensors: T[], x: T): T;
+  scriptSave(m: S): Buffer;
+  scriptDispose(m: S): void;
+  scriptTrace(className: string, names: string[], tensors: T[], isBuffer: boolean[], example: T, forward: (x: T) => T): Buffer;
+  saveStateDict(names: string[], tensors: T[]): Buffer;
 
   version(): string;
   config(): string;
@@ -248,6 +261,16 @@ export const NATIVE_FUNCTIONS = [
   'ceGradNormSq',
   'affineBytes',
   'isDisposed',
+  'scriptLoad',
+  'scriptParameters',
+  'scriptBuffers',
+  'scriptTrain',
+  'scriptForward',
+  'scriptForwardWith',
+  'scriptSave',
+  'scriptDispose',
+  'scriptTrace',
+  'saveStateDict',
   'version',
   'config',
   'parallelInfo',

@@ -4,7 +4,7 @@
 // All integers little-endian. The header lists each tensor's name, dtype, shape, byte range and
 // (version 2) the CRC-32 of its bytes, plus free-form metadata. Checksums catch a damaged file at
 // load instead of training on flipped bytes. Version 1 files (written before the checksums, and by
-// scripts/convert-torchvision-weights.py) stay readable, without the check.
+// by an earlier converter script) stay readable, without the check.
 //
 // Files are written to a temporary name (`<file>.tmp-<pid>`) and renamed, so an interrupted save
 // never leaves a half-written file where a good one was; removeStaleTempFiles clears the

@@ -2,6 +2,7 @@
 // run can be resumed or reproduced from its folder alone.
 import { parseStrategy, strategyDefinition } from '../weighting/registry.js';
 import { modelHasDropout } from '../models/registry.js';
+import { isTorchScriptPath } from '../models/torchscript.js';
 import { constantLr, cosineLr, multiStepLr, piecewiseLr, type Schedule } from '../optim/schedule.js';
 
 export type ImbalanceConfig = { kind: 'halving' } | { kind: 'long-tail'; ratio: number };
@@ -182,6 +183,8 @@ export function validateConfig(c: RunConfig): RunConfig {
   if (c.augment !== 'none' && c.augment !== 'standard') fail('augment', "'none' or 'standard'", c.augment);
   if (c.nesterov && c.momentum === 0) fail('nesterov', 'momentum > 0 (Nesterov needs momentum)', c.nesterov);
   if (c.head !== undefined && c.head !== 'linear' && c.head !== 'cosine') fail('head', "'linear' or 'cosine'", c.head);
+  if (c.head === 'cosine' && isTorchScriptPath(c.model))
+    fail('head', `'linear' for the TorchScript model ${c.model}, which keeps its own classifier`, c.head);
   if (c.dropRate !== undefined) {
     if (!(typeof c.dropRate === 'number' && c.dropRate >= 0 && c.dropRate < 1)) fail('dropRate', 'a probability in [0, 1)', c.dropRate);
     if (c.dropRate > 0 && !modelHasDropout(c.model))

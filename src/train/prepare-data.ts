@@ -14,7 +14,8 @@ import { halvingImbalance, longTailImbalance } from '../data/imbalance.js';
 import { addLabelNoise } from '../data/label-noise.js';
 import { carveMetaSet, samplesNotIn } from '../data/meta-set.js';
 import { stratifiedSplit } from '../data/split.js';
-import { MODEL_NAMES, unfitInputs } from '../models/registry.js';
+import { MODEL_NAMES, createModel, unfitInputs } from '../models/registry.js';
+import { isTorchScriptPath } from '../models/torchscript.js';
 import { DEFAULT_CONFIG, type RunConfig } from './config.js';
 
 export interface RunData {
@@ -129,6 +130,11 @@ function checkLabels(c: RunConfig, split: Split, d: ImageDataset, classes: numbe
  */
 export function checkModelFitsData(c: RunConfig, data: Pick<RunData, 'train'>): void {
   const shape = data.train.shape;
+  if (isTorchScriptPath(c.model)) {
+    // Loaded and tried on the images now, so that a model that does not fit fails before training.
+    createModel(c.model, { inputShape: shape, numClasses: data.train.classNames.length }).dispose();
+    return;
+  }
   const takes = unfitInputs(c.model, shape);
   if (takes === null) return;
   const how = c.model === DEFAULT_CONFIG.model ? 'the default when neither --model nor --preset names one' : 'set by --model or --preset';

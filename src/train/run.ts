@@ -346,6 +346,7 @@ function freshModel(config: RunConfig, data: RunData): { model: Module; optimize
     inputSize: h === w ? h : Math.max(h, w),
     dropRate: config.dropRate,
     head: config.head,
+    inputShape: [c, h, w],
   });
   const optimizer = new SGD(model.parameters(), {
     lr: config.lr,
@@ -511,7 +512,12 @@ function writeSamplesFile(out: string, d: RunData): void {
     tensors.metaIds = torch.tensor(d.meta.ids);
     tensors.metaLabels = torch.tensor(d.meta.labels);
   }
-  torch.saveTensors(join(out, 'samples.lowt'), tensors, { classNames: d.classNames, dataset: d.train.name, trainCounts: d.trainCounts });
+  torch.saveTensors(join(out, 'samples.lowt'), tensors, {
+    classNames: d.classNames,
+    dataset: d.train.name,
+    trainCounts: d.trainCounts,
+    imageShape: d.train.shape,
+  });
   for (const t of Object.values(tensors)) t.dispose();
 }
 
