@@ -3,7 +3,7 @@
 # another day, and finished runs are skipped (a run folder is keyed by its whole configuration, so
 # adding a strategy to a list later trains only that strategy's runs).
 #
-#   bash scripts/experiments/long-tail.sh                          # everything, into runs/long-tail
+#   bash scripts/experiments/long-tail.sh                          # everything, into results/long-tail
 #   OUT=/data/lt ONLY=lt100 JOBS=2 bash scripts/experiments/long-tail.sh
 #   STRATEGIES="normal;balanced-softmax" ONLY=lt100 bash scripts/experiments/long-tail.sh
 #
@@ -19,7 +19,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-OUT=${OUT:-runs/long-tail}
+# results/long-tail keeps each finished run's configuration and outcome in git (its .gitignore says
+# which files), so that the study, hours of compute, resumes across machines and sittings: commit
+# that folder, and the next sitting skips every run recorded there.
+OUT=${OUT:-results/long-tail}
 JOBS=${JOBS:-2}
 THREADS=${THREADS:-1}
 ONLY=${ONLY:-}
