@@ -55,15 +55,20 @@ const napi_type_tag kTensorTag = {0x6c6f772d74732d74ULL, 0x656e736f72000001ULL};
 
 struct Handle {
   Tensor tensor;
-  int64_t bytes = 0;  // what we told V8 about, so the finalizer can take back exactly that
+  int64_t bytes = 0;     // counted in g_liveBytes
+  int64_t reported = 0;  // what we told V8 about (reportMemory), so release can take back exactly that
   bool disposed = false;
 };
 
 // Atomic: every Worker thread that loads the addon shares these counters.
 std::atomic<int64_t> g_liveHandles{0};
 std::atomic<int64_t> g_liveBytes{0};
+std::atomic<int64_t> g_reportedBytes{0};  // of those, what V8 was told of (reportMemory)
 
-// Tells V8 what a tensor costs, so its collector sees what a forgotten tensor holds. The C call,
+// Tells V8 what a tensor costs, so its collector sees what a forgotten tensor holds. Only for
+// tensors that no tidy scope will free (reportMemory): a training step makes and frees gigabytes
+// of scoped tensors, and telling V8 of each made it run a full collection every few tens of
+// milliseconds, its marking threads taking the cores from libtorch's. The C call,
 // not Napi::MemoryManagement: this runs in finalizers while a Worker's environment is torn down,
 // where a C++ exception could only end the process, and a failed adjustment is harmless.
 void reportExternalMemory(napi_env env, int64_t bytes) {
@@ -81,8 +86,10 @@ void release(Napi::Env env, Handle* h) {
   h->tensor = Tensor();
   g_liveHandles -= 1;
   g_liveBytes -= h->bytes;
-  if (h->bytes) reportExternalMemory(env, -h->bytes);
+  if (h->reported) reportExternalMemory(env, -h->reported);
+  g_reportedBytes -= h->reported;
   h->bytes = 0;
+  h->reported = 0;
 }
 
 Napi::Value wrap(Napi::Env env, Tensor t) {
@@ -96,7 +103,6 @@ Napi::Value wrap(Napi::Env env, Tensor t) {
   h->bytes = tensorBytes(h->tensor);
   g_liveHandles += 1;
   g_liveBytes += h->bytes;
-  if (h->bytes) reportExternalMemory(env, h->bytes);
   ext.TypeTag(&kTensorTag);
   return ext;
 }
@@ -581,6 +587,19 @@ Napi::Value dispose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// reportMemory(t): the tensor is left to the collector (no scope frees it): V8 is told its size,
+// so that forgotten tensors make it collect. Idempotent.
+Napi::Value reportMemory(const Napi::CallbackInfo& info) {
+  if (info.Length() != 1) throw ArgError("expected 1 argument (tensor), got " + std::to_string(info.Length()));
+  Handle* h = handleOf(info[0], 0);
+  if (!h->disposed && !h->reported && h->bytes) {
+    h->reported = h->bytes;
+    g_reportedBytes += h->reported;
+    reportExternalMemory(info.Env(), h->reported);
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Value isDisposed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), handleOf(info[0], 0)->disposed);
 }
@@ -732,6 +751,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   defRaw(env, exports, "ceGradNormSq", ceGradNormSq);
   defRaw(env, exports, "affineBytes", affineBytes);
   defRaw(env, exports, "isDisposed", isDisposed);
+  defRaw(env, exports, "reportMemory", reportMemory);
   defRaw(env, exports, "scriptLoad", scriptLoad);
   defRaw(env, exports, "scriptParameters", scriptParameters);
   defRaw(env, exports, "scriptBuffers", scriptBuffers);
@@ -788,6 +808,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   d("cudaDeviceCount", F() -> int64_t { return static_cast<int64_t>(at::getNumGPUs()); });
   d("liveHandles", F() -> int64_t { return g_liveHandles; });
   d("liveBytes", F() -> int64_t { return g_liveBytes; });
+  d("reportedBytes", F() -> int64_t { return g_reportedBytes; });
   d("setGradEnabled", F(bool on) { at::GradMode::set_enabled(on); });
   d("isGradEnabled", F() -> bool { return at::GradMode::is_enabled(); });
 
@@ -985,6 +1006,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   d("addcdiv_", F(Tensor a, Tensor b, Tensor c, double v) { a.addcdiv_(b, c, v); });
   d("copy_", F(Tensor a, Tensor b) { a.copy_(b); });
   d("zero_", F(Tensor a) { a.zero_(); });
+  d("relu_", F(Tensor a) { a.relu_(); });
   d("fill_", F(Tensor a, Num v) { a.fill_(v.value); });
   d("clamp_", F(Tensor a, c10::optional<Num> lo, c10::optional<Num> hi) {
     a.clamp_(lo ? c10::optional<at::Scalar>(lo->value) : c10::nullopt, hi ? c10::optional<at::Scalar>(hi->value) : c10::nullopt);

@@ -246,3 +246,37 @@ test('tensors nobody disposes are reclaimed by the garbage collector', async (t)
   assert.ok(handles() <= base + 2, `after collection ${handles() - base} forgotten handles remain`);
   assert.ok(torch.memoryStats().bytes < 4 << 20, `after collection ${torch.memoryStats().bytes} bytes of tensors remain`);
 });
+
+test('V8 is told the memory of tensors no scope frees, and not of those a tidy frees', () => {
+  // The bytes the addon told V8 of (napi_adjust_external_memory; process.memoryUsage() does not show them).
+  const external = () => torch.memoryStats().collectorBytes / 2 ** 20;
+  const mb64 = [16, 1024, 1024]; // 64 MiB of float32
+  // A step's scoped tensors: freed by tidy, so V8 must not count them (it collected every few tens of ms).
+  const before = external();
+  let during = 0;
+  torch.tidy(() => {
+    torch.zeros(mb64);
+    during = external();
+  });
+  assert.ok(during - before < 8, `a scoped 64 MiB tensor raised V8's external memory by ${(during - before).toFixed(1)} MiB`);
+  // Unscoped: at creation, when kept, and when it leaves the outermost tidy; taken back on dispose.
+  const cases: [string, () => Tensor][] = [
+    ['created outside any scope', () => torch.zeros(mb64)],
+    ['kept inside a tidy', () => torch.tidy(() => torch.keep(torch.zeros(mb64)))],
+    ['returned from the outermost tidy', () => torch.tidy(() => torch.zeros(mb64))],
+  ];
+  for (const [what, make] of cases) {
+    const b = external();
+    const t = make();
+    const grown = external() - b;
+    assert.ok(grown > 60 && grown < 72, `${what}: V8's external memory grew by ${grown.toFixed(1)} MiB, expected 64`);
+    t.dispose();
+    assert.ok(Math.abs(external() - b) < 4, `${what}: after dispose V8's external memory is ${(external() - b).toFixed(1)} MiB off`);
+  }
+  // A tensor returned from a nested tidy belongs to the outer scope: still not V8's business.
+  const b = external();
+  torch.tidy(() => {
+    torch.tidy(() => torch.zeros(mb64));
+    assert.ok(external() - b < 8, 'a tensor returned to an enclosing scope was reported to V8');
+  });
+});

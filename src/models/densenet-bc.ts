@@ -55,9 +55,9 @@ export class BottleneckLayer extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    let out = this.conv1.forward(this.bn1.forward(x).relu());
+    let out = this.conv1.forward(this.bn1.forward(x).relu_());
     if (this.dropRate > 0) out = F.dropout(out, this.dropRate, this.training);
-    out = this.conv2.forward(this.bn2.forward(out).relu());
+    out = this.conv2.forward(this.bn2.forward(out).relu_());
     if (this.dropRate > 0) out = F.dropout(out, this.dropRate, this.training);
     return cat([x, out], 1);
   }
@@ -91,7 +91,7 @@ export class Transition extends Module {
     this.conv1 = this.registerModule('conv1', new Conv2d(inPlanes, outPlanes, 1, { bias: false }));
   }
   forward(x: Tensor): Tensor {
-    let out = this.conv1.forward(this.bn1.forward(x).relu());
+    let out = this.conv1.forward(this.bn1.forward(x).relu_());
     if (this.dropRate > 0) out = F.dropout(out, this.dropRate, this.training);
     return F.avgPool2d(out, 2);
   }
@@ -168,7 +168,7 @@ export class DenseNetBC extends Module {
     h = this.trans1.forward(this.block1.forward(h));
     h = this.trans2.forward(this.block2.forward(h));
     h = this.block3.forward(h);
-    h = this.bn1.forward(h).relu();
+    h = this.bn1.forward(h).relu_();
     h = F.adaptiveAvgPool2d(h, 1).flatten(1);
     return this.fc.forward(h);
   }

@@ -77,8 +77,8 @@ export class DenseLayer extends Module {
     this.conv2 = this.registerModule('conv2', new Conv2d(bnSize * growthRate, growthRate, 3, { padding: 1, bias: false }));
   }
   forward(x: Tensor): Tensor {
-    const bottleneck = this.conv1.forward(this.norm1.forward(x).relu());
-    let out = this.conv2.forward(this.norm2.forward(bottleneck).relu());
+    const bottleneck = this.conv1.forward(this.norm1.forward(x).relu_());
+    let out = this.conv2.forward(this.norm2.forward(bottleneck).relu_());
     if (this.dropRate > 0) out = F.dropout(out, this.dropRate, this.training);
     return out;
   }
@@ -112,7 +112,7 @@ export class DenseNetTransition extends Module {
     this.conv = this.registerModule('conv', new Conv2d(numInputFeatures, numOutputFeatures, 1, { bias: false }));
   }
   forward(x: Tensor): Tensor {
-    return F.avgPool2d(this.conv.forward(this.norm.forward(x).relu()), 2, { stride: 2 });
+    return F.avgPool2d(this.conv.forward(this.norm.forward(x).relu_()), 2, { stride: 2 });
   }
 }
 
@@ -152,7 +152,7 @@ export class DenseNet extends Module {
     const f = (this.features = this.registerModule('features', new NamedSequential()));
     f.add('conv0', new Conv2d(inChannels, this.numInitFeatures, 7, { stride: 2, padding: 3, bias: false }));
     f.add('norm0', new BatchNorm2d(this.numInitFeatures));
-    f.add('relu0', new ReLU());
+    f.add('relu0', new ReLU({ inplace: true }));
     f.add('pool0', new MaxPool2d(3, { stride: 2, padding: 1 }));
     let c = this.numInitFeatures;
     this.blockConfig.forEach((numLayers, i) => {
@@ -201,7 +201,7 @@ export class DenseNet extends Module {
 
   /** Logits [N, numClasses] for images [N, inChannels, H, W] (224x224 for ImageNet weights; H, W >= 32). */
   forward(x: Tensor): Tensor {
-    let h = this.features.forward(x).relu();
+    let h = this.features.forward(x).relu_();
     h = F.adaptiveAvgPool2d(h, 1).flatten(1);
     return this.head.forward(h);
   }

@@ -49,10 +49,10 @@ export class BasicBlock extends Module {
         : null;
   }
   forward(x: Tensor): Tensor {
-    let out = this.bn1.forward(this.conv1.forward(x)).relu();
+    let out = this.bn1.forward(this.conv1.forward(x)).relu_();
     out = this.bn2.forward(this.conv2.forward(out));
     const identity = this.downsample ? this.downsample.forward(x) : x;
-    return out.add(identity).relu();
+    return out.add_(identity).relu_();
   }
 }
 
@@ -115,7 +115,7 @@ export class ResNet18 extends Module {
 
   /** Logits [N, numClasses] for images [N, inChannels, H, W]. */
   forward(x: Tensor): Tensor {
-    let h = this.bn1.forward(this.conv1.forward(x)).relu();
+    let h = this.bn1.forward(this.conv1.forward(x)).relu_();
     if (!this.cifar) h = F.maxPool2d(h, 3, { stride: 2, padding: 1 });
     h = this.layer1.forward(h);
     h = this.layer2.forward(h);

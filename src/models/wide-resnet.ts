@@ -62,9 +62,9 @@ export class WideBasicBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const pre = this.bn1.forward(x).relu();
+    const pre = this.bn1.forward(x).relu_();
     let out = this.conv1.forward(pre);
-    out = this.bn2.forward(out).relu();
+    out = this.bn2.forward(out).relu_();
     if (this.dropRate > 0) out = F.dropout(out, this.dropRate, this.training);
     out = this.conv2.forward(out);
     const shortcut = this.convShortcut ? this.convShortcut.forward(pre) : x;
@@ -141,7 +141,7 @@ export class WideResNet extends Module {
     h = this.block1.forward(h);
     h = this.block2.forward(h);
     h = this.block3.forward(h);
-    h = this.bn1.forward(h).relu();
+    h = this.bn1.forward(h).relu_();
     h = F.adaptiveAvgPool2d(h, 1).flatten(1);
     return this.fc.forward(h);
   }

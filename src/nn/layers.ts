@@ -159,8 +159,12 @@ export class Dropout extends Module {
 }
 
 export class ReLU extends Module {
+  /** `inplace`: overwrite the input, as PyTorch's ReLU(inplace=True) (only where nothing else needs the input's values). */
+  constructor(readonly o: { inplace?: boolean } = {}) {
+    super();
+  }
   forward(x: Tensor): Tensor {
-    return x.relu();
+    return this.o.inplace ? x.relu_() : x.relu();
   }
 }
 

@@ -21,6 +21,8 @@ interface NativeSignatures {
   fromArray(data: ArrayBufferView, shape: number[]): T;
   toArray(t: T): Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array;
   dispose(t: T): void;
+  /** Tells V8 the tensor's size: it is left to the collector (no scope frees it). */
+  reportMemory(t: T): void;
   ceGradNormSq(logits: T, labels: T): Float64Array;
   affineBytes(bytes: Uint8Array, shape: number[], scale: number[], shift: number[]): T;
   isDisposed(t: T): boolean;
@@ -48,6 +50,7 @@ interface NativeSignatures {
   cudaDeviceCount(): number;
   liveHandles(): number;
   liveBytes(): number;
+  reportedBytes(): number;
   setGradEnabled(on: boolean): void;
   isGradEnabled(): boolean;
 
@@ -208,6 +211,7 @@ interface NativeSignatures {
   add_(a: T, b: T, alpha: number): void;
   addScalar_(a: T, b: number): void;
   mul_(a: T, b: T): void;
+  relu_(a: T): void;
   mulScalar_(a: T, b: number): void;
   divScalar_(a: T, b: number): void;
   addcmul_(a: T, b: T, c: T, v: number): void;
@@ -258,6 +262,7 @@ export const NATIVE_FUNCTIONS = [
   'fromArray',
   'toArray',
   'dispose',
+  'reportMemory',
   'ceGradNormSq',
   'affineBytes',
   'isDisposed',
@@ -284,6 +289,7 @@ export const NATIVE_FUNCTIONS = [
   'cudaDeviceCount',
   'liveHandles',
   'liveBytes',
+  'reportedBytes',
   'setGradEnabled',
   'isGradEnabled',
   'shape',
@@ -432,6 +438,7 @@ export const NATIVE_FUNCTIONS = [
   'add_',
   'addScalar_',
   'mul_',
+  'relu_',
   'mulScalar_',
   'divScalar_',
   'addcmul_',

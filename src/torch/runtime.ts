@@ -96,9 +96,12 @@ export function libtorchVersion(): string {
   return native.version();
 }
 
-/** Live tensor handles and their bytes, as counted by the addon (for leak checks). */
-export function memoryStats(): { handles: number; bytes: number } {
-  return { handles: native.liveHandles(), bytes: native.liveBytes() };
+/**
+ * Live tensor handles and their bytes, as counted by the addon (for leak checks), and of those
+ * bytes the ones V8's collector is told of: tensors that no tidy scope will free.
+ */
+export function memoryStats(): { handles: number; bytes: number; collectorBytes: number } {
+  return { handles: native.liveHandles(), bytes: native.liveBytes(), collectorBytes: native.reportedBytes() };
 }
 
 /**

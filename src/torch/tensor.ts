@@ -95,6 +95,10 @@ export class Tensor {
   dispose(): void {
     native.dispose(this.handle);
   }
+  /** For the scopes (scope.ts): no scope will free this tensor, so V8 is told its size. */
+  unscoped(): void {
+    native.reportMemory(this.handle);
+  }
 
   // ---- conversion --------------------------------------------------------------------------
 
@@ -501,6 +505,14 @@ export class Tensor {
   }
   zero_(): this {
     native.zero_(this.handle);
+    return this;
+  }
+  /**
+   * max(x, 0) in place, as PyTorch's ReLU(inplace=True): after a batch norm (whose backward needs
+   * its input, not its output) it saves a tensor the size of the activation per layer.
+   */
+  relu_(): this {
+    native.relu_(this.handle);
     return this;
   }
   fill_(value: number): this {
