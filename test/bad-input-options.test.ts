@@ -426,6 +426,17 @@ badInputSuite(
     bench('bench engine --rounds 0x1', ['engine', '--rounds', '0x1', '--steps', '1'], [/--rounds/, /0x1/, /decimal|integer/]);
     bench('bench memory --steps 0', ['memory', '--steps', '0'], wholeNumber('--steps', '0'));
     bench('bench bogus (unknown benchmark)', ['bogus'], [/unknown command 'bogus'/]);
+    bench(
+      'bench engine --model resnet50 (not in the zoo)',
+      ['engine', '--model', 'lenet5,resnet50', '--rounds', '1'],
+      [/--model/, /'resnet50'/, /wrn-28-2/, /all/],
+    );
+    bench("bench engine --model '' (empty list)", ['engine', '--model', '', '--rounds', '1'], [/--model/, /''/, /lenet5/]);
+    bench(
+      'bench engine --model with --batch (each model has its batch)',
+      ['engine', '--model', 'lenet5', '--batch', '64', '--rounds', '1'],
+      [/--batch/, /--model/],
+    );
 
     // ---- the command itself, and run-config ----
     cases.push(

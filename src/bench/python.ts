@@ -16,14 +16,21 @@ export class PythonWorker {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly lines: Interface;
   private readonly pending: ((line: string) => void)[] = [];
+  /** Lines printed before anyone asked for them (a worker that starts while another is awaited). */
+  private readonly unread: string[] = [];
   private stderr = '';
   private exited: string | null = null;
 
-  constructor(script: string, args: string[], python = DEBIAN_PYTHON) {
-    this.child = spawn(python, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  /** `env`: variables added to this process's environment (e.g. glibc's MALLOC_* tunables). */
+  constructor(script: string, args: string[], python = DEBIAN_PYTHON, env: Record<string, string> = {}) {
+    this.child = spawn(python, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.lines = createInterface({ input: this.child.stdout });
-    this.lines.on('line', (line) => this.pending.shift()?.(line));
+    this.lines.on('line', (line) => {
+      const waiter = this.pending.shift();
+      if (waiter) waiter(line);
+      else this.unread.push(line);
+    });
     this.child.on('exit', (code) => {
       this.exited = `${script} exited with code ${code}: ${this.stderr.trim().split('\n').slice(-3).join(' | ')}`;
       for (const waiter of this.pending.splice(0)) waiter('');
@@ -33,10 +40,14 @@ export class PythonWorker {
   /** The next line the worker prints, parsed. */
   next<T>(): Promise<T> {
     return new Promise((resolve, reject) => {
-      this.pending.push((line) => {
+      const answer = (line: string) => {
         if (this.exited !== null && line === '') reject(new Error(this.exited));
         else resolve(JSON.parse(line) as T);
-      });
+      };
+      const line = this.unread.shift();
+      if (line !== undefined) answer(line);
+      else if (this.exited !== null) answer('');
+      else this.pending.push(answer);
     });
   }
 

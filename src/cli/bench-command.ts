@@ -14,10 +14,37 @@ export function benchCommand(): Command {
     .option('--batch <n>', 'batch size', positiveInt('--batch', BATCH_LIMIT), 256)
     .option('--rounds <n>', 'alternating rounds', positiveInt('--rounds'), 7)
     .option('--steps <n>', 'steps per variant per round', positiveInt('--steps'), 20)
+    .option(
+      '--model <names>',
+      'instead: one training step of each model named (comma-separated: lenet5, wrn-28-2, densenet-bc, resnet18, densenet161, ' +
+        'torchscript, or all) at its paper batch size, against PyTorch on the same architecture; --rounds defaults to 5 and --steps per model',
+    )
     .option('--json', 'print one JSON object on the last line')
-    .action(async (o: { threads?: number; batch: number; rounds: number; steps: number; json?: boolean }) => {
+    .action(async (o: { threads?: number; batch: number; rounds: number; steps: number; model?: string; json?: boolean }, cmd: Command) => {
+      const log = o.json ? (s: string) => console.error(s) : undefined;
+      if (o.model !== undefined) {
+        const { benchModelZoo, ZOO_NAMES } = await import('../bench/model-zoo.js');
+        const models = o.model === 'all' ? ZOO_NAMES : [...new Set(o.model.split(',').map((m) => m.trim()))];
+        const unknown = models.filter((m) => !ZOO_NAMES.includes(m));
+        if (unknown.length)
+          throw new RangeError(
+            `--model: ${unknown.map((m) => `'${m}'`).join(', ')} is not a model of the zoo, expected a comma-separated list of ` +
+              `${ZOO_NAMES.join(', ')}, or all`,
+          );
+        const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
+        if (given('batch')) throw new RangeError('--batch: does not apply with --model (each model runs at its paper batch size)');
+        await benchModelZoo({
+          models,
+          threads: o.threads,
+          rounds: given('rounds') ? o.rounds : undefined,
+          steps: given('steps') ? o.steps : undefined,
+          json: o.json,
+          log,
+        });
+        return;
+      }
       const { benchEngine } = await import('../bench/engine.js');
-      await benchEngine({ ...o, log: o.json ? (s) => console.error(s) : undefined });
+      await benchEngine({ ...o, log });
     });
 
   bench

@@ -1,0 +1,63 @@
+"""PyTorch side of `low bench engine --model`: one training step of a model zoo architecture,
+timed on request, as torch_lenet.py does for LeNet-5.
+
+    torch_models.py MODEL BATCH SIZE CLASSES THREADS [TORCHSCRIPT_FILE]
+
+MODEL is lenet5, wrn-28-2, densenet-bc, resnet18, densenet161 (torchvision's where it has the
+model, the reference ports of reference_models.py otherwise) or torchscript (the file, loaded with
+torch.jit.load). Reads {"steps": n} per line on stdin, answers {"ms": [...]}: forward,
+cross-entropy, backward, SGD step (Nesterov momentum 0.9, weight decay 1e-4) on a fixed random batch.
+"""
+import json
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reference_models  # noqa: E402
+
+name, batch, size, classes, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+torch.set_num_threads(threads)
+torch.manual_seed(0)
+
+channels = 1 if name == "lenet5" else 3
+if name == "lenet5":
+    model = reference_models.LeNet5(classes, 1, size)
+elif name == "wrn-28-2":
+    model = reference_models.WideResNet(28, num_classes=classes, widen_factor=2)
+elif name == "densenet-bc":
+    model = reference_models.DenseNet3(100, num_classes=classes, growth_rate=12)
+elif name in ("resnet18", "densenet161"):
+    import torchvision
+
+    model = getattr(torchvision.models, name)(num_classes=classes)
+elif name == "torchscript":
+    model = torch.jit.load(sys.argv[6])
+    channels = int(os.environ.get("LOW_BENCH_CHANNELS", "1"))
+else:
+    raise SystemExit(f"unknown model {name}")
+
+model.train()
+opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-4)
+x = torch.randn(batch, channels, size, size)
+y = torch.randint(0, classes, (batch,))
+
+
+def step():
+    opt.zero_grad(set_to_none=True)
+    F.cross_entropy(model(x), y).backward()
+    opt.step()
+
+
+print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+for line in sys.stdin:
+    cmd = json.loads(line)
+    times = []
+    for _ in range(cmd["steps"]):
+        t0 = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t0) * 1000)
+    print(json.dumps({"ms": times}), flush=True)
