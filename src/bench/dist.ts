@@ -81,20 +81,26 @@ export async function benchDist(o: DistBenchOptions = {}): Promise<DistBenchRow[
   const models = o.models ?? ['lenet5', 'wrn-28-2'];
   const rounds = o.rounds ?? 3;
   const rows: DistBenchRow[] = [];
+  const strategies = ['normal', 'low:lambda=0.1', 'low:lambda=0.1,dist=local'];
   for (const model of models) {
     const batch = BATCH[model] ?? 128;
     const steps = o.steps ?? (model === 'lenet5' ? 30 : 4);
-    for (const strategy of ['normal', 'low:lambda=0.1', 'low:lambda=0.1,dist=local']) {
-      const one: WorkerResult[] = [];
-      const two: WorkerResult[] = [];
-      for (let r = 0; r < rounds; r++) {
+    const one = new Map<string, WorkerResult[]>(strategies.map((s) => [s, []]));
+    const two = new Map<string, WorkerResult[]>(strategies.map((s) => [s, []]));
+    // Every variant once per round, so that a slow spell of the machine falls on all of them alike.
+    for (let r = 0; r < rounds; r++) {
+      for (const strategy of strategies) {
         // The single-process side has no local/global distinction.
-        if (!strategy.endsWith('dist=local')) one.push(await single(model, batch, steps, strategy));
-        two.push(await distributed(model, batch, steps, strategy));
-        log(`${model} ${strategy} round ${r + 1}/${rounds}: 2 x 1 ${median(two.map((w) => w.ms)).toFixed(1)} ms/step`);
+        if (!strategy.endsWith('dist=local')) one.get(strategy)!.push(await single(model, batch, steps, strategy));
+        two.get(strategy)!.push(await distributed(model, batch, steps, strategy));
+        log(`${model} ${strategy} round ${r + 1}/${rounds}: 2 x 1 ${median(two.get(strategy)!.map((w) => w.ms)).toFixed(1)} ms/step`);
       }
-      const oneMs = one.length ? median(one.map((w) => w.ms)) : NaN;
-      const twoMs = median(two.map((w) => w.ms));
+    }
+    for (const strategy of strategies) {
+      const singles = one.get(strategy)!;
+      const dists = two.get(strategy)!;
+      const oneMs = singles.length ? median(singles.map((w) => w.ms)) : NaN;
+      const twoMs = median(dists.map((w) => w.ms));
       rows.push({
         model,
         batch,
@@ -102,9 +108,9 @@ export async function benchDist(o: DistBenchOptions = {}): Promise<DistBenchRow[
         single_sps: round((1000 * batch) / oneMs, 1),
         dist_sps: round((1000 * batch) / twoMs, 1),
         speedup: round(oneMs / twoMs, 3),
-        allreduce_ms: round(median(two.map((w) => w.allReduceMs)), 3),
-        gather_ms: round(median(two.map((w) => w.gatherMs)), 3),
-        buckets: median(two.map((w) => w.buckets)),
+        allreduce_ms: round(median(dists.map((w) => w.allReduceMs)), 3),
+        gather_ms: round(median(dists.map((w) => w.gatherMs)), 3),
+        buckets: median(dists.map((w) => w.buckets)),
       });
     }
   }

@@ -4,6 +4,10 @@
 // the optimizer step, so every rank takes the same step. What DDP does not do, and LOW needs: the
 // step's per-sample quantities (logits, labels, ids, losses) are gathered from every rank, so a
 // strategy can weigh the global batch exactly as a single process with the same batch would.
+//
+// Each collective makes every rank wait for the slowest, so a step synchronises as few times as
+// it can: once (reduceStep) where the weights need no other rank's samples, and twice (gatherBatch
+// first) where they do. What the step shares besides the gradients rides in the same all-reduce.
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import { BatchNorm2d, type Module } from '../nn/index.js';
@@ -22,6 +26,11 @@ export interface BatchPart {
   losses: Float32Array;
 }
 
+/** One rank's part of the batch with the weight each of its samples got. */
+export interface WeighedPart extends BatchPart {
+  weights: Float64Array;
+}
+
 /** Time spent in collectives, for `low bench dist`. */
 export interface CollectiveStats {
   steps: number;
@@ -34,6 +43,10 @@ export class DataParallel {
   readonly rank: number;
   readonly worldSize: number;
   readonly stats: CollectiveStats = { steps: 0, gradientMs: 0, gatherMs: 0, buckets: 0 };
+  /** This rank asks to stop (Ctrl-C), told to the others by the next reduceStep. */
+  private stopAsked = false;
+  /** Whether any rank asked to stop in the last reduceStep: every rank stops after the same batch. */
+  stopAgreed = false;
 
   constructor(
     readonly group: ProcessGroup,
@@ -82,13 +95,12 @@ export class DataParallel {
     if (buffers.length) torch.noGrad(() => this.group.broadcast(buffers, 0));
   }
 
-  /** Whether any rank asks to stop (Ctrl-C reaches each rank on its own time: they must stop after the same batch). */
-  anyStop(stop: boolean): boolean {
-    return torch.tidy(() => {
-      const flag = torch.tensor(Float32Array.from([stop ? 1 : 0]));
-      this.group.allReduceSum(flag);
-      return flag.item() > 0;
-    });
+  /**
+   * This rank's stop request (Ctrl-C reaches each rank on its own time): the next reduceStep tells
+   * every rank, and `stopAgreed` is then the same everywhere, so they stop after the same batch.
+   */
+  askToStop(stop: boolean): void {
+    this.stopAsked = stop;
   }
 
   /**
@@ -176,24 +188,56 @@ export class DataParallel {
   }
 
   /**
-   * Sums every parameter's gradient over the ranks, in buckets of at most bucketBytes (in reverse
-   * order of the parameters, as DDP buckets them: the last layers' gradients are ready first). A
-   * parameter without a gradient on this rank counts as zero, so every rank reduces the same buckets.
+   * The step's one synchronisation. Sums every parameter's gradient over the ranks, in buckets of
+   * at most bucketBytes (in reverse order of the parameters, as DDP buckets them: the last layers'
+   * gradients are ready first; a parameter without a gradient on this rank counts as zero, so
+   * every rank reduces the same buckets). Appended to the last bucket: each rank's stop request
+   * (askToStop), rank 0's floating-point buffers (what DDP broadcasts before each forward: the
+   * ranks' batch-norm statistics would drift apart), and, when given, `part`, this rank's weighed
+   * part of the batch. Every rank writes its part into its own slot and leaves the others zero, so
+   * the sum is the concatenation of the parts in rank order (integers split in two 16-bit halves
+   * and weights in a float and its remainder, so float32 carries them exactly). Returns the global
+   * batch when `part` was given.
    */
-  reduceGradients(params: Tensor[]): void {
+  reduceStep(model: Module, part?: { part: WeighedPart; capacity: number; numClasses: number }): WeighedPart | null {
     const t0 = performance.now();
+    const params = model.parameters();
+    const dtype = params[0]?.dtype ?? 'float32';
+    const buffers = model
+      .namedBuffers()
+      .map(([, b]) => b)
+      .filter((b) => b.dtype === 'float32' || b.dtype === 'float64');
+    const slot = part ? 1 + part.capacity * slotWidth(part.numClasses) : 0;
+    let whole: WeighedPart | null = null;
     torch.noGrad(() => {
       const order = [...params].reverse();
-      let bucket: Tensor[] = [];
+      const buckets: Tensor[][] = [[]];
       let bytes = 0;
-      const flush = () => {
-        if (!bucket.length) return;
+      for (const p of order) {
+        const size = p.numel() * 4;
+        const bucket = buckets[buckets.length - 1]!;
+        if (bucket.length && bytes + size > this.bucketBytes) {
+          buckets.push([p]);
+          bytes = size;
+        } else {
+          bucket.push(p);
+          bytes += size;
+        }
+      }
+      buckets.forEach((bucket, i) => {
         torch.tidy(() => {
           const grads = bucket.map((p) => {
             if (!p.grad) p.grad = torch.zerosLike(p);
             return p.grad;
           });
-          const flat = torch.cat(grads.map((g) => g.reshape(-1)));
+          const pieces = grads.map((g) => g.reshape(-1));
+          const last = i === buckets.length - 1;
+          if (last) {
+            pieces.push(torch.tensor(Float64Array.from([this.stopAsked ? 1 : 0]), { dtype }));
+            for (const b of buffers) pieces.push(this.rank === 0 ? b.reshape(-1).to(dtype) : torch.zeros([b.numel()], { dtype }));
+            if (part) pieces.push(torch.tensor(this.packSlots(part.part, part.capacity, part.numClasses, slot, dtype), { dtype }));
+          }
+          const flat = torch.cat(pieces);
           this.group.allReduceSum(flat);
           let at = 0;
           for (const g of grads) {
@@ -201,24 +245,91 @@ export class DataParallel {
             g.copy_(flat.narrow(0, at, n).reshape(...g.shape));
             at += n;
           }
+          if (!last) return;
+          this.stopAgreed = flat.narrow(0, at, 1).item() > 0;
+          at += 1;
+          for (const b of buffers) {
+            const n = b.numel();
+            b.copy_(flat.narrow(0, at, n).reshape(...b.shape));
+            at += n;
+          }
+          if (part) whole = unpackSlots(flat.narrow(0, at, slot * this.worldSize).toFloat64Array(), this.worldSize, slot, part.numClasses);
         });
         this.stats.buckets++;
-        bucket = [];
-        bytes = 0;
-      };
-      for (const p of order) {
-        const size = p.numel() * 4;
-        if (bucket.length && bytes + size > this.bucketBytes) flush();
-        bucket.push(p);
-        bytes += size;
-      }
-      flush();
+      });
     });
+    this.stopAsked = false;
     this.stats.gradientMs += performance.now() - t0;
     this.stats.steps++;
+    return whole;
+  }
+
+  /** This rank's slot of the batch region: [n, then n rows of slotWidth], the other ranks' slots zero. */
+  private packSlots(part: WeighedPart, capacity: number, numClasses: number, slot: number, dtype: string): Float32Array | Float64Array {
+    const n = part.labels.length;
+    if (n > capacity) throw new RangeError(`reduceStep: a part of ${n} samples exceeds the capacity ${capacity}`);
+    const packed = dtype === 'float64' ? new Float64Array(slot * this.worldSize) : new Float32Array(slot * this.worldSize);
+    const width = slotWidth(numClasses);
+    const base = this.rank * slot;
+    packed[base] = n;
+    for (let i = 0; i < n; i++) {
+      const at = base + 1 + i * width;
+      for (let c = 0; c < numClasses; c++) packed[at + c] = part.logits[i * numClasses + c]!;
+      packed[at + numClasses] = part.labels[i]!;
+      splitInteger(part.ids[i]!, packed, at + numClasses + 1);
+      splitInteger(part.rows[i]!, packed, at + numClasses + 3);
+      packed[at + numClasses + 5] = part.losses[i]!;
+      splitDouble(part.weights[i]!, packed, at + numClasses + 6);
+    }
+    return packed;
   }
 
   private allGatherFloat64(values: Float64Array): Float64Array[] {
     return torch.tidy(() => this.group.allGather(torch.tensor(values, { dtype: 'float64' })).map((t) => t.toFloat64Array()));
   }
+}
+
+/** A sample's entries in reduceStep's batch region: logits, label, id (2), row (2), loss, weight (2). */
+const slotWidth = (numClasses: number) => numClasses + 8;
+
+/** A non-negative integer below 2^40 as two halves that float32 holds exactly. */
+function splitInteger(v: number, out: Float32Array | Float64Array, at: number): void {
+  if (!(Number.isInteger(v) && v >= 0 && v < 2 ** 40)) throw new RangeError(`reduceStep: ${v} is not an integer in [0, 2^40)`);
+  out[at] = Math.floor(v / 65536);
+  out[at + 1] = v % 65536;
+}
+
+/** A float64 as the float32 (or float64) nearest it and the remainder: their sum is 48 bits or more of it. */
+function splitDouble(v: number, out: Float32Array | Float64Array, at: number): void {
+  out[at] = v;
+  out[at + 1] = Number.isFinite(v) ? v - out[at]! : 0;
+}
+
+/** The parts every rank wrote into its slot, concatenated in rank order. */
+function unpackSlots(flat: Float64Array, worldSize: number, slot: number, numClasses: number): WeighedPart {
+  const width = slotWidth(numClasses);
+  let total = 0;
+  for (let r = 0; r < worldSize; r++) total += flat[r * slot]!;
+  const out: WeighedPart = {
+    logits: new Float32Array(total * numClasses),
+    labels: new Int32Array(total),
+    ids: new Int32Array(total),
+    rows: new Int32Array(total),
+    losses: new Float32Array(total),
+    weights: new Float64Array(total),
+  };
+  let k = 0;
+  for (let r = 0; r < worldSize; r++) {
+    const n = flat[r * slot]!;
+    for (let i = 0; i < n; i++, k++) {
+      const at = r * slot + 1 + i * width;
+      for (let c = 0; c < numClasses; c++) out.logits[k * numClasses + c] = flat[at + c]!;
+      out.labels[k] = flat[at + numClasses]!;
+      out.ids[k] = flat[at + numClasses + 1]! * 65536 + flat[at + numClasses + 2]!;
+      out.rows[k] = flat[at + numClasses + 3]! * 65536 + flat[at + numClasses + 4]!;
+      out.losses[k] = flat[at + numClasses + 5]!;
+      out.weights[k] = flat[at + numClasses + 6]! + flat[at + numClasses + 7]!;
+    }
+  }
+  return out;
 }

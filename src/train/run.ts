@@ -408,8 +408,10 @@ async function trainEpoch(
       // event loop; this turn of it lets a signal handler (Ctrl-C: abort the signal) run between batches.
       await yieldToEventLoop();
       const aborted = run.signal?.aborted ?? false;
-      // Data-parallel ranks stop together, after the same batch, whichever of them was interrupted.
-      if (run.parallel ? run.parallel.anyStop(aborted) : aborted) {
+      // Data-parallel ranks stop together, after the same batch, whichever of them was interrupted:
+      // a rank's request travels with the next step's all-reduce, and every rank stops after it.
+      run.parallel?.askToStop(aborted);
+      if (run.parallel ? run.parallel.stopAgreed : aborted) {
         // Checkpoint the batches trained so far (unless the last checkpoint already holds them all).
         if (totals.batches > fromBatch) {
           const torchRng = torch.tidy(() => Uint8Array.from(torch.getRngState().toArray() as Uint8Array));

@@ -4,7 +4,7 @@ import { uniformWeights, type BatchView, type Strategy } from './strategy.js';
 import type { StrategyDefinition } from './strategy-definition.js';
 
 export function normalStrategy(loss: PerSampleLoss = crossEntropyLoss(), label = 'normal'): Strategy {
-  return { label, loss, weigh: (b: BatchView) => uniformWeights(b.ids.length) };
+  return { label, loss, weigh: (b: BatchView) => uniformWeights(b.ids.length), dataParallel: 'per-sample' };
 }
 
 export const normalDefinition: StrategyDefinition = {

@@ -17,6 +17,7 @@ export function posthocLogitAdjustStrategy(classCounts: ArrayLike<number>, tau =
     label,
     loss: crossEntropyLoss(),
     weigh: (b: BatchView) => uniformWeights(b.ids.length),
+    dataParallel: 'per-sample',
     evaluationLogits: (logits: Tensor) => logits.sub(offsets.to(logits.dtype)),
     dispose: () => offsets.dispose(),
   };

@@ -82,10 +82,12 @@ export interface Strategy {
   /**
    * How the strategy weighs a data-parallel batch (`--nproc`): 'global' (the default) weighs the
    * global batch, gathered from every rank, on every rank alike, exactly as one process with that
-   * batch would; 'local' weighs each rank's part alone, as a plain DDP port would. A strategy that
+   * batch would; 'local' weighs each rank's part alone, as a plain DDP port would; 'per-sample'
+   * says a sample's weight depends on that sample alone, so weighing each part gives the global
+   * batch's weights and the step needs no gathering before its backward pass. A strategy that
    * cannot train data-parallel says why.
    */
-  readonly dataParallel?: 'global' | 'local' | { unsupported: string };
+  readonly dataParallel?: 'global' | 'local' | 'per-sample' | { unsupported: string };
   /** Frees the tensors the strategy holds (its meta set, a weight network); called once, when the run ends. */
   dispose?(): void;
 }
