@@ -846,6 +846,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Conversion and copies
   d("toDtype", F(Tensor t, Dtype dt) -> Tensor { return t.to(dt.type); });
   d("toDevice", F(Tensor t, Device dev) -> Tensor { return t.to(dev.device); });
+  // t.data = v: v's storage (device, dtype) under t's identity, as Module.to moves parameters.
+  d("setData", F(Tensor t, Tensor v) { t.set_data(v); });
   d("clone", F(Tensor t) -> Tensor { return t.clone(); });
   d("contiguous", F(Tensor t) -> Tensor { return t.contiguous(); });
   d("detach", F(Tensor t) -> Tensor { return t.detach(); });

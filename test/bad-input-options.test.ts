@@ -16,6 +16,7 @@ import {
   type Expectation,
 } from './bad-input-harness.js';
 import { patternBytes } from './data-fixtures.js';
+import * as torch from '../src/torch/index.js';
 
 const cores = availableParallelism();
 /**
@@ -101,6 +102,10 @@ badInputSuite(
       [/--threads/, /100000/, new RegExp(`\\b${cores}\\b`), /core/],
       { absent: ['out'], timeoutMs: LONG_JOB_LIMIT_MS },
     );
+    train('train --device gpu (not a device name)', ['--device', 'gpu'], [/--device/, /'gpu'/, /cpu, cuda or cuda:N/]);
+    train('train --device cuda:one', ['--device', 'cuda:one'], [/--device/, /'cuda:one'/, /cuda:N/]);
+    if (!torch.cuda.isAvailable())
+      train('train --device cuda on a libtorch without CUDA', ['--device', 'cuda'], [/--device/, /'cuda'/, /no CUDA/, /LIBTORCH=/, /cpu/]);
     train('train --lr 0', ['--lr', '0'], [/--lr/, /positive number/]);
     train('train --momentum 1.5', ['--momentum', '1.5'], [/--momentum/, /\[0, 1[)\]]/]);
     train('train --momentum 0 with Nesterov (the default)', ['--momentum', '0'], [/nesterov/i, /--momentum|--no-nesterov/]);
@@ -261,6 +266,7 @@ badInputSuite(
       timeoutMs: LONG_JOB_LIMIT_MS,
     });
     compare('compare --model bogus', ['--model', 'bogus'], [/--model|model 'bogus'|model "bogus"/, /lenet5/]);
+    compare('compare --device tpu', ['--device', 'tpu'], [/--device/, /'tpu'/, /cpu, cuda or cuda:N/]);
     cases.push(
       cliCase(
         'compare --out a finished train run folder',

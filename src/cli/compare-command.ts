@@ -96,6 +96,7 @@ export async function runCompare(o: CompareCliOptions, execution: { execute?: Ru
       nproc: o.nproc,
       distTimeoutMs: o.distTimeout === undefined ? undefined : Math.round(o.distTimeout * 1000),
       syncBatchNorm: o.syncBn,
+      device: o.device,
       execute: execution.execute,
       signal,
       log,

@@ -5,6 +5,7 @@
 // may have a sign, a point and an exponent (1e-4).
 import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from 'commander';
+import { checkDevice } from '../torch/device.js';
 import { META_PER_CLASS_LIMIT } from '../train/config.js';
 
 const DIGITS = /^\d+$/;
@@ -124,5 +125,16 @@ export function numberList(name: string) {
         throw new InvalidArgumentError(`${name}: item ${i + 1}, '${p}', is not a positive decimal number, ${expected}`);
       return n;
     });
+  };
+}
+
+/** A device name (cpu, cuda, cuda:N), refused unless this libtorch and machine have it. */
+export function deviceName(name: string) {
+  return (value: string): string => {
+    try {
+      return checkDevice(value, name);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
   };
 }

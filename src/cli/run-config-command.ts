@@ -1,7 +1,7 @@
 // `low run-config FILE --out DIR`: runs a training run from a config file. `low compare` starts
 // its worker processes with it; users can also rerun a run from its folder's config.json.
 import { Command } from 'commander';
-import { threadCount } from './options.js';
+import { deviceName, threadCount } from './options.js';
 import { progressReporter } from './progress.js';
 import { withInterruptHandling } from '../train/interrupt.js';
 import type { RunConfig } from '../train/config.js';
@@ -14,7 +14,8 @@ export function runConfigCommand(): Command {
     .argument('<config>', 'a run configuration (config.json of a run folder)')
     .requiredOption('--out <dir>', 'run folder')
     .option('--threads <n>', 'intra-op threads', threadCount('--threads'))
-    .action(async (file: string, o: { out: string; threads?: number }) => {
+    .option('--device <name>', 'cpu (default), cuda or cuda:N', deviceName('--device'))
+    .action(async (file: string, o: { out: string; threads?: number; device?: string }) => {
       // An object is all that is checked here: trainRun validates every field, naming it.
       const config = readJsonObject(file, 'a run configuration (config.json of a run folder)') as unknown as RunConfig;
       checkOutputFolder('--out', o.out, { refuse: 'experiment' });
@@ -22,6 +23,8 @@ export function runConfigCommand(): Command {
       if (o.threads) torch.setNumThreads(o.threads);
       const { trainRun } = await import('../train/run.js');
       // Off a terminal (a compare worker) the reporter prints one line per epoch, kept in worker.log.
-      await withInterruptHandling((signal) => trainRun(config, { out: o.out, signal, onProgress: progressReporter('bar') }));
+      await withInterruptHandling((signal) =>
+        trainRun(config, { out: o.out, signal, onProgress: progressReporter('bar'), device: o.device }),
+      );
     });
 }

@@ -22,6 +22,7 @@ import {
   positiveInt,
   positiveNumber,
   threadCount,
+  deviceName,
 } from './options.js';
 
 function parseImbalance(v: string): ImbalanceConfig | null {
@@ -113,6 +114,11 @@ export function addRunOptions(cmd: Command): Command {
       positiveInt('--meta-per-class', META_PER_CLASS),
     )
     .option('--threads <n>', 'intra-op threads of each run (default: all cores; with compare, cores / --jobs)', threadCount('--threads'))
+    .option(
+      '--device <name>',
+      'where the model, batches and weights live: cpu (default), cuda or cuda:N (a libtorch with CUDA; with --nproc, cuda is each process its own GPU)',
+      deviceName('--device'),
+    )
     .option('--quiet', 'print nothing while training')
     .option('--jsonl', 'print one JSON object per line (start, epoch, done) instead of a progress bar');
 }
@@ -140,6 +146,7 @@ export interface RunCliOptions {
   head?: 'linear' | 'cosine';
   metaPerClass?: number;
   threads?: number;
+  device?: string;
   quiet?: boolean;
   jsonl?: boolean;
 }

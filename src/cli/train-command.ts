@@ -34,8 +34,10 @@ export function trainCommand(): Command {
     // Rank 0 speaks for the group; the others only report errors.
     const quiet = o.quiet || (group.parallel !== undefined && group.parallel.rank > 0);
     const report = progressReporter(quiet ? 'quiet' : o.jsonl ? 'jsonl' : 'bar');
+    const { rankDevice } = await import('../distributed/process-group.js');
+    const device = rankDevice(o.device ?? 'cpu', process.env);
     const result = await withInterruptHandling((signal) =>
-      trainRun(config, { out: o.out, onProgress: report, signal, parallel: group.parallel }),
+      trainRun(config, { out: o.out, onProgress: report, signal, parallel: group.parallel, device }),
     ).finally(() => group.parallel?.group.destroy());
     if (quiet) return;
     const f = result.final;

@@ -79,7 +79,7 @@ export class DataParallel {
    * syncBatchNorm, the model's batch norms take their statistics over the global batch from now on.
    */
   syncModel(model: Module): void {
-    torch.noGrad(() => this.group.broadcast([...model.parameters(), ...model.namedBuffers().map(([, b]) => b)], 0));
+    torch.noGrad(() => this.onHost([...model.parameters(), ...model.namedBuffers().map(([, b]) => b)], (t) => this.group.broadcast(t, 0)));
     if (!this.syncBatchNorm) return;
     const sync = { sum: (t: Tensor) => this.group.allReduceSumDifferentiable(t) };
     for (const [, m] of model.namedModules()) if (m instanceof BatchNorm2d) m.sync = sync;
@@ -92,7 +92,7 @@ export class DataParallel {
    */
   syncBuffers(model: Module): void {
     const buffers = model.namedBuffers().map(([, b]) => b);
-    if (buffers.length) torch.noGrad(() => this.group.broadcast(buffers, 0));
+    if (buffers.length) torch.noGrad(() => this.onHost(buffers, (t) => this.group.broadcast(t, 0)));
   }
 
   /**
@@ -169,7 +169,7 @@ export class DataParallel {
   gatherJson(value: unknown): unknown[] {
     const bytes = new TextEncoder().encode(JSON.stringify(value ?? null));
     const longest = torch.tidy(() => {
-      const lengths = this.group.allGather(torch.tensor(Float64Array.from([bytes.length]), { dtype: 'float64' }));
+      const lengths = this.group.allGather(torch.tensor(Float64Array.from([bytes.length]), { dtype: 'float64', device: 'cpu' }));
       return Math.max(...lengths.map((t) => t.item()));
     });
     const padded = new Float64Array(longest + 1);
@@ -181,7 +181,7 @@ export class DataParallel {
   /** The sum over the ranks of one number each. */
   sum(value: number): number {
     return torch.tidy(() => {
-      const t = torch.tensor(Float64Array.from([value]), { dtype: 'float64' });
+      const t = torch.tensor(Float64Array.from([value]), { dtype: 'float64', device: 'cpu' });
       this.group.allReduceSum(t);
       return t.item();
     });
@@ -203,6 +203,7 @@ export class DataParallel {
     const t0 = performance.now();
     const params = model.parameters();
     const dtype = params[0]?.dtype ?? 'float32';
+    const device = params[0]?.device ?? 'cpu';
     const buffers = model
       .namedBuffers()
       .map(([, b]) => b)
@@ -233,12 +234,12 @@ export class DataParallel {
           const pieces = grads.map((g) => g.reshape(-1));
           const last = i === buckets.length - 1;
           if (last) {
-            pieces.push(torch.tensor(Float64Array.from([this.stopAsked ? 1 : 0]), { dtype }));
-            for (const b of buffers) pieces.push(this.rank === 0 ? b.reshape(-1).to(dtype) : torch.zeros([b.numel()], { dtype }));
-            if (part) pieces.push(torch.tensor(this.packSlots(part.part, part.capacity, part.numClasses, slot, dtype), { dtype }));
+            pieces.push(torch.tensor(Float64Array.from([this.stopAsked ? 1 : 0]), { dtype, device }));
+            for (const b of buffers) pieces.push(this.rank === 0 ? b.reshape(-1).to(dtype) : torch.zeros([b.numel()], { dtype, device }));
+            if (part) pieces.push(torch.tensor(this.packSlots(part.part, part.capacity, part.numClasses, slot, dtype), { dtype, device }));
           }
           const flat = torch.cat(pieces);
-          this.group.allReduceSum(flat);
+          this.onHost([flat], ([t]) => this.group.allReduceSum(t!));
           let at = 0;
           for (const g of grads) {
             const n = g.numel();
@@ -285,7 +286,26 @@ export class DataParallel {
   }
 
   private allGatherFloat64(values: Float64Array): Float64Array[] {
-    return torch.tidy(() => this.group.allGather(torch.tensor(values, { dtype: 'float64' })).map((t) => t.toFloat64Array()));
+    return torch.tidy(() => this.group.allGather(torch.tensor(values, { dtype: 'float64', device: 'cpu' })).map((t) => t.toFloat64Array()));
+  }
+
+  /**
+   * A collective on tensors that may live on a GPU, run on CPU copies (Gloo's CPU algorithms,
+   * whichever libtorch low-ts was built against) and copied back. NCCL would reduce on the GPU
+   * itself; this addon has no NCCL group (see the README).
+   */
+  private onHost(tensors: Tensor[], collective: (host: Tensor[]) => void): void {
+    if (tensors.every((t) => t.device === 'cpu')) {
+      collective(tensors);
+      return;
+    }
+    torch.tidy(() => {
+      const host = tensors.map((t) => (t.device === 'cpu' ? t : t.to({ device: 'cpu' })));
+      collective(host);
+      tensors.forEach((t, i) => {
+        if (host[i] !== t) t.copy_(host[i]!);
+      });
+    });
   }
 }
 

@@ -123,3 +123,11 @@ function checkOptions(o: ProcessGroupOptions): void {
   if (!(Number.isFinite(o.timeoutMs) && o.timeoutMs >= 1)) throw bad('timeoutMs', 'a positive number of milliseconds', o.timeoutMs);
   if (typeof o.host !== 'string' || !o.host) throw bad('host', 'an address', o.host);
 }
+
+/**
+ * The device of this process: `cuda` under torchrun or `--nproc` (LOCAL_RANK set) is this
+ * process's own GPU, cuda:LOCAL_RANK, as one process per GPU; any other name stays as it is.
+ */
+export function rankDevice(device: string, env: NodeJS.ProcessEnv): string {
+  return device === 'cuda' && env.LOCAL_RANK !== undefined && /^\d+$/.test(env.LOCAL_RANK) ? `cuda:${env.LOCAL_RANK}` : device;
+}

@@ -1,7 +1,7 @@
 // Module: the base of every layer and model, as torch.nn.Module. A module owns named parameters
 // (trainable tensors), buffers (state such as batch-norm running statistics) and child modules;
 // names are dotted paths ("features.0.weight"), so state dicts line up with PyTorch's.
-import { type Tensor, keep, noGrad, saveTensors, loadTensors } from '../torch/index.js';
+import { type Device, type Tensor, checkDevice, keep, noGrad, saveTensors, loadTensors } from '../torch/index.js';
 
 export abstract class Module {
   /** Training mode (dropout active, batch norm uses batch statistics) or evaluation mode. */
@@ -127,6 +127,42 @@ export abstract class Module {
   }
   eval(): this {
     return this.train(false);
+  }
+
+  /**
+   * Moves every parameter and buffer to a device, or converts the floating-point ones to a dtype,
+   * in place: they stay the same tensors, so an optimizer made before keeps working. Gradients
+   * are dropped. As PyTorch's Module.to(device) and Module.to(dtype).
+   */
+  to(target: Device | { device?: Device; dtype?: 'float32' | 'float64' }): this {
+    const { device, dtype } = typeof target === 'string' ? { device: target, dtype: undefined } : target;
+    if (device !== undefined) checkDevice(device);
+    noGrad(() => {
+      for (const t of this.stateDict().values()) {
+        const floating = t.dtype === 'float32' || t.dtype === 'float64';
+        const wanted = { device: device ?? t.device, dtype: dtype !== undefined && floating ? dtype : t.dtype };
+        if (wanted.device === t.device && wanted.dtype === t.dtype) continue;
+        const moved = t.to(wanted);
+        t.setData(moved);
+        moved.dispose();
+      }
+    });
+    this.zeroGrad();
+    return this;
+  }
+
+  /** The device of the module's parameters (the first one's; cpu for a module without any). */
+  get device(): Device {
+    return this.firstParameter()?.device ?? 'cpu';
+  }
+  private firstParameter(): Tensor | undefined {
+    const own = this.ownParameters.values().next();
+    if (!own.done) return own.value;
+    for (const child of this.children.values()) {
+      const p = child.firstParameter();
+      if (p) return p;
+    }
+    return undefined;
   }
 
   /** Clears every parameter's gradient (PyTorch's zero_grad(set_to_none=True)). */

@@ -6,7 +6,7 @@
 //   p = p - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
 // t counts steps from 1; m and v start at zero.
 import { type Tensor, keep, noGrad, tidy, zerosLike, type HostTensor } from '../torch/index.js';
-import { stateIndex, type Optimizer } from './optimizer.js';
+import { onDeviceOf, stateIndex, type Optimizer } from './optimizer.js';
 
 export interface AdamOptions {
   lr?: number;
@@ -113,8 +113,9 @@ export class Adam implements Optimizer {
       moments[i] = t;
     }
     this.dispose();
-    m.forEach((t, i) => (this.m[i] = t && keep(t.clone())));
-    v.forEach((t, i) => (this.v[i] = t && keep(t.clone())));
+    // On the parameters' devices: a checkpoint is read into CPU tensors.
+    m.forEach((t, i) => (this.m[i] = t && keep(onDeviceOf(this.params[i]!, t))));
+    v.forEach((t, i) => (this.v[i] = t && keep(onDeviceOf(this.params[i]!, t))));
     steps.forEach((c, i) => (this.steps[i] = c));
   }
 

@@ -33,3 +33,8 @@ export function stateIndex(owner: string, name: string, prefix: string, params: 
     throw new RangeError(`${owner}.loadStateTensors: state '${name}' is for parameter ${i}, but there are ${params} parameters`);
   return i;
 }
+
+/** A copy of `state` on `param`'s device (a loaded checkpoint's tensors are on the CPU). */
+export function onDeviceOf(param: Tensor, state: Tensor): Tensor {
+  return state.device === param.device ? state.clone() : state.to({ device: param.device });
+}

@@ -6,7 +6,7 @@
 //   g = g + momentum * buf  (Nesterov)   or   g = buf
 //   p = p - lr * g
 import { type Tensor, keep, noGrad, tidy, type HostTensor } from '../torch/index.js';
-import { stateIndex, type Optimizer } from './optimizer.js';
+import { onDeviceOf, stateIndex, type Optimizer } from './optimizer.js';
 
 export interface SGDOptions {
   lr: number;
@@ -95,7 +95,8 @@ export class SGD implements Optimizer {
     }
     loaded.forEach((b, i) => {
       this.buffers[i]?.dispose();
-      this.buffers[i] = b === null ? null : keep(b.clone());
+      // On the parameter's device: a checkpoint is read into CPU tensors.
+      this.buffers[i] = b === null ? null : keep(onDeviceOf(this.params[i]!, b));
     });
   }
 

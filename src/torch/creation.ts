@@ -2,6 +2,7 @@
 import { native } from './native.js';
 import { describeValue } from './describe.js';
 import { type Tensor, handleOf, handlesOf, wrap, type DType, type Device, type TypedArrayLike } from './tensor.js';
+import { defaultDevice } from './device.js';
 
 export interface TensorOptions {
   dtype?: DType;
@@ -82,8 +83,9 @@ export function tensor(data: TypedArrayLike | Nested, options: TensorOptions & {
     t.dispose();
     t = converted;
   }
-  if (options.device && options.device !== 'cpu') {
-    const moved = t.to({ device: options.device });
+  const device = options.device ?? defaultDevice();
+  if (device !== 'cpu') {
+    const moved = t.to({ device });
     t.dispose();
     t = moved;
   }
@@ -100,7 +102,7 @@ function checkShape(fn: string, shape: unknown): void {
 }
 
 const dt = (o: TensorOptions): DType => o.dtype ?? 'float32';
-const dev = (o: TensorOptions): Device => o.device ?? 'cpu';
+const dev = (o: TensorOptions): Device => o.device ?? defaultDevice();
 
 export function zeros(shape: number[], o: TensorOptions = {}): Tensor {
   checkShape('zeros', shape);
@@ -146,11 +148,11 @@ export function randn(shape: number[], o: TensorOptions = {}): Tensor {
 /** Integers uniform on [low, high), int64. */
 export function randint(low: number, high: number, shape: number[], o: { device?: Device } = {}): Tensor {
   checkShape('randint', shape);
-  return wrap(native.randint(low, high, shape, o.device ?? 'cpu'));
+  return wrap(native.randint(low, high, shape, o.device ?? defaultDevice()));
 }
 /** A random permutation of 0..n-1, int64. */
 export function randperm(n: number, o: { device?: Device } = {}): Tensor {
-  return wrap(native.randperm(n, o.device ?? 'cpu'));
+  return wrap(native.randperm(n, o.device ?? defaultDevice()));
 }
 export function zerosLike(t: Tensor): Tensor {
   return wrap(native.zerosLike(handleOf(t, 'zerosLike', 't')));

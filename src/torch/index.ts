@@ -1,6 +1,7 @@
 // The engine's public surface: `import { torch } from 'low-ts'` reads like PyTorch.
 export { Tensor, type DType, type Device, type TypedArrayLike } from './tensor.js';
 export { tidy, keep } from './scope.js';
+export { defaultDevice, setDefaultDevice, checkDevice, onDevice } from './device.js';
 export * from './creation.js';
 export { noGrad, enableGrad, isGradEnabled, grad, type GradOptions } from './autograd.js';
 export { dualLevel, type DualLevel } from './forward-ad.js';

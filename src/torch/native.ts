@@ -212,6 +212,7 @@ interface NativeSignatures {
   addScalar_(a: T, b: number): void;
   mul_(a: T, b: T): void;
   relu_(a: T): void;
+  setData(t: T, v: T): void;
   mulScalar_(a: T, b: number): void;
   divScalar_(a: T, b: number): void;
   addcmul_(a: T, b: T, c: T, v: number): void;
@@ -439,6 +440,7 @@ export const NATIVE_FUNCTIONS = [
   'addScalar_',
   'mul_',
   'relu_',
+  'setData',
   'mulScalar_',
   'divScalar_',
   'addcmul_',

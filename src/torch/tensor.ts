@@ -95,6 +95,14 @@ export class Tensor {
   dispose(): void {
     native.dispose(this.handle);
   }
+  /**
+   * Gives this tensor `source`'s data (storage, device, dtype) in place, as PyTorch's `t.data =
+   * source`: the tensor stays the same object, a module's parameter stays its parameter
+   * (Module.to moves parameters this way).
+   */
+  setData(source: Tensor): void {
+    native.setData(this.handle, handleOf(source, 'Tensor.setData', 'source'));
+  }
   /** For the scopes (scope.ts): no scope will free this tensor, so V8 is told its size. */
   unscoped(): void {
     native.reportMemory(this.handle);

@@ -33,6 +33,8 @@ export interface ExperimentOptions {
   nproc?: number;
   distTimeoutMs?: number;
   syncBatchNorm?: boolean;
+  /** Where each run trains (cpu, cuda, cuda:N; with nproc, cuda is each process its own GPU). */
+  device?: string;
   /** Replaces the worker process that runs each run (tests run them in this process). */
   execute?: RunExecutor;
   /** Aborting stops every run at its next batch, checkpointed, and rejects with ExperimentInterrupted. */
@@ -137,6 +139,7 @@ async function executePhase(
     nproc: o.nproc,
     distTimeoutMs: o.distTimeoutMs,
     syncBatchNorm: o.syncBatchNorm,
+    device: o.device,
     execute: o.execute,
     signal: o.signal,
     onEvent: (e) => {

@@ -38,7 +38,9 @@ export function evaluateModel(model: Module, ds: ImageDataset, o: EvaluateOption
       for (let start = first; start < last; start += o.batchSize) {
         const end = Math.min(last, start + o.batchSize);
         torch.tidy(() => {
-          const { x, y } = batchTensors(ds, start, end, o.transform);
+          const onHost = batchTensors(ds, start, end, o.transform);
+          const device = model.device;
+          const { x, y } = onHost.x.device === device ? onHost : { x: onHost.x.to({ device }), y: onHost.y.to({ device }) };
           const raw = model.forward(x);
           const logits = o.adjustLogits ? o.adjustLogits(raw) : raw;
           lossSum += torch.F.crossEntropy(logits, y, { reduction: 'sum' }).item();

@@ -110,7 +110,7 @@ function workerEntry(): string {
  */
 export type RunExecutor = (
   run: PlannedRun,
-  o: { threads: number; signal?: AbortSignal; nproc?: number; distTimeoutMs?: number; syncBatchNorm?: boolean },
+  o: { threads: number; signal?: AbortSignal; nproc?: number; distTimeoutMs?: number; syncBatchNorm?: boolean; device?: string },
 ) => Promise<void>;
 
 export interface ExecuteOptions {
@@ -123,6 +123,8 @@ export interface ExecuteOptions {
   distTimeoutMs?: number;
   /** Batch norm over the global batch (--sync-bn). */
   syncBatchNorm?: boolean;
+  /** Where each run trains (--device). */
+  device?: string;
   /** How a run is executed; default {@link workerProcess}. */
   execute?: RunExecutor;
   /** Called as runs start and end, for progress display; 'diverged' is a run whose loss became non-finite. */
@@ -180,7 +182,14 @@ export async function executeRuns(runs: PlannedRun[], o: ExecuteOptions): Promis
       o.onEvent?.({ kind: 'start', run, index, total: runs.length, resumedEpochs });
       const started = performance.now();
       try {
-        await execute(run, { threads, signal: o.signal, nproc: o.nproc, distTimeoutMs: o.distTimeoutMs, syncBatchNorm: o.syncBatchNorm });
+        await execute(run, {
+          threads,
+          signal: o.signal,
+          nproc: o.nproc,
+          distTimeoutMs: o.distTimeoutMs,
+          syncBatchNorm: o.syncBatchNorm,
+          device: o.device,
+        });
         const seconds = (performance.now() - started) / 1000;
         o.onEvent?.({ kind: 'finish', run, index, total: runs.length, seconds, resumedEpochs });
       } catch (e) {
@@ -223,8 +232,9 @@ export class ExperimentInterrupted extends Error {
 }
 
 /** The default {@link RunExecutor}: train/run-worker.ts in a child process, its stderr kept in worker.log. */
-export const workerProcess: RunExecutor = async (run, { threads, signal, nproc = 1, distTimeoutMs, syncBatchNorm }) => {
-  const code = await runWorker(run, [String(threads), String(nproc), String(distTimeoutMs ?? ''), syncBatchNorm ? 'sync-bn' : ''], signal);
+export const workerProcess: RunExecutor = async (run, { threads, signal, nproc = 1, distTimeoutMs, syncBatchNorm, device }) => {
+  const settings = [String(threads), String(nproc), String(distTimeoutMs ?? ''), syncBatchNorm ? 'sync-bn' : '', device ?? 'cpu'];
+  const code = await runWorker(run, settings, signal);
   if (code !== 0) {
     const log = existsSync(join(run.dir, 'worker.log'))
       ? readFileSync(join(run.dir, 'worker.log'), 'utf8').trim().split('\n').slice(-3).join(' | ')

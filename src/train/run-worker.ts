@@ -1,5 +1,5 @@
 // The process an experiment starts for each run (train/experiment.ts's workerProcess):
-//   node run-worker.js CONFIG_FILE OUT_DIR THREADS [NPROC [DIST_TIMEOUT_MS [sync-bn]]]
+//   node run-worker.js CONFIG_FILE OUT_DIR THREADS [NPROC [DIST_TIMEOUT_MS [sync-bn|'' [DEVICE]]]]
 // With NPROC > 1 it launches NPROC copies of itself as the ranks of a data-parallel run (each
 // with THREADS / NPROC threads) and exits with their status; a copy (WORLD_SIZE set) joins the group.
 // It trains (or resumes) the run in OUT_DIR from the config file, prints one line per epoch to
@@ -14,10 +14,10 @@ import { withInterruptHandling } from './interrupt.js';
 import { trainRun, RunInterrupted } from './run.js';
 import { DataParallel } from '../distributed/data-parallel.js';
 import { launchLocal } from '../distributed/launch.js';
-import { DEFAULT_DIST_TIMEOUT_MS, ProcessGroup } from '../distributed/process-group.js';
+import { DEFAULT_DIST_TIMEOUT_MS, ProcessGroup, rankDevice } from '../distributed/process-group.js';
 
 async function main(): Promise<void> {
-  const [file, out, threads, nprocText = '1', timeoutText = '', syncBn = ''] = process.argv.slice(2);
+  const [file, out, threads, nprocText = '1', timeoutText = '', syncBn = '', device = 'cpu'] = process.argv.slice(2);
   if (!file || !out || !threads) throw new Error('usage: run-worker CONFIG_FILE OUT_DIR THREADS [NPROC [DIST_TIMEOUT_MS]]');
   const nproc = Number(nprocText);
   const timeoutMs = timeoutText ? Number(timeoutText) : DEFAULT_DIST_TIMEOUT_MS;
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   if (nproc > 1 && fromEnv === null) {
     const perRank = String(Math.max(1, Math.floor(Number(threads) / nproc)));
     process.exit(
-      await launchLocal({ nproc, argv: [process.argv[1]!, file, out, perRank, nprocText, String(timeoutMs), syncBn], timeoutMs }),
+      await launchLocal({ nproc, argv: [process.argv[1]!, file, out, perRank, nprocText, String(timeoutMs), syncBn, device], timeoutMs }),
     );
   }
   const parallel =
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
         out,
         signal,
         parallel,
+        device: rankDevice(device, process.env),
         onProgress: (e) => {
           if (!lead) return;
           if (e.kind === 'start')

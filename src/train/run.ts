@@ -56,6 +56,12 @@ export interface RunOptions {
    * folder; every rank reads its checkpoint to resume.
    */
   parallel?: DataParallel;
+  /**
+   * Where the model, the batches and the strategy's tensors live: cpu (the default), cuda or
+   * cuda:N. The model is initialised on the CPU and then moved, so that a run starts from the same
+   * weights on every device. An execution setting, like the thread count: not in config.json.
+   */
+  device?: torch.Device;
 }
 
 export interface RunResult {
@@ -141,7 +147,19 @@ function torchSeed(seed: number, epoch: number): number {
  */
 export async function trainRun(input: RunConfig, o: RunOptions): Promise<RunResult> {
   const config = validateConfig(canonicalConfig(input));
+  const device = torch.checkDevice(o.device ?? 'cpu', 'device (--device)');
   refuseFolder(o.out, config);
+  // Every tensor the run makes (the meta set, a strategy's constants, its weights) goes to the device.
+  const previousDevice = torch.setDefaultDevice(device);
+  try {
+    return await trainOnDevice(config, o);
+  } finally {
+    torch.setDefaultDevice(previousDevice);
+  }
+}
+
+/** trainRun once the config is valid and the default device set. */
+async function trainOnDevice(config: RunConfig, o: RunOptions): Promise<RunResult> {
   const data = await prepareData(config);
   const noise = data.isNoisy ? { ids: data.train.ids, isNoisy: data.isNoisy } : null; // MentorNet's fine-tuning targets
   const info = {
@@ -189,8 +207,11 @@ function checkDataParallel(config: RunConfig, data: RunData, strategy: Strategy,
 /** The meta set as tensors, transformed as evaluation batches are (no augmentation: the samples are the clean reference). */
 function metaSet(config: RunConfig, data: RunData): MetaSet | null {
   if (!data.meta) return null;
-  const { x, y } = batchTensors(data.meta, 0, data.meta.labels.length, augmentationFor(config.dataset, false));
-  return { inputs: torch.keep(x), labels: torch.keep(y), ids: data.meta.ids };
+  return torch.tidy(() => {
+    const { x, y } = batchTensors(data.meta!, 0, data.meta!.labels.length, augmentationFor(config.dataset, false));
+    const device = torch.defaultDevice();
+    return { inputs: torch.keep(x.to({ device })), labels: torch.keep(y.to({ device })), ids: data.meta!.ids };
+  });
 }
 
 /** Refuses a folder that holds another run, an experiment, or this run diverged (read-only checks). */
@@ -340,14 +361,19 @@ async function trainInFolder(config: RunConfig, data: RunData, strategy: Strateg
 function freshModel(config: RunConfig, data: RunData): { model: Module; optimizer: Optimizer } {
   torch.manualSeed(config.seed);
   const [c, h, w] = data.train.shape;
-  const model = createModel(config.model, {
-    numClasses: data.numClasses,
-    inChannels: c,
-    inputSize: h === w ? h : Math.max(h, w),
-    dropRate: config.dropRate,
-    head: config.head,
-    inputShape: [c, h, w],
-  });
+  // Initialised by the CPU's generator whatever the device, then moved: the same start everywhere.
+  const model = torch.onDevice('cpu', () =>
+    createModel(config.model, {
+      numClasses: data.numClasses,
+      inChannels: c,
+      inputSize: h === w ? h : Math.max(h, w),
+      dropRate: config.dropRate,
+      head: config.head,
+      inputShape: [c, h, w],
+    }),
+  );
+  const device = torch.defaultDevice();
+  if (device !== 'cpu') model.to(device);
   const optimizer = new SGD(model.parameters(), {
     lr: config.lr,
     momentum: config.momentum,
@@ -395,7 +421,7 @@ async function trainEpoch(
   // A resumed epoch continues from its checkpoint: the running totals, and the generator as it
   // was after the last trained batch. The strategy's state was loaded with the checkpoint, taken
   // after startEpoch, so startEpoch runs only for an epoch that starts here.
-  if (resume) torch.tidy(() => torch.setRngState(torch.tensor(resume.torchRng)));
+  if (resume) torch.tidy(() => torch.setRngState(torch.tensor(resume.torchRng, { device: 'cpu' })));
   else strategy.startEpoch?.(epoch);
   const fromBatch = resume?.batches ?? 0;
   const started = performance.now() - (resume?.seconds ?? 0) * 1000;

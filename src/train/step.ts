@@ -138,7 +138,7 @@ export function dataParallelStep(
     // gradients' all-reduce, it is the single-process loss. Where the batch was not gathered first,
     // M (the global batch's size) is known only after the all-reduce, which divides the sum then.
     const loss = perSample
-      .mul(weightTensor(weights, perSample.dtype))
+      .mul(weightTensor(weights, perSample))
       .sum()
       .div(whole ? whole.labels.length : 1);
     optimizer.zeroGrad();
@@ -161,12 +161,17 @@ export function dataParallelStep(
   });
 }
 
-/** What a sampling strategy trains on: its picks from the candidate batch (with their weights); otherwise the batch itself. */
-function sampled(model: Module, strategy: Strategy, batch: StepBatch, picking: number): StepBatch & { pickWeights: Float64Array | null } {
+/**
+ * What a sampling strategy trains on: its picks from the candidate batch (with their weights);
+ * otherwise the batch itself. On the model's device (the loader makes batches on the CPU).
+ */
+function sampled(model: Module, strategy: Strategy, input: StepBatch, picking: number): StepBatch & { pickWeights: Float64Array | null } {
+  const device = model.device;
+  const batch = input.x.device === device ? input : { ...input, x: input.x.to({ device }), y: input.y.to({ device }) };
   if (!strategy.sampling) return { ...batch, pickWeights: null };
   const candidates = torch.noGrad(() => model.forward(batch.x));
   const { picks, weights } = strategy.sampling.pick({ logits: candidates, labels: batch.y, ids: batch.ids }, picking);
-  const index = torch.tensor(picks).long();
+  const index = torch.tensor(picks, { device: batch.x.device }).long();
   return {
     x: batch.x.indexSelect(0, index),
     y: batch.y.indexSelect(0, index),
