@@ -1,0 +1,83 @@
+// node --import tsx scripts/experiments/tuning-progress.ts <experiment folder> [--metric bacc]
+// Where the tuning phase of a `low compare --tune` experiment stands while it runs (or after a
+// sitting ended in the middle of it): for every setting of the plan (experiment.json), the mean
+// validation score of its finished tuning runs at their last epoch, over how many of the tuning
+// seeds have finished, one column per learning rate. A setting with a diverged run shows
+// "diverged"; the best fully finished setting of each family is in bold. The final runs, and the
+// tuning record of summary.md, come from `low compare` itself once every tuning run is done.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJsonObject } from '../../src/io/json-file.js';
+import { isFinished, readOutcome } from '../../src/train/experiment.js';
+import { planTuningRuns } from '../../src/train/tuning.js';
+import type { RunConfig } from '../../src/train/config.js';
+import { markdownTable } from '../../src/util/markdown-table.js';
+
+const [dir, flag, value] = process.argv.slice(2);
+if (!dir || (flag !== undefined && flag !== '--metric')) {
+  console.error('usage: node --import tsx scripts/experiments/tuning-progress.ts <experiment folder> [--metric acc|bacc|mauc|mf1]');
+  process.exit(2);
+}
+const planFile = join(dir, 'experiment.json');
+if (!existsSync(planFile)) {
+  console.error(`${dir}: no experiment.json (not a folder made by low compare)`);
+  process.exit(2);
+}
+const plan = readJsonObject(planFile, 'an experiment plan') as {
+  strategies: string[];
+  lambdas: number[];
+  base: Omit<RunConfig, 'strategy' | 'seed'>;
+  select: string;
+  tune: { lrs: number[]; epochs: number; seeds: number[] } | null;
+};
+if (!plan.tune) {
+  console.error(`${dir}: the experiment was not tuned (no --tune in experiment.json)`);
+  process.exit(2);
+}
+const metric = value ?? plan.select;
+const runs = planTuningRuns({ strategies: plan.strategies, lambdas: plan.lambdas, base: plan.base, ...plan.tune }, dir);
+
+interface Cell {
+  scores: number[];
+  diverged: boolean;
+}
+const rows = new Map<string, { family: string; cells: Map<number, Cell> }>();
+let finished = 0;
+for (const run of runs) {
+  const key = `${run.family}\n${run.config.strategy}`;
+  const row = rows.get(key) ?? { family: run.family, cells: new Map() };
+  rows.set(key, row);
+  const cell = row.cells.get(run.config.lr) ?? { scores: [], diverged: false };
+  row.cells.set(run.config.lr, cell);
+  if (!isFinished(run)) continue;
+  finished++;
+  const outcome = readOutcome(run);
+  const last = outcome.rows[outcome.rows.length - 1] as Record<string, number> | undefined;
+  if (outcome.diverged || !last) cell.diverged = true;
+  else cell.scores.push(last[`val_${metric}`] ?? Number.NaN);
+}
+
+const seeds = plan.tune.seeds.length;
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+// The best setting of each family among those finished on every seed without diverging.
+const best = new Map<string, number>();
+for (const { family, cells } of rows.values())
+  for (const cell of cells.values())
+    if (!cell.diverged && cell.scores.length === seeds) best.set(family, Math.max(best.get(family) ?? -1, mean(cell.scores)));
+
+const table = [...rows.entries()].map(([key, { family, cells }]) => [
+  key.split('\n')[1]!,
+  ...plan.tune!.lrs.map((lr) => {
+    const cell = cells.get(lr);
+    if (!cell || (!cell.diverged && cell.scores.length === 0)) return '';
+    if (cell.diverged) return 'diverged';
+    const score = mean(cell.scores);
+    const text = `${(100 * score).toFixed(2)}${cell.scores.length < seeds ? ` (${cell.scores.length}/${seeds})` : ''}`;
+    return cell.scores.length === seeds && score === best.get(family) ? `**${text}**` : text;
+  }),
+]);
+console.log(
+  `${dir}: ${finished} of ${runs.length} tuning runs finished; validation ${metric} at epoch ${plan.tune.epochs}, ` +
+    `mean over the finished tuning seeds (of ${seeds}), in %\n`,
+);
+console.log(markdownTable(['setting', ...plan.tune.lrs.map((lr) => `lr ${lr}`)], table));
