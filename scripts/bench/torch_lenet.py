@@ -4,13 +4,15 @@ Reads one JSON command per line on stdin, {"mode": "ce" | "low-cvxopt", "steps":
 one JSON line {"ms": [per-step milliseconds]}. Started once per benchmark so that both sides
 alternate in the same run, on the same machine state.
 """
-import json
+import os
 import sys
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import timed_steps  # noqa: E402
 
 threads = int(sys.argv[1])
 batch = int(sys.argv[2])
@@ -73,12 +75,4 @@ def step(mode):
     opt.step()
 
 
-print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
-for line in sys.stdin:
-    cmd = json.loads(line)
-    times = []
-    for _ in range(cmd["steps"]):
-        t0 = time.perf_counter()
-        step(cmd["mode"])
-        times.append((time.perf_counter() - t0) * 1000)
-    print(json.dumps({"ms": times}), flush=True)
+timed_steps.serve(lambda command: step(command["mode"]))

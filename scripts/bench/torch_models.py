@@ -8,16 +8,15 @@ model, the reference ports of reference_models.py otherwise) or torchscript (the
 torch.jit.load). Reads {"steps": n} per line on stdin, answers {"ms": [...]}: forward,
 cross-entropy, backward, SGD step (Nesterov momentum 0.9, weight decay 1e-4) on a fixed random batch.
 """
-import json
 import os
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference_models  # noqa: E402
+import timed_steps  # noqa: E402
 
 name, batch, size, classes, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 torch.set_num_threads(threads)
@@ -52,12 +51,4 @@ def step():
     opt.step()
 
 
-print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
-for line in sys.stdin:
-    cmd = json.loads(line)
-    times = []
-    for _ in range(cmd["steps"]):
-        t0 = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t0) * 1000)
-    print(json.dumps({"ms": times}), flush=True)
+timed_steps.serve(lambda command: step())

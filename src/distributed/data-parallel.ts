@@ -110,42 +110,15 @@ export class DataParallel {
    */
   gatherBatch(part: BatchPart, numClasses: number, capacity: number): BatchPart {
     const t0 = performance.now();
-    const n = part.labels.length;
-    if (n > capacity) throw new RangeError(`gatherBatch: a part of ${n} samples exceeds the capacity ${capacity}`);
-    // One float64 row per sample: its logits, label, id, row and loss (integers below 2^53 are exact); row 0 holds n.
-    const width = numClasses + 4;
-    const packed = new Float64Array((capacity + 1) * width);
-    packed[0] = n;
-    for (let i = 0; i < n; i++) {
-      const at = (i + 1) * width;
-      for (let c = 0; c < numClasses; c++) packed[at + c] = part.logits[i * numClasses + c]!;
-      packed[at + numClasses] = part.labels[i]!;
-      packed[at + numClasses + 1] = part.ids[i]!;
-      packed[at + numClasses + 2] = part.rows[i]!;
-      packed[at + numClasses + 3] = part.losses[i]!;
-    }
-    const parts = this.allGatherFloat64(packed);
-    const total = parts.reduce((a, p) => a + p[0]!, 0);
-    const out: BatchPart = {
-      logits: new Float32Array(total * numClasses),
-      labels: new Int32Array(total),
-      ids: new Int32Array(total),
-      rows: new Int32Array(total),
-      losses: new Float32Array(total),
-    };
-    let k = 0;
-    for (const p of parts) {
-      for (let i = 0; i < p[0]!; i++, k++) {
-        const at = (i + 1) * width;
-        for (let c = 0; c < numClasses; c++) out.logits[k * numClasses + c] = p[at + c]!;
-        out.labels[k] = p[at + numClasses]!;
-        out.ids[k] = p[at + numClasses + 1]!;
-        out.rows[k] = p[at + numClasses + 2]!;
-        out.losses[k] = p[at + numClasses + 3]!;
-      }
-    }
+    // This rank's slot of reduceStep's layout, all-gathered (weights left zero): the slots side by side.
+    const slot = slotLength(capacity, numClasses);
+    const packed = new Float64Array(slot);
+    packSlot({ ...part, weights: new Float64Array(part.labels.length) }, capacity, numClasses, packed, 0, 'gatherBatch');
+    const flat = new Float64Array(slot * this.worldSize);
+    this.allGatherFloat64(packed).forEach((p, r) => flat.set(p, r * slot));
+    const { weights: _zeros, ...whole } = unpackSlots(flat, this.worldSize, slot, numClasses);
     this.stats.gatherMs += performance.now() - t0;
-    return out;
+    return whole;
   }
 
   /** Every rank's values (each at most `capacity` long), concatenated in rank order. */
@@ -208,7 +181,7 @@ export class DataParallel {
       .namedBuffers()
       .map(([, b]) => b)
       .filter((b) => b.dtype === 'float32' || b.dtype === 'float64');
-    const slot = part ? 1 + part.capacity * slotWidth(part.numClasses) : 0;
+    const slot = part ? slotLength(part.capacity, part.numClasses) : 0;
     let whole: WeighedPart | null = null;
     torch.noGrad(() => {
       const order = [...params].reverse();
@@ -236,7 +209,12 @@ export class DataParallel {
           if (last) {
             pieces.push(torch.tensor(Float64Array.from([this.stopAsked ? 1 : 0]), { dtype, device }));
             for (const b of buffers) pieces.push(this.rank === 0 ? b.reshape(-1).to(dtype) : torch.zeros([b.numel()], { dtype, device }));
-            if (part) pieces.push(torch.tensor(this.packSlots(part.part, part.capacity, part.numClasses, slot, dtype), { dtype, device }));
+            if (part) {
+              // This rank's slot filled, the others' left zero: the sum over the ranks is every slot filled.
+              const slots = dtype === 'float64' ? new Float64Array(slot * this.worldSize) : new Float32Array(slot * this.worldSize);
+              packSlot(part.part, part.capacity, part.numClasses, slots, this.rank * slot, 'reduceStep');
+              pieces.push(torch.tensor(slots, { dtype, device }));
+            }
           }
           const flat = torch.cat(pieces);
           this.onHost([flat], ([t]) => this.group.allReduceSum(t!));
@@ -265,26 +243,6 @@ export class DataParallel {
     return whole;
   }
 
-  /** This rank's slot of the batch region: [n, then n rows of slotWidth], the other ranks' slots zero. */
-  private packSlots(part: WeighedPart, capacity: number, numClasses: number, slot: number, dtype: string): Float32Array | Float64Array {
-    const n = part.labels.length;
-    if (n > capacity) throw new RangeError(`reduceStep: a part of ${n} samples exceeds the capacity ${capacity}`);
-    const packed = dtype === 'float64' ? new Float64Array(slot * this.worldSize) : new Float32Array(slot * this.worldSize);
-    const width = slotWidth(numClasses);
-    const base = this.rank * slot;
-    packed[base] = n;
-    for (let i = 0; i < n; i++) {
-      const at = base + 1 + i * width;
-      for (let c = 0; c < numClasses; c++) packed[at + c] = part.logits[i * numClasses + c]!;
-      packed[at + numClasses] = part.labels[i]!;
-      splitInteger(part.ids[i]!, packed, at + numClasses + 1);
-      splitInteger(part.rows[i]!, packed, at + numClasses + 3);
-      packed[at + numClasses + 5] = part.losses[i]!;
-      splitDouble(part.weights[i]!, packed, at + numClasses + 6);
-    }
-    return packed;
-  }
-
   private allGatherFloat64(values: Float64Array): Float64Array[] {
     return torch.tidy(() => this.group.allGather(torch.tensor(values, { dtype: 'float64', device: 'cpu' })).map((t) => t.toFloat64Array()));
   }
@@ -309,12 +267,40 @@ export class DataParallel {
   }
 }
 
-/** A sample's entries in reduceStep's batch region: logits, label, id (2), row (2), loss, weight (2). */
+/** A sample's entries in a rank's slot: logits, label, id (2), row (2), loss, weight (2). */
 const slotWidth = (numClasses: number) => numClasses + 8;
+
+/** A rank's slot: its sample count, then `capacity` samples. */
+const slotLength = (capacity: number, numClasses: number) => 1 + capacity * slotWidth(numClasses);
+
+/** Writes a rank's part into its slot of `out`, which starts at `base`: [n, then n rows of slotWidth]. */
+function packSlot(
+  part: WeighedPart,
+  capacity: number,
+  numClasses: number,
+  out: Float32Array | Float64Array,
+  base: number,
+  what: string,
+): void {
+  const n = part.labels.length;
+  if (n > capacity) throw new RangeError(`${what}: a part of ${n} samples exceeds the capacity ${capacity}`);
+  const width = slotWidth(numClasses);
+  out[base] = n;
+  for (let i = 0; i < n; i++) {
+    const at = base + 1 + i * width;
+    for (let c = 0; c < numClasses; c++) out[at + c] = part.logits[i * numClasses + c]!;
+    out[at + numClasses] = part.labels[i]!;
+    splitInteger(part.ids[i]!, out, at + numClasses + 1);
+    splitInteger(part.rows[i]!, out, at + numClasses + 3);
+    out[at + numClasses + 5] = part.losses[i]!;
+    splitDouble(part.weights[i]!, out, at + numClasses + 6);
+  }
+}
 
 /** A non-negative integer below 2^40 as two halves that float32 holds exactly. */
 function splitInteger(v: number, out: Float32Array | Float64Array, at: number): void {
-  if (!(Number.isInteger(v) && v >= 0 && v < 2 ** 40)) throw new RangeError(`reduceStep: ${v} is not an integer in [0, 2^40)`);
+  if (!(Number.isInteger(v) && v >= 0 && v < 2 ** 40))
+    throw new RangeError(`data-parallel: a sample id or row ${v} is not an integer in [0, 2^40)`);
   out[at] = Math.floor(v / 65536);
   out[at + 1] = v % 65536;
 }
