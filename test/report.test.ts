@@ -499,6 +499,48 @@ test("a real run with the cosine head (--head cosine): the galleries' prediction
   }
 });
 
+test("a real run with post-hoc logit adjustment: the galleries' predictions are argmax(z - tau log pi), as its metrics", {
+  skip: hasFashionMnist ? false : 'Debian package dataset-fashion-mnist is not installed',
+}, async () => {
+  const torch = await import('../src/torch/index.js');
+  const { trainRun } = await import('../src/train/run.js');
+  const { createModel } = await import('../src/models/registry.js');
+  const { batchTensors } = await import('../src/data/loader.js');
+  const { augmentationFor } = await import('../src/data/augment.js');
+  const { loadTrainingImages, predictWithModel } = await import('../src/analysis/sample-images.js');
+  const root = mkdtempSync(join(tmpdir(), 'low-report-posthoc-'));
+  try {
+    const dir = join(root, 'run');
+    const config = { ...DEFAULT_CONFIG, trainLimit: 2000, testLimit: 100, epochs: 1, batchSize: 100, lr: 0.01 };
+    // A steep imbalance, so that the prior moves predictions.
+    await trainRun({ ...config, imbalance: { kind: 'long-tail', ratio: 50 }, strategy: 'posthoc-la:tau=2' }, { out: dir });
+    const run = readRunFolder(dir);
+    const images = await loadTrainingImages(run);
+    const n = images.dataset.labels.length;
+    const positions = Array.from({ length: n }, (_, p) => p);
+    const predicted = await predictWithModel(run, images, positions);
+    // The checkpoint's logits by hand, and the prior from the training labels as trained.
+    const model = createModel('lenet5', {});
+    const { tensors } = torch.loadTensors(join(dir, 'checkpoint.lowt'));
+    model.loadStateDict(new Map([...tensors].filter(([k]) => k.startsWith('model.')).map(([k, v]) => [k.slice(6), v])));
+    model.eval();
+    const x = batchTensors(images.dataset, 0, n, augmentationFor(config.dataset, false)).x;
+    const logits = torch.noGrad(() => model.forward(x).toFloat32Array());
+    model.dispose();
+    const counts = Array<number>(10).fill(0);
+    for (const y of images.dataset.labels) counts[y]!++;
+    const argmax = (row: number[]) => row.indexOf(Math.max(...row));
+    const raw = positions.map((p) => argmax(Array.from(logits.subarray(p * 10, p * 10 + 10))));
+    const adjusted = positions.map((p) =>
+      argmax(Array.from(logits.subarray(p * 10, p * 10 + 10), (z, c) => z - 2 * Math.log(Math.max(counts[c]!, 1) / n))),
+    );
+    assert.deepEqual(predicted, adjusted);
+    assert.notDeepEqual(raw, adjusted, 'the adjustment changes some predictions here');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test('a run without reweighting (every weight 1) gets no weight galleries, and says why', async () => {
   const root = mkdtempSync(join(tmpdir(), 'low-report-flat-'));
   try {

@@ -1,7 +1,8 @@
 import { imageAt, subset, type ImageDataset } from '../data/dataset.js';
 import { DEFAULT_CONFIG, type RunConfig } from '../train/config.js';
 import type { SampleHistory } from '../train/history.js';
-import { RunFolderError, type RunFolder } from './run-folder.js';
+import { RunFolderError, readTrainCounts, type RunFolder } from './run-folder.js';
+import type { Strategy } from '../weighting/strategy.js';
 
 export interface TrainingImages {
   dataset: ImageDataset;
@@ -47,13 +48,29 @@ export async function predictWithModel(run: RunFolder, images: TrainingImages, p
   const ds = images.dataset;
   const numClasses = ds.classNames.length;
   const model = await loadRunModel(run, ds.shape, numClasses);
+  // As the run's metrics predicted: post-hoc logit adjustment scores z - tau log pi.
+  const strategy = await evaluationStrategy(run);
   try {
     const picked = subset(ds, positions);
-    const { probs } = evaluateModel(model, picked, { batchSize: 256, transform: augmentationFor(run.config.dataset, false) });
+    const transform = augmentationFor(run.config.dataset, false);
+    const { probs } = evaluateModel(model, picked, { batchSize: 256, transform, adjustLogits: strategy?.evaluationLogits });
     return Array.from(argmaxRows(probs, numClasses));
   } finally {
     model.dispose();
+    strategy?.dispose?.();
   }
+}
+
+/** The run's strategy where it changes how the model's outputs are scored (from its training class counts), else null. */
+async function evaluationStrategy(run: RunFolder): Promise<Strategy | null> {
+  const { createStrategy, parseStrategy, strategyDefinition } = await import('../weighting/registry.js');
+  const spec = parseStrategy(run.config.strategy);
+  if (!strategyDefinition(spec.name).adjustsEvaluation) return null;
+  const classCounts = readTrainCounts(run.dir);
+  if (!classCounts)
+    throw new RunFolderError(`${run.dir}: no samples.lowt, so no class counts to score ${run.config.strategy}'s predictions with`);
+  const size = classCounts.reduce((a, b) => a + b, 0);
+  return createStrategy(spec, { classCounts, size, batchSize: run.config.batchSize }, run.config.seed);
 }
 
 /** From the last epoch's mean margin: > 0 means the label was the predicted class. */

@@ -29,6 +29,7 @@ export const posthocLogitAdjustDefinition: StrategyDefinition = {
   help: 'post-hoc logit adjustment (Menon et al. 2021): train with CE, predict with z - tau log pi (changes evaluation, not training)',
   options: { tau: LOGIT_ADJUSTMENT_TAU_OPTION },
   tuningGrid: { tau: LOGIT_ADJUSTMENT_TAU_GRID },
+  adjustsEvaluation: true,
   create: (options, info, { label }) =>
     posthocLogitAdjustStrategy(info.classCounts, numberOption(posthocLogitAdjustDefinition, options, 'tau'), label),
 };

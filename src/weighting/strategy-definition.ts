@@ -71,6 +71,12 @@ export interface StrategyDefinition {
    * set to create() in TrainingSetInfo.meta.
    */
   needsMetaSet?: boolean;
+  /**
+   * Its strategy scores evaluation through evaluationLogits (post-hoc logit adjustment), built from
+   * the training class counts alone: a tool that rebuilds a run's model (the report's galleries)
+   * builds the strategy too, to predict as the run's metrics did.
+   */
+  adjustsEvaluation?: boolean;
   /** Rewrites options that name the same run in two ways into one (after defaults are applied). */
   canonicalize?(options: OptionValues): void;
   /** Builds the strategy; options hold what the spec wrote (use {@link optionValue} for defaults). */
