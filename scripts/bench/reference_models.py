@@ -6,7 +6,7 @@ with load_state_dict(strict=True):
   WideResNet   github.com/xternalz/WideResNet-pytorch (wideresnet.py)
   DenseNet3    github.com/andreasveit/densenet-pytorch (densenet.py), DenseNet-BC with bottleneck=True
 
-Used by test/pytorch-interop.test.ts and `low bench engine --model`. Run with Debian's /usr/bin/python3.
+Used by test/pytorch-interop.test.ts, `low bench engine --model` and `low bench dist`. Run with Debian's /usr/bin/python3.
 """
 import math
 
@@ -167,3 +167,19 @@ class DenseNet3(nn.Module):
         # andreasveit pools with a fixed 8x8 window (32x32 inputs); adaptive pooling is the same there.
         out = F.adaptive_avg_pool2d(out, 1)
         return self.fc(out.view(-1, self.in_planes))
+
+
+def zoo_model(name, classes, size):
+    """The PyTorch model of `low bench`'s model NAME and its input channels: torchvision's where it
+    has the architecture, the ports above otherwise."""
+    if name == "lenet5":
+        return LeNet5(classes, 1, size), 1
+    if name == "wrn-28-2":
+        return WideResNet(28, num_classes=classes, widen_factor=2), 3
+    if name == "densenet-bc":
+        return DenseNet3(100, num_classes=classes, growth_rate=12), 3
+    if name in ("resnet18", "densenet161"):
+        import torchvision
+
+        return getattr(torchvision.models, name)(num_classes=classes), 3
+    raise SystemExit(f"unknown model {name}")

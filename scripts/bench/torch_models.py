@@ -22,22 +22,11 @@ name, batch, size, classes, threads = sys.argv[1], int(sys.argv[2]), int(sys.arg
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
-channels = 1 if name == "lenet5" else 3
-if name == "lenet5":
-    model = reference_models.LeNet5(classes, 1, size)
-elif name == "wrn-28-2":
-    model = reference_models.WideResNet(28, num_classes=classes, widen_factor=2)
-elif name == "densenet-bc":
-    model = reference_models.DenseNet3(100, num_classes=classes, growth_rate=12)
-elif name in ("resnet18", "densenet161"):
-    import torchvision
-
-    model = getattr(torchvision.models, name)(num_classes=classes)
-elif name == "torchscript":
+if name == "torchscript":
     model = torch.jit.load(sys.argv[6])
     channels = int(os.environ.get("LOW_BENCH_CHANNELS", "1"))
 else:
-    raise SystemExit(f"unknown model {name}")
+    model, channels = reference_models.zoo_model(name, classes, size)
 
 model.train()
 opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-4)

@@ -72,7 +72,7 @@ export function benchCommand(): Command {
     .command('dist')
     .description(
       'Data-parallel training step: 1 process x 2 threads vs 2 processes x 1 thread (c10d Gloo, loopback), LeNet-5 and WRN-28-2; ' +
-        'samples/s, all-reduce time per step, global LOW against local LOW.',
+        'samples/s, all-reduce time per step, global LOW against local LOW, and PyTorch DDP on the same step (Normal) as the reference.',
     )
     .option('--models <names>', 'comma-separated models', 'lenet5,wrn-28-2')
     .option('--rounds <n>', 'alternating rounds', positiveInt('--rounds'), 3)
