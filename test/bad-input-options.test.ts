@@ -170,6 +170,8 @@ badInputSuite(
       ['--strategy', 'low:base=ldam,gamma=2'],
       [/gamma/, /base=focal/],
     );
+    train('train --strategy low:base=cb,s=1 (s without base=ldam)', ['--strategy', 'low:base=cb,s=1'], [/\bs\b/, /base=ldam/]);
+    train('train --strategy low:base=ldam,s=0', ['--strategy', 'low:base=ldam,s=0'], [/\bs\b/, /> 0/]);
     train('train --head round', ['--head', 'round'], [/--head/, /linear/, /cosine/]);
     // Data-parallel options.
     train('train --nproc 0', ['--nproc', '0'], [/--nproc/, /0/]);

@@ -201,12 +201,13 @@ test('post-hoc logit adjustment: evaluation scores z - tau log pi; training weig
   strategy.dispose?.();
 });
 
-test("LOW on each long-tail loss: its weights are the exact QP on that loss's gradient norms (finite differences); norms=ce takes plain CE's", () => {
+test("LOW on each long-tail loss: its weights are the exact QP on that loss's gradient norms (finite differences); norms=ce takes plain CE's; LDAM's s is taken", () => {
   const info = { classCounts: COUNTS, size: 10, batchSize: 3 };
   const cases: [string, PerSampleLoss][] = [
     ['logit-adjust', logitAdjustedLoss(COUNTS, 1)],
     ['balanced-softmax', balancedSoftmaxLoss(COUNTS)],
     ['ldam', ldamLoss(COUNTS)],
+    ['ldam,s=1', ldamLoss(COUNTS, { s: 1 })],
     ['cb', effectiveNumberLoss(COUNTS)],
   ];
   const plainCe = LOGITS.map((z, i) => {

@@ -10,7 +10,7 @@
 // is meant for those bounded logits; on a linear head it diverges (use s=1).
 import { effectiveNumberWeights, ldamLoss } from './long-tail-losses.js';
 import { uniformWeights, type BatchView, type Strategy } from './strategy.js';
-import { numberOption, type StrategyDefinition } from './strategy-definition.js';
+import { numberOption, type NumberOption, type StrategyDefinition } from './strategy-definition.js';
 
 export interface LdamOptions {
   /** The largest margin (the authors' max_m, 0.5). */
@@ -46,13 +46,22 @@ export function ldamStrategy(classCounts: ArrayLike<number>, o: LdamOptions = {}
   };
 }
 
+/** LDAM's logit scale s: 30 for the authors' cosine classifier; a linear head needs about 1. */
+export const LDAM_SCALE_OPTION: NumberOption = {
+  type: 'number',
+  default: 30,
+  range: { min: 0, minOpen: true },
+  expected: 'a finite number > 0',
+  help: 'the logit scale',
+};
+
 export const ldamDefinition: StrategyDefinition = {
   name: 'ldam',
   role: 'baseline',
   help: 'LDAM-DRW (Cao et al. 2019): margins proportional to n_c^(-1/4) on the true logit, CE(s z); from drw of training, class-balanced weights',
   options: {
     m: { type: 'number', default: 0.5, range: { min: 0 }, expected: 'a finite number >= 0', help: 'the largest class margin' },
-    s: { type: 'number', default: 30, range: { min: 0, minOpen: true }, expected: 'a finite number > 0', help: 'the logit scale' },
+    s: LDAM_SCALE_OPTION,
     drw: {
       type: 'number',
       default: 0.8,

@@ -3,6 +3,7 @@
 // long-tail loss). Norms of the base loss itself are the paper's rule (eq. 8); norms=ce, the norms
 // of plain CE with the base loss still trained on, is ours.
 import { FOCAL_GAMMA_OPTION } from './focal.js';
+import { LDAM_SCALE_OPTION } from './ldam.js';
 import { lowWeights } from './low-weights.js';
 import { gradNormSq, type GradScale } from './grad-norms.js';
 import { classBalancedLoss, crossEntropyLoss, focalLoss, type PerSampleLoss } from './losses.js';
@@ -79,7 +80,12 @@ export const lowDefinition: StrategyDefinition = {
       expected: 'ce, bce, focal, logit-adjust, balanced-softmax, ldam or cb',
       help:
         'the loss LOW weights: cross-entropy, class-balanced CE, focal loss, or a long-tail loss at its defaults ' +
-        '(logit-adjusted CE, tau 1; Balanced Softmax; LDAM, m 0.5, s 30, without DRW; effective-number CE, beta 0.9999)',
+        '(logit-adjusted CE, tau 1; Balanced Softmax; LDAM, m 0.5, s 30 or the s given, without DRW; effective-number CE, beta 0.9999)',
+    },
+    s: {
+      ...LDAM_SCALE_OPTION,
+      help: "LDAM's logit scale (30 for --head cosine, as its authors; about 1 on a linear head, where 30 diverges)",
+      requires: { option: 'base', values: ['ldam'], when: 'with base=ldam (LDAM is the only base with a logit scale)' },
     },
     gamma: {
       ...FOCAL_GAMMA_OPTION,
@@ -112,7 +118,10 @@ export const lowDefinition: StrategyDefinition = {
   create(options, info, { label }) {
     const word = (key: string) => optionValue(lowDefinition, options, key) as string;
     const baseName = word('base');
-    const base = baseLoss(baseName, info.classCounts, numberOption(lowDefinition, options, 'gamma'));
+    const base = baseLoss(baseName, info.classCounts, {
+      gamma: numberOption(lowDefinition, options, 'gamma'),
+      s: numberOption(lowDefinition, options, 's'),
+    });
     const normsFrom = word('norms') === 'ce' ? crossEntropyLoss() : undefined;
     return lowStrategy(
       base,
@@ -131,18 +140,18 @@ export const lowDefinition: StrategyDefinition = {
  * The loss a `base` option names. The long-tail ones at their standalone strategies' defaults;
  * LDAM without its deferred re-weighting, which would be a second weighting on top of LOW's.
  */
-function baseLoss(name: string, classCounts: ArrayLike<number>, gamma: number | undefined): PerSampleLoss {
+function baseLoss(name: string, classCounts: ArrayLike<number>, o: { gamma?: number; s?: number }): PerSampleLoss {
   switch (name) {
     case 'bce':
       return classBalancedLoss(classCounts);
     case 'focal':
-      return focalLoss({ gamma });
+      return focalLoss({ gamma: o.gamma });
     case 'logit-adjust':
       return logitAdjustedLoss(classCounts, 1);
     case 'balanced-softmax':
       return balancedSoftmaxLoss(classCounts);
     case 'ldam':
-      return ldamLoss(classCounts);
+      return ldamLoss(classCounts, { s: o.s });
     case 'cb':
       return effectiveNumberLoss(classCounts);
     default:
