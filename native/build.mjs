@@ -1,5 +1,8 @@
 // Builds the native addon with node-gyp, unless the sources, the libtorch it was built against and
 // the compiler flags are unchanged since the last build (a torch.h translation unit takes ~35 s).
+//   node native/build.mjs              fails when libtorch is missing (scripts/setup.sh, npm run build)
+//   node native/build.mjs --optional   npm's install hook: without libtorch the package installs
+//                                      for low-ts/core alone (pure JS), and says how to get the engine
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -14,6 +17,14 @@ try {
   torch = locateLibtorch();
 } catch (e) {
   console.error(`\nlow-ts: ${e.message}\n`);
+  if (process.argv.includes('--optional')) {
+    console.error(
+      'low-ts: the native addon was not built. low-ts/core (the LOW solver, gradient norms, metrics and ' +
+        'statistics in plain JavaScript) works without it; the engine (low-ts, the low command) needs it: ' +
+        'get libtorch as above, then run npm rebuild low-ts.\n',
+    );
+    process.exit(0);
+  }
   process.exit(1);
 }
 

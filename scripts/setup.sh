@@ -36,3 +36,6 @@ case "$blas" in
 esac
 
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+# npm's install hook builds the addon where libtorch is found and lets a core-only install pass
+# without it; here the engine is the point, so a missing libtorch fails (an up-to-date build is instant).
+node native/build.mjs

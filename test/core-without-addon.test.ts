@@ -2,7 +2,8 @@
 // contains nothing native and nothing from Node, and the bundle, run by itself in a folder where
 // no addon can be found, computes LOW's weights and the metrics (hand-worked cases). The closed
 // gradient norms against finite differences; the TensorFlow.js example (examples/tfjs-low.ts,
-// quoted in the README) trains a tiny MLP with LOW on the pure-JS cpu backend.
+// quoted in the README) trains a tiny MLP with LOW on the pure-JS cpu backend. And the package
+// installs without libtorch (npm's install hook), for low-ts/core alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -13,6 +14,20 @@ import { build } from 'esbuild';
 import { classWeightedGradNormSq, crossEntropyGradNormSq, focalGradNormSq, lowWeights, softmaxRows } from '../src/core/index.js';
 
 const root = join(import.meta.dirname, '..');
+
+test("npm's install hook passes without libtorch (a core-only install) and says how to get the engine; the set-up's build still fails", () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const hook = pkg.scripts.install!.split(' ').slice(1); // node native/build.mjs --optional
+  const env = { ...process.env, LIBTORCH: join(tmpdir(), 'no-libtorch-here') };
+  const optional = spawnSync(process.execPath, hook, { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(optional.status, 0, optional.stderr);
+  assert.match(optional.stderr, /LIBTORCH=.*no-libtorch-here does not look like a libtorch folder/);
+  assert.match(optional.stderr, /not built.*low-ts\/core.*works without it/s);
+  const strict = spawnSync(process.execPath, ['native/build.mjs'], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(strict.status, 1);
+  assert.match(strict.stderr, /does not look like a libtorch folder/);
+  assert.doesNotMatch(strict.stderr, /works without it/);
+});
 
 test('the core bundles for a browser with nothing native or from Node, and runs with no addon in reach', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'low-core-'));
