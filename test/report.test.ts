@@ -11,6 +11,7 @@ import { convergenceCurves, finalValues, lambdaCurve, baselineFinals, type RunSe
 import type { ClassWeightPoint } from '../src/analysis/class-weights.js';
 import { readRunFolder } from '../src/analysis/run-folder.js';
 import type { MetricsRow } from '../src/train/metrics-file.js';
+import type { ImageDataset } from '../src/data/dataset.js';
 import { DEFAULT_CONFIG } from '../src/train/config.js';
 import { planTunedRuns, type TunedChoice } from '../src/train/tuning.js';
 import {
@@ -460,14 +461,34 @@ test("a real run: galleries use the final model's predictions", {
   }
 });
 
+/**
+ * The logits of a run's final model on its training images (every one, in order), the checkpoint
+ * read by hand into LeNet-5 with the given head: what the galleries' predictions are checked against.
+ */
+async function checkpointLogits(
+  dir: string,
+  dataset: ImageDataset,
+  datasetName: string,
+  head: 'linear' | 'cosine' = 'linear',
+): Promise<Float32Array> {
+  const torch = await import('../src/torch/index.js');
+  const { createModel } = await import('../src/models/registry.js');
+  const { batchTensors } = await import('../src/data/evaluation-batches.js');
+  const { augmentationFor } = await import('../src/data/augment.js');
+  const model = createModel('lenet5', { head });
+  const { tensors } = torch.loadTensors(join(dir, 'checkpoint.lowt'));
+  model.loadStateDict(new Map([...tensors].filter(([k]) => k.startsWith('model.')).map(([k, v]) => [k.slice(6), v])));
+  model.eval();
+  const x = batchTensors(dataset, 0, dataset.labels.length, augmentationFor(datasetName, false)).x;
+  const logits = torch.noGrad(() => model.forward(x).toFloat32Array());
+  model.dispose();
+  return logits;
+}
+
 test("a real run with the cosine head (--head cosine): the galleries' predictions are the cosine model's", {
   skip: hasFashionMnist ? false : 'Debian package dataset-fashion-mnist is not installed',
 }, async () => {
-  const torch = await import('../src/torch/index.js');
   const { trainRun } = await import('../src/train/run.js');
-  const { createModel } = await import('../src/models/registry.js');
-  const { batchTensors } = await import('../src/data/loader.js');
-  const { augmentationFor } = await import('../src/data/augment.js');
   const { loadTrainingImages, predictWithModel } = await import('../src/analysis/sample-images.js');
   const root = mkdtempSync(join(tmpdir(), 'low-report-cosine-'));
   try {
@@ -479,21 +500,16 @@ test("a real run with the cosine head (--head cosine): the galleries' prediction
     const positions = Array.from({ length: 300 }, (_, p) => p);
     const predicted = await predictWithModel(run, images, positions);
     // The checkpoint read by hand into LeNet-5 with each head: the cosine one is the trained model.
-    const argmaxOf = (head: 'linear' | 'cosine') => {
-      const model = createModel('lenet5', { head });
-      const { tensors } = torch.loadTensors(join(dir, 'checkpoint.lowt'));
-      model.loadStateDict(new Map([...tensors].filter(([k]) => k.startsWith('model.')).map(([k, v]) => [k.slice(6), v])));
-      model.eval();
-      const x = batchTensors(images.dataset, 0, 300, augmentationFor(config.dataset, false)).x;
-      const logits = torch.noGrad(() => model.forward(x).toFloat32Array());
-      model.dispose();
+    const argmaxOf = async (head: 'linear' | 'cosine') => {
+      const logits = await checkpointLogits(dir, images.dataset, config.dataset, head);
       return positions.map((p) => {
         const row = Array.from(logits.subarray(p * 10, p * 10 + 10));
         return row.indexOf(Math.max(...row));
       });
     };
-    assert.deepEqual(predicted, argmaxOf('cosine'));
-    assert.notDeepEqual(argmaxOf('linear'), argmaxOf('cosine'), 'the linear reading of the checkpoint predicts otherwise');
+    const cosine = await argmaxOf('cosine');
+    assert.deepEqual(predicted, cosine);
+    assert.notDeepEqual(await argmaxOf('linear'), cosine, 'the linear reading of the checkpoint predicts otherwise');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -502,11 +518,7 @@ test("a real run with the cosine head (--head cosine): the galleries' prediction
 test("a real run with post-hoc logit adjustment: the galleries' predictions are argmax(z - tau log pi), as its metrics", {
   skip: hasFashionMnist ? false : 'Debian package dataset-fashion-mnist is not installed',
 }, async () => {
-  const torch = await import('../src/torch/index.js');
   const { trainRun } = await import('../src/train/run.js');
-  const { createModel } = await import('../src/models/registry.js');
-  const { batchTensors } = await import('../src/data/loader.js');
-  const { augmentationFor } = await import('../src/data/augment.js');
   const { loadTrainingImages, predictWithModel } = await import('../src/analysis/sample-images.js');
   const root = mkdtempSync(join(tmpdir(), 'low-report-posthoc-'));
   try {
@@ -520,13 +532,7 @@ test("a real run with post-hoc logit adjustment: the galleries' predictions are 
     const positions = Array.from({ length: n }, (_, p) => p);
     const predicted = await predictWithModel(run, images, positions);
     // The checkpoint's logits by hand, and the prior from the training labels as trained.
-    const model = createModel('lenet5', {});
-    const { tensors } = torch.loadTensors(join(dir, 'checkpoint.lowt'));
-    model.loadStateDict(new Map([...tensors].filter(([k]) => k.startsWith('model.')).map(([k, v]) => [k.slice(6), v])));
-    model.eval();
-    const x = batchTensors(images.dataset, 0, n, augmentationFor(config.dataset, false)).x;
-    const logits = torch.noGrad(() => model.forward(x).toFloat32Array());
-    model.dispose();
+    const logits = await checkpointLogits(dir, images.dataset, config.dataset);
     const counts = Array<number>(10).fill(0);
     for (const y of images.dataset.labels) counts[y]!++;
     const argmax = (row: number[]) => row.indexOf(Math.max(...row));
