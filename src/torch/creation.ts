@@ -1,6 +1,6 @@
 // Making tensors: from JavaScript data, and the usual factories (seeded by manualSeed).
 import { native } from './native.js';
-import { describeValue } from './describe.js';
+import { describeValue } from '../util/describe-value.js';
 import { type Tensor, handleOf, handlesOf, wrap, type DType, type Device, type TypedArrayLike } from './tensor.js';
 import { defaultDevice } from './device.js';
 

@@ -3,7 +3,7 @@
 // change the tensor in place, as in PyTorch.
 import { native, type NativeTensor } from './native.js';
 import { track } from './scope.js';
-import { describeValue } from './describe.js';
+import { describeValue } from '../util/describe-value.js';
 
 export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 /** 'cpu', 'cuda' or 'cuda:N'. */

@@ -6,7 +6,7 @@ import { crossEntropyLoss, type PerSampleLoss } from './losses.js';
 import { gradNormSq, type GradScale } from './grad-norms.js';
 import { lowWeights } from './low-weights.js';
 import { weightedMean } from './weighted-mean.js';
-import { describeValue } from '../torch/describe.js';
+import { describeValue } from '../util/describe-value.js';
 
 export interface LowOptions {
   /** Strength of the pull towards uniform weights (the paper's grid: 1, 0.5, 0.1, 0.01). */

@@ -1,5 +1,5 @@
 import { checkNumericVector, outputBuffer, projectShiftedInPlace, type NumericVector } from './simplex.js';
-import { describeValue } from '../torch/describe.js';
+import { describeValue } from '../util/describe-value.js';
 
 export interface LowWeightsOptions {
   /** Strength of the pull towards uniform weights; finite and > 0. */

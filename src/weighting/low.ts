@@ -9,7 +9,7 @@ import { gradNormSq, type GradScale } from './grad-norms.js';
 import { classBalancedLoss, crossEntropyLoss, focalLoss, type PerSampleLoss } from './losses.js';
 import type { BatchView, Strategy } from './strategy.js';
 import { numberOption, optionValue, type StrategyDefinition } from './strategy-definition.js';
-import { describeValue } from '../torch/describe.js';
+import { describeValue } from '../util/describe-value.js';
 import { balancedSoftmaxLoss, effectiveNumberLoss, ldamLoss, logitAdjustedLoss } from './long-tail-losses.js';
 
 export interface LowStrategyOptions {

@@ -7,7 +7,7 @@
  * l1 ball", Math. Programming 158, 2016): no sort, linear time in practice.
  */
 
-import { describeValue } from '../torch/describe.js';
+import { describeValue } from '../util/describe-value.js';
 
 export type NumericVector = Float32Array | Float64Array | readonly number[];
 
