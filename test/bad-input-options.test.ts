@@ -16,6 +16,7 @@ import {
   type Expectation,
 } from './bad-input-harness.js';
 import { patternBytes } from './data-fixtures.js';
+import { DEFAULT_CONFIG } from '../src/train/config.js';
 import * as torch from '../src/torch/index.js';
 
 const cores = availableParallelism();
@@ -36,9 +37,12 @@ badInputSuite(
     const cases: BadInputCase[] = [];
 
     /** `low train` on the tiny data into <case>/out, with `extra` options last (they win). */
-    const train = (name: string, extra: string[], message: RegExp[], more: Expectation = {}) =>
+    /** Options appended to a case's command line; a function of the case folder where they name paths in it. */
+    type Extra = string[] | ((dir: string) => string[]);
+    const extraOf = (extra: Extra, dir: string) => (typeof extra === 'function' ? extra(dir) : extra);
+    const train = (name: string, extra: Extra, message: RegExp[], more: Expectation = {}) =>
       cases.push(
-        cliCase(name, (dir) => [...quickTrain(join(dir, 'data'), join(dir, 'out')), ...extra], {
+        cliCase(name, (dir) => [...quickTrain(join(dir, 'data'), join(dir, 'out')), ...extraOf(extra, dir)], {
           prepare: withData,
           message,
           absent: ['out'],
@@ -46,7 +50,7 @@ badInputSuite(
         }),
       );
     /** `low compare` with one strategy and one seed (short if the bad option were accepted), `extra` last. */
-    const compare = (name: string, extra: string[], message: RegExp[], more: Expectation & { prepare?: (dir: string) => void } = {}) =>
+    const compare = (name: string, extra: Extra, message: RegExp[], more: Expectation & { prepare?: (dir: string) => void } = {}) =>
       cases.push(
         cliCase(
           name,
@@ -69,7 +73,7 @@ badInputSuite(
             '--quiet',
             '--out',
             join(dir, 'out'),
-            ...extra,
+            ...extraOf(extra, dir),
           ],
           { prepare: withData, message, absent: ['out'], ...more },
         ),
@@ -172,6 +176,10 @@ badInputSuite(
     );
     train('train --strategy low:base=cb,s=1 (s without base=ldam)', ['--strategy', 'low:base=cb,s=1'], [/\bs\b/, /base=ldam/]);
     train('train --strategy low:base=ldam,s=0', ['--strategy', 'low:base=ldam,s=0'], [/\bs\b/, /> 0/]);
+    // An output folder in the dataset's folder: the next read of the dataset would meet the run's files.
+    const insideData = [/--out/, /inside the dataset folder/, /expected a folder outside it/];
+    train('train --out inside its --data-dir', (dir) => ['--out', join(dir, 'data', 'run')], insideData, { absent: ['data/run'] });
+    compare('compare --out its --data-dir itself', (dir) => ['--out', join(dir, 'data')], [/--out/, /is the dataset folder/]);
     train('train --head round', ['--head', 'round'], [/--head/, /linear/, /cosine/]);
     // Data-parallel options.
     train('train --nproc 0', ['--nproc', '0'], [/--nproc/, /0/]);
@@ -460,6 +468,21 @@ badInputSuite(
         message: [/list\.json/, /config|object/],
         absent: ['out'],
       }),
+      cliCase(
+        'run-config --out inside the dataDir of its config',
+        (dir) => ['run-config', join(dir, 'run.json'), '--out', join(dir, 'data', 'run')],
+        {
+          prepare: (dir) => {
+            withData(dir);
+            writeFileSync(
+              join(dir, 'run.json'),
+              JSON.stringify({ ...DEFAULT_CONFIG, dataset: 'mnist', dataDir: join(dir, 'data'), epochs: 1 }),
+            );
+          },
+          message: [/--out/, /inside the dataset folder/],
+          absent: ['data/run'],
+        },
+      ),
     );
     return cases;
   },

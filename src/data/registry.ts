@@ -148,6 +148,12 @@ export function defaultDataDir(name: DatasetName): string {
   return SPECS[name].defaultDir;
 }
 
+/** The folder a run of `dataset` reads: `dataDir` when given, else the dataset's default; undefined for an unknown name. */
+export function datasetFolder(dataset: string, dataDir?: string): string | undefined {
+  if (dataDir !== undefined) return dataDir;
+  return isDatasetName(dataset) ? defaultDataDir(dataset) : undefined;
+}
+
 /** One line describing a dataset, for the CLI's help. */
 export function describeDataset(name: DatasetName): string {
   return SPECS[name].description;

@@ -26,6 +26,11 @@ export interface OutputFileChecks {
 export interface OutputFolderChecks {
   /** Refuse a folder that holds this other kind of output: `low compare` a run, `low train` an experiment. */
   refuse?: 'run' | 'experiment';
+  /**
+   * The dataset folder the command reads: the output may be neither it nor inside it, where the
+   * next read of the dataset would meet the run's files (as a class folder of an image folder).
+   */
+  dataFolder?: string;
 }
 
 /** The path's status, or null where nothing is (a missing entry, or a file where a folder should be). */
@@ -133,6 +138,17 @@ export function checkOutputFolder(option: string, path: string, o: OutputFolderC
   const stats = statOrNull(abs);
   if (stats && !stats.isDirectory()) fail(option, path, 'is a file, expected a folder (an existing one, or one to create)');
   const existing = stats ? abs : checkAncestors(option, path, abs);
+  if (o.dataFolder !== undefined) {
+    const data = realPath(o.dataFolder);
+    const real = realPath(abs);
+    if (real === data || real.startsWith(`${data}/`)) {
+      fail(
+        option,
+        path,
+        `is ${real === data ? '' : 'inside '}the dataset folder ${o.dataFolder}, which this command reads (the next read of the dataset would meet the output's files), expected a folder outside it`,
+      );
+    }
+  }
   if (stats && o.refuse === 'run' && holdsRun(abs)) {
     fail(
       option,
