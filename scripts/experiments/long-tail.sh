@@ -28,16 +28,19 @@ THREADS=${THREADS:-1}
 ONLY=${ONLY:-}
 LAMBDAS=1,0.5,0.1,0.01
 # The existing strategies, the long-tail losses, the meta-learning reweighters, and LOW on top of
-# the long-tail losses. LOW's combinations keep the paper's per-sample scaling (scale=sample) so
-# that tuning searches lambda, not the scaling too; low:base=X takes the gradient norms of loss X
-# (the paper's rule, eq. 8), low:base=X,norms=ce those of plain CE (ours). Balanced Softmax has
-# the gradients of logit-adjust at tau 1, so LOW on it would repeat low:base=logit-adjust.
+# the long-tail losses. LOW's combinations keep the paper's per-sample scaling: `scale=sample` is
+# written out, which fixes it, so that tuning searches lambda, not the scaling too (the released
+# code's batch-mean scaling makes the weights practically uniform: plain LOW's two rows show it);
+# low:base=X takes the gradient norms of loss X (the paper's rule, eq. 8), low:base=X,norms=ce
+# those of plain CE (ours). Balanced Softmax has the gradients of logit-adjust at tau 1, so LOW on
+# it would repeat low:base=logit-adjust. LDAM on this linear head needs s=1, and so does LOW on it.
 STRATEGIES=${STRATEGIES:-"normal;low:scale=sample;low:scale=batch-mean;bce;focal;is;\
 logit-adjust;posthoc-la;balanced-softmax;ldam:s=1;cb;l2rw;mwn;\
-low:base=bce,norms=ce;low:base=logit-adjust;low:base=logit-adjust,norms=ce;low:base=cb,norms=ce"}
+low:base=bce,norms=ce,scale=sample;low:base=logit-adjust,scale=sample;low:base=logit-adjust,norms=ce,scale=sample;\
+low:base=cb,norms=ce,scale=sample;low:base=ldam,s=1,scale=sample"}
 # LDAM as its authors run it: s = 30 on a cosine classifier (with a linear one s = 30 diverges, so
 # the main list has ldam:s=1), against Normal on the same classifier, and LOW on the LDAM loss.
-COSINE_STRATEGIES="normal;ldam;low:base=ldam;low:base=ldam,norms=ce"
+COSINE_STRATEGIES="normal;ldam;low:base=ldam,scale=sample;low:base=ldam,norms=ce,scale=sample"
 META_STRATEGIES="l2rw;mwn"
 
 low() { node bin/low.js "$@"; }
