@@ -4,13 +4,13 @@
 // LOW (one QP over the gathered global batch) costs against local LOW (a QP per process). The
 // reference, in the same rounds: PyTorch's own DistributedDataParallel on the same step (Normal),
 // 1 x 2 and 2 x 1, where Debian's python3-torch is installed.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { freePort, launchLocal } from '../distributed/launch.js';
+import { launchLocal } from '../distributed/launch.js';
 import { packagePath } from '../paths.js';
-import { DEBIAN_PYTHON, pythonHas } from './python.js';
+import { DEBIAN_PYTHON, pythonHas, runPythonRanks } from './python.js';
 import { markdownTable } from '../util/markdown-table.js';
 import { median, round } from './table.js';
 import * as torch from '../torch/index.js';
@@ -87,25 +87,7 @@ const TORCH_DDP = packagePath('scripts', 'bench', 'torch_ddp.py');
 
 /** PyTorch's step (torch_ddp.py) in `nproc` processes of `threads` threads each: rank 0's median ms. */
 async function torchDdp(model: string, batch: number, steps: number, nproc: number, threads: number): Promise<number> {
-  const port = await freePort();
-  const ranks = Array.from({ length: nproc }, (_, rank) => {
-    const child = spawn(DEBIAN_PYTHON, [TORCH_DDP, model, String(batch), String(steps), String(threads)], {
-      env: { ...process.env, RANK: String(rank), WORLD_SIZE: String(nproc), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port) },
-      timeout: 600_000,
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    return new Promise<string>((resolve, reject) =>
-      child.on('close', (code) => {
-        if (code === 0) return resolve(out);
-        const last = err.trim().split('\n').slice(-3).join(' | ');
-        reject(new Error(`bench dist: PyTorch rank ${rank} of ${model} exited with ${code}: ${last}`));
-      }),
-    );
-  });
-  const [first] = await Promise.all(ranks);
+  const [first] = await runPythonRanks(TORCH_DDP, [model, String(batch), String(steps), String(threads)], nproc, `PyTorch DDP of ${model}`);
   return (JSON.parse(first!.trim().split('\n').at(-1)!) as { ms: number }).ms;
 }
 

@@ -2,6 +2,7 @@
 // answer per line out. Debian's /usr/bin/python3 is used on purpose: it is the interpreter that
 // python3-torch and python3-cvxopt install into (another python3 on PATH may lack them).
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { freePort } from '../distributed/launch.js';
 import { createInterface, type Interface } from 'node:readline';
 
 export const DEBIAN_PYTHON = '/usr/bin/python3';
@@ -61,4 +62,31 @@ export class PythonWorker {
     this.child.stdin.end();
     this.lines.close();
   }
+}
+
+/**
+ * Runs `script` as `nproc` ranks of one torch.distributed group on this machine (RANK, WORLD_SIZE,
+ * MASTER_ADDR=127.0.0.1, a free MASTER_PORT: what init_process_group reads), each until it exits;
+ * resolves to every rank's stdout, in rank order, and rejects naming the first rank that failed.
+ */
+export async function runPythonRanks(script: string, args: string[], nproc: number, what: string, timeoutMs = 600_000): Promise<string[]> {
+  const port = await freePort();
+  const ranks = Array.from({ length: nproc }, (_, rank) => {
+    const child = spawn(DEBIAN_PYTHON, [script, ...args], {
+      env: { ...process.env, RANK: String(rank), WORLD_SIZE: String(nproc), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port) },
+      timeout: timeoutMs,
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    return new Promise<string>((resolve, reject) =>
+      child.on('close', (code) => {
+        if (code === 0) return resolve(out);
+        const last = err.trim().split('\n').slice(-3).join(' | ');
+        reject(new Error(`${what}: rank ${rank} of ${nproc} exited with ${code}: ${last}`));
+      }),
+    );
+  });
+  return Promise.all(ranks);
 }
