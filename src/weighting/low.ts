@@ -82,14 +82,14 @@ export const lowDefinition: StrategyDefinition = {
         'the loss LOW weights: cross-entropy, class-balanced CE, focal loss, or a long-tail loss at its defaults ' +
         '(logit-adjusted CE, tau 1; Balanced Softmax; LDAM, m 0.5, s 30 or the s given, without DRW; effective-number CE, beta 0.9999)',
     },
+    gamma: {
+      ...FOCAL_GAMMA_OPTION,
+      requires: { option: 'base', values: ['focal'], when: 'with base=focal (the focal loss is the only base with a gamma)' },
+    },
     s: {
       ...LDAM_SCALE_OPTION,
       help: "LDAM's logit scale (30 for --head cosine, as its authors; about 1 on a linear head, where 30 diverges)",
       requires: { option: 'base', values: ['ldam'], when: 'with base=ldam (LDAM is the only base with a logit scale)' },
-    },
-    gamma: {
-      ...FOCAL_GAMMA_OPTION,
-      requires: { option: 'base', values: ['focal'], when: 'with base=focal (the focal loss is the only base with a gamma)' },
     },
     norms: {
       type: 'word',
