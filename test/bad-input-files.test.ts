@@ -380,6 +380,21 @@ badInputSuite(
       [/nowhere/, /not a run folder/],
     );
     cases.push(
+      cliCase(
+        'export --state-dict of a run with the cosine head',
+        (dir) => ['export', join(dir, 'run'), '--state-dict', join(dir, 'model.pt')],
+        {
+          prepare: (dir) => {
+            withRun(dir);
+            const file = join(dir, 'run', 'config.json');
+            writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), head: 'cosine' }));
+          },
+          message: [/--state-dict/, /cosine classifier/, /use --torchscript/],
+          absent: ['model.pt'],
+        },
+      ),
+    );
+    cases.push(
       cliCase('export of a run without its checkpoint', (dir) => ['export', join(dir, 'run'), '--torchscript', join(dir, 'model.pt')], {
         prepare: (dir) => {
           withRun(dir);

@@ -624,7 +624,12 @@ test('loadPretrained of torch.save files: the same values and outputs, old Dense
 test("the cosine head (--head cosine, LDAM's normalised classifier): each logit is the cosine of the features and the class's weights", () => {
   torch.manualSeed(2);
   const layer = new Linear(4, 3);
-  layer.normalized = true;
+  layer.makeCosine();
+  assert.deepEqual(
+    layer.namedParameters().map(([n]) => n),
+    ['weight'],
+    "no bias, as the authors' NormedLinear",
+  );
   const x = [0.5, -1, 2, 0.25, 3, 0, -1, 1];
   const out = Array.from(layer.forward(torch.tensor(Float32Array.from(x), { shape: [2, 4] })).toFloat32Array());
   const w = Array.from(layer.weight.toFloat32Array());
@@ -637,12 +642,27 @@ test("the cosine head (--head cosine, LDAM's normalised classifier): each logit 
       assert.ok(Math.abs(out[n * 3 + c]! - cos) < 1e-6, `row ${n} class ${c}: ${out[n * 3 + c]} vs ${cos}`);
     }
   }
-  // createModel makes the model's last Linear layer the cosine one.
+  // createModel makes the model's last Linear layer the cosine one; every other parameter starts as
+  // under the linear head with the same seed (the bias is drawn, then dropped).
+  torch.manualSeed(5);
   const model = createModel('lenet5', { head: 'cosine' });
+  torch.manualSeed(5);
+  const linear = createModel('lenet5', {});
+  const cosineParams = new Map(model.namedParameters());
+  const linearNames = linear.namedParameters().map(([n]) => n);
+  assert.deepEqual(
+    [...cosineParams.keys()],
+    linearNames.filter((n) => n !== 'fc3.bias'),
+  );
+  for (const [n, p] of linear.namedParameters()) {
+    if (n === 'fc3.bias') continue;
+    assert.deepEqual(Array.from(cosineParams.get(n)!.toFloat32Array()), Array.from(p.toFloat32Array()), `${n} starts the same`);
+  }
   const logits = torch.noGrad(() => model.forward(torch.randn([3, 1, 28, 28])).toFloat32Array());
   assert.ok(
     logits.every((v) => v >= -1 - 1e-6 && v <= 1 + 1e-6),
     'logits are cosines',
   );
   model.dispose();
+  linear.dispose();
 });

@@ -16,7 +16,7 @@ export async function loadRunModel(run: RunFolder, imageShape: readonly [number,
     inChannels: c,
     inputSize: h === w ? h : Math.max(h, w),
     dropRate: run.config.dropRate,
-    // A cosine head's checkpoint has the Linear layer's weight and an unused bias: rebuilt linear, it predicts otherwise.
+    // A cosine head's checkpoint has the Linear layer's weight alone: rebuilt linear, it would not load.
     head: run.config.head,
     inputShape: imageShape,
   });

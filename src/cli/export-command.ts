@@ -27,6 +27,13 @@ export function exportCommand(): Command {
         throw new Error('export: name an output, --torchscript FILE and/or --state-dict FILE');
       const { readRunFolder } = await import('../analysis/run-folder.js');
       const run = readRunFolder(dir);
+      // PyTorch's architectures end in a plain Linear layer: loaded there, a cosine classifier's
+      // weights would predict otherwise, silently.
+      if (o.stateDict !== undefined && run.config.head === 'cosine')
+        throw new Error(
+          `export --state-dict: ${dir} trained a cosine classifier (--head cosine), which ${run.config.model}'s PyTorch ` +
+            'architecture does not have (its last layer is a plain Linear); use --torchscript, which keeps the normalisation',
+        );
       const inputs = [dir, ...(isTorchScriptPath(run.config.model) ? [run.config.model] : [])];
       const outputs: [string, string][] = [];
       if (o.torchscript !== undefined) outputs.push(['--torchscript', checkOutputFile('--torchscript', o.torchscript, { inputs })]);

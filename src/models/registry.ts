@@ -181,7 +181,7 @@ export function createModel(name: string, options: CreateModelOptions = {}): Mod
   if (options.head === 'cosine' && isTorchScriptPath(name))
     throw new RangeError(`model '${name}': a TorchScript model keeps its own classifier; the cosine head is for the built-in models`);
   const model = entry(name).create(options);
-  if (options.head === 'cosine') classifierOf(model, name).normalized = true;
+  if (options.head === 'cosine') classifierOf(model, name).makeCosine();
   return model;
 }
 

@@ -6,14 +6,10 @@ import { defaultLayerInit } from './init.js';
 type Pair = number | [number, number];
 
 export class Linear extends Module {
-  /**
-   * A cosine classifier (LDAM's NormedLinear, Cao et al. 2019): y = (x / |x|) . (w_c / |w_c|) per
-   * class, each in [-1, 1], without the bias, so that a scale s and margins act on bounded logits.
-   * The initial directions are the default init's (uniform in a cube, as the authors' uniform(-1, 1)).
-   */
+  /** Whether this is a cosine classifier ({@link makeCosine}). */
   normalized = false;
   readonly weight: Tensor;
-  readonly bias: Tensor | null;
+  bias: Tensor | null;
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
@@ -23,6 +19,20 @@ export class Linear extends Module {
     this.weight = this.registerParameter('weight', empty([outFeatures, inFeatures]));
     this.bias = o.bias === false ? null : this.registerParameter('bias', empty([outFeatures]));
     defaultLayerInit(this.weight, this.bias);
+  }
+  /**
+   * Makes this layer a cosine classifier (LDAM's NormedLinear, Cao et al. 2019): y = (x / |x|) .
+   * (w_c / |w_c|) per class, each in [-1, 1], so that a scale s and margins act on bounded logits.
+   * It has no bias, as the authors' layer: the bias was initialised with the layer (so the other
+   * layers start from the same weights under either head) and is dropped here. The initial
+   * directions are the default init's (uniform in a cube, as the authors' uniform(-1, 1)).
+   */
+  makeCosine(): void {
+    this.normalized = true;
+    if (this.bias) {
+      this.dropParameter('bias');
+      this.bias = null;
+    }
   }
   forward(x: Tensor): Tensor {
     if (this.normalized) return F.linear(unitRows(x), unitRows(this.parameter('weight')), null);

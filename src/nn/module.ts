@@ -80,6 +80,13 @@ export abstract class Module {
     this.ownParameters.set(name, t);
     return t;
   }
+  /** Drops, and frees, a parameter this module registered: for a layer that no longer uses it. */
+  protected dropParameter(name: string): void {
+    const t = this.ownParameters.get(name);
+    if (!t) throw new Error(`${this.constructor.name} has no parameter '${name}' to drop`);
+    this.ownParameters.delete(name);
+    t.dispose();
+  }
   protected registerBuffer(name: string, t: Tensor): Tensor {
     keep(t);
     this.ownBuffers.set(name, t);
