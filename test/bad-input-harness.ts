@@ -431,25 +431,35 @@ export function writeTinyMnist(dir: string, train = 40, test = 20): void {
   writeIdxSplit(dir, 'test', test);
 }
 
-/** The options of a quick `low train` on `data` (tiny, one epoch, one thread) into `out`. */
-export function quickTrain(data: string, out: string): string[] {
-  return [
-    'train',
-    '--dataset',
-    'mnist',
-    '--data-dir',
-    data,
-    '--epochs',
-    '1',
-    '--batch-size',
-    '8',
-    '--threads',
-    '1',
-    '--quiet',
-    '--out',
-    out,
-  ];
-}
+/** What the quick commands share: `data` in (tiny MNIST), one epoch of tiny batches on one thread, `out` out. */
+const quickOptions = (data: string, out: string): string[] => [
+  '--dataset',
+  'mnist',
+  '--data-dir',
+  data,
+  '--epochs',
+  '1',
+  '--batch-size',
+  '8',
+  '--threads',
+  '1',
+  '--quiet',
+  '--out',
+  out,
+];
+
+/** The options of a quick `low train` on `data` into `out`. */
+export const quickTrain = (data: string, out: string): string[] => ['train', ...quickOptions(data, out)];
+
+/** The options of a quick `low compare` (one strategy, one seed) on `data` into `out`. */
+export const quickCompare = (data: string, out: string): string[] => [
+  'compare',
+  '--strategies',
+  'normal',
+  '--seeds',
+  '1',
+  ...quickOptions(data, out),
+];
 
 /** Copies a fixture (file or folder) into a case folder, where the case may break its copy. */
 export function copyFixture(from: string, to: string): void {

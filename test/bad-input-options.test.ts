@@ -9,6 +9,7 @@ import {
   cliCase,
   copyFixture,
   mentions,
+  quickCompare,
   quickTrain,
   trainFixture,
   writeTinyMnist,
@@ -52,31 +53,12 @@ badInputSuite(
     /** `low compare` with one strategy and one seed (short if the bad option were accepted), `extra` last. */
     const compare = (name: string, extra: Extra, message: RegExp[], more: Expectation & { prepare?: (dir: string) => void } = {}) =>
       cases.push(
-        cliCase(
-          name,
-          (dir) => [
-            'compare',
-            '--dataset',
-            'mnist',
-            '--data-dir',
-            join(dir, 'data'),
-            '--strategies',
-            'normal',
-            '--seeds',
-            '1',
-            '--epochs',
-            '1',
-            '--batch-size',
-            '8',
-            '--threads',
-            '1',
-            '--quiet',
-            '--out',
-            join(dir, 'out'),
-            ...extraOf(extra, dir),
-          ],
-          { prepare: withData, message, absent: ['out'], ...more },
-        ),
+        cliCase(name, (dir) => [...quickCompare(join(dir, 'data'), join(dir, 'out')), ...extraOf(extra, dir)], {
+          prepare: withData,
+          message,
+          absent: ['out'],
+          ...more,
+        }),
       );
     /** What refusing a whole-number option says: its name, that it takes an integer, and the value given. */
     const wholeNumber = (option: string, value: string) => [mentions(option), /integer/, mentions(value)];
@@ -278,58 +260,18 @@ badInputSuite(
     compare('compare --model bogus', ['--model', 'bogus'], [/--model|model 'bogus'|model "bogus"/, /lenet5/]);
     compare('compare --device tpu', ['--device', 'tpu'], [/--device/, /'tpu'/, /cpu, cuda or cuda:N/]);
     cases.push(
-      cliCase(
-        'compare --out a finished train run folder',
-        (dir) => [
-          'compare',
-          '--dataset',
-          'mnist',
-          '--data-dir',
-          join(dir, 'data'),
-          '--strategies',
-          'normal',
-          '--seeds',
-          '1',
-          '--epochs',
-          '1',
-          '--threads',
-          '1',
-          '--quiet',
-          '--out',
-          join(dir, 'run'),
-        ],
-        {
-          prepare: withRun,
-          message: [/--out/, /run/, /run folder|a run|low train/],
-          absent: ['run/experiment.json', 'run/runs'],
+      cliCase('compare --out a finished train run folder', (dir) => quickCompare(join(dir, 'data'), join(dir, 'run')), {
+        prepare: withRun,
+        message: [/--out/, /run/, /run folder|a run|low train/],
+        absent: ['run/experiment.json', 'run/runs'],
+      }),
+      cliCase('compare --out an existing file', (dir) => quickCompare(join(dir, 'data'), join(dir, 'notes.txt')), {
+        prepare: (dir) => {
+          withData(dir);
+          writeFileSync(join(dir, 'notes.txt'), 'my notes\n');
         },
-      ),
-      cliCase(
-        'compare --out an existing file',
-        (dir) => [
-          'compare',
-          '--dataset',
-          'mnist',
-          '--data-dir',
-          join(dir, 'data'),
-          '--strategies',
-          'normal',
-          '--seeds',
-          '1',
-          '--epochs',
-          '1',
-          '--quiet',
-          '--out',
-          join(dir, 'notes.txt'),
-        ],
-        {
-          prepare: (dir) => {
-            withData(dir);
-            writeFileSync(join(dir, 'notes.txt'), 'my notes\n');
-          },
-          message: [/--out/, /notes\.txt/, /is a file|not a folder|not a directory/],
-        },
-      ),
+        message: [/--out/, /notes\.txt/, /is a file|not a folder|not a directory/],
+      }),
     );
 
     // ---- low demo (each refused before it would train on Fashion-MNIST) ----
