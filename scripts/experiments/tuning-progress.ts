@@ -1,10 +1,12 @@
-// node --import tsx scripts/experiments/tuning-progress.ts <experiment folder> [--metric bacc]
+// node --import tsx scripts/experiments/tuning-progress.ts <experiment folder> [--metric bacc] [--last K]
 // Where the tuning phase of a `low compare --tune` experiment stands while it runs (or after a
 // sitting ended in the middle of it): for every setting of the plan (experiment.json), the mean
 // validation score of its finished tuning runs at their last epoch, over how many of the tuning
 // seeds have finished, one column per learning rate. A setting with a diverged run shows
-// "diverged"; the best fully finished setting of each family is in bold. The final runs, and the
-// tuning record of summary.md, come from `low compare` itself once every tuning run is done.
+// "diverged"; the best fully finished setting of each family is in bold, and listed after the
+// table. The final runs, and the tuning record of summary.md, come from `low compare` itself once
+// every tuning run is done. `--last K` scores each run by its mean over the last K epochs instead:
+// a check of how much the last epoch's noise decides the choice (low compare selects by the last).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonObject } from '../../src/io/json-file.js';
@@ -13,12 +15,25 @@ import { planTuningRuns } from '../../src/train/tuning.js';
 import type { RunConfig } from '../../src/train/config.js';
 import { markdownTable } from '../../src/util/markdown-table.js';
 
-const [dir, flag, value] = process.argv.slice(2);
-if (!dir || (flag !== undefined && flag !== '--metric')) {
-  console.error('usage: node --import tsx scripts/experiments/tuning-progress.ts <experiment folder> [--metric acc|bacc|mauc|mf1]');
+const usage = () => {
+  console.error(
+    'usage: node --import tsx scripts/experiments/tuning-progress.ts <experiment folder> [--metric acc|bacc|mauc|mf1] [--last K]',
+  );
+  process.exit(2);
+};
+const [dir, ...flags] = process.argv.slice(2);
+const options = new Map<string, string>();
+for (let i = 0; i < flags.length; i += 2) {
+  if ((flags[i] !== '--metric' && flags[i] !== '--last') || flags[i + 1] === undefined) usage();
+  options.set(flags[i]!, flags[i + 1]!);
+}
+if (!dir) usage();
+const lastK = Number(options.get('--last') ?? '1');
+if (!Number.isInteger(lastK) || lastK < 1) {
+  console.error(`--last ${options.get('--last')}: expected a whole number of epochs >= 1`);
   process.exit(2);
 }
-const planFile = join(dir, 'experiment.json');
+const planFile = join(dir!, 'experiment.json');
 if (!existsSync(planFile)) {
   console.error(`${dir}: no experiment.json (not a folder made by low compare)`);
   process.exit(2);
@@ -34,8 +49,10 @@ if (!plan.tune) {
   console.error(`${dir}: the experiment was not tuned (no --tune in experiment.json)`);
   process.exit(2);
 }
-const metric = value ?? plan.select;
-const runs = planTuningRuns({ strategies: plan.strategies, lambdas: plan.lambdas, base: plan.base, ...plan.tune }, dir);
+const metric = options.get('--metric') ?? plan.select;
+const runs = planTuningRuns({ strategies: plan.strategies, lambdas: plan.lambdas, base: plan.base, ...plan.tune }, dir!);
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 interface Cell {
   scores: number[];
@@ -52,13 +69,12 @@ for (const run of runs) {
   if (!isFinished(run)) continue;
   finished++;
   const outcome = readOutcome(run);
-  const last = outcome.rows[outcome.rows.length - 1] as Record<string, number> | undefined;
-  if (outcome.diverged || !last) cell.diverged = true;
-  else cell.scores.push(last[`val_${metric}`] ?? Number.NaN);
+  const tail = outcome.rows.slice(-lastK) as Record<string, number>[];
+  if (outcome.diverged || tail.length === 0) cell.diverged = true;
+  else cell.scores.push(mean(tail.map((row) => row[`val_${metric}`] ?? Number.NaN)));
 }
 
 const seeds = plan.tune.seeds.length;
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 // The best setting of each family among those finished on every seed without diverging.
 const best = new Map<string, number>();
 for (const { family, cells } of rows.values())
@@ -76,8 +92,16 @@ const table = [...rows.entries()].map(([key, { family, cells }]) => [
     return cell.scores.length === seeds && score === best.get(family) ? `**${text}**` : text;
   }),
 ]);
+const scored = lastK === 1 ? `at epoch ${plan.tune.epochs}` : `averaged over epochs ${plan.tune.epochs - lastK + 1}-${plan.tune.epochs}`;
 console.log(
-  `${dir}: ${finished} of ${runs.length} tuning runs finished; validation ${metric} at epoch ${plan.tune.epochs}, ` +
+  `${dir}: ${finished} of ${runs.length} tuning runs finished; validation ${metric} ${scored}, ` +
     `mean over the finished tuning seeds (of ${seeds}), in %\n`,
 );
 console.log(markdownTable(['setting', ...plan.tune.lrs.map((lr) => `lr ${lr}`)], table));
+// Each family's choice so far: the bold cell.
+const choices: string[] = [];
+for (const [key, { family, cells }] of rows)
+  for (const [lr, cell] of cells)
+    if (!cell.diverged && cell.scores.length === seeds && mean(cell.scores) === best.get(family))
+      choices.push(`${family} => ${key.split('\n')[1]} @ lr=${lr}`);
+console.log(`\nbest of each family so far (family => setting): ${choices.join('; ')}`);
