@@ -3,7 +3,7 @@
 // left behind), and without touching files that were there.
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import {
   badInputSuite,
   cliCase,
@@ -41,7 +41,7 @@ badInputSuite(
     /** Options appended to a case's command line; a function of the case folder where they name paths in it. */
     type Extra = string[] | ((dir: string) => string[]);
     const extraOf = (extra: Extra, dir: string) => (typeof extra === 'function' ? extra(dir) : extra);
-    const train = (name: string, extra: Extra, message: RegExp[], more: Expectation = {}) =>
+    const train = (name: string, extra: Extra, message: RegExp[], more: Expectation & { prepare?: (dir: string) => void } = {}) =>
       cases.push(
         cliCase(name, (dir) => [...quickTrain(join(dir, 'data'), join(dir, 'out')), ...extraOf(extra, dir)], {
           prepare: withData,
@@ -158,10 +158,24 @@ badInputSuite(
     );
     train('train --strategy low:base=cb,s=1 (s without base=ldam)', ['--strategy', 'low:base=cb,s=1'], [/\bs\b/, /base=ldam/]);
     train('train --strategy low:base=ldam,s=0', ['--strategy', 'low:base=ldam,s=0'], [/\bs\b/, /> 0/]);
-    // An output folder in the dataset's folder: the next read of the dataset would meet the run's files.
-    const insideData = [/--out/, /inside the dataset folder/, /expected a folder outside it/];
-    train('train --out inside its --data-dir', (dir) => ['--out', join(dir, 'data', 'run')], insideData, { absent: ['data/run'] });
-    compare('compare --out its --data-dir itself', (dir) => ['--out', join(dir, 'data')], [/--out/, /is the dataset folder/]);
+    // An output folder in an image folder's dataset: its next read would take the run for a class.
+    const imageFolder = (dir: string) => {
+      withData(dir);
+      mkdirSync(join(dir, 'imgs', 'cat'), { recursive: true });
+    };
+    const folderData = (dir: string) => ['--dataset', 'folder', '--data-dir', join(dir, 'imgs')];
+    train(
+      'train --out inside its image folder (--dataset folder)',
+      (dir) => [...folderData(dir), '--out', join(dir, 'imgs', 'run')],
+      [/--out/, /inside the image folder/, /for a class/, /expected a folder outside it/],
+      { prepare: imageFolder, absent: ['imgs/run'] },
+    );
+    compare(
+      'compare --out its image folder itself (--dataset folder)',
+      (dir) => [...folderData(dir), '--out', join(dir, 'imgs')],
+      [/--out/, /is the image folder/],
+      { prepare: imageFolder },
+    );
     train('train --head round', ['--head', 'round'], [/--head/, /linear/, /cosine/]);
     // Data-parallel options.
     train('train --nproc 0', ['--nproc', '0'], [/--nproc/, /0/]);
@@ -411,18 +425,18 @@ badInputSuite(
         absent: ['out'],
       }),
       cliCase(
-        'run-config --out inside the dataDir of its config',
-        (dir) => ['run-config', join(dir, 'run.json'), '--out', join(dir, 'data', 'run')],
+        'run-config --out inside the image folder of its config',
+        (dir) => ['run-config', join(dir, 'run.json'), '--out', join(dir, 'imgs', 'run')],
         {
           prepare: (dir) => {
-            withData(dir);
+            mkdirSync(join(dir, 'imgs', 'cat'), { recursive: true });
             writeFileSync(
               join(dir, 'run.json'),
-              JSON.stringify({ ...DEFAULT_CONFIG, dataset: 'mnist', dataDir: join(dir, 'data'), epochs: 1 }),
+              JSON.stringify({ ...DEFAULT_CONFIG, dataset: 'folder', dataDir: join(dir, 'imgs'), epochs: 1 }),
             );
           },
-          message: [/--out/, /inside the dataset folder/],
-          absent: ['data/run'],
+          message: [/--out/, /inside the image folder/],
+          absent: ['imgs/run'],
         },
       ),
     );

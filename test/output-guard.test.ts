@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFil
 import { join } from 'node:path';
 import { checkOutputFile, checkOutputFolder, makeOutputFolder, OutputPathError, writeOutputFile } from '../src/io/output-path.js';
 import { EXPERIMENT_FILES, RUN_FILES } from '../src/io/read-back-files.js';
+import { listedDatasetFolder } from '../src/data/registry.js';
 import { makeTempDir } from './data-fixtures.js';
 
 const refused = (f: () => unknown, message: RegExp) =>
@@ -76,6 +77,28 @@ test('a folder output: not a file, not under a file, and of the kind the command
       /holds an experiment \(experiment\.json, low compare --out\), expected a run folder/,
     );
     assert.equal(checkOutputFolder('--out', experiment, { refuse: 'run' }), experiment);
+  } finally {
+    temp.remove();
+  }
+});
+
+test("a folder output inside an image folder dataset is refused, under any name of it; beside it, or in another dataset's folder, it is not", () => {
+  const temp = makeTempDir('guard-data');
+  try {
+    const imgs = join(temp.dir, 'imgs');
+    mkdirSync(join(imgs, 'cat'), { recursive: true });
+    const folder = listedDatasetFolder('folder', imgs)!;
+    assert.equal(folder, imgs);
+    refused(() => checkOutputFolder('--out', imgs, { dataFolder: folder }), /is the image folder .*imgs, which this command reads/);
+    refused(() => checkOutputFolder('--out', join(imgs, 'runs', 'a'), { dataFolder: folder }), /is inside the image folder/);
+    symlinkSync(imgs, join(temp.dir, 'alias'));
+    refused(() => checkOutputFolder('--out', join(temp.dir, 'alias', 'run'), { dataFolder: folder }), /is inside the image folder/);
+    // A name that only starts like the folder's is beside it.
+    assert.equal(checkOutputFolder('--out', join(temp.dir, 'imgs-runs'), { dataFolder: folder }), join(temp.dir, 'imgs-runs'));
+    // Datasets read from named files (MNIST, CIFAR, ISIC) are not disturbed by a run folder among them.
+    for (const dataset of ['mnist', 'fashion-mnist', 'cifar10', 'isic2018'])
+      assert.equal(listedDatasetFolder(dataset, imgs), undefined, dataset);
+    assert.equal(listedDatasetFolder('folder'), 'data/folder', 'the image folder dataset by default');
   } finally {
     temp.remove();
   }

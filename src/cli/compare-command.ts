@@ -73,8 +73,8 @@ export async function runCompare(o: CompareCliOptions, execution: { execute?: Ru
   // Before anything is written: a folder holding a run would get an experiment among its files.
   // runExperiment validates the configuration before it writes anything.
   const base = configFromOptions({ ...o, valFraction: o.valFraction ?? 0.1 }, 'normal', 0);
-  const { datasetFolder } = await import('../data/registry.js');
-  checkOutputFolder('--out', o.out, { refuse: 'run', dataFolder: datasetFolder(base.dataset, base.dataDir) });
+  const { listedDatasetFolder } = await import('../data/registry.js');
+  checkOutputFolder('--out', o.out, { refuse: 'run', dataFolder: listedDatasetFolder(base.dataset, base.dataDir) });
   const { strategy: _strategy, seed: _seed, ...runBase } = base;
   const log = o.quiet ? () => {} : (s: string) => console.error(s);
   const { runExperiment } = await import('../train/compare.js');

@@ -18,10 +18,10 @@ export function runConfigCommand(): Command {
     .action(async (file: string, o: { out: string; threads?: number; device?: string }) => {
       // An object is all that is checked here: trainRun validates every field, naming it.
       const config = readJsonObject(file, 'a run configuration (config.json of a run folder)') as unknown as RunConfig;
-      const { datasetFolder } = await import('../data/registry.js');
+      const { listedDatasetFolder } = await import('../data/registry.js');
       const dataFolder =
         typeof config.dataset === 'string'
-          ? datasetFolder(config.dataset, typeof config.dataDir === 'string' ? config.dataDir : undefined)
+          ? listedDatasetFolder(config.dataset, typeof config.dataDir === 'string' ? config.dataDir : undefined)
           : undefined;
       checkOutputFolder('--out', o.out, { refuse: 'experiment', dataFolder });
       const torch = await import('../torch/index.js');

@@ -25,8 +25,8 @@ export function trainCommand(): Command {
     const { validateConfig } = await import('../train/config.js');
     const config = validateConfig(configFromOptions(o, o.strategy, o.seed));
     // A folder that holds an experiment would get a run's files among its own.
-    const { datasetFolder } = await import('../data/registry.js');
-    checkOutputFolder('--out', o.out, { refuse: 'experiment', dataFolder: datasetFolder(config.dataset, config.dataDir) });
+    const { listedDatasetFolder } = await import('../data/registry.js');
+    checkOutputFolder('--out', o.out, { refuse: 'experiment', dataFolder: listedDatasetFolder(config.dataset, config.dataDir) });
     const group = await joinOrLaunch(o, 'train');
     if (group.launched !== null) process.exit(group.launched);
     const torch = await import('../torch/index.js');

@@ -148,10 +148,13 @@ export function defaultDataDir(name: DatasetName): string {
   return SPECS[name].defaultDir;
 }
 
-/** The folder a run of `dataset` reads: `dataDir` when given, else the dataset's default; undefined for an unknown name. */
-export function datasetFolder(dataset: string, dataDir?: string): string | undefined {
-  if (dataDir !== undefined) return dataDir;
-  return isDatasetName(dataset) ? defaultDataDir(dataset) : undefined;
+/**
+ * The folder whose listing a run of `dataset` reads: an image folder's (every subfolder is a
+ * class), `dataDir` or the default. Undefined for the datasets read from named files (MNIST,
+ * CIFAR, ISIC), where other files beside them change nothing.
+ */
+export function listedDatasetFolder(dataset: string, dataDir?: string): string | undefined {
+  return dataset === 'folder' ? (dataDir ?? defaultDataDir('folder')) : undefined;
 }
 
 /** One line describing a dataset, for the CLI's help. */

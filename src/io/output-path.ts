@@ -27,8 +27,8 @@ export interface OutputFolderChecks {
   /** Refuse a folder that holds this other kind of output: `low compare` a run, `low train` an experiment. */
   refuse?: 'run' | 'experiment';
   /**
-   * The dataset folder the command reads: the output may be neither it nor inside it, where the
-   * next read of the dataset would meet the run's files (as a class folder of an image folder).
+   * A dataset folder whose listing the command reads (an image folder): the output may be neither
+   * it nor inside it, where the next read of the dataset would meet the run's files as a class.
    */
   dataFolder?: string;
 }
@@ -145,7 +145,7 @@ export function checkOutputFolder(option: string, path: string, o: OutputFolderC
       fail(
         option,
         path,
-        `is ${real === data ? '' : 'inside '}the dataset folder ${o.dataFolder}, which this command reads (the next read of the dataset would meet the output's files), expected a folder outside it`,
+        `is ${real === data ? '' : 'inside '}the image folder ${o.dataFolder}, which this command reads (the next read of the dataset would take the output's folder for a class), expected a folder outside it`,
       );
     }
   }
