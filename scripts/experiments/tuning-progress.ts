@@ -59,8 +59,13 @@ interface Cell {
   diverged: boolean;
 }
 const rows = new Map<string, { family: string; cells: Map<number, Cell> }>();
+/** Per family: its tuning runs, and how many have finished. */
+const progress = new Map<string, { runs: number; finished: number }>();
 let finished = 0;
 for (const run of runs) {
+  const count = progress.get(run.family) ?? { runs: 0, finished: 0 };
+  progress.set(run.family, count);
+  count.runs++;
   const key = `${run.family}\n${run.config.strategy}`;
   const row = rows.get(key) ?? { family: run.family, cells: new Map() };
   rows.set(key, row);
@@ -68,6 +73,7 @@ for (const run of runs) {
   row.cells.set(run.config.lr, cell);
   if (!isFinished(run)) continue;
   finished++;
+  count.finished++;
   const outcome = readOutcome(run);
   const tail = outcome.rows.slice(-lastK) as Record<string, number>[];
   if (outcome.diverged || tail.length === 0) cell.diverged = true;
@@ -98,10 +104,12 @@ console.log(
     `mean over the finished tuning seeds (of ${seeds}), in %\n`,
 );
 console.log(markdownTable(['setting', ...plan.tune.lrs.map((lr) => `lr ${lr}`)], table));
-// Each family's choice so far: the bold cell.
+// Each family's choice so far: the bold cell, marked where the family's tuning is not finished.
 const choices: string[] = [];
 for (const [key, { family, cells }] of rows)
   for (const [lr, cell] of cells)
-    if (!cell.diverged && cell.scores.length === seeds && mean(cell.scores) === best.get(family))
-      choices.push(`${family} => ${key.split('\n')[1]} @ lr=${lr}`);
+    if (!cell.diverged && cell.scores.length === seeds && mean(cell.scores) === best.get(family)) {
+      const { runs: all, finished: done } = progress.get(family)!;
+      choices.push(`${family} => ${key.split('\n')[1]} @ lr=${lr}${done < all ? ` (${done} of ${all} runs)` : ''}`);
+    }
 console.log(`\nbest of each family so far (family => setting): ${choices.join('; ')}`);
