@@ -157,7 +157,7 @@ export async function benchDist(o: DistBenchOptions = {}): Promise<DistBenchRow[
         '2x1 / 1x2',
         'all-reduce ms/step',
         'gather ms/step',
-        'PyTorch DDP 1x2',
+        'PyTorch 1x2',
         'PyTorch DDP 2x1',
         'PyTorch 2x1 / 1x2',
       ],
