@@ -28,7 +28,10 @@ import {
   type GalleryItem,
   type VlSpec,
 } from '../src/report/charts.js';
-import { buildExperimentReport, buildRunReport, buildSuspectsPage, writeReport } from '../src/report/html.js';
+import { buildExperimentReport } from '../src/report/experiment-report.js';
+import { writeReport } from '../src/report/html.js';
+import { buildRunReport } from '../src/report/run-report.js';
+import { buildSuspectsPage } from '../src/report/suspects-page.js';
 import { CLASSES, FOLDER_MODEL, fixtureTestErr, makeExperimentFolder, makeImageFolder, makeRunFolder } from './report-fixtures.js';
 
 const rows = (vals: number[]) => vals.map((v, e) => ({ epoch: e + 1, test_err: v, train_loss: 2 * v }) as unknown as MetricsRow);

@@ -105,7 +105,7 @@ export function suspectsCommand(): Command {
         }
       }
       if (o.out) {
-        const { buildSuspectsPage } = await import('../report/html.js');
+        const { buildSuspectsPage } = await import('../report/suspects-page.js');
         const page = await buildSuspectsPage(run, scores, o.top, { images: o.images });
         writeOutputFile('--out', o.out, page.html);
         for (const n of page.notes) console.error(`note: ${n}`);
