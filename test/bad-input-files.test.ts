@@ -283,6 +283,19 @@ badInputSuite(
           absent: ['report.html'],
         },
       ),
+      cliCase(
+        'experiment.json with selectEpochs 0 (report)',
+        (dir) => ['report', join(dir, 'exp'), '--no-images', '--out', join(dir, 'report.html')],
+        {
+          prepare: (dir) => {
+            mkdirSync(join(dir, 'exp'));
+            const plan = { strategies: ['normal'], lambdas: [1], seeds: [0], base: {}, select: 'acc', selectEpochs: 0 };
+            writeFileSync(join(dir, 'exp', 'experiment.json'), JSON.stringify(plan));
+          },
+          message: [/experiment\.json/, /selectEpochs/, /whole number of epochs >= 1/],
+          absent: ['report.html'],
+        },
+      ),
     );
 
     // ---- report and suspects: which folder, and where the output goes ----

@@ -264,6 +264,13 @@ badInputSuite(
     compare('compare --jobs 0', ['--jobs', '0'], wholeNumber('--jobs', '0'));
     compare('compare --lambdas 1,-1', ['--lambdas', '1,-1'], [/--lambdas/, /positive (decimal )?numbers/]);
     compare('compare --select bogus', ['--select', 'bogus'], [/--select/, /acc, bacc, mauc, mf1/]);
+    compare('compare --select-epochs 0', ['--select-epochs', '0'], wholeNumber('--select-epochs', '0'));
+    compare('compare --select-epochs more than --epochs', ['--select-epochs', '2'], [/--select-epochs/, /--epochs/, /at most 1/]);
+    compare(
+      'compare --tune --select-epochs more than --tune-epochs',
+      ['--tune', '--tune-lrs', '0.01', '--tune-epochs', '1', '--select-epochs', '2'],
+      [/--select-epochs/, /--tune-epochs/, /at most 1/],
+    );
     compare('compare --strategies with an unknown one', ['--strategies', 'normal;bogus'], [/bogus/, /expected one of/]);
     compare('compare --strategies with a bad option', ['--strategies', 'normal;low:lambda=-1'], [/lambda/, /> 0|positive/]);
     compare('compare --strategies ";;" (none)', ['--strategies', ';;'], [/--strategies/, /no strateg|empty|at least one/]);

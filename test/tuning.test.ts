@@ -606,6 +606,74 @@ test(tuneSeedsTitle, async () => {
   assert.match(html, /after 2 epochs with seeds 0, 1/);
 });
 
+test('--select-epochs K scores a run by the mean of its last K validation scores: the choice of tuning and of lambda can change', async () => {
+  const { chooseTuned } = await import('../src/train/tuning.js');
+  const { summarize } = await import('../src/train/summary.js');
+  const { validationScore } = await import('../src/train/selection.js');
+  const outcome = (family: string, strategy: string, lr: number, valBacc: number[]): RunOutcome => ({
+    run: { strategy: `${strategy} @ lr=${lr}`, family, seed: 0, dir: '/nowhere', config: { strategy, lr } as RunConfig },
+    rows: valBacc.map((v) => ({ val_bacc: v, test_acc: 0.5, test_bacc: 0.5, test_mauc: 0.5, test_mf1: 0.5 }) as MetricsRow),
+  });
+  // Worked by hand: a lucky last epoch (0.9 after 0.5 and 0.6) against a steady 0.8.
+  const lucky = outcome('low', 'low:lambda=1', 0.1, [0.5, 0.6, 0.9]);
+  const steady = outcome('low', 'low:lambda=0.1', 0.1, [0.8, 0.8, 0.8]);
+  assert.equal(validationScore(lucky, 'bacc'), 0.9);
+  assert.ok(Math.abs(validationScore(lucky, 'bacc', 2) - 0.75) < 1e-12);
+  assert.ok(Math.abs(validationScore(lucky, 'bacc', 3) - 2 / 3) < 1e-12);
+  assert.ok(Number.isNaN(validationScore({ ...lucky, diverged: { epoch: 3, batch: 1, reason: 'the loss is NaN' } }, 'bacc', 2)));
+  assert.equal(chooseTuned([lucky, steady], 'bacc')[0]!.strategy, 'low:lambda=1');
+  const [byTwo] = chooseTuned([lucky, steady], 'bacc', 2);
+  assert.equal(byTwo!.strategy, 'low:lambda=0.1');
+  assert.ok(Math.abs(byTwo!.valScore - 0.8) < 1e-12);
+  // The same scoring chooses LOW's lambda in an untuned experiment's summary.
+  assert.equal(summarize([lucky, steady], 'bacc').selected[0]!.strategy, 'low:lambda=1 @ lr=0.1');
+  const summary = summarize([lucky, steady], 'bacc', 2);
+  assert.equal(summary.selected[0]!.strategy, 'low:lambda=0.1 @ lr=0.1');
+  assert.equal(summary.selectionEpochs, 2);
+});
+
+test('low compare --tune --select-epochs 2: each tuning score is the mean of its last two validation scores, as the plan, summary and report say', async () => {
+  const out = join(temp.dir, 'select-epochs');
+  const text = await compare(options(cleanData, out, { strategies: 'normal', seeds: 1, selectEpochs: 2 }), inProcess());
+  const plan = JSON.parse(readFileSync(join(out, 'experiment.json'), 'utf8')) as { selectEpochs: number };
+  assert.equal(plan.selectEpochs, 2);
+  // Each score read back from the tuning run's metrics.csv, independently of validationScore.
+  const [choice] = tuningOf(out);
+  for (const k of choice!.candidates) {
+    const rows = rowsOf(join(out, 'tune', `normal__lr_${k.lr}`, 'seed-0'));
+    assert.equal(rows.length, 2);
+    assert.ok(Math.abs(k.valScore - (rows[0]!.val_acc! + rows[1]!.val_acc!) / 2) < 1e-12);
+  }
+  assert.match(text, /## Tuning \(seed 0, 2 epochs, validation acc \(mean of the last 2 epochs\); the test split is never read\)/);
+  const html = (await buildExperimentReport(out)).html;
+  assert.match(html, /chosen by validation acc \(mean of the last 2 epochs\)/);
+  // Run again with the last epoch's score: it chooses again without retraining any tuning run.
+  const trained: string[] = [];
+  await compare(options(cleanData, out, { strategies: 'normal', seeds: 1 }), inProcess(trained));
+  assert.deepEqual(
+    trained.filter((dir) => dir.includes(`${join(out, 'tune')}`)),
+    [],
+  );
+  const [again] = tuningOf(out);
+  for (const k of again!.candidates) assert.equal(k.valScore, rowsOf(join(out, 'tune', `normal__lr_${k.lr}`, 'seed-0')).at(-1)!.val_acc);
+});
+
+test('--select-epochs longer than the runs it scores is refused before anything is written', async () => {
+  const tuned = join(temp.dir, 'select-epochs-too-long-tuned');
+  await assert.rejects(compare(options(cleanData, tuned, { strategies: 'normal', seeds: 1, selectEpochs: 3 })), (e: Error) => {
+    assert.match(e.message, /--select-epochs/);
+    assert.match(e.message, /--tune-epochs\) has 2; expected at most 2/);
+    return true;
+  });
+  assert.equal(existsSync(tuned), false);
+  const plain = join(temp.dir, 'select-epochs-too-long');
+  await assert.rejects(
+    compare(options(cleanData, plain, { strategies: 'normal', seeds: 1, tune: false, selectEpochs: 4 })),
+    /--epochs\) has 3/,
+  );
+  assert.equal(existsSync(plain), false);
+});
+
 test('a run resumed from its checkpoint counts in the pace as if it had trained every epoch', async () => {
   // Resumed after 60 of 100 epochs, it took 40 s here: 100 s for the whole run.
   assert.equal(fullRunSeconds(40, 100, 60), 100);

@@ -5,8 +5,9 @@
 // seeds have finished, one column per learning rate. A setting with a diverged run shows
 // "diverged"; the best fully finished setting of each family is in bold, and listed after the
 // table. The final runs, and the tuning record of summary.md, come from `low compare` itself once
-// every tuning run is done. `--last K` scores each run by its mean over the last K epochs instead:
-// a check of how much the last epoch's noise decides the choice (low compare selects by the last).
+// every tuning run is done. `--last K` scores each run by its mean over the last K epochs instead
+// of the experiment's own scoring (low compare --select-epochs, 1 unless set): a check of how much
+// the last epoch's noise decides the choice.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonObject } from '../../src/io/json-file.js';
@@ -14,6 +15,8 @@ import { isFinished, readOutcome } from '../../src/train/experiment.js';
 import { planTuningRuns } from '../../src/train/tuning.js';
 import type { RunConfig } from '../../src/train/config.js';
 import { markdownTable } from '../../src/util/markdown-table.js';
+import { validationScore } from '../../src/train/selection.js';
+import { SUMMARY_METRICS, type SummaryMetric } from '../../src/train/summary.js';
 
 const usage = () => {
   console.error(
@@ -28,11 +31,6 @@ for (let i = 0; i < flags.length; i += 2) {
   options.set(flags[i]!, flags[i + 1]!);
 }
 if (!dir) usage();
-const lastK = Number(options.get('--last') ?? '1');
-if (!Number.isInteger(lastK) || lastK < 1) {
-  console.error(`--last ${options.get('--last')}: expected a whole number of epochs >= 1`);
-  process.exit(2);
-}
 const planFile = join(dir!, 'experiment.json');
 if (!existsSync(planFile)) {
   console.error(`${dir}: no experiment.json (not a folder made by low compare)`);
@@ -42,14 +40,21 @@ const plan = readJsonObject(planFile, 'an experiment plan') as {
   strategies: string[];
   lambdas: number[];
   base: Omit<RunConfig, 'strategy' | 'seed'>;
-  select: string;
+  select: SummaryMetric;
+  selectEpochs?: number;
   tune: { lrs: number[]; epochs: number; seeds: number[] } | null;
 };
+const lastK = Number(options.get('--last') ?? plan.selectEpochs ?? 1);
+if (!Number.isInteger(lastK) || lastK < 1) {
+  console.error(`--last ${options.get('--last')}: expected a whole number of epochs >= 1`);
+  process.exit(2);
+}
 if (!plan.tune) {
   console.error(`${dir}: the experiment was not tuned (no --tune in experiment.json)`);
   process.exit(2);
 }
-const metric = options.get('--metric') ?? plan.select;
+const metric = (options.get('--metric') ?? plan.select) as SummaryMetric;
+if (!(SUMMARY_METRICS as readonly string[]).includes(metric)) usage();
 const runs = planTuningRuns({ strategies: plan.strategies, lambdas: plan.lambdas, base: plan.base, ...plan.tune }, dir!);
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -74,10 +79,9 @@ for (const run of runs) {
   if (!isFinished(run)) continue;
   finished++;
   count.finished++;
-  const outcome = readOutcome(run);
-  const tail = outcome.rows.slice(-lastK) as Record<string, number>[];
-  if (outcome.diverged || tail.length === 0) cell.diverged = true;
-  else cell.scores.push(mean(tail.map((row) => row[`val_${metric}`] ?? Number.NaN)));
+  const score = validationScore(readOutcome(run), metric, lastK);
+  if (Number.isNaN(score)) cell.diverged = true;
+  else cell.scores.push(score);
 }
 
 const seeds = plan.tune.seeds.length;

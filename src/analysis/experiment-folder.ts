@@ -26,6 +26,8 @@ export interface ExperimentPlanFile {
   seeds: number[];
   base: Omit<RunConfig, 'strategy' | 'seed'>;
   select?: SummaryMetric;
+  /** Runs were scored by the selection metric averaged over their last this many epochs (absent: 1). */
+  selectEpochs?: number;
   /** Set when the experiment tunes each strategy first (`low compare --tune`). */
   tune?: { lrs: number[]; epochs: number; seeds: number[] } | null;
 }
@@ -128,6 +130,7 @@ export function readExperimentFolder(dir: string): ExperimentFolder {
           ...(r.run.diverged ? { diverged: r.run.diverged } : {}),
         })),
         select,
+        plan.selectEpochs ?? 1,
       )
     : null;
   return { dir, plan, runs, pending, diverged, summary, tuning };
@@ -141,6 +144,7 @@ function readPlanFile(file: string): ExperimentPlanFile {
   requireField(file, p, 'seeds', (v) => Array.isArray(v) && v.every(isCount(0)), 'a list of seeds (non-negative integers)');
   requireField(file, p, 'base', isObject, 'the configuration shared by the runs (an object)');
   requireField(file, p, 'select', (v) => v === undefined || typeof v === 'string', 'a metric name');
+  requireField(file, p, 'selectEpochs', (v) => v === undefined || isCount(1)(v), 'a whole number of epochs >= 1');
   requireField(
     file,
     p,

@@ -18,6 +18,7 @@ export interface CompareCliOptions extends RunCliOptions, DistributedCliOptions 
   jobs: number;
   out: string;
   select: SummaryMetric;
+  selectEpochs?: number;
   tune?: boolean;
   tuneLrs: number[];
   tuneEpochs?: number;
@@ -41,6 +42,13 @@ export function compareCommand(): Command {
     .option('--seeds <n>', 'number of seeds (runs) per strategy', positiveInt('--seeds', SEEDS_LIMIT), 5)
     .option('--jobs <n>', 'runs in parallel (each gets cores / jobs threads)', positiveInt('--jobs', JOBS_LIMIT), 1)
     .addOption(new Option('--select <metric>', 'validation metric that chooses lambda').choices([...SUMMARY_METRICS]).default('acc'))
+    .option(
+      '--select-epochs <n>',
+      "score each run by --select's metric averaged over its last n epochs, not the last epoch alone " +
+        '(steadier choices when the validation score is noisy); at most --tune-epochs with --tune, else --epochs',
+      positiveInt('--select-epochs'),
+      1,
+    )
     .option(
       '--tune',
       'tune each strategy separately first (learning rate and its own hyper-parameters) on the validation split, ' +
@@ -89,6 +97,7 @@ export async function runCompare(o: CompareCliOptions, execution: { execute?: Ru
       base: runBase,
       out: o.out,
       select: o.select,
+      selectEpochs: o.selectEpochs,
       tune: o.tune
         ? { lrs: o.tuneLrs, epochs: o.tuneEpochs ?? Math.max(1, Math.round(base.epochs / 2)), seeds: o.tuneSeeds ?? 1 }
         : undefined,

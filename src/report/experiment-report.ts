@@ -13,7 +13,9 @@ import {
   tuningByLr,
   tuningRows,
   type ExperimentSummary,
+  type SummaryMetric,
 } from '../train/summary.js';
+import { selectionText } from '../train/selection.js';
 import { specOfLabel, tuningSeedsText, type TunedChoice } from '../train/tuning.js';
 import { formatStrategy, isProposedFamily, parseStrategy } from '../weighting/registry.js';
 import type { MetricName } from '../train/metrics-file.js';
@@ -65,11 +67,16 @@ function summaryTables(sum: ExperimentSummary): string {
 }
 
 /** The tuning record: best score per family and learning rate, then every candidate, best first, the chosen one marked. */
-function tuningTable(choices: TunedChoice[], metric: string, tune: { epochs: number; seeds: number[] }): string {
+function tuningTable(
+  choices: TunedChoice[],
+  metric: SummaryMetric,
+  tune: { epochs: number; seeds: number[] },
+  selectEpochs: number,
+): string {
   const byLr = tuningByLr(choices);
   const mean = tune.seeds.length > 1 ? ' (the mean over the seeds)' : '';
   return (
-    `<p>Each strategy's settings were chosen by validation ${escapeHtml(metric)}${mean} ` +
+    `<p>Each strategy's settings were chosen by ${escapeHtml(selectionText(metric, selectEpochs))}${mean} ` +
     `after ${tune.epochs} epochs with ${tuningSeedsText(tune.seeds)}; the test split was never read.</p>` +
     `<p>Best validation ${escapeHtml(metric)} % of each family at each learning rate (* chosen):</p>` +
     table(['family', ...byLr.lrs.map((lr) => `lr ${lr}`)], byLr.rows, { numericFrom: 1 }) +
@@ -82,8 +89,9 @@ function tuningTable(choices: TunedChoice[], metric: string, tune: { epochs: num
 async function tuningLambdaSection(
   charts: Charts,
   choices: TunedChoice[],
-  select: string,
+  select: SummaryMetric,
   tune: { epochs: number; seeds: number[] },
+  selectEpochs: number,
 ): Promise<string> {
   const { points, baselines, diverged } = tuningLambdaCurve(choices);
   if (!points.length && !diverged.length) return '';
@@ -98,7 +106,7 @@ async function tuningLambdaSection(
           title: `${metricTitle(metric)} against lambda (tuning)`,
           yTitle: [metricTitle(metric), `(tuning, ${budget})`],
         }),
-        `Tuning runs (${budget}), final-epoch validation ${select}` +
+        `Tuning runs (${budget}), ${selectEpochs > 1 ? `the mean of the last ${selectEpochs} epochs'` : 'final-epoch'} validation ${select}` +
           `${tune.seeds.length > 1 ? ' (mean ± one standard deviation over the seeds)' : ''} of every LOW candidate, ` +
           'one line per LOW family and learning rate; ' +
           'dashed lines: the chosen (best) validation score of each strategy without lambda.',
@@ -155,13 +163,15 @@ export async function buildExperimentReport(dir: string, o: ReportOptions = {}):
       `Tuning has not finished (runs under ${join(dir, 'tune')}): the final runs start once every strategy's settings are chosen.`,
     );
   s.add('summary', 'Summary', exp.summary ? summaryTables(exp.summary) : '<p>No run has finished yet.</p>');
-  if (exp.plan.tune && exp.tuning) s.add('tuning', 'Tuning', tuningTable(exp.tuning, exp.plan.select ?? 'acc', exp.plan.tune));
+  const selectEpochs = exp.plan.selectEpochs ?? 1;
+  if (exp.plan.tune && exp.tuning)
+    s.add('tuning', 'Tuning', tuningTable(exp.tuning, exp.plan.select ?? 'acc', exp.plan.tune, selectEpochs));
   s.add(
     'config',
     'Configuration',
     `<p>Folder <code>${escapeHtml(resolve(dir))}</code>. Strategies ${escapeHtml(exp.plan.strategies.join('; '))}; ` +
       `LOW's lambda grid ${escapeHtml(exp.plan.lambdas.join(', '))}; seeds ${escapeHtml(exp.plan.seeds.join(', '))}; ` +
-      `lambda selected by ${escapeHtml(exp.plan.select ?? 'acc')}` +
+      `lambda selected by ${escapeHtml(selectionText(exp.plan.select ?? 'acc', selectEpochs))}` +
       (exp.plan.tune
         ? `; tuned first (learning rates ${escapeHtml(exp.plan.tune.lrs.join(', '))}, ${exp.plan.tune.epochs} epochs, ` +
           `${tuningSeedsText(exp.plan.tune.seeds)}): the configuration below is the final runs' apart from each strategy's chosen settings`
@@ -207,7 +217,7 @@ export async function buildExperimentReport(dir: string, o: ReportOptions = {}):
   if (exp.plan.tune) {
     // The final runs of a tuned experiment have one lambda per family: the tuning runs are where lambda varies.
     if (exp.tuning) {
-      const lambda = await tuningLambdaSection(charts, exp.tuning, exp.plan.select ?? 'acc', exp.plan.tune);
+      const lambda = await tuningLambdaSection(charts, exp.tuning, exp.plan.select ?? 'acc', exp.plan.tune, selectEpochs);
       if (lambda) s.add('lambda', "Effect of LOW's lambda (tuning runs)", lambda);
     }
   } else {

@@ -10,6 +10,7 @@ import { parseStrategy } from '../weighting/registry.js';
 import { lockFolder } from './folder-lock.js';
 import { executeRuns, planRuns, readOutcome, refuseConflicts, type PlannedRun, type RunExecutor, type RunOutcome } from './experiment.js';
 import { formatSummary, formatTuning, summarize, summaryCsv, type ExperimentSummary, type SummaryMetric } from './summary.js';
+import { selectionText } from './selection.js';
 import { chooseTuned, planTunedRuns, planTuningRuns, tuningSeedsText } from './tuning.js';
 
 export interface ExperimentOptions {
@@ -24,6 +25,8 @@ export interface ExperimentOptions {
   out: string;
   /** Validation metric that chooses each family's setting. */
   select: SummaryMetric;
+  /** Score each run by the metric averaged over its last this many epochs (default 1: the last epoch). */
+  selectEpochs?: number;
   /** Tune each family first: learning rates, epochs of each tuning run, seeds 0 .. seeds-1. */
   tune?: { lrs: number[]; epochs: number; seeds: number };
   /** Runs in parallel, and each run's intra-op threads (default cores / jobs). */
@@ -59,6 +62,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     throw new RangeError("strategies (--strategies): the list is empty, expected specs separated by ';' (e.g. 'normal;low')");
   for (const text of o.strategies) parseStrategy(text);
   if (o.lambdas.length === 0) throw new RangeError('lambdas: the list is empty, expected at least one value of the swept option');
+  checkSelectEpochs(o);
   mkdirSync(o.out, { recursive: true });
   // Two commands on one folder would train the same runs twice at once, each overwriting the other's files.
   const release = lockFolder(o.out, 'low compare');
@@ -69,10 +73,25 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   }
 }
 
+/** selectEpochs must fit in every run it scores: the tuning runs' epochs, or the final runs'. */
+function checkSelectEpochs(o: ExperimentOptions): void {
+  const k = o.selectEpochs ?? 1;
+  if (!Number.isInteger(k) || k < 1)
+    throw new RangeError(`selectEpochs (--select-epochs): expected a whole number of epochs >= 1, got ${String(k)}`);
+  const scored = o.tune
+    ? { epochs: o.tune.epochs, what: 'each tuning run (--tune-epochs)' }
+    : { epochs: o.base.epochs, what: 'each run (--epochs)' };
+  if (k > scored.epochs)
+    throw new RangeError(
+      `selectEpochs (--select-epochs): ${k} epochs, but ${scored.what} has ${scored.epochs}; expected at most ${scored.epochs}`,
+    );
+}
+
 /** runExperiment once it holds the experiment folder's lock. */
 async function experimentInFolder(o: ExperimentOptions): Promise<ExperimentResult> {
   const log = o.log ?? (() => {});
   const seeds = Array.from({ length: o.seeds }, (_, i) => i);
+  const selectEpochs = o.selectEpochs ?? 1;
   const tuneSeeds = o.tune ? Array.from({ length: o.tune.seeds }, (_, i) => i) : [];
   // A folder holding other runs is refused before its experiment.json is replaced (executeRuns
   // checks again, and checks the tuned final runs once tuning has chosen them).
@@ -92,6 +111,7 @@ async function experimentInFolder(o: ExperimentOptions): Promise<ExperimentResul
         seeds,
         base: o.base,
         select: o.select,
+        selectEpochs: selectEpochs,
         tune: o.tune ? { lrs: o.tune.lrs, epochs: o.tune.epochs, seeds: tuneSeeds } : null,
       },
       null,
@@ -104,16 +124,17 @@ async function experimentInFolder(o: ExperimentOptions): Promise<ExperimentResul
   let runs: PlannedRun[];
   let tuningText = '';
   if (o.tune) {
-    const what = `tuning (${tuningSeedsText(tuneSeeds)}, ${o.tune.epochs} epochs, validation ${o.select}, test split never read)`;
-    const choices = chooseTuned(await execute(firstPhase, what), o.select);
+    const scored = selectionText(o.select, selectEpochs);
+    const what = `tuning (${tuningSeedsText(tuneSeeds)}, ${o.tune.epochs} epochs, ${scored}, test split never read)`;
+    const choices = chooseTuned(await execute(firstPhase, what), o.select, selectEpochs);
     writeFileSync(join(o.out, 'tuning.json'), JSON.stringify(choices, null, 2));
-    tuningText = formatTuning(choices, o.select, { epochs: o.tune.epochs, seeds: tuneSeeds });
+    tuningText = formatTuning(choices, o.select, { epochs: o.tune.epochs, seeds: tuneSeeds, selectEpochs });
     runs = planTunedRuns(choices, seeds, o.base, o.out);
   } else {
     runs = firstPhase;
   }
   const outcomes = await execute(runs, `${seeds.length} seeds`);
-  const summary = summarize(outcomes, o.select);
+  const summary = summarize(outcomes, o.select, selectEpochs);
   const text = (tuningText ? `${tuningText}\n\n` : '') + formatSummary(summary);
   writeFileSync(join(o.out, 'summary.csv'), summaryCsv(outcomes));
   writeFileSync(join(o.out, 'summary.md'), `${text}\n`);

@@ -10,6 +10,7 @@ import { mean, meanIgnoringNaN, sampleStd, pairedTTest, wilcoxonSignedRank } fro
 import { markdownTable } from '../util/markdown-table.js';
 import type { RunOutcome } from './experiment.js';
 import { tuningSeedsText, type TunedChoice } from './tuning.js';
+import { selectionText, validationScore } from './selection.js';
 import type { MetricName, MetricsRow } from './metrics-file.js';
 import { csvText } from '../io/csv-writer.js';
 
@@ -22,7 +23,7 @@ export interface StrategySummary {
   seeds: number[];
   /** Final-epoch test metrics per seed, in seed order; NaN for a seed that diverged. */
   test: Record<SummaryMetric, number[]>;
-  /** Final-epoch validation metric used for selection, mean over the seeds that did not diverge (NaN without validation). */
+  /** Validation score used for selection (validationScore), mean over the seeds that did not diverge (NaN without validation). */
   valScore: number;
   /** Seeds whose run diverged (non-finite loss). */
   diverged: number[];
@@ -47,13 +48,15 @@ export interface ExperimentSummary {
   /** One per family: chosen on the test set, as the paper does (optimistic). */
   selectedOnTest: StrategySummary[];
   selectionMetric: SummaryMetric;
+  /** The selection metric is averaged over each run's last this many epochs (1: the last epoch). */
+  selectionEpochs: number;
   hasValidation: boolean;
   comparisons: PairedComparison[];
 }
 
 const last = (rows: MetricsRow[]): MetricsRow => rows[rows.length - 1]!;
 
-export function summarize(outcomes: RunOutcome[], selectionMetric: SummaryMetric = 'acc'): ExperimentSummary {
+export function summarize(outcomes: RunOutcome[], selectionMetric: SummaryMetric = 'acc', selectionEpochs = 1): ExperimentSummary {
   const byStrategy = new Map<string, RunOutcome[]>();
   for (const o of outcomes) {
     const list = byStrategy.get(o.run.strategy) ?? [];
@@ -68,7 +71,7 @@ export function summarize(outcomes: RunOutcome[], selectionMetric: SummaryMetric
       SummaryMetric,
       number[]
     >;
-    const val = list.filter((o) => !o.diverged).map((o) => finalValue(o, `val_${selectionMetric}`));
+    const val = list.filter((o) => !o.diverged).map((o) => validationScore(o, selectionMetric, selectionEpochs));
     const diverged = list.filter((o) => o.diverged).map((o) => o.run.seed);
     all.push({
       strategy,
@@ -124,7 +127,7 @@ export function summarize(outcomes: RunOutcome[], selectionMetric: SummaryMetric
       }
     }
   }
-  return { all, selected, selectedOnTest, selectionMetric, hasValidation, comparisons };
+  return { all, selected, selectedOnTest, selectionMetric, selectionEpochs, hasValidation, comparisons };
 }
 
 function safe(f: () => number): number {
@@ -171,7 +174,7 @@ export function summaryHeadings(s: ExperimentSummary): { selected: string; onTes
   if (!s.hasValidation)
     return { selected: `${base}; no validation split, so lambda was chosen on the test set (optimistic)`, onTest: null };
   return {
-    selected: `${base}; LOW's lambda chosen by validation ${s.selectionMetric}`,
+    selected: `${base}; LOW's lambda chosen by ${selectionText(s.selectionMetric, s.selectionEpochs)}`,
     onTest: 'Paper protocol: best lambda chosen on the test set (optimistic, as the paper reports it)',
   };
 }
@@ -295,11 +298,16 @@ export function tuningByLr(choices: TunedChoice[]): { lrs: number[]; rows: strin
 }
 
 /** The tuning record: each family's best score per learning rate, and every candidate's validation score. */
-export function formatTuning(choices: TunedChoice[], metric: SummaryMetric, budget: { epochs: number; seeds: number[] }): string {
+export function formatTuning(
+  choices: TunedChoice[],
+  metric: SummaryMetric,
+  budget: { epochs: number; seeds: number[]; selectEpochs?: number },
+): string {
   const byLr = tuningByLr(choices);
   const mean = budget.seeds.length > 1 ? ', mean over the seeds' : '';
+  const scored = selectionText(metric, budget.selectEpochs);
   return [
-    `## Tuning (${tuningSeedsText(budget.seeds)}, ${budget.epochs} epochs, validation ${metric}${mean}; the test split is never read)`,
+    `## Tuning (${tuningSeedsText(budget.seeds)}, ${budget.epochs} epochs, ${scored}${mean}; the test split is never read)`,
     `Best validation ${metric} % of each family at each learning rate (* chosen):`,
     '',
     markdownTable(['family', ...byLr.lrs.map((lr) => `lr ${lr}`)], byLr.rows),

@@ -11,8 +11,8 @@ import { mean } from '../metrics/stats.js';
 import { formatStrategy, parseStrategy, strategyDefinition, type StrategySpec } from '../weighting/registry.js';
 import type { RunConfig } from './config.js';
 import type { PlannedRun, RunOutcome } from './experiment.js';
-import type { MetricName } from './metrics-file.js';
 import type { SummaryMetric } from './summary.js';
+import { validationScore } from './selection.js';
 
 export interface TuningPlan {
   /** Strategy families as written by the user: options given are fixed, the others are searched. */
@@ -104,12 +104,14 @@ export interface TunedChoice extends TuningCandidate {
   candidates: TuningCandidate[];
 }
 
-/** The best (strategy, lr) of each family by the final-epoch validation metric, averaged over the tuning seeds. */
-export function chooseTuned(outcomes: RunOutcome[], metric: SummaryMetric): TunedChoice[] {
+/**
+ * The best (strategy, lr) of each family by its validation score (validationScore: the metric at
+ * the last epoch, or its mean over the last `epochs`), averaged over the tuning seeds.
+ */
+export function chooseTuned(outcomes: RunOutcome[], metric: SummaryMetric, epochs = 1): TunedChoice[] {
   const settings = new Map<string, { family: string; candidate: TuningCandidate }>();
   for (const o of [...outcomes].sort((a, b) => a.run.seed - b.run.seed)) {
-    const last = o.rows[o.rows.length - 1];
-    const score = o.diverged || !last ? NaN : (last[`val_${metric}` as MetricName] ?? NaN);
+    const score = validationScore(o, metric, epochs);
     const key = `${o.run.family}\n${tunedLabel(o.run.config.strategy, o.run.config.lr)}`;
     const setting = settings.get(key) ?? {
       family: o.run.family,
