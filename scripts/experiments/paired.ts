@@ -1,0 +1,70 @@
+// node --import tsx scripts/experiments/paired.ts <experiment folder> <A> <B> [<A> <B> ...] [--metric bacc]
+// Paired comparisons of any two families of a finished experiment across its seeds (the summary
+// of `low compare` pairs only LOW against the baselines): A minus B on the test split, wins, the
+// mean difference in points, the Wilcoxon signed-rank and paired t-test p-values, from the
+// experiment's summary.json (each family's selected setting). A seed where either run diverged
+// has no pair. Families are named as in the summary (e.g. `normal`, `low:base=logit-adjust,scale=sample`).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJsonObject } from '../../src/io/json-file.js';
+import { mean, pairedTTest, wilcoxonSignedRank } from '../../src/metrics/stats.js';
+import { PAIRED_TESTS_NOTE, SUMMARY_METRICS, type ExperimentSummary, type SummaryMetric } from '../../src/train/summary.js';
+import { markdownTable } from '../../src/util/markdown-table.js';
+
+const usage = (why?: string): never => {
+  if (why) console.error(why);
+  console.error(
+    'usage: node --import tsx scripts/experiments/paired.ts <experiment folder> <A> <B> [<A> <B> ...] [--metric acc|bacc|mauc|mf1]',
+  );
+  process.exit(2);
+};
+const args = process.argv.slice(2);
+const metricAt = args.indexOf('--metric');
+const metric = (metricAt >= 0 ? args.splice(metricAt, 2)[1] : 'bacc') as SummaryMetric;
+if (!(SUMMARY_METRICS as readonly string[]).includes(metric)) usage(`--metric ${metric}: expected one of ${SUMMARY_METRICS.join(', ')}`);
+const [dir, ...families] = args;
+if (!dir || families.length === 0 || families.length % 2 !== 0) usage();
+const file = join(dir!, 'summary.json');
+if (!existsSync(file)) usage(`${file}: not found (the experiment's final runs have not all finished)`);
+const summary = readJsonObject(file, 'an experiment summary (what low compare writes)') as unknown as ExperimentSummary;
+
+const selected = (family: string) =>
+  summary.selected.find((s) => s.family === family) ??
+  usage(`${family}: no such family in ${file}; expected one of ${summary.selected.map((s) => s.family).join(', ')}`);
+
+const fixed = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
+const rows: string[][] = [];
+for (let i = 0; i < families.length; i += 2) {
+  const a = selected(families[i]!);
+  const b = selected(families[i + 1]!);
+  // JSON keeps a diverged seed's metric as null.
+  const value = (s: typeof a, seed: number) => s.test[metric][s.seeds.indexOf(seed)] ?? NaN;
+  const seeds = a.seeds.filter((seed) => b.seeds.includes(seed) && Number.isFinite(value(a, seed)) && Number.isFinite(value(b, seed)));
+  const x = seeds.map((seed) => value(a, seed));
+  const y = seeds.map((seed) => value(b, seed));
+  const d = x.map((v, k) => v - y[k]!);
+  const p = (f: () => number) => {
+    try {
+      return f();
+    } catch {
+      return NaN;
+    }
+  };
+  rows.push([
+    a.strategy,
+    b.strategy,
+    `${d.filter((v) => v > 0).length}/${seeds.length}`,
+    fixed(100 * mean(d), 2),
+    fixed(
+      p(() => wilcoxonSignedRank(x, y).pValue),
+      3,
+    ),
+    fixed(
+      p(() => pairedTTest(x, y).pValue),
+      3,
+    ),
+  ]);
+}
+console.log(`${dir}: test ${metric}, A minus B across seeds\n`);
+console.log(markdownTable(['A', 'B', 'wins', 'mean diff (pp)', 'Wilcoxon p', 't-test p'], rows));
+console.log(`\n${PAIRED_TESTS_NOTE}`);
