@@ -141,3 +141,19 @@ test('the test-chosen table is printed only when it can differ: a family with se
   assert.match(single, /^## Test metrics \(final epoch, mean ± std over seeds\)\n/);
   assert.doesNotMatch(single, /Paper protocol|chosen on the test set|Every configuration/);
 });
+
+test("each strategy's training time: the sum of its epochs' seconds, averaged over the seeds that did not diverge", () => {
+  const timed = (seed: number, seconds: number[], diverged = false): RunOutcome => {
+    const o = outcome('mwn', 'mwn', seed, diverged ? 'diverged' : { bacc: 0.5, val: 0.5 });
+    return { ...o, rows: o.rows.map((r, i) => ({ ...r, seconds: seconds[i]! })) };
+  };
+  // Seeds 0 and 1: 3.5 + 4.5 = 8 s and 10 + 12 = 22 s, mean 15; seed 2 diverged after 100 s, left out.
+  const s = summarize([timed(0, [3.5, 4.5]), timed(1, [10, 12]), timed(2, [40, 60], true)], 'bacc');
+  const [mwn] = s.selected;
+  assert.deepEqual(mwn!.trainSeconds.slice(0, 2), [8, 22]);
+  assert.ok(Number.isNaN(mwn!.trainSeconds[2]!));
+  const text = formatSummary(s);
+  assert.match(text, /\| +strategy \| +seeds \| +Acc % \| +BAcc % \| +mAUC % \| +mF1 % \| +train s\/run \|/);
+  assert.match(text, /\| +mwn \| 2 \(1 diverged\) \|.*\| +15 \|\n/);
+  assert.match(text, /train s\/run: the mean training time of a run in seconds/);
+});

@@ -6,6 +6,7 @@ import {
   PAIRED_TESTS_NOTE,
   SUMMARY_COLUMNS,
   SUMMARY_METRICS,
+  TRAIN_SECONDS_NOTE,
   percentMeanStd,
   seedsText,
   summaryHeadings,
@@ -33,7 +34,11 @@ const FINAL_METRICS: MetricName[] = ['test_acc', 'test_bacc', 'test_mauc', 'test
 function summaryTables(sum: ExperimentSummary): string {
   const out: string[] = [];
   const headings = summaryHeadings(sum);
-  out.push(`<h3>${escapeHtml(headings.selected)}</h3>`, table(SUMMARY_COLUMNS, sum.selected.map(summaryRow)));
+  out.push(
+    `<h3>${escapeHtml(headings.selected)}</h3>`,
+    table(SUMMARY_COLUMNS, sum.selected.map(summaryRow)),
+    `<p class="muted">${escapeHtml(TRAIN_SECONDS_NOTE)}</p>`,
+  );
   if (headings.onTest) out.push(`<h3>${escapeHtml(headings.onTest)}</h3>`, table(SUMMARY_COLUMNS, sum.selectedOnTest.map(summaryRow)));
   if (sum.all.length > sum.selected.length) {
     out.push(

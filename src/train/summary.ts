@@ -27,6 +27,8 @@ export interface StrategySummary {
   valScore: number;
   /** Seeds whose run diverged (non-finite loss). */
   diverged: number[];
+  /** Training seconds of each seed's run (its epochs' `seconds`, evaluation left out), in seed order; NaN for a seed that diverged. */
+  trainSeconds: number[];
 }
 
 export interface PairedComparison {
@@ -80,6 +82,7 @@ export function summarize(outcomes: RunOutcome[], selectionMetric: SummaryMetric
       test,
       valScore: val.length ? mean(val) : NaN,
       diverged,
+      trainSeconds: list.map((o) => (o.diverged ? NaN : o.rows.reduce((a, row) => a + row.seconds, 0))),
     });
   }
   const hasValidation = all.every((s) => s.diverged.length === s.seeds.length || Number.isFinite(s.valScore));
@@ -153,9 +156,22 @@ export function seedsText(s: StrategySummary): string {
 }
 
 /** The columns of the summary's main tables, and one strategy's row of them (Markdown and the report). */
-export const SUMMARY_COLUMNS = ['strategy', 'seeds', 'Acc %', 'BAcc %', 'mAUC %', 'mF1 %'];
+export const SUMMARY_COLUMNS = ['strategy', 'seeds', 'Acc %', 'BAcc %', 'mAUC %', 'mF1 %', 'train s/run'];
 export function summaryRow(s: StrategySummary): string[] {
-  return [s.strategy, seedsText(s), ...SUMMARY_METRICS.map((m) => percentMeanStd(s.test[m]))];
+  return [s.strategy, seedsText(s), ...SUMMARY_METRICS.map((m) => percentMeanStd(s.test[m])), trainSecondsText(s.trainSeconds)];
+}
+
+export const TRAIN_SECONDS_NOTE =
+  'train s/run: the mean training time of a run in seconds (evaluation left out); runs trained side by side (--jobs) shared the machine.';
+
+/**
+ * The mean training time of a strategy's runs, in seconds, over the seeds that did not diverge
+ * (what each method costs; runs of `--jobs` > 1 shared the machine, so compare within one
+ * experiment); "n/a" when there is none (a summary.json written before the column).
+ */
+function trainSecondsText(seconds: number[] | undefined): string {
+  const finite = (seconds ?? []).filter(Number.isFinite);
+  return finite.length ? mean(finite).toFixed(0) : 'n/a';
 }
 
 function metricTable(list: StrategySummary[]): string {
@@ -183,7 +199,7 @@ export function summaryHeadings(s: ExperimentSummary): { selected: string; onTes
 export function formatSummary(s: ExperimentSummary): string {
   const out: string[] = [];
   const headings = summaryHeadings(s);
-  out.push(`## ${headings.selected}`, metricTable(s.selected));
+  out.push(`## ${headings.selected}`, metricTable(s.selected), '', TRAIN_SECONDS_NOTE);
   if (headings.onTest) out.push('', `## ${headings.onTest}`, metricTable(s.selectedOnTest));
   if (s.all.length > s.selected.length) {
     out.push('', '## Every configuration');
