@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { lnGamma, normalTwoSidedP, regularizedGammaQ, regularizedIncompleteBeta, studentTTwoSidedP } from '../src/metrics/special.js';
-import { mean, meanIgnoringNaN, pairedDifferences, pairedTTest, sampleStd, wilcoxonSignedRank } from '../src/metrics/stats.js';
+import { mean, meanIgnoringNaN, median, pairedDifferences, pairedTTest, sampleStd, wilcoxonSignedRank } from '../src/metrics/stats.js';
 
 function assertClose(actual: number, expected: number, tolerance = 1e-12): void {
   assert.ok(Math.abs(actual - expected) <= tolerance, `expected ${expected}, got ${actual} (tolerance ${tolerance})`);
@@ -210,4 +210,13 @@ test('invalid input throws a RangeError naming the argument and index', () => {
     name: 'RangeError',
     message: /at least 2 pairs/,
   });
+});
+
+test('median: the middle value, the mean of the two middle ones for an even count, NaN for none; the input is not reordered', () => {
+  const values = [9, 1, 5];
+  assert.equal(median(values), 5);
+  assert.deepEqual(values, [9, 1, 5]);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.equal(median(Float64Array.from([7])), 7);
+  assert.ok(Number.isNaN(median([])));
 });

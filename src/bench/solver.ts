@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
+import { median } from '../metrics/stats.js';
 import { lowWeights } from '../weighting/low-weights.js';
 import { SeededRandom } from '../util/seeded-random.js';
 import { packagePath } from '../paths.js';
@@ -106,12 +107,6 @@ function timeLowWeights(g2: Float64Array, lambda: number): number {
     samples.push(Number(process.hrtime.bigint() - t0) / 1e3 / batch);
   }
   return median(samples);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 // ---------------------------------------------------------------------------------------------

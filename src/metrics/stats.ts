@@ -19,6 +19,14 @@ export function mean(values: ArrayLike<number>): number {
   return sum / values.length;
 }
 
+/** The middle value (the mean of the two middle ones for an even count); NaN for none. */
+export function median(values: ArrayLike<number>): number {
+  if (values.length === 0) return NaN;
+  const s = Array.from(values).sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
 /**
  * Mean of the values that are not NaN; NaN if there are none. Used for the
  * per-class means, where NaN marks a class for which a metric is undefined.

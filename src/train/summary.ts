@@ -6,7 +6,7 @@
 // with the number of seeds they rest on shown), and a configuration with a diverged seed is chosen
 // only when every configuration of its family has one.
 import { isProposedFamily } from '../weighting/registry.js';
-import { mean, meanIgnoringNaN, sampleStd, pairedTTest, wilcoxonSignedRank } from '../metrics/stats.js';
+import { mean, meanIgnoringNaN, median, sampleStd, pairedTTest, wilcoxonSignedRank } from '../metrics/stats.js';
 import { markdownTable } from '../util/markdown-table.js';
 import type { RunOutcome } from './experiment.js';
 import { tuningSeedsText, type TunedChoice } from './tuning.js';
@@ -162,16 +162,17 @@ export function summaryRow(s: StrategySummary): string[] {
 }
 
 export const TRAIN_SECONDS_NOTE =
-  'train s/run: the mean training time of a run in seconds (evaluation left out); runs trained side by side (--jobs) shared the machine.';
+  'train s/run: the median training time of a run in seconds (evaluation left out); runs trained side by side (--jobs) shared the machine.';
 
 /**
- * The mean training time of a strategy's runs, in seconds, over the seeds that did not diverge
+ * The median training time of a strategy's runs, in seconds, over the seeds that did not diverge
  * (what each method costs; runs of `--jobs` > 1 shared the machine, so compare within one
- * experiment); "n/a" when there is none (a summary.json written before the column).
+ * experiment; the median, because a run that shared it with another busy process is an outlier);
+ * "n/a" when there is none (a summary.json written before the column).
  */
 function trainSecondsText(seconds: number[] | undefined): string {
   const finite = (seconds ?? []).filter(Number.isFinite);
-  return finite.length ? mean(finite).toFixed(0) : 'n/a';
+  return finite.length ? median(finite).toFixed(0) : 'n/a';
 }
 
 function metricTable(list: StrategySummary[]): string {
