@@ -80,7 +80,7 @@ test('convergence chart: one series per strategy, mean and band = mean ± sample
   assert.equal((svg.match(/class="mark-area role-mark/g) ?? []).length, 4);
 });
 
-test('final-metric chart: one point per run, with the last epoch of each', () => {
+test('final-metric chart: one point per run, with the last epoch of each, strategies ranked by their mean', () => {
   const spec = finalMetricSpec(finalValues(SERIES, 'test_err'), { metric: 'test_err' });
   assert.equal(spec.data.values.length, SERIES.length);
   assert.deepEqual(
@@ -89,6 +89,12 @@ test('final-metric chart: one point per run, with the last epoch of each', () =>
   );
   const marks = (spec.layer as { mark: { type: string } }[]).map((l) => l.mark.type);
   assert.deepEqual(marks, ['point', 'tick'], 'no box plot with fewer than 4 seeds');
+  // Ranked by the mean, best on top: final test errors 0.125 (low:lambda=0.1), 0.18, 0.21, 0.25 (normal), lowest first;
+  // the same values as a metric where more is better, highest first.
+  const sortOf = (metric: string) =>
+    (finalMetricSpec(finalValues(SERIES, 'test_err'), { metric }).layer as { encoding: { y: { sort: string[] } } }[])[0]!.encoding.y.sort;
+  assert.deepEqual(sortOf('test_err'), ['low:lambda=0.1', 'low:lambda=1', 'low:lambda=1,scale=batch-mean', 'normal']);
+  assert.deepEqual(sortOf('test_bacc'), ['normal', 'low:lambda=1,scale=batch-mean', 'low:lambda=1', 'low:lambda=0.1']);
   const many = Array.from({ length: 4 }, (_, seed) => ({ strategy: 'normal', family: 'normal', seed, rows: rows([0.1 * seed]) }));
   assert.equal(
     (finalMetricSpec(finalValues(many, 'test_err'), { metric: 'test_err' }).layer as { mark: { type: string } }[])[0]!.mark.type,

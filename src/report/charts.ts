@@ -11,6 +11,7 @@ import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import type { CurvePoint, FinalValue, LambdaPoint } from '../analysis/curves.js';
 import type { ClassWeightPoint } from '../analysis/class-weights.js';
+import { meanIgnoringNaN } from '../metrics/stats.js';
 
 /** A Vega-Lite spec whose top-level data is inline (the rest is Vega-Lite's, unchecked here). */
 export interface VlSpec<T = Record<string, unknown>> {
@@ -43,6 +44,8 @@ export const METRIC_TITLES: Record<string, string> = {
 };
 
 export const metricTitle = (metric: string): string => METRIC_TITLES[metric] ?? metric;
+/** Metrics where less is better: a chart that ranks strategies puts the lowest first. */
+const LOWER_IS_BETTER = /(^|_)(err|loss)/;
 const axisFormat = (metric: string) => (FRACTION_METRIC.test(metric) ? { format: '.1%' } : {});
 
 const CONFIG = {
@@ -50,7 +53,8 @@ const CONFIG = {
   font: 'DejaVu Sans, Helvetica, Arial, sans-serif',
   view: { stroke: '#ddd' },
   axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#eee' },
-  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 320 },
+  // Tuned strategies have long names ("low:base=logit-adjust,norms=ce,lambda=1 @ lr=0.01"): room to read them whole.
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 420 },
   title: { fontSize: 14, anchor: 'start' },
 };
 
@@ -123,12 +127,25 @@ export function convergenceSpec(points: CurvePoint[], o: CurveChartOptions): VlS
   };
 }
 
-/** Final-epoch value of every run, per strategy: points (one per seed), a mean tick, and a box plot with 4 or more seeds. */
+/**
+ * Final-epoch value of every run, per strategy: points (one per seed), a mean tick, and a box plot
+ * with 4 or more seeds. Strategies are ranked by their mean, best on top (lowest first for an
+ * error or a loss), so that a comparison of many reads as a ranking; colours stay those of the
+ * report's other charts.
+ */
 export function finalMetricSpec(values: FinalValue[], o: CurveChartOptions): VlSpec<FinalValue> {
   const domain = domainOf(values, o.strategies).filter((s) => values.some((v) => v.strategy === s));
   const counts = domain.map((s) => values.filter((v) => v.strategy === s).length);
+  const meanOf = (s: string) => meanIgnoringNaN(values.filter((v) => v.strategy === s).map((v) => v.value));
+  const better = LOWER_IS_BETTER.test(o.metric) ? 1 : -1;
+  // NaN (every seed diverged) last; ties keep the report's order (sort is stable).
+  const ranked = [...domain].sort((a, b) => {
+    const [x, y] = [meanOf(a), meanOf(b)];
+    if (Number.isNaN(x) || Number.isNaN(y)) return Number(Number.isNaN(x)) - Number(Number.isNaN(y));
+    return better * (x - y);
+  });
   const x = { field: 'value', type: 'quantitative', title: metricTitle(o.metric), scale: { zero: false }, axis: axisFormat(o.metric) };
-  const y = { field: 'strategy', type: 'nominal', title: null, sort: domain };
+  const y = { field: 'strategy', type: 'nominal', title: null, sort: ranked, axis: { labelLimit: 420 } };
   const layer: unknown[] = [];
   if (counts.length && Math.min(...counts) >= 4) {
     layer.push({
