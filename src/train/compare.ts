@@ -111,7 +111,7 @@ async function experimentInFolder(o: ExperimentOptions): Promise<ExperimentResul
         seeds,
         base: o.base,
         select: o.select,
-        selectEpochs: selectEpochs,
+        selectEpochs,
         tune: o.tune ? { lrs: o.tune.lrs, epochs: o.tune.epochs, seeds: tuneSeeds } : null,
       },
       null,
