@@ -7,8 +7,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonObject } from '../../src/io/json-file.js';
-import { mean, pairedTTest, wilcoxonSignedRank } from '../../src/metrics/stats.js';
-import { PAIRED_TESTS_NOTE, SUMMARY_METRICS, type ExperimentSummary, type SummaryMetric } from '../../src/train/summary.js';
+import {
+  PAIRED_TESTS_NOTE,
+  SUMMARY_METRICS,
+  pairedComparison,
+  type ExperimentSummary,
+  type SummaryMetric,
+} from '../../src/train/summary.js';
 import { markdownTable } from '../../src/util/markdown-table.js';
 
 const usage = (why?: string): never => {
@@ -35,35 +40,9 @@ const selected = (family: string) =>
 const fixed = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
 const rows: string[][] = [];
 for (let i = 0; i < families.length; i += 2) {
-  const a = selected(families[i]!);
-  const b = selected(families[i + 1]!);
-  // JSON keeps a diverged seed's metric as null.
-  const value = (s: typeof a, seed: number) => s.test[metric][s.seeds.indexOf(seed)] ?? NaN;
-  const seeds = a.seeds.filter((seed) => b.seeds.includes(seed) && Number.isFinite(value(a, seed)) && Number.isFinite(value(b, seed)));
-  const x = seeds.map((seed) => value(a, seed));
-  const y = seeds.map((seed) => value(b, seed));
-  const d = x.map((v, k) => v - y[k]!);
-  const p = (f: () => number) => {
-    try {
-      return f();
-    } catch {
-      return NaN;
-    }
-  };
-  rows.push([
-    a.strategy,
-    b.strategy,
-    `${d.filter((v) => v > 0).length}/${seeds.length}`,
-    fixed(100 * mean(d), 2),
-    fixed(
-      p(() => wilcoxonSignedRank(x, y).pValue),
-      3,
-    ),
-    fixed(
-      p(() => pairedTTest(x, y).pValue),
-      3,
-    ),
-  ]);
+  // JSON keeps a diverged seed's metric as null; pairedComparison reads only the seeds where both ran to the end.
+  const c = pairedComparison(selected(families[i]!), selected(families[i + 1]!), metric);
+  rows.push([c.strategy, c.baseline, `${c.wins}/${c.n}`, fixed(100 * c.meanDifference, 2), fixed(c.wilcoxonP, 3), fixed(c.tTestP, 3)]);
 }
 console.log(`${dir}: test ${metric}, A minus B across seeds\n`);
 console.log(markdownTable(['A', 'B', 'wins', 'mean diff (pp)', 'Wilcoxon p', 't-test p'], rows));

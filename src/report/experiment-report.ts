@@ -201,12 +201,10 @@ export async function buildExperimentReport(dir: string, o: ReportOptions = {}):
   }
   s.add('curves', 'Convergence (mean ± 1 std over seeds)', `<div class="charts">${curveFigs.join('\n')}</div>`);
 
+  const finishedSeries = series.filter((x) => exp.runs.find((r) => r.strategy === x.strategy && r.seed === x.seed)?.run.finished);
   const finalFigs: string[] = [];
   for (const metric of FINAL_METRICS) {
-    const values = finalValues(
-      series.filter((x) => exp.runs.find((r) => r.strategy === x.strategy && r.seed === x.seed)?.run.finished),
-      metric,
-    );
+    const values = finalValues(finishedSeries, metric);
     if (values.length)
       finalFigs.push(
         await charts.figure(
@@ -218,7 +216,6 @@ export async function buildExperimentReport(dir: string, o: ReportOptions = {}):
   }
   s.add('final', 'Final metrics per strategy', `<div class="charts">${finalFigs.join('\n')}</div>`);
 
-  const finishedSeries = series.filter((x) => exp.runs.find((r) => r.strategy === x.strategy && r.seed === x.seed)?.run.finished);
   if (exp.plan.tune) {
     // The final runs of a tuned experiment have one lambda per family: the tuning runs are where lambda varies.
     if (exp.tuning) {

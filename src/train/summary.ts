@@ -57,6 +57,8 @@ export interface ExperimentSummary {
 }
 
 const last = (rows: MetricsRow[]): MetricsRow => rows[rows.length - 1]!;
+/** A run's training time: its epochs' seconds (evaluation left out). */
+const trainingSeconds = (rows: MetricsRow[]): number => rows.reduce((a, row) => a + row.seconds, 0);
 
 export function summarize(outcomes: RunOutcome[], selectionMetric: SummaryMetric = 'acc', selectionEpochs = 1): ExperimentSummary {
   const byStrategy = new Map<string, RunOutcome[]>();
@@ -82,7 +84,7 @@ export function summarize(outcomes: RunOutcome[], selectionMetric: SummaryMetric
       test,
       valScore: val.length ? mean(val) : NaN,
       diverged,
-      trainSeconds: list.map((o) => (o.diverged ? NaN : o.rows.reduce((a, row) => a + row.seconds, 0))),
+      trainSeconds: list.map((o) => (o.diverged ? NaN : trainingSeconds(o.rows))),
     });
   }
   const hasValidation = all.every((s) => s.diverged.length === s.seeds.length || Number.isFinite(s.valScore));
@@ -108,29 +110,32 @@ export function summarize(outcomes: RunOutcome[], selectionMetric: SummaryMetric
   const baselines = selected.filter((s) => !isProposedFamily(s.family));
   for (const low of lows) {
     for (const base of baselines) {
-      for (const metric of SUMMARY_METRICS) {
-        // Seeds where both ran to the end: a diverged run has no metric to pair.
-        const seeds = low.seeds.filter(
-          (seed) => base.seeds.includes(seed) && !low.diverged.includes(seed) && !base.diverged.includes(seed),
-        );
-        const a = seeds.map((seed) => low.test[metric][low.seeds.indexOf(seed)]!);
-        const b = seeds.map((seed) => base.test[metric][base.seeds.indexOf(seed)]!);
-        const diffs = a.map((v, i) => v - b[i]!);
-        comparisons.push({
-          strategy: low.strategy,
-          baseline: base.strategy,
-          metric,
-          n: seeds.length,
-          wins: diffs.filter((d) => d > 0).length,
-          ties: diffs.filter((d) => d === 0).length,
-          meanDifference: diffs.length ? mean(diffs) : NaN,
-          wilcoxonP: seeds.length >= 1 ? safe(() => wilcoxonSignedRank(a, b).pValue) : NaN,
-          tTestP: seeds.length >= 2 ? safe(() => pairedTTest(a, b).pValue) : NaN,
-        });
-      }
+      for (const metric of SUMMARY_METRICS) comparisons.push(pairedComparison(low, base, metric));
     }
   }
   return { all, selected, selectedOnTest, selectionMetric, selectionEpochs, hasValidation, comparisons };
+}
+
+/**
+ * `a` minus `b` on one test metric, paired by seed over the seeds where both ran to the end (a
+ * diverged run has no metric to pair): wins, ties, the mean difference, and both tests' p-values.
+ */
+export function pairedComparison(a: StrategySummary, b: StrategySummary, metric: SummaryMetric): PairedComparison {
+  const seeds = a.seeds.filter((seed) => b.seeds.includes(seed) && !a.diverged.includes(seed) && !b.diverged.includes(seed));
+  const x = seeds.map((seed) => a.test[metric][a.seeds.indexOf(seed)]!);
+  const y = seeds.map((seed) => b.test[metric][b.seeds.indexOf(seed)]!);
+  const diffs = x.map((v, i) => v - y[i]!);
+  return {
+    strategy: a.strategy,
+    baseline: b.strategy,
+    metric,
+    n: seeds.length,
+    wins: diffs.filter((d) => d > 0).length,
+    ties: diffs.filter((d) => d === 0).length,
+    meanDifference: diffs.length ? mean(diffs) : NaN,
+    wilcoxonP: seeds.length >= 1 ? safe(() => wilcoxonSignedRank(x, y).pValue) : NaN,
+    tTestP: seeds.length >= 2 ? safe(() => pairedTTest(x, y).pValue) : NaN,
+  };
 }
 
 function safe(f: () => number): number {
@@ -353,7 +358,7 @@ export function summaryCsv(outcomes: RunOutcome[]): string {
   ];
   const rows = outcomes.map((o) => {
     const r: Partial<MetricsRow> = o.diverged ? {} : last(o.rows);
-    const seconds = o.rows.reduce((a, row) => a + row.seconds, 0);
+    const seconds = trainingSeconds(o.rows);
     const v = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '' : x);
     const diverged = o.diverged ? `epoch ${o.diverged.epoch} batch ${o.diverged.batch}` : '';
     return [
