@@ -85,7 +85,7 @@ test('paired comparisons use only the seeds where both runs finished', () => {
   assert.equal(none.n, 0);
   assert.match(
     formatSummary(alone),
-    /\| +low:base=focal,lambda=1 \| +normal \| +bacc \| +0\/0 \| +n\/a \| +n\/a \| +n\/a \| no finished pair \|/,
+    /\| +low:base=focal,lambda=1 \| +normal \| +Normal +\| +bacc \| +0\/0 \| +n\/a \| +n\/a \| +n\/a \| no finished pair \|/,
   );
 });
 

@@ -4,6 +4,9 @@
 import { join, resolve } from 'node:path';
 import {
   PAIRED_TESTS_NOTE,
+  comparisonsNote,
+  roleText,
+  shownComparisons,
   SUMMARY_COLUMNS,
   SUMMARY_METRICS,
   TRAIN_SECONDS_NOTE,
@@ -50,22 +53,24 @@ function summaryTables(sum: ExperimentSummary): string {
     );
   }
   if (sum.comparisons.length) {
+    const { shown, left } = shownComparisons(sum);
     out.push(
       '<h3>Paired comparison across seeds (LOW minus baseline, test set)</h3>',
       table(
-        ['LOW', 'baseline', 'metric', 'wins', 'mean diff (pp)', 'Wilcoxon p', 't-test p'],
-        sum.comparisons.map((c) => [
+        ['LOW', 'baseline', 'against', 'metric', 'wins', 'mean diff (pp)', 'Wilcoxon p', 't-test p'],
+        shown.map((c) => [
           c.strategy,
           c.baseline,
+          roleText(c.role),
           c.metric,
           `${c.wins}/${c.n}`,
           num(100 * c.meanDifference, 2),
           num(c.wilcoxonP, 3),
           num(c.tTestP, 3),
         ]),
-        { numericFrom: 3 },
+        { numericFrom: 4 },
       ),
-      `<p class="muted">${escapeHtml(PAIRED_TESTS_NOTE)}</p>`,
+      `<p class="muted">${escapeHtml(`${comparisonsNote(left)} ${PAIRED_TESTS_NOTE}`)}</p>`,
     );
   }
   return out.join('\n');

@@ -1,11 +1,13 @@
 // The experiment's summary, in the paper's format: mean +- std over seeds per strategy of the
 // final-epoch test metrics, with each strategy family's tuned value (LOW's lambda) chosen on the
 // validation split, never on the test set; and paired comparisons of LOW against each baseline
-// across seeds (wins, mean difference, Wilcoxon signed-rank and paired t-test). A run that
+// across seeds (wins, mean difference, Wilcoxon signed-rank and paired t-test), each LOW family
+// against the loss it reweights first: LOW on logit adjustment minus logit adjustment is what LOW
+// adds, the other pairs mix in the difference between the losses. A run that
 // diverged is an outcome too: its metrics count as missing (left out of means and paired tests,
 // with the number of seeds they rest on shown), and a configuration with a diverged seed is chosen
 // only when every configuration of its family has one.
-import { isProposedFamily } from '../weighting/registry.js';
+import { isProposedFamily, parseStrategy, strategyDefinition } from '../weighting/registry.js';
 import { mean, meanIgnoringNaN, median, sampleStd, pairedTTest, wilcoxonSignedRank } from '../metrics/stats.js';
 import { markdownTable } from '../util/markdown-table.js';
 import type { RunOutcome } from './experiment.js';
@@ -31,9 +33,16 @@ export interface StrategySummary {
   trainSeconds: number[];
 }
 
+/**
+ * What the baseline of a pair is to its LOW family: the loss LOW reweights (low:base=X's X, plain
+ * LOW's Normal), Normal, the baseline with the best validation score, or another baseline.
+ */
+export type PairRole = 'base loss' | 'Normal' | 'best baseline' | 'other';
+
 export interface PairedComparison {
   strategy: string;
   baseline: string;
+  role: PairRole;
   metric: SummaryMetric;
   n: number;
   wins: number;
@@ -108,9 +117,21 @@ export function summarize(outcomes: RunOutcome[], selectionMetric: SummaryMetric
   const comparisons: PairedComparison[] = [];
   const lows = selected.filter((s) => isProposedFamily(s.family));
   const baselines = selected.filter((s) => !isProposedFamily(s.family));
+  // The best baseline by the score that chose the settings (validation), never by the test set.
+  const best = hasValidation
+    ? baselines.reduce<StrategySummary | undefined>((a, b) => (a && !(b.valScore > a.valScore) ? a : b), undefined)
+    : undefined;
   for (const low of lows) {
-    for (const base of baselines) {
-      for (const metric of SUMMARY_METRICS) comparisons.push(pairedComparison(low, base, metric));
+    const ownBase = baseFamilyOf(
+      low.family,
+      baselines.map((b) => b.family),
+    );
+    const role = (b: StrategySummary): PairRole =>
+      b.family === ownBase ? 'base loss' : b.family === 'normal' ? 'Normal' : b === best ? 'best baseline' : 'other';
+    const order: PairRole[] = ['base loss', 'Normal', 'best baseline', 'other'];
+    const ranked = [...baselines].sort((a, b) => order.indexOf(role(a)) - order.indexOf(role(b)));
+    for (const base of ranked) {
+      for (const metric of SUMMARY_METRICS) comparisons.push({ ...pairedComparison(low, base, metric), role: role(base) });
     }
   }
   return { all, selected, selectedOnTest, selectionMetric, selectionEpochs, hasValidation, comparisons };
@@ -120,7 +141,7 @@ export function summarize(outcomes: RunOutcome[], selectionMetric: SummaryMetric
  * `a` minus `b` on one test metric, paired by seed over the seeds where both ran to the end (a
  * diverged run has no metric to pair): wins, ties, the mean difference, and both tests' p-values.
  */
-export function pairedComparison(a: StrategySummary, b: StrategySummary, metric: SummaryMetric): PairedComparison {
+export function pairedComparison(a: StrategySummary, b: StrategySummary, metric: SummaryMetric): Omit<PairedComparison, 'role'> {
   const seeds = a.seeds.filter((seed) => b.seeds.includes(seed) && !a.diverged.includes(seed) && !b.diverged.includes(seed));
   const x = seeds.map((seed) => a.test[metric][a.seeds.indexOf(seed)]!);
   const y = seeds.map((seed) => b.test[metric][b.seeds.indexOf(seed)]!);
@@ -136,6 +157,34 @@ export function pairedComparison(a: StrategySummary, b: StrategySummary, metric:
     wilcoxonP: seeds.length >= 1 ? safe(() => wilcoxonSignedRank(x, y).pValue) : NaN,
     tTestP: seeds.length >= 2 ? safe(() => pairedTTest(x, y).pValue) : NaN,
   };
+}
+
+/**
+ * The baseline family among `families` that a LOW family reweights: low:base=X's X with the same
+ * values of the options both strategies have (low:base=ldam,s=1 is built on ldam:s=1, not on ldam
+ * at s 30), plain LOW's (cross-entropy's) Normal; undefined when the experiment has no such family.
+ */
+export function baseFamilyOf(lowFamily: string, families: string[]): string | undefined {
+  const parsed = (text: string) => {
+    try {
+      return parseStrategy(text);
+    } catch {
+      return undefined; // a family of an older spelling: no base to find
+    }
+  };
+  const low = parsed(lowFamily);
+  if (!low) return undefined;
+  const lowDef = strategyDefinition(low.name);
+  const baseName = String(low.options.base ?? lowDef.options.base?.default ?? 'ce');
+  const wanted = baseName === 'ce' ? 'normal' : baseName;
+  return families.find((family) => {
+    const base = parsed(family);
+    if (!base || base.name !== wanted) return false;
+    const def = strategyDefinition(base.name);
+    // `base` names LOW's loss, and cb's own base (ce or focal) is another option of the same name.
+    const shared = Object.keys(def.options).filter((key) => key !== 'base' && key in lowDef.options);
+    return shared.every((key) => (low.options[key] ?? lowDef.options[key]!.default) === (base.options[key] ?? def.options[key]!.default));
+  });
 }
 
 function safe(f: () => number): number {
@@ -222,13 +271,15 @@ export function formatSummary(s: ExperimentSummary): string {
     );
   }
   if (s.comparisons.length) {
+    const { shown, left } = shownComparisons(s);
     out.push('', '## Paired comparison across seeds (LOW minus baseline, test set)');
     out.push(
       markdownTable(
-        ['LOW', 'baseline', 'metric', 'wins', 'mean diff (pp)', 'Wilcoxon p', 't-test p', 'verdict'],
-        s.comparisons.map((c) => [
+        ['LOW', 'baseline', 'against', 'metric', 'wins', 'mean diff (pp)', 'Wilcoxon p', 't-test p', 'verdict'],
+        shown.map((c) => [
           c.strategy,
           c.baseline,
+          roleText(c.role),
           c.metric,
           `${c.wins}/${c.n}`,
           Number.isNaN(c.meanDifference) ? 'n/a' : (100 * c.meanDifference).toFixed(2),
@@ -240,7 +291,7 @@ export function formatSummary(s: ExperimentSummary): string {
     );
     out.push(
       '',
-      `n counts the seeds where both runs finished (a diverged run has no metric to pair). ${PAIRED_TESTS_NOTE} ${VERDICT_NOTE}`,
+      `${comparisonsNote(left)} n counts the seeds where both runs finished (a diverged run has no metric to pair). ${PAIRED_TESTS_NOTE} ${VERDICT_NOTE}`,
     );
   }
   const diverged = s.all.filter((r) => r.diverged.length);
@@ -254,6 +305,41 @@ export function formatSummary(s: ExperimentSummary): string {
     );
   }
   return out.join('\n');
+}
+
+/** Above this many baselines, the paired table keeps each LOW family's base loss, Normal and the best baseline. */
+const ALL_PAIRS_UP_TO = 6;
+
+/**
+ * The pairs the summary shows: all of them, or, when there are more than ALL_PAIRS_UP_TO
+ * baselines (the long-tail study has 11, 308 rows), those against each LOW family's base loss,
+ * Normal and the best baseline; `left` counts the rest, which summary.json keeps.
+ */
+export function shownComparisons(s: ExperimentSummary): { shown: PairedComparison[]; left: number } {
+  const baselines = new Set(s.comparisons.map((c) => c.baseline));
+  if (baselines.size <= ALL_PAIRS_UP_TO) return { shown: s.comparisons, left: 0 };
+  const shown = s.comparisons.filter((c) => c.role !== 'other');
+  return { shown, left: s.comparisons.length - shown.length };
+}
+
+/** The "against" column: what the baseline is to the LOW family (blank for any other baseline). */
+export function roleText(role: PairRole | undefined): string {
+  return role === 'base loss'
+    ? 'its base loss'
+    : role === 'best baseline'
+      ? 'best baseline (validation)'
+      : role === 'Normal'
+        ? 'Normal'
+        : '';
+}
+
+/** What the "against" column means, and where the pairs left out of the table are. */
+export function comparisonsNote(left: number): string {
+  const against =
+    '"its base loss" pairs a LOW family with the loss it reweights (what LOW adds to it); ' +
+    '"best baseline" is the baseline with the best validation score.';
+  if (!left) return against;
+  return `${against} The ${left} pairs with the other baselines are in summary.json (comparisons); scripts/experiments/paired.ts pairs any two families.`;
 }
 
 /**
