@@ -16,7 +16,9 @@ import { DEFAULT_CONFIG } from '../src/train/config.js';
 import { planTunedRuns, type TunedChoice } from '../src/train/tuning.js';
 import {
   classWeightSpec,
+  convergencePanelsSpec,
   convergenceSpec,
+  panelTitle,
   finalMetricSpec,
   gallerySpec,
   imageDataUri,
@@ -78,6 +80,35 @@ test('convergence chart: one series per strategy, mean and band = mean ± sample
   // One line and one band per strategy.
   assert.equal((svg.match(/class="mark-line role-mark/g) ?? []).length, 4);
   assert.equal((svg.match(/class="mark-area role-mark/g) ?? []).length, 4);
+});
+
+test('convergence panels: one panel per strategy, each over the reference strategy, with the same numbers', async () => {
+  const points = convergenceCurves(SERIES, 'test_err');
+  const spec = convergencePanelsSpec(points, { metric: 'test_err', reference: 'normal' });
+  const values = spec.data.values;
+  const panels = ['low:lambda=0.1', 'low:lambda=1', 'low:lambda=1,scale=batch-mean'];
+  assert.deepEqual((spec.facet as { sort: string[] }).sort, panels, 'every strategy but the reference, in report order');
+  // Long tuned names break after a comma, the learning rate on its own line.
+  assert.equal(panelTitle('low:base=logit-adjust,norms=ce,lambda=1 @ lr=0.01'), 'low:base=logit-adjust,|norms=ce,lambda=1|lr=0.01');
+  assert.equal(panelTitle('normal @ lr=0.1'), 'normal|lr=0.1');
+  assert.equal(panelTitle('bce'), 'bce');
+  for (const panel of panels) {
+    const own = values.filter((v) => v.panel === panel && !v.reference);
+    const ref = values.filter((v) => v.panel === panel && v.reference);
+    assert.deepEqual(new Set(own.map((v) => v.strategy)), new Set([panel]));
+    assert.equal(ref.length, 3, "normal's 3 epochs in every panel");
+    // normal, epoch 2: 0.3, 0.4, 0.5 (mean 0.4, band 0.3..0.5), as in its own chart.
+    const e2 = ref.find((v) => v.epoch === 2)!;
+    close(e2.mean, 0.4, 'reference mean');
+    close(e2.lower!, 0.3, 'reference lower');
+  }
+  // low:lambda=0.1 at epoch 3: 0.1, 0.15 -> 0.125.
+  close(values.find((v) => v.panel === 'low:lambda=0.1' && !v.reference && v.epoch === 3)!.mean, 0.125, 'own mean');
+  assert.equal(values.length, 3 * 3 + (3 + 3 + 3), "each panel: normal's 3 points and its own 3");
+  const svg = await renderSvg(spec);
+  // Per panel, a line and a band for the strategy and for the reference.
+  assert.equal((svg.match(/class="mark-line role-mark/g) ?? []).length, 2 * panels.length);
+  assert.equal((svg.match(/class="mark-area role-mark/g) ?? []).length, 2 * panels.length);
 });
 
 test('final-metric chart: one point per run, with the last epoch of each, strategies ranked by their mean', () => {

@@ -127,6 +127,90 @@ export function convergenceSpec(points: CurvePoint[], o: CurveChartOptions): VlS
   };
 }
 
+const LINE_BREAK = '|';
+/**
+ * A strategy's name as a panel title, in lines that fit above a panel: tuned names are long
+ * ("low:base=logit-adjust,norms=ce,lambda=1 @ lr=0.01"), so the learning rate goes on a line of
+ * its own and the setting breaks after a comma. Lines are joined by LINE_BREAK (no spec has one).
+ */
+export function panelTitle(strategy: string, width = 30): string {
+  const [setting = '', ...rest] = strategy.split(' @ ');
+  const lines: string[] = [];
+  for (const part of setting.split(/(?<=,)/)) {
+    const current = lines[lines.length - 1];
+    if (current !== undefined && current.length + part.length <= width) lines[lines.length - 1] = current + part;
+    else lines.push(part);
+  }
+  return [...lines, ...rest].join(LINE_BREAK);
+}
+
+/** A convergence point drawn in one strategy's panel: its own, or the reference strategy's. */
+export type PanelPoint = CurvePoint & { panel: string; reference: boolean };
+
+/**
+ * The convergence curves as small multiples, for an experiment with more strategies than one chart
+ * keeps apart (the long-tail study has 18): one panel per strategy in its report colour, over the
+ * reference strategy (Normal) in grey, with the same axes in every panel.
+ */
+export function convergencePanelsSpec(
+  points: CurvePoint[],
+  o: CurveChartOptions & { reference: string; columns?: number },
+): VlSpec<PanelPoint> {
+  const domain = domainOf(points, o.strategies);
+  const panels = domain.filter((s) => s !== o.reference && points.some((p) => p.strategy === s));
+  const reference = points.filter((p) => p.strategy === o.reference);
+  const values: PanelPoint[] = [];
+  for (const strategy of panels) {
+    const panel = panelTitle(strategy);
+    for (const p of reference) values.push({ ...p, panel, reference: true });
+    for (const p of points) if (p.strategy === strategy) values.push({ ...p, panel, reference: false });
+  }
+  const x = epochAxis(Math.max(0, ...points.map((p) => p.epoch)));
+  const y = { type: 'quantitative', title: metricTitle(o.metric), scale: { zero: false }, axis: axisFormat(o.metric) };
+  const color = { ...strategyColor(domain), legend: null };
+  const only = (ref: boolean) => [{ filter: ref ? 'datum.reference' : '!datum.reference' }];
+  return {
+    title: o.title ?? `${metricTitle(o.metric)}: each strategy (colour) against ${o.reference} (grey)`,
+    config: CONFIG,
+    data: { values },
+    columns: o.columns ?? 4,
+    facet: {
+      field: 'panel',
+      type: 'nominal',
+      title: null,
+      sort: panels.map((s) => panelTitle(s)),
+      header: { labelFontSize: 10, labelExpr: `split(datum.label, '${LINE_BREAK}')` },
+    },
+    spec: {
+      width: o.width ?? 220,
+      height: o.height ?? 120,
+      layer: [
+        {
+          transform: only(true),
+          mark: { type: 'area', opacity: 0.15, color: '#999' },
+          encoding: { x, y: { field: 'lower', ...y }, y2: { field: 'upper' } },
+        },
+        { transform: only(true), mark: { type: 'line', strokeWidth: 1.5, color: '#888' }, encoding: { x, y: { field: 'mean', ...y } } },
+        {
+          transform: only(false),
+          mark: { type: 'area', opacity: 0.2 },
+          encoding: { x, y: { field: 'lower', ...y }, y2: { field: 'upper' }, color },
+        },
+        {
+          transform: only(false),
+          mark: { type: 'line', strokeWidth: 2 },
+          encoding: {
+            x,
+            y: { field: 'mean', ...y },
+            color,
+            tooltip: [{ field: 'strategy' }, { field: 'epoch' }, { field: 'mean', format: '.4f' }, { field: 'std', format: '.4f' }],
+          },
+        },
+      ],
+    },
+  };
+}
+
 /**
  * Final-epoch value of every run, per strategy: points (one per seed), a mean tick, and a box plot
  * with 4 or more seeds. Strategies are ranked by their mean, best on top (lowest first for an

@@ -27,12 +27,14 @@ import { readTrainCounts } from '../analysis/run-folder.js';
 import { readExperimentFolder, readRunDetails, type ExperimentFolder } from '../analysis/experiment-folder.js';
 import { allWeightsOne, readRunClassWeights } from '../analysis/class-weights.js';
 import { baselineFinals, convergenceCurves, finalValues, lambdaCurve, tuningLambdaCurve, type RunSeries } from '../analysis/curves.js';
-import { classWeightSpec, convergenceSpec, finalMetricSpec, lambdaSpec, metricTitle } from './charts.js';
+import { classWeightSpec, convergencePanelsSpec, convergenceSpec, finalMetricSpec, lambdaSpec, metricTitle } from './charts.js';
 import { weightGalleries } from './galleries.js';
 import { Charts, Sections, configTable, escapeHtml, noteHtml, num, page, pct, table, type Report, type ReportOptions } from './page.js';
 
 const EXPERIMENT_CURVES: MetricName[] = ['train_loss_plain', 'train_loss', 'test_err', 'test_bacc', 'val_err'];
 const FINAL_METRICS: MetricName[] = ['test_acc', 'test_bacc', 'test_mauc', 'test_mf1'];
+/** The most strategies whose convergence curves one chart keeps apart (its palette and legend). */
+const ONE_CHART_UP_TO = 8;
 
 function summaryTables(sum: ExperimentSummary): string {
   const out: string[] = [];
@@ -192,17 +194,18 @@ export async function buildExperimentReport(dir: string, o: ReportOptions = {}):
 
   const series: RunSeries[] = exp.runs.map((r) => ({ strategy: r.strategy, family: r.family, seed: r.seed, rows: r.run.rows }));
   const strategies = [...new Set(series.map((x) => x.strategy))];
+  // Above ONE_CHART_UP_TO strategies, one panel per strategy over Normal's curve.
+  const reference = strategies.length > ONE_CHART_UP_TO ? series.find((x) => x.family === 'normal')?.strategy : undefined;
   const curveFigs: string[] = [];
   for (const metric of EXPERIMENT_CURVES) {
     const points = convergenceCurves(series, metric);
-    if (points.length)
-      curveFigs.push(
-        await charts.figure(
-          `curve-${metric}`,
-          convergenceSpec(points, { metric, strategies }),
-          'Line: mean over seeds; band: mean ± one standard deviation.',
-        ),
-      );
+    if (!points.length) continue;
+    const band = 'Line: mean over seeds; band: mean ± one standard deviation.';
+    curveFigs.push(
+      reference
+        ? await charts.figure(`curve-${metric}`, convergencePanelsSpec(points, { metric, strategies, reference }), band, true)
+        : await charts.figure(`curve-${metric}`, convergenceSpec(points, { metric, strategies }), band),
+    );
   }
   s.add('curves', 'Convergence (mean ± 1 std over seeds)', `<div class="charts">${curveFigs.join('\n')}</div>`);
 
