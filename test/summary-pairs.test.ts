@@ -16,6 +16,11 @@ test("a LOW family's base loss: low:base=X's X with the options both have equal,
   // LDAM's logit scale must match: s=1 is built on ldam:s=1; the default s (30) on ldam.
   assert.equal(baseFamilyOf('low:base=ldam,s=1,scale=sample', families), 'ldam:s=1');
   assert.equal(baseFamilyOf('low:base=ldam', ['ldam:s=1', 'ldam']), 'ldam');
+  // LOW's LDAM has the default margins: CE on the scaled cosine (ldam:m=0) is not its base.
+  assert.equal(baseFamilyOf('low:base=ldam', ['ldam:m=0,drw=1', 'ldam']), 'ldam');
+  assert.equal(baseFamilyOf('low:base=ldam', ['ldam:m=0,drw=1']), undefined);
+  // Nor is the effective-number focal loss the base of LOW on the effective-number CE.
+  assert.equal(baseFamilyOf('low:base=cb', ['cb:base=focal', 'cb']), 'cb');
   // The focal loss at gamma 2 (both defaults), not at gamma 1.
   assert.equal(baseFamilyOf('low:base=focal', families), 'focal');
   assert.equal(baseFamilyOf('low:base=focal,gamma=1', families), undefined);

@@ -40,7 +40,9 @@ low:base=bce,norms=ce,scale=sample;low:base=logit-adjust,scale=sample;low:base=l
 low:base=cb,norms=ce,scale=sample;low:base=ldam,s=1,scale=sample"}
 # LDAM as its authors run it: s = 30 on a cosine classifier (with a linear one s = 30 diverges, so
 # the main list has ldam:s=1), against Normal on the same classifier, and LOW on the LDAM loss.
-COSINE_STRATEGIES="normal;ldam;low:base=ldam,scale=sample;low:base=ldam,norms=ce,scale=sample"
+# Plain CE on cosine logits in [-1, 1] cannot grow confident, so Normal there is a weak baseline:
+# ldam:m=0,drw=1 is CE on the same 30 x cosine without margins or re-weighting, the fair one.
+COSINE_STRATEGIES="normal;ldam:m=0,drw=1;ldam;low:base=ldam,scale=sample;low:base=ldam,norms=ce,scale=sample"
 META_STRATEGIES="l2rw;mwn"
 
 low() { node bin/low.js "$@"; }

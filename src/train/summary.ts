@@ -160,9 +160,11 @@ export function pairedComparison(a: StrategySummary, b: StrategySummary, metric:
 }
 
 /**
- * The baseline family among `families` that a LOW family reweights: low:base=X's X with the same
- * values of the options both strategies have (low:base=ldam,s=1 is built on ldam:s=1, not on ldam
- * at s 30), plain LOW's (cross-entropy's) Normal; undefined when the experiment has no such family.
+ * The baseline family among `families` that a LOW family reweights: low:base=X's X, plain LOW's
+ * (cross-entropy's) Normal, with every option of X at the value LOW's loss has: the value LOW's
+ * spec gives for an option both strategies have (low:base=ldam,s=1 is built on ldam:s=1, not on
+ * ldam at s 30), the default for any other (LOW's LDAM has the default margins, so ldam:m=0 is
+ * not its base). undefined when the experiment has no such family.
  */
 export function baseFamilyOf(lowFamily: string, families: string[]): string | undefined {
   const parsed = (text: string) => {
@@ -181,9 +183,12 @@ export function baseFamilyOf(lowFamily: string, families: string[]): string | un
     const base = parsed(family);
     if (!base || base.name !== wanted) return false;
     const def = strategyDefinition(base.name);
-    // `base` names LOW's loss, and cb's own base (ce or focal) is another option of the same name.
-    const shared = Object.keys(def.options).filter((key) => key !== 'base' && key in lowDef.options);
-    return shared.every((key) => (low.options[key] ?? lowDef.options[key]!.default) === (base.options[key] ?? def.options[key]!.default));
+    return Object.entries(def.options).every(([key, option]) => {
+      // `base` is LOW's choice of loss; cb's own base (ce or focal) is another option of that name.
+      const shared = key !== 'base' && key in lowDef.options;
+      const lowValue = shared ? (low.options[key] ?? lowDef.options[key]!.default) : option.default;
+      return (base.options[key] ?? option.default) === lowValue;
+    });
   });
 }
 
