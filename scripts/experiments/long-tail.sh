@@ -15,7 +15,10 @@
 #   paper    the LOW paper's profile, class k keeps NC/2^k samples;
 #   lt100-cosine  LDAM-DRW with the cosine classifier its authors pair it with (--head cosine);
 #   meta-N   Learning to Reweight and Meta-Weight-Net on lt100 with N meta samples per class
-#            instead of 10 (N = 2 and 50): where the meta set's size matters.
+#            instead of 10 (N = 2 and 50): where the meta set's size matters;
+#   lt100-cosine-lambda  LOW on LDAM at s 30 by the paper's rule with lambda's grid times s^2 = 900:
+#            the weights of the gradient norms at the scaled logits s (z - m) (README: with the
+#            paper's grid the rule puts g^2 900 times higher against lambda and nothing trains).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -72,6 +75,8 @@ experiment lt100 --strategies "$STRATEGIES" --imbalance long-tail:100
 experiment lt100-cosine --strategies "$COSINE_STRATEGIES" --imbalance long-tail:100 --head cosine
 experiment meta-2 --strategies "$META_STRATEGIES" --imbalance long-tail:100 --meta-per-class 2
 experiment meta-50 --strategies "$META_STRATEGIES" --imbalance long-tail:100 --meta-per-class 50
+experiment lt100-cosine-lambda --strategies "low:base=ldam,scale=sample" --imbalance long-tail:100 --head cosine \
+  --lambdas 900,450,90,9
 # The paper profile last: the longest (as long as lt100, about 4 hours on 2 cores), and resumable.
 experiment paper --strategies "$STRATEGIES" --imbalance paper
 exit $status
