@@ -111,14 +111,14 @@ export const fixtureTestErr = (strategy: string, seed: number, epoch: number): n
 };
 
 /**
- * An experiment folder: normal and LOW (lambda 1 and 0.1), seeds 0 and 1, 3 epochs; every run
- * finished, with test_err from {@link fixtureTestErr} and test_acc = 1 - test_err. LOW's weights
- * grow with the position for lambda 0.1, and are 1 for normal.
+ * An experiment folder: normal and LOW (lambda 1 and 0.1), or the strategies given, seeds 0 and 1,
+ * 3 epochs; every run finished, with test_err from {@link fixtureTestErr} and test_acc = 1 -
+ * test_err. LOW's weights grow with the position for lambda 0.1, and are 1 for normal.
  */
-export async function makeExperimentFolder(dir: string, dataDir: string): Promise<void> {
+export async function makeExperimentFolder(dir: string, dataDir: string, strategies = ['normal', 'low']): Promise<void> {
   const base = { ...DEFAULT_CONFIG, dataset: 'folder', dataDir, model: FOLDER_MODEL, epochs: 3 };
   const { strategy: _s, seed: _d, ...rest } = base;
-  const plan = { strategies: ['normal', 'low'], lambdas: [1, 0.1], seeds: [0, 1], base: rest, select: 'acc' };
+  const plan = { strategies, lambdas: [1, 0.1], seeds: [0, 1], base: rest, select: 'acc' };
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'experiment.json'), JSON.stringify(plan, null, 2));
   for (const run of planRuns(plan, dir)) {

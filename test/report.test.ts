@@ -281,6 +281,7 @@ test('experiment report: summary table, curves with bands, lambda chart, PNG exp
     const chart = (name: string) => report.charts.find((c) => c.name === name)!;
     const curve = (chart('curve-test_err').spec as VlSpec<{ strategy: string; epoch: number; mean: number; std: number }>).data.values;
     assert.equal(new Set(curve.map((p) => p.strategy)).size, 3);
+    assert.ok(!('facet' in chart('curve-test_err').spec), 'three strategies: one chart, not panels');
     const p = curve.find((x) => x.strategy === 'low:lambda=1' && x.epoch === 2)!;
     const a = fixtureTestErr('low:lambda=1', 0, 1);
     const b = fixtureTestErr('low:lambda=1', 1, 1);
@@ -398,6 +399,35 @@ test(tunedReportTitle, async () => {
     const plain = (await buildExperimentReport(untuned, { images: false })).charts.map((c) => c.name);
     assert.ok(plain.includes('lambda-test_err') && plain.includes('lambda-test_bacc'), plain.join(', '));
     assert.ok(!plain.includes('tuning-lambda'));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('an experiment of more than 8 strategies draws its convergence curves as one panel per strategy over Normal', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'low-report-panels-'));
+  try {
+    const data = await makeImageFolder(join(root, 'data'));
+    const dir = join(root, 'exp');
+    // 8 baselines and LOW over 2 lambdas: 10 strategies.
+    const strategies = ['normal', 'bce', 'focal', 'is', 'logit-adjust', 'balanced-softmax', 'posthoc-la', 'cb', 'low'];
+    await makeExperimentFolder(dir, data, strategies);
+    const report = await buildExperimentReport(dir, { images: false });
+    const curve = report.charts.find((c) => c.name === 'curve-test_err')!;
+    const values = (curve.spec as VlSpec<{ panel: string; strategy: string; reference: boolean; epoch: number; mean: number }>).data.values;
+    const panels = [...new Set(values.map((v) => v.panel))];
+    assert.equal(panels.length, 9, 'every strategy but normal');
+    assert.ok(!panels.includes('normal'));
+    // In every panel, normal's curve is the reference: epoch 2, seeds 0 and 1.
+    const normalAt2 = (fixtureTestErr('normal', 0, 1) + fixtureTestErr('normal', 1, 1)) / 2;
+    for (const panel of panels) {
+      const ref = values.filter((v) => v.panel === panel && v.reference);
+      assert.deepEqual(new Set(ref.map((v) => v.strategy)), new Set(['normal']));
+      close(ref.find((v) => v.epoch === 2)!.mean, normalAt2, `normal in ${panel}`);
+    }
+    assert.match(curve.svg, /against normal \(grey\)/);
+    // The final-metric charts keep one row per strategy.
+    assert.ok(report.charts.some((c) => c.name === 'final-test_acc'));
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
