@@ -65,7 +65,8 @@ export {
 export { DEFAULT_CONFIG, PRESETS, validateConfig, type RunConfig } from './train/config.js';
 export { SampleHistory } from './train/history.js';
 export { planRuns, executeRuns, type ExperimentPlan } from './train/experiment.js';
-export { summarize, formatSummary } from './train/summary.js';
+export { summarize } from './train/summary.js';
+export { formatSummary } from './train/summary-tables.js';
 
 // Insight: per-sample scores, per-class weights, lowest/highest-weighted samples, label-error detection
 export * as analysis from './analysis/index.js';

@@ -11,7 +11,7 @@ import { DataError } from '../src/data/dataset.js';
 import { csvField, csvRecord, csvText } from '../src/io/csv-writer.js';
 import { readClassWeightsCsv } from '../src/analysis/class-weights.js';
 import { readRunFolder } from '../src/analysis/run-folder.js';
-import { summaryCsv } from '../src/train/summary.js';
+import { summaryCsv } from '../src/train/summary-tables.js';
 import { trainRun } from '../src/train/run.js';
 import { DEFAULT_CONFIG, type RunConfig } from '../src/train/config.js';
 import { readMetricsCsv, METRIC_COLUMNS, type MetricsRow } from '../src/train/metrics-file.js';

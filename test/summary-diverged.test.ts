@@ -4,7 +4,8 @@
 // worked out by hand in the comments.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatSummary, summarize, summaryCsv } from '../src/train/summary.js';
+import { summarize } from '../src/train/summary.js';
+import { formatSummary, summaryCsv } from '../src/train/summary-tables.js';
 import { chooseTuned } from '../src/train/tuning.js';
 import type { PlannedRun, RunOutcome } from '../src/train/experiment.js';
 import type { RunConfig } from '../src/train/config.js';

@@ -3,7 +3,8 @@
 // validation score; above six baselines only those. Outcomes and expected orders written by hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { baseFamilyOf, formatSummary, shownComparisons, summarize } from '../src/train/summary.js';
+import { baseFamilyOf, summarize } from '../src/train/summary.js';
+import { formatSummary, shownComparisons } from '../src/train/summary-tables.js';
 import type { PlannedRun, RunOutcome } from '../src/train/experiment.js';
 import type { RunConfig } from '../src/train/config.js';
 import type { MetricsRow } from '../src/train/metrics-file.js';

@@ -17,7 +17,7 @@ import type { RunConfig } from '../src/train/config.js';
 import { readMetricsCsv, type MetricsRow } from '../src/train/metrics-file.js';
 import type { TunedChoice } from '../src/train/tuning.js';
 import { buildExperimentReport } from '../src/report/experiment-report.js';
-import { tuningByLr } from '../src/train/summary.js';
+import { tuningByLr } from '../src/train/summary-tables.js';
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from '../src/data/idx.js';
 import { idxBytes, makeTempDir, patternBytes, writeFile } from './data-fixtures.js';
 

@@ -7,13 +7,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonObject } from '../../src/io/json-file.js';
-import {
-  PAIRED_TESTS_NOTE,
-  SUMMARY_METRICS,
-  pairedComparison,
-  type ExperimentSummary,
-  type SummaryMetric,
-} from '../../src/train/summary.js';
+import { SUMMARY_METRICS, pairedComparison, type ExperimentSummary, type SummaryMetric } from '../../src/train/summary.js';
+import { PAIRED_TESTS_NOTE } from '../../src/train/summary-tables.js';
 import { markdownTable } from '../../src/util/markdown-table.js';
 
 const usage = (why?: string): never => {

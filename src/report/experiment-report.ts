@@ -8,7 +8,6 @@ import {
   roleText,
   shownComparisons,
   SUMMARY_COLUMNS,
-  SUMMARY_METRICS,
   TRAIN_SECONDS_NOTE,
   percentMeanStd,
   seedsText,
@@ -16,9 +15,8 @@ import {
   summaryRow,
   tuningByLr,
   tuningRows,
-  type ExperimentSummary,
-  type SummaryMetric,
-} from '../train/summary.js';
+} from '../train/summary-tables.js';
+import { SUMMARY_METRICS, type ExperimentSummary, type SummaryMetric } from '../train/summary.js';
 import { selectionText } from '../train/selection.js';
 import { specOfLabel, tuningSeedsText, type TunedChoice } from '../train/tuning.js';
 import { formatStrategy, isProposedFamily, parseStrategy } from '../weighting/registry.js';

@@ -9,7 +9,8 @@ import { validateConfig, type RunConfig } from './config.js';
 import { parseStrategy } from '../weighting/registry.js';
 import { lockFolder } from './folder-lock.js';
 import { executeRuns, planRuns, readOutcome, refuseConflicts, type PlannedRun, type RunExecutor, type RunOutcome } from './experiment.js';
-import { formatSummary, formatTuning, summarize, summaryCsv, type ExperimentSummary, type SummaryMetric } from './summary.js';
+import { summarize, type ExperimentSummary, type SummaryMetric } from './summary.js';
+import { formatSummary, formatTuning, summaryCsv } from './summary-tables.js';
 import { selectionText } from './selection.js';
 import { chooseTuned, planTunedRuns, planTuningRuns, tuningSeedsText } from './tuning.js';
 
