@@ -5,8 +5,8 @@
 // experiment's summary.json (each family's selected setting). A seed where either run diverged
 // has no pair. Families are named as in the summary (e.g. `normal`, `low:base=logit-adjust,scale=sample`);
 // FAMILY@FOLDER names a family of another experiment folder, for experiments whose seeds fix the
-// same initial weights, sample order and training set (the long-tail study's lt100, lt100-cosine
-// and meta-N: they differ in the classifier head or the meta set only), e.g.
+// same training set and sample order (the long-tail study's lt100, lt100-cosine and meta-N: they
+// differ in the classifier head or the meta set only), e.g.
 //   paired.ts results/long-tail/meta-2 l2rw normal@results/long-tail/lt100
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
