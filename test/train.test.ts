@@ -240,6 +240,31 @@ test('a diverging run stops with a clear message and keeps its last good checkpo
   }
 });
 
+test('a last step with a finite loss that leaves non-finite weights is a divergence, recorded, not a crash', { skip }, async () => {
+  const out = mkdtempSync(join(tmpdir(), 'low-nan-eval-'));
+  try {
+    // One batch per epoch: its step sees the initial weights (a finite loss), and lr 1e30 leaves
+    // weights near 1e28, whose outputs overflow: the evaluation after the step gets NaN probabilities.
+    const config = small({ epochs: 2, trainLimit: 100, batchSize: 100, lr: 1e30, momentum: 0, nesterov: false, strategy: 'normal' });
+    await assert.rejects(
+      trainRun(config, { out }),
+      (e: unknown) =>
+        e instanceof TrainingDiverged &&
+        /epoch 1, batch 1 \(the last\): the model's class probabilities on .+ are NaN \(sample \d+ first\): its parameters are no longer finite/.test(
+          e.message,
+        ) &&
+        /smaller learning rate/.test(e.message),
+    );
+    const record = JSON.parse(readFileSync(join(out, 'diverged.json'), 'utf8')) as { epoch: number; batch: number; rows: unknown[] };
+    assert.equal(record.epoch, 1);
+    assert.equal(record.batch, 1);
+    assert.deepEqual(record.rows, [], 'no metrics row for the epoch whose evaluation failed');
+    assert.ok(!existsSync(join(out, 'final.json')));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
 test('a folder holding a different run is refused, and bad options name the option', { skip }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'low-cfg-'));
   try {

@@ -24,6 +24,17 @@ export interface EvaluateOptions {
   parallel?: DataParallel;
 }
 
+/**
+ * The model's outputs on a split are not finite: a step whose loss was finite left parameters that
+ * are not (the loss is checked at every step, so this is the epoch's last step showing itself).
+ */
+export class NonFiniteOutputs extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'NonFiniteOutputs';
+  }
+}
+
 export function evaluateModel(model: Module, ds: ImageDataset, o: EvaluateOptions): EvalResult {
   const n = ds.labels.length;
   const numClasses = ds.classNames.length;
@@ -55,5 +66,11 @@ export function evaluateModel(model: Module, ds: ImageDataset, o: EvaluateOption
     probs = Float32Array.from(o.parallel.gatherValues(Float64Array.from(probs), Math.ceil(n / o.parallel.worldSize) * numClasses));
     lossSum = o.parallel.sum(lossSum);
   }
+  // After the gather: every process of a data-parallel run sees the same values and stops alike.
+  const nan = probs.findIndex(Number.isNaN);
+  if (nan >= 0)
+    throw new NonFiniteOutputs(
+      `the model's class probabilities on ${ds.name} are NaN (sample ${Math.floor(nan / numClasses)} first): its parameters are no longer finite`,
+    );
   return { loss: lossSum / n, probs, evaluation: evaluate({ probs, labels: ds.labels, numClasses }) };
 }

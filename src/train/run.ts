@@ -24,7 +24,8 @@ import { validateConfig, scheduleFor, canonicalConfig, configFileText, type RunC
 import { prepareData, type RunData } from './prepare-data.js';
 import { SampleHistory } from './history.js';
 import { lockFolder } from './folder-lock.js';
-import { evaluateModel, type EvalResult } from './evaluate-model.js';
+import type { ImageDataset } from '../data/dataset.js';
+import { NonFiniteOutputs, evaluateModel, type EvalResult, type EvaluateOptions } from './evaluate-model.js';
 import { trainStep, NonFiniteLoss, type StepBatch, type StepProgress, type StepResult } from './step.js';
 import { EpochTotals } from './epoch-totals.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointState, type OpenEpoch } from './checkpoint.js';
@@ -330,8 +331,8 @@ async function trainInFolder(config: RunConfig, data: RunData, strategy: Strateg
       const evaluate = (epoch + 1) % (config.evalEvery ?? 1) === 0 || epoch + 1 === config.epochs;
       const adjustLogits = strategy.evaluationLogits?.bind(strategy);
       const evalOptions = { batchSize: 512, transform: evalTransform, parallel, adjustLogits };
-      const test = data.test && evaluate ? evaluateModel(model, data.test, evalOptions) : null;
-      const val = data.val && evaluate ? evaluateModel(model, data.val, evalOptions) : null;
+      const test = data.test && evaluate ? evaluateOrDiverge(run, data.test, evalOptions, epoch) : null;
+      const val = data.val && evaluate ? evaluateOrDiverge(run, data.val, evalOptions, epoch) : null;
       const row: MetricsRow = { ...train, ...(test && evalColumns('test', test)), ...(val && evalColumns('val', val)) };
       rows.push(row);
       checkpoint(epoch + 1);
@@ -498,6 +499,25 @@ function stepOrDiverge(run: Training, batch: StepBatch, progress: StepProgress, 
       `epoch ${epoch + 1}, batch ${batchIndex + 1}: ${e.reason}; training stopped. ` +
         `The last good checkpoint (${lastCheckpoint}) is kept in ${run.out}, with ${DIVERGED_FILE}. Try a smaller learning rate.`,
       { epoch: epoch + 1, batch: batchIndex + 1, reason: e.reason },
+    );
+  }
+}
+
+/**
+ * evaluateModel, with outputs that are not finite turned into TrainingDiverged: the epoch's last
+ * step had a finite loss but left parameters that are not, so the run diverged at that step (it
+ * is recorded at the epoch's last batch; the checkpoint of the epoch's end is not written).
+ */
+function evaluateOrDiverge(run: Training, ds: ImageDataset, o: EvaluateOptions, epoch: number): EvalResult {
+  try {
+    return evaluateModel(run.model, ds, o);
+  } catch (e) {
+    if (!(e instanceof NonFiniteOutputs)) throw e;
+    const batch = run.loader.numBatches;
+    throw new TrainingDiverged(
+      `epoch ${epoch + 1}, batch ${batch} (the last): ${e.reason}; training stopped. ` +
+        `The last good checkpoint is kept in ${run.out}, with ${DIVERGED_FILE}. Try a smaller learning rate.`,
+      { epoch: epoch + 1, batch, reason: e.reason },
     );
   }
 }
