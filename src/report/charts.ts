@@ -159,12 +159,13 @@ export function convergencePanelsSpec(
   const domain = domainOf(points, o.strategies);
   const panels = domain.filter((s) => s !== o.reference && points.some((p) => p.strategy === s));
   const reference = points.filter((p) => p.strategy === o.reference);
+  const titles = panels.map((s) => panelTitle(s));
   const values: PanelPoint[] = [];
-  for (const strategy of panels) {
-    const panel = panelTitle(strategy);
+  panels.forEach((strategy, k) => {
+    const panel = titles[k]!;
     for (const p of reference) values.push({ ...p, panel, reference: true });
     for (const p of points) if (p.strategy === strategy) values.push({ ...p, panel, reference: false });
-  }
+  });
   const x = epochAxis(Math.max(0, ...points.map((p) => p.epoch)));
   const y = { type: 'quantitative', title: metricTitle(o.metric), scale: { zero: false }, axis: axisFormat(o.metric) };
   const color = { ...strategyColor(domain), legend: null };
@@ -178,7 +179,7 @@ export function convergencePanelsSpec(
       field: 'panel',
       type: 'nominal',
       title: null,
-      sort: panels.map((s) => panelTitle(s)),
+      sort: titles,
       header: { labelFontSize: 10, labelExpr: `split(datum.label, '${LINE_BREAK}')` },
     },
     spec: {

@@ -3,20 +3,21 @@
 // the mean weight per class of each strategy, and the weight galleries of one chosen run.
 import { join, resolve } from 'node:path';
 import {
+  PAIRED_COLUMNS,
   PAIRED_TESTS_NOTE,
   comparisonsNote,
-  roleText,
+  configurationColumns,
+  configurationRow,
+  pairedRow,
   shownComparisons,
   SUMMARY_COLUMNS,
   TRAIN_SECONDS_NOTE,
-  percentMeanStd,
-  seedsText,
   summaryHeadings,
   summaryRow,
   tuningByLr,
   tuningRows,
 } from '../train/summary-tables.js';
-import { SUMMARY_METRICS, type ExperimentSummary, type SummaryMetric } from '../train/summary.js';
+import type { ExperimentSummary, SummaryMetric } from '../train/summary.js';
 import { selectionText } from '../train/selection.js';
 import { specOfLabel, tuningSeedsText, type TunedChoice } from '../train/tuning.js';
 import { formatStrategy, isProposedFamily, parseStrategy } from '../weighting/registry.js';
@@ -27,7 +28,7 @@ import { allWeightsOne, readRunClassWeights } from '../analysis/class-weights.js
 import { baselineFinals, convergenceCurves, finalValues, lambdaCurve, tuningLambdaCurve, type RunSeries } from '../analysis/curves.js';
 import { classWeightSpec, convergencePanelsSpec, convergenceSpec, finalMetricSpec, lambdaSpec, metricTitle } from './charts.js';
 import { weightGalleries } from './galleries.js';
-import { Charts, Sections, configTable, escapeHtml, noteHtml, num, page, pct, table, type Report, type ReportOptions } from './page.js';
+import { Charts, Sections, configTable, escapeHtml, noteHtml, page, table, type Report, type ReportOptions } from './page.js';
 
 const EXPERIMENT_CURVES: MetricName[] = ['train_loss_plain', 'train_loss', 'test_err', 'test_bacc', 'val_err'];
 const FINAL_METRICS: MetricName[] = ['test_acc', 'test_bacc', 'test_mauc', 'test_mf1'];
@@ -44,32 +45,13 @@ function summaryTables(sum: ExperimentSummary): string {
   );
   if (headings.onTest) out.push(`<h3>${escapeHtml(headings.onTest)}</h3>`, table(SUMMARY_COLUMNS, sum.selectedOnTest.map(summaryRow)));
   if (sum.all.length > sum.selected.length) {
-    out.push(
-      '<h3>Every configuration</h3>',
-      table(
-        ['strategy', 'seeds', `val ${sum.selectionMetric} %`, 'Acc %', 'BAcc %', 'mAUC %', 'mF1 %'],
-        sum.all.map((s) => [s.strategy, seedsText(s), pct(s.valScore), ...SUMMARY_METRICS.map((m) => percentMeanStd(s.test[m]))]),
-      ),
-    );
+    out.push('<h3>Every configuration</h3>', table(configurationColumns(sum.selectionMetric), sum.all.map(configurationRow)));
   }
   if (sum.comparisons.length) {
     const { shown, left } = shownComparisons(sum);
     out.push(
       '<h3>Paired comparison across seeds (LOW minus baseline, test set)</h3>',
-      table(
-        ['LOW', 'baseline', 'against', 'metric', 'wins', 'mean diff (pp)', 'Wilcoxon p', 't-test p'],
-        shown.map((c) => [
-          c.strategy,
-          c.baseline,
-          roleText(c.role),
-          c.metric,
-          `${c.wins}/${c.n}`,
-          num(100 * c.meanDifference, 2),
-          num(c.wilcoxonP, 3),
-          num(c.tTestP, 3),
-        ]),
-        { numericFrom: 4 },
-      ),
+      table(PAIRED_COLUMNS, shown.map(pairedRow), { numericFrom: 4 }),
       `<p class="muted">${escapeHtml(`${comparisonsNote(left)} ${PAIRED_TESTS_NOTE}`)}</p>`,
     );
   }

@@ -52,6 +52,37 @@ function trainSecondsText(seconds: number[] | undefined): string {
   return finite.length ? median(finite).toFixed(0) : 'n/a';
 }
 
+/** The columns of the table of every configuration (with its validation score), and one configuration's row. */
+export const configurationColumns = (metric: SummaryMetric): string[] => [
+  'strategy',
+  'seeds',
+  `val ${metric} %`,
+  'Acc %',
+  'BAcc %',
+  'mAUC %',
+  'mF1 %',
+];
+export function configurationRow(s: StrategySummary): string[] {
+  return [s.strategy, seedsText(s), fixedOrNa(100 * s.valScore, 2), ...SUMMARY_METRICS.map((m) => percentMeanStd(s.test[m]))];
+}
+
+/** The columns of the paired table, and one pair's row (the Markdown summary adds a verdict). */
+export const PAIRED_COLUMNS = ['LOW', 'baseline', 'against', 'metric', 'wins', 'mean diff (pp)', 'Wilcoxon p', 't-test p'];
+export function pairedRow(c: PairedComparison): string[] {
+  return [
+    c.strategy,
+    c.baseline,
+    roleText(c.role),
+    c.metric,
+    `${c.wins}/${c.n}`,
+    fixedOrNa(100 * c.meanDifference, 2),
+    fixedOrNa(c.wilcoxonP, 3),
+    fixedOrNa(c.tTestP, 3),
+  ];
+}
+
+const fixedOrNa = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
+
 function metricTable(list: StrategySummary[]): string {
   return markdownTable(SUMMARY_COLUMNS, list.map(summaryRow));
 }
@@ -81,35 +112,15 @@ export function formatSummary(s: ExperimentSummary): string {
   if (headings.onTest) out.push('', `## ${headings.onTest}`, metricTable(s.selectedOnTest));
   if (s.all.length > s.selected.length) {
     out.push('', '## Every configuration');
-    out.push(
-      markdownTable(
-        ['strategy', 'seeds', `val ${s.selectionMetric} %`, 'Acc %', 'BAcc %', 'mAUC %', 'mF1 %'],
-        s.all.map((r) => [
-          r.strategy,
-          seedsText(r),
-          Number.isFinite(r.valScore) ? (100 * r.valScore).toFixed(2) : 'n/a',
-          ...SUMMARY_METRICS.map((m) => percentMeanStd(r.test[m])),
-        ]),
-      ),
-    );
+    out.push(markdownTable(configurationColumns(s.selectionMetric), s.all.map(configurationRow)));
   }
   if (s.comparisons.length) {
     const { shown, left } = shownComparisons(s);
     out.push('', '## Paired comparison across seeds (LOW minus baseline, test set)');
     out.push(
       markdownTable(
-        ['LOW', 'baseline', 'against', 'metric', 'wins', 'mean diff (pp)', 'Wilcoxon p', 't-test p', 'verdict'],
-        shown.map((c) => [
-          c.strategy,
-          c.baseline,
-          roleText(c.role),
-          c.metric,
-          `${c.wins}/${c.n}`,
-          Number.isNaN(c.meanDifference) ? 'n/a' : (100 * c.meanDifference).toFixed(2),
-          Number.isNaN(c.wilcoxonP) ? 'n/a' : c.wilcoxonP.toFixed(3),
-          Number.isNaN(c.tTestP) ? 'n/a' : c.tTestP.toFixed(3),
-          verdict(c),
-        ]),
+        [...PAIRED_COLUMNS, 'verdict'],
+        shown.map((c) => [...pairedRow(c), verdict(c)]),
       ),
     );
     out.push(
