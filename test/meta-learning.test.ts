@@ -305,6 +305,7 @@ test('the meta set: perClass per class, first from samples the run does not trai
   assert.deepEqual(Array.from(unused.ids), [7, 8, 9, 10, 11, 12, 13]);
   const { meta, train: kept } = carveMetaSet(train, unused, 2, 9);
   assert.equal(meta.labels.length, 6);
+  assert.equal(meta.name, 'tiny (meta set part)');
   assert.deepEqual(
     [0, 1, 2].map((c) => Array.from(meta.labels).filter((l) => l === c).length),
     [2, 2, 2],

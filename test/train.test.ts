@@ -245,12 +245,23 @@ test('a last step with a finite loss that leaves non-finite weights is a diverge
   try {
     // One batch per epoch: its step sees the initial weights (a finite loss), and lr 1e30 leaves
     // weights near 1e28, whose outputs overflow: the evaluation after the step gets NaN probabilities.
-    const config = small({ epochs: 2, trainLimit: 100, batchSize: 100, lr: 1e30, momentum: 0, nesterov: false, strategy: 'normal' });
+    // Only the validation split is evaluated, so the message names it.
+    const config = small({
+      epochs: 2,
+      trainLimit: 100,
+      batchSize: 100,
+      lr: 1e30,
+      momentum: 0,
+      nesterov: false,
+      strategy: 'normal',
+      evaluateTest: false,
+      valFraction: 0.2,
+    });
     await assert.rejects(
       trainRun(config, { out }),
       (e: unknown) =>
         e instanceof TrainingDiverged &&
-        /epoch 1, batch 1 \(the last\): the model's class probabilities on .+ are NaN \(sample \d+ first\): its parameters are no longer finite/.test(
+        /epoch 1, batch 1 \(the last\): the model's class probabilities on fashion-mnist \(train: validation part\) are NaN \(sample \d+ first\): its parameters are no longer finite/.test(
           e.message,
         ) &&
         /smaller learning rate/.test(e.message),
@@ -260,6 +271,45 @@ test('a last step with a finite loss that leaves non-finite weights is a diverge
     assert.equal(record.batch, 1);
     assert.deepEqual(record.rows, [], 'no metrics row for the epoch whose evaluation failed');
     assert.ok(!existsSync(join(out, 'final.json')));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('non-finite parameters with no evaluation after them (--eval-every 2, Ctrl-C): a divergence, not checkpointed', { skip }, async () => {
+  const out = mkdtempSync(join(tmpdir(), 'low-nan-params-'));
+  try {
+    // One batch per epoch: its step sees the initial weights (a finite loss); weight decay 3e38 makes
+    // the update about 3e38 x w, and lr 3e38 times that overflows float32: the step leaves infinite parameters. Epoch 1 is not evaluated.
+    const config = small({
+      epochs: 3,
+      evalEvery: 2,
+      trainLimit: 100,
+      batchSize: 100,
+      lr: 3e38,
+      weightDecay: 3e38,
+      momentum: 0,
+      nesterov: false,
+      strategy: 'normal',
+    });
+    await assert.rejects(
+      trainRun(config, { out }),
+      (e: unknown) =>
+        e instanceof TrainingDiverged &&
+        /^epoch 1, batch 1: a step with a finite loss left parameter \S+ \(and maybe others\) not finite; training stopped/.test(e.message),
+    );
+    const record = JSON.parse(readFileSync(join(out, 'diverged.json'), 'utf8')) as { epoch: number; batch: number; rows: unknown[] };
+    assert.deepEqual([record.epoch, record.batch, record.rows], [1, 1, []]);
+    // Without the check, epoch 1's checkpoint held the non-finite weights and epoch 2's loss diverged.
+    assert.ok(!existsSync(join(out, 'checkpoint.lowt')), 'no checkpoint of non-finite parameters');
+    // Interrupted (Ctrl-C) after such a step, in the middle of an epoch: the same divergence, no checkpoint.
+    rmSync(out, { recursive: true, force: true });
+    const abort = new AbortController();
+    await assert.rejects(
+      trainRun({ ...config, trainLimit: 200 }, { out, signal: abort.signal, onProgress: (e) => e.kind === 'batch' && abort.abort() }),
+      (e: unknown) => e instanceof TrainingDiverged && /^epoch 1, batch 1: a step with a finite loss left parameter/.test(e.message),
+    );
+    assert.ok(!existsSync(join(out, 'checkpoint.lowt')), 'no checkpoint of non-finite parameters');
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -60,6 +60,14 @@ export function classCounts(ds: ImageDataset): number[] {
 }
 
 /**
+ * The name of a part carved out of a split, e.g. "fashion-mnist (train: validation part)" from
+ * "fashion-mnist (train)", so a message names the split it came from once.
+ */
+export function partName(splitName: string, part: string): string {
+  return splitName.endsWith(')') ? `${splitName.slice(0, -1)}: ${part} part)` : `${splitName} (${part} part)`;
+}
+
+/**
  * The samples at `indices`, in that order, copied into a new dataset.
  * Ids are carried over, so a sample keeps its original id.
  */

@@ -8,7 +8,7 @@
 // of the seed trains on; only a class with too few such samples (every class, on balanced data)
 // gives the rest out of the training set, and those are then no longer trained on. The validation
 // split is made before, and is never touched.
-import { DataError, type ImageDataset, subset } from './dataset.js';
+import { DataError, type ImageDataset, partName, subset } from './dataset.js';
 import { indicesByClass } from './split.js';
 import { SeededRandom } from '../util/seeded-random.js';
 
@@ -50,7 +50,7 @@ export function carveMetaSet(train: ImageDataset, unused: ImageDataset | null, p
   const parts: ImageDataset[] = [];
   if (fromUnused.length) parts.push(subset(unused!, Int32Array.from(fromUnused).sort()));
   if (fromTrain.length) parts.push(subset(train, Int32Array.from(fromTrain).sort()));
-  const meta = byId(concatenate(parts, `${train.name} (meta set)`));
+  const meta = byId(concatenate(parts, partName(train.name, 'meta set')));
   if (!fromTrain.length) return { meta, train };
   const given = new Set(fromTrain);
   const kept = Int32Array.from({ length: train.labels.length }, (_, i) => i).filter((i) => !given.has(i));

@@ -154,6 +154,8 @@ const CLI_FLAGS: Record<string, string> = {
 };
 
 /** Checks every field; the error names the option (and its command-line flag) and what was expected. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 export function validateConfig(c: RunConfig): RunConfig {
   const fail = (option: string, expected: string, got: unknown) => {
     const flag = CLI_FLAGS[option] ?? `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -165,9 +167,11 @@ export function validateConfig(c: RunConfig): RunConfig {
   };
   posInt('epochs');
   posInt('batchSize');
-  if (!(Number.isFinite(c.lr) && c.lr > 0)) fail('lr', 'a positive number', c.lr);
+  // The optimizer multiplies float32 parameters by these: a larger value is infinite there.
+  if (!(c.lr > 0 && c.lr <= FLOAT32_MAX)) fail('lr', 'a positive number up to 3.4e38 (the largest float32)', c.lr);
   if (!(c.momentum >= 0 && c.momentum < 1)) fail('momentum', 'a number in [0, 1)', c.momentum);
-  if (!(c.weightDecay >= 0 && Number.isFinite(c.weightDecay))) fail('weightDecay', 'a number >= 0', c.weightDecay);
+  if (!(c.weightDecay >= 0 && c.weightDecay <= FLOAT32_MAX))
+    fail('weightDecay', 'a number >= 0, up to 3.4e38 (the largest float32)', c.weightDecay);
   if (!(c.valFraction >= 0 && c.valFraction < 1)) fail('valFraction', 'a fraction in [0, 1)', c.valFraction);
   if (!(Number.isSafeInteger(c.seed) && c.seed >= 0)) fail('seed', 'a non-negative integer', c.seed);
   if (c.trainLimit !== null && !(Number.isInteger(c.trainLimit) && c.trainLimit >= 1))

@@ -9,7 +9,7 @@
 // finished with a NaN loss.
 import { join, relative, resolve } from 'node:path';
 import { defaultDataDir, loadDataset, type DatasetName } from '../data/registry.js';
-import { classCounts, DataError, subset, type ImageDataset, type Split } from '../data/dataset.js';
+import { classCounts, DataError, partName, subset, type ImageDataset, type Split } from '../data/dataset.js';
 import { halvingImbalance, longTailImbalance } from '../data/imbalance.js';
 import { addLabelNoise } from '../data/label-noise.js';
 import { carveMetaSet, samplesNotIn } from '../data/meta-set.js';
@@ -58,7 +58,7 @@ export async function prepareData(c: RunConfig): Promise<RunData> {
   let val: ImageDataset | null = null;
   if (c.valFraction > 0) {
     const { kept, heldOut } = stratifiedSplit(train.labels, c.valFraction, c.seed);
-    val = subset(train, heldOut, `${train.name} (validation)`);
+    val = subset(train, heldOut, partName(trainSplit.name, 'validation'));
     train = subset(train, kept);
   }
   let meta: ImageDataset | null = null;

@@ -334,6 +334,8 @@ async function trainInFolder(config: RunConfig, data: RunData, strategy: Strateg
       const test = data.test && evaluate ? evaluateOrDiverge(run, data.test, evalOptions, epoch) : null;
       const val = data.val && evaluate ? evaluateOrDiverge(run, data.val, evalOptions, epoch) : null;
       const row: MetricsRow = { ...train, ...(test && evalColumns('test', test)), ...(val && evalColumns('val', val)) };
+      // An epoch that was not evaluated could end on parameters that are not finite: never checkpoint those.
+      if (!evaluate) divergeUnlessFinite(run, epoch, loader.numBatches);
       rows.push(row);
       checkpoint(epoch + 1);
       if (lead) {
@@ -441,6 +443,7 @@ async function trainEpoch(
       if (run.parallel ? run.parallel.stopAgreed : aborted) {
         // Checkpoint the batches trained so far (unless the last checkpoint already holds them all).
         if (totals.batches > fromBatch) {
+          divergeUnlessFinite(run, epoch, totals.batches);
           const torchRng = torch.tidy(() => Uint8Array.from(torch.getRngState().toArray() as Uint8Array));
           checkpoint(totals.toOpenEpoch((performance.now() - started) / 1000, torchRng));
         }
@@ -520,6 +523,22 @@ function evaluateOrDiverge(run: Training, ds: ImageDataset, o: EvaluateOptions, 
       { epoch: epoch + 1, batch, reason: e.reason },
     );
   }
+}
+
+/**
+ * TrainingDiverged unless every parameter is finite. The loss is checked at every step, so only the
+ * last step before a checkpoint can have left non-finite parameters unnoticed; an evaluation notices
+ * them (evaluateOrDiverge), and this check stands in where none runs (--eval-every > 1, an interrupt).
+ */
+function divergeUnlessFinite(run: Training, epoch: number, batch: number): void {
+  const bad = run.model.namedParameters().find(([, p]) => torch.tidy(() => !p.isfinite().all().item()));
+  if (!bad) return;
+  const reason = `a step with a finite loss left parameter ${bad[0]} (and maybe others) not finite`;
+  throw new TrainingDiverged(
+    `epoch ${epoch + 1}, batch ${batch}: ${reason}; training stopped. ` +
+      `The last good checkpoint is kept in ${run.out}, with ${DIVERGED_FILE}. Try a smaller learning rate.`,
+    { epoch: epoch + 1, batch, reason },
+  );
 }
 
 /** A split's metrics row columns, e.g. test_acc. */
