@@ -56,12 +56,11 @@ export { runExperiment, type ExperimentOptions, type ExperimentResult } from './
 export {
   trainRun,
   RunInterrupted,
-  TrainingDiverged,
-  type DivergedRecord,
   type RunOptions,
   type RunResult,
   type ProgressEvent,
 } from './train/run.js';
+export { TrainingDiverged, type DivergedRecord } from './train/divergence.js';
 export { DEFAULT_CONFIG, PRESETS, validateConfig, type RunConfig } from './train/config.js';
 export { SampleHistory } from './train/history.js';
 export { planRuns, executeRuns, type ExperimentPlan } from './train/experiment.js';

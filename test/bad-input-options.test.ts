@@ -273,6 +273,11 @@ badInputSuite(
       ['--tune', '--tune-lrs', '0.01', '--tune-epochs', '1', '--select-epochs', '2'],
       [/--select-epochs/, /--tune-epochs/, /at most 1/],
     );
+    compare(
+      'compare --tune --tune-lrs 0.01,1e39 (infinite in float32)',
+      ['--tune', '--tune-lrs', '0.01,1e39'],
+      [/--tune-lrs/, /up to 3\.4e38/, /1e\+39/],
+    );
     compare('compare --strategies with an unknown one', ['--strategies', 'normal;bogus'], [/bogus/, /expected one of/]);
     compare('compare --strategies with a bad option', ['--strategies', 'normal;low:lambda=-1'], [/lambda/, /> 0|positive/]);
     compare('compare --strategies ";;" (none)', ['--strategies', ';;'], [/--strategies/, /no strateg|empty|at least one/]);

@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as torch from '../src/torch/index.js';
-import { trainRun, TrainingDiverged } from '../src/train/run.js';
+import { trainRun } from '../src/train/run.js';
+import { TrainingDiverged } from '../src/train/divergence.js';
 import { DEFAULT_CONFIG, validateConfig, configFileText, type RunConfig } from '../src/train/config.js';
 import { LeNet5 } from '../src/models/lenet5.js';
 import { assertSameRun, interruptedRun, type Stop } from './resume-helpers.js';
@@ -296,7 +297,9 @@ test('non-finite parameters with no evaluation after them (--eval-every 2, Ctrl-
       trainRun(config, { out }),
       (e: unknown) =>
         e instanceof TrainingDiverged &&
-        /^epoch 1, batch 1: a step with a finite loss left parameter \S+ \(and maybe others\) not finite; training stopped/.test(e.message),
+        /^epoch 1, batch 1 \(the last\): a step with a finite loss left parameter \S+ \(and maybe others\) not finite; training stopped/.test(
+          e.message,
+        ),
     );
     const record = JSON.parse(readFileSync(join(out, 'diverged.json'), 'utf8')) as { epoch: number; batch: number; rows: unknown[] };
     assert.deepEqual([record.epoch, record.batch, record.rows], [1, 1, []]);

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTensors, type Tensor } from '../torch/index.js';
 import type { RunConfig } from '../train/config.js';
-import { DIVERGED_FILE, readDivergedFile, type DivergedRecord } from '../train/run.js';
+import { DIVERGED_FILE, readDivergedFile, type DivergedRecord } from '../train/divergence.js';
 import { SampleHistory } from '../train/history.js';
 import { readMetricsCsv, type MetricsRow } from '../train/metrics-file.js';
 import { isCount, isObject, isString, readJsonObject, requireField } from '../io/json-file.js';

@@ -5,7 +5,7 @@
 // resumes where it stopped. The caller holds no lock: runExperiment takes the folder's.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateConfig, type RunConfig } from './config.js';
+import { isLearningRate, LEARNING_RATE_EXPECTED, validateConfig, type RunConfig } from './config.js';
 import { parseStrategy } from '../weighting/registry.js';
 import { lockFolder } from './folder-lock.js';
 import { executeRuns, planRuns, readOutcome, refuseConflicts, type PlannedRun, type RunExecutor, type RunOutcome } from './experiment.js';
@@ -64,6 +64,10 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   for (const text of o.strategies) parseStrategy(text);
   if (o.lambdas.length === 0) throw new RangeError('lambdas: the list is empty, expected at least one value of the swept option');
   checkSelectEpochs(o);
+  for (const lr of o.tune?.lrs ?? [])
+    if (!isLearningRate(lr)) throw new RangeError(`tune.lrs (--tune-lrs): expected ${LEARNING_RATE_EXPECTED} each, got ${lr}`);
+  // Every run of the first phase is checked too (a swept value its strategy refuses, say): nothing is written for a plan that cannot run.
+  for (const run of firstPhaseOf(o)) validateConfig(run.config);
   mkdirSync(o.out, { recursive: true });
   // Two commands on one folder would train the same runs twice at once, each overwriting the other's files.
   const release = lockFolder(o.out, 'low compare');
@@ -88,6 +92,17 @@ function checkSelectEpochs(o: ExperimentOptions): void {
     );
 }
 
+/** The runs trained first: the tuning runs with `tune`, else the final runs of the grid (planning reads no file). */
+function firstPhaseOf(o: ExperimentOptions): PlannedRun[] {
+  const seeds = Array.from({ length: o.seeds }, (_, i) => i);
+  if (!o.tune) return planRuns({ strategies: o.strategies, lambdas: o.lambdas, seeds, base: o.base }, o.out);
+  const tuneSeeds = Array.from({ length: o.tune.seeds }, (_, i) => i);
+  return planTuningRuns(
+    { strategies: o.strategies, lrs: o.tune.lrs, lambdas: o.lambdas, epochs: o.tune.epochs, seeds: tuneSeeds, base: o.base },
+    o.out,
+  );
+}
+
 /** runExperiment once it holds the experiment folder's lock. */
 async function experimentInFolder(o: ExperimentOptions): Promise<ExperimentResult> {
   const log = o.log ?? (() => {});
@@ -96,12 +111,7 @@ async function experimentInFolder(o: ExperimentOptions): Promise<ExperimentResul
   const tuneSeeds = o.tune ? Array.from({ length: o.tune.seeds }, (_, i) => i) : [];
   // A folder holding other runs is refused before its experiment.json is replaced (executeRuns
   // checks again, and checks the tuned final runs once tuning has chosen them).
-  const firstPhase = o.tune
-    ? planTuningRuns(
-        { strategies: o.strategies, lrs: o.tune.lrs, lambdas: o.lambdas, epochs: o.tune.epochs, seeds: tuneSeeds, base: o.base },
-        o.out,
-      )
-    : planRuns({ strategies: o.strategies, lambdas: o.lambdas, seeds, base: o.base }, o.out);
+  const firstPhase = firstPhaseOf(o);
   refuseConflicts(firstPhase);
   writeFileSync(
     join(o.out, 'experiment.json'),

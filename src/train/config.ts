@@ -153,9 +153,14 @@ const CLI_FLAGS: Record<string, string> = {
   evaluateTest: 'set by low compare --tune',
 };
 
-/** Checks every field; the error names the option (and its command-line flag) and what was expected. */
+/** The largest float32: the optimizer multiplies float32 parameters by lr and weight decay, so a larger value is infinite there. */
 const FLOAT32_MAX = 3.4028234663852886e38;
 
+/** Whether a learning rate can train (positive, finite in float32); `LEARNING_RATE_EXPECTED` says so in an error. */
+export const isLearningRate = (lr: number) => lr > 0 && lr <= FLOAT32_MAX;
+export const LEARNING_RATE_EXPECTED = 'a positive number up to 3.4e38 (the largest float32)';
+
+/** Checks every field; the error names the option (and its command-line flag) and what was expected. */
 export function validateConfig(c: RunConfig): RunConfig {
   const fail = (option: string, expected: string, got: unknown) => {
     const flag = CLI_FLAGS[option] ?? `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -167,8 +172,7 @@ export function validateConfig(c: RunConfig): RunConfig {
   };
   posInt('epochs');
   posInt('batchSize');
-  // The optimizer multiplies float32 parameters by these: a larger value is infinite there.
-  if (!(c.lr > 0 && c.lr <= FLOAT32_MAX)) fail('lr', 'a positive number up to 3.4e38 (the largest float32)', c.lr);
+  if (!isLearningRate(c.lr)) fail('lr', LEARNING_RATE_EXPECTED, c.lr);
   if (!(c.momentum >= 0 && c.momentum < 1)) fail('momentum', 'a number in [0, 1)', c.momentum);
   if (!(c.weightDecay >= 0 && c.weightDecay <= FLOAT32_MAX))
     fail('weightDecay', 'a number >= 0, up to 3.4e38 (the largest float32)', c.weightDecay);

@@ -11,7 +11,7 @@ import { formatStrategy, strategyDefinition, type StrategySpec } from '../weight
 import { familyOf } from './tuning.js';
 import { configFileText, type RunConfig } from './config.js';
 import type { MetricsRow } from './metrics-file.js';
-import { DIVERGED_FILE, readDivergedFile, type DivergedRecord } from './run.js';
+import { DIVERGED_FILE, readDivergedFile, type DivergedRecord } from './divergence.js';
 
 export interface ExperimentPlan {
   /** The strategies to compare, as specs; one that leaves its sweep option out (LOW's lambda) is expanded over `lambdas`. */

@@ -32,6 +32,7 @@ import { loadCheckpoint, saveCheckpoint, type CheckpointState, type OpenEpoch } 
 import type { DataParallel } from '../distributed/data-parallel.js';
 import { METRIC_COLUMNS, writeMetricsCsv, type EvalColumns, type MetricsRow, type TrainColumns } from './metrics-file.js';
 import { csvText } from '../io/csv-writer.js';
+import { DIVERGED_FILE, diverged, firstNonFiniteParameter, readDivergedFile, TrainingDiverged, writeDivergedFile } from './divergence.js';
 
 export type ProgressEvent =
   /** fromEpoch: epochs already completed; fromBatch: batches of epoch fromEpoch already trained (a run resumed in its middle). */
@@ -88,46 +89,6 @@ export class RunInterrupted extends Error {
     );
     this.name = 'RunInterrupted';
   }
-}
-
-/** What diverged.json records: where the loss stopped being finite, and the epochs completed before. */
-export interface DivergedRecord {
-  /** 1-based epoch and batch of the non-finite loss. */
-  epoch: number;
-  batch: number;
-  /** What was non-finite, e.g. "the loss of sample 3 of the batch is NaN". */
-  reason: string;
-}
-
-/**
- * The loss became NaN or infinite. The run's folder keeps its last good checkpoint and gets
- * diverged.json: a diverged run is an outcome of its configuration (experiments report it and
- * never choose it), and the same command does not train it again.
- */
-export class TrainingDiverged extends Error {
-  constructor(
-    message: string,
-    readonly record: DivergedRecord,
-  ) {
-    super(message);
-    this.name = 'TrainingDiverged';
-  }
-}
-
-export const DIVERGED_FILE = 'diverged.json';
-
-/** A run folder's diverged.json: where the run diverged and the epochs it completed before; null when it has none. */
-export function readDivergedFile(dir: string): { record: DivergedRecord; rows: MetricsRow[] } | null {
-  const file = join(dir, DIVERGED_FILE);
-  if (!existsSync(file)) return null;
-  let parsed: DivergedRecord & { rows?: MetricsRow[] };
-  try {
-    parsed = JSON.parse(readFileSync(file, 'utf8')) as DivergedRecord & { rows?: MetricsRow[] };
-  } catch (e) {
-    throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
-  }
-  const { epoch, batch, reason, rows = [] } = parsed;
-  return { record: { epoch, batch, reason }, rows };
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -255,7 +216,6 @@ async function trainInFolder(config: RunConfig, data: RunData, strategy: Strateg
   const parallel = o.parallel;
   /** Whether this process writes the folder: the only one, or rank 0 of a data-parallel run. */
   const lead = !parallel || parallel.rank === 0;
-  const divergedFile = join(o.out, DIVERGED_FILE);
   if (lead) {
     // Checked again under the lock: another process may have started this folder meanwhile.
     refuseFolder(o.out, config);
@@ -345,7 +305,7 @@ async function trainInFolder(config: RunConfig, data: RunData, strategy: Strateg
       o.onProgress?.({ kind: 'epoch', row });
     }
   } catch (e) {
-    if (e instanceof TrainingDiverged && lead) writeFileSync(divergedFile, JSON.stringify({ ...e.record, config, rows }, null, 2));
+    if (e instanceof TrainingDiverged && lead) writeDivergedFile(o.out, e, config, rows);
     throw e;
   } finally {
     loader.close();
@@ -497,12 +457,8 @@ function stepOrDiverge(run: Training, batch: StepBatch, progress: StepProgress, 
   } catch (e) {
     if (!(e instanceof NonFiniteLoss)) throw e;
     const { epoch } = progress;
-    const lastCheckpoint = fromBatch > 0 ? `${epoch} epoch(s) and ${fromBatch} batch(es) of epoch ${epoch + 1}` : `${epoch} epoch(s)`;
-    throw new TrainingDiverged(
-      `epoch ${epoch + 1}, batch ${batchIndex + 1}: ${e.reason}; training stopped. ` +
-        `The last good checkpoint (${lastCheckpoint}) is kept in ${run.out}, with ${DIVERGED_FILE}. Try a smaller learning rate.`,
-      { epoch: epoch + 1, batch: batchIndex + 1, reason: e.reason },
-    );
+    const checkpointed = fromBatch > 0 ? `${epoch} epoch(s) and ${fromBatch} batch(es) of epoch ${epoch + 1}` : `${epoch} epoch(s)`;
+    throw diverged(run.out, { epoch: epoch + 1, batch: batchIndex + 1, reason: e.reason }, { checkpointed });
   }
 }
 
@@ -516,12 +472,7 @@ function evaluateOrDiverge(run: Training, ds: ImageDataset, o: EvaluateOptions, 
     return evaluateModel(run.model, ds, o);
   } catch (e) {
     if (!(e instanceof NonFiniteOutputs)) throw e;
-    const batch = run.loader.numBatches;
-    throw new TrainingDiverged(
-      `epoch ${epoch + 1}, batch ${batch} (the last): ${e.reason}; training stopped. ` +
-        `The last good checkpoint is kept in ${run.out}, with ${DIVERGED_FILE}. Try a smaller learning rate.`,
-      { epoch: epoch + 1, batch, reason: e.reason },
-    );
+    throw diverged(run.out, { epoch: epoch + 1, batch: run.loader.numBatches, reason: e.reason }, { lastBatch: true });
   }
 }
 
@@ -531,14 +482,10 @@ function evaluateOrDiverge(run: Training, ds: ImageDataset, o: EvaluateOptions, 
  * them (evaluateOrDiverge), and this check stands in where none runs (--eval-every > 1, an interrupt).
  */
 function divergeUnlessFinite(run: Training, epoch: number, batch: number): void {
-  const bad = run.model.namedParameters().find(([, p]) => torch.tidy(() => !p.isfinite().all().item()));
-  if (!bad) return;
-  const reason = `a step with a finite loss left parameter ${bad[0]} (and maybe others) not finite`;
-  throw new TrainingDiverged(
-    `epoch ${epoch + 1}, batch ${batch}: ${reason}; training stopped. ` +
-      `The last good checkpoint is kept in ${run.out}, with ${DIVERGED_FILE}. Try a smaller learning rate.`,
-    { epoch: epoch + 1, batch, reason },
-  );
+  const name = firstNonFiniteParameter(run.model);
+  if (name === null) return;
+  const reason = `a step with a finite loss left parameter ${name} (and maybe others) not finite`;
+  throw diverged(run.out, { epoch: epoch + 1, batch, reason }, { lastBatch: batch === run.loader.numBatches });
 }
 
 /** A split's metrics row columns, e.g. test_acc. */
