@@ -97,6 +97,7 @@ badInputSuite(
     train('train --momentum 1.5', ['--momentum', '1.5'], [/--momentum/, /\[0, 1[)\]]/]);
     train('train --momentum 0 with Nesterov (the default)', ['--momentum', '0'], [/nesterov/i, /--momentum|--no-nesterov/]);
     train('train --weight-decay -1', ['--weight-decay', '-1'], [/--weight-decay/, />= 0|non-negative/]);
+    train('train --clip-grad-norm 0', ['--clip-grad-norm', '0'], [/--clip-grad-norm/, /positive/]);
     train('train --weight-decay 1e39 (infinite in float32)', ['--weight-decay', '1e39'], [/--weight-decay/, /up to 3\.4e38/]);
     train('train --val-fraction 1', ['--val-fraction', '1'], [/val-?fraction/i, /\[0, 1\)|below 1|less than 1|< 1/]);
     train('train --eval-every 0', ['--eval-every', '0'], wholeNumber('--eval-every', '0'));

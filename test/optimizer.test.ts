@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../src/torch/index.js';
-import { SGD, Adam, type Optimizer } from '../src/optim/index.js';
+import { SGD, Adam, clipGradNorm, GradClipping, type Optimizer } from '../src/optim/index.js';
 
 /** Three parameters, one never given a gradient (its state stays absent). */
 function params(): torch.Tensor[] {
@@ -67,3 +67,43 @@ for (const [name, make] of [
     b.dispose();
   });
 }
+
+test('gradient clipping: the joint norm is scaled to maxNorm (by hand: norm 13 of grads (3, 4) and (12)); below it nothing changes', () => {
+  const make = () => [torch.tensor([1, 1]), torch.tensor([1]), torch.tensor([5])].map((t) => torch.keep(t.requiresGrad_(true)));
+  /** Gradients (3, 4) and (12) for the first two parameters; the third gets none. */
+  const backward = (ps: torch.Tensor[]) =>
+    torch.tidy(() =>
+      ps[0]!
+        .mul(torch.tensor([3, 4]))
+        .sum()
+        .add(ps[1]!.mul(torch.tensor([12])).sum())
+        .backward(),
+    );
+  const grads = (ps: torch.Tensor[]) => ps.slice(0, 2).map((p) => Array.from(p.grad!.toFloat64Array()));
+  const close = (got: number[][], want: number[][]) =>
+    got.flat().forEach((g, i) => assert.ok(Math.abs(g - want.flat()[i]!) < 1e-5, `${got} against ${want}`));
+
+  const ps = make();
+  backward(ps);
+  clipGradNorm(ps, 6.5);
+  const factor = 6.5 / (13 + 1e-6); // PyTorch's clip_grad_norm_ factor
+  close(grads(ps), [[3 * factor, 4 * factor], [12 * factor]]);
+  assert.equal(ps[2]!.grad, null, 'a parameter without a gradient is left alone');
+
+  const below = make();
+  backward(below);
+  clipGradNorm(below, 20);
+  assert.deepEqual(grads(below), [[3, 4], [12]]);
+
+  // GradClipping around SGD: one step of lr 0.1 moves the parameters by lr times the clipped gradients.
+  const stepped = make();
+  const opt = new GradClipping(new SGD(stepped, { lr: 0.1 }), 6.5);
+  backward(stepped);
+  opt.step();
+  close(values(stepped).slice(0, 2), [[1 - 0.3 * factor, 1 - 0.4 * factor], [1 - 1.2 * factor]]);
+  opt.lr = 0.5;
+  assert.equal((opt.inner as SGD).lr, 0.5, 'the schedule sets the inner optimizer rate');
+  assert.throws(() => clipGradNorm(stepped, 0), /maxNorm 0, expected a positive number/);
+  assert.throws(() => new GradClipping(new SGD(stepped, { lr: 0.1 }), Number.NaN), /maxNorm NaN/);
+  opt.dispose();
+});

@@ -318,6 +318,45 @@ test('non-finite parameters with no evaluation after them (--eval-every 2, Ctrl-
   }
 });
 
+test('--clip-grad-norm: a step moves the parameters by at most lr x maxNorm; config.json records it; it resumes exactly', {
+  skip,
+}, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'low-clip-'));
+  /** Every model parameter of a run folder's checkpoint, concatenated. */
+  const parameters = (dir: string) => {
+    const { tensors } = torch.loadTensors(join(dir, 'checkpoint.lowt'));
+    const values = [...tensors].filter(([k]) => k.startsWith('model.')).flatMap(([, t]) => Array.from(t.toFloat64Array()));
+    for (const t of tensors.values()) t.dispose();
+    return values;
+  };
+  const distance = (a: number[], b: number[]) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]!) ** 2, 0));
+  try {
+    // One batch per epoch, plain SGD: epoch 2's parameters minus epoch 1's is one step, -lr x the (clipped) gradient.
+    const plain = { strategy: 'normal', epochs: 2, trainLimit: 100, batchSize: 100, lr: 0.5, momentum: 0, nesterov: false, weightDecay: 0 };
+    const stepLength = async (over: Partial<RunConfig>, name: string) => {
+      const out = join(root, name);
+      await trainRun(small({ ...plain, ...over }), { out, stopAfterEpoch: 1 });
+      const first = parameters(out);
+      await trainRun(small({ ...plain, ...over }), { out });
+      return { length: distance(parameters(out), first), out };
+    };
+    const unclipped = await stepLength({}, 'plain');
+    const clipped = await stepLength({ clipGradNorm: 0.01 }, 'clipped');
+    assert.ok(unclipped.length > 0.05, `the unclipped step is long: ${unclipped.length}`);
+    assert.ok(clipped.length <= 0.5 * 0.01 * (1 + 1e-4), `the clipped step is at most lr x maxNorm = 0.005: ${clipped.length}`);
+    assert.ok(clipped.length > 0.5 * 0.01 * 0.99, `the gradient norm was above 0.01, so the step is lr x maxNorm: ${clipped.length}`);
+    assert.equal(JSON.parse(readFileSync(join(clipped.out, 'config.json'), 'utf8')).clipGradNorm, 0.01);
+    assert.ok(!('clipGradNorm' in JSON.parse(readFileSync(join(unclipped.out, 'config.json'), 'utf8'))), 'absent when not set');
+    // The run stopped after epoch 1 and resumed ends where an uninterrupted one does.
+    const full = join(root, 'full');
+    await trainRun(small({ ...plain, clipGradNorm: 0.01 }), { out: full });
+    assert.deepEqual(parameters(full), parameters(clipped.out));
+    assert.throws(() => validateConfig(small({ clipGradNorm: 0 })), /invalid option clipGradNorm: expected a positive number/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test('a folder holding a different run is refused, and bad options name the option', { skip }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'low-cfg-'));
   try {

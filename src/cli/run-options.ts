@@ -89,6 +89,11 @@ export function addRunOptions(cmd: Command): Command {
     .option('--momentum <x>', 'SGD momentum', fractionBelowOne('--momentum'))
     .option('--no-nesterov', 'plain momentum instead of Nesterov')
     .option('--weight-decay <x>', 'L2 weight decay', nonNegativeNumber('--weight-decay'))
+    .option(
+      '--clip-grad-norm <x>',
+      "clip the gradients' joint L2 norm to x before each step (default: no clipping)",
+      positiveNumber('--clip-grad-norm'),
+    )
     .option('--schedule <s>', 'learning-rate schedule: constant, cosine, multistep:E1,E2[:GAMMA]', parseSchedule)
     .option('--imbalance <s>', 'none, paper (each class keeps NC/2^k samples) or long-tail:RATIO', parseImbalance)
     .option('--noise <s>', 'label noise: none, symmetric:RATE or pair:RATE', parseNoise)
@@ -134,6 +139,7 @@ export interface RunCliOptions {
   momentum?: number;
   nesterov?: boolean;
   weightDecay?: number;
+  clipGradNorm?: number;
   schedule?: ScheduleConfig;
   imbalance?: ImbalanceConfig | null;
   noise?: NoiseConfig | null;
@@ -167,6 +173,7 @@ export function configFromOptions(o: RunCliOptions, strategy: string, seed: numb
     momentum: pick(o.momentum, base.momentum),
     nesterov: o.nesterov === false ? false : base.nesterov,
     weightDecay: pick(o.weightDecay, base.weightDecay),
+    ...(o.clipGradNorm !== undefined ? { clipGradNorm: o.clipGradNorm } : {}),
     schedule: pick(o.schedule, base.schedule),
     imbalance: pick(o.imbalance, base.imbalance),
     noise: pick(o.noise, base.noise),

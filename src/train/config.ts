@@ -70,6 +70,11 @@ export interface RunConfig {
   momentum: number;
   nesterov: boolean;
   weightDecay: number;
+  /**
+   * Clip the gradients' joint L2 norm to this before every optimizer step (PyTorch's
+   * clip_grad_norm_); absent: no clipping.
+   */
+  clipGradNorm?: number;
   schedule: ScheduleConfig;
   augment: 'none' | 'standard';
   /** Seeds everything: data subsets, noise, split, initialisation, sample order, augmentation. */
@@ -186,6 +191,8 @@ export function validateConfig(c: RunConfig): RunConfig {
   if (c.imbalance?.kind === 'long-tail' && !(c.imbalance.ratio >= 1)) fail('imbalance.ratio', 'a number >= 1', c.imbalance.ratio);
   if (typeof c.evaluateTest !== 'boolean') fail('evaluateTest', 'true or false', c.evaluateTest);
   if (!c.evaluateTest && c.valFraction === 0) fail('valFraction', 'a validation split when the test split is not evaluated', c.valFraction);
+  if (c.clipGradNorm !== undefined && !(c.clipGradNorm > 0 && c.clipGradNorm <= FLOAT32_MAX))
+    fail('clipGradNorm', 'a positive number up to 3.4e38 (the largest float32)', c.clipGradNorm);
   if (c.evalEvery !== undefined && !(Number.isInteger(c.evalEvery) && c.evalEvery >= 1))
     fail('evalEvery', 'a positive integer', c.evalEvery);
   if (c.augment !== 'none' && c.augment !== 'standard') fail('augment', "'none' or 'standard'", c.augment);

@@ -12,7 +12,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../torch/index.js';
-import { SGD } from '../optim/index.js';
+import { GradClipping, SGD } from '../optim/index.js';
 import { createModel } from '../models/registry.js';
 import { DataLoader, batchTensors, shareImages } from '../data/loader.js';
 import { augmentationFor } from '../data/augment.js';
@@ -337,12 +337,14 @@ function freshModel(config: RunConfig, data: RunData): { model: Module; optimize
   );
   const device = torch.defaultDevice();
   if (device !== 'cpu') model.to(device);
-  const optimizer = new SGD(model.parameters(), {
+  const sgd = new SGD(model.parameters(), {
     lr: config.lr,
     momentum: config.momentum,
     nesterov: config.nesterov,
     weightDecay: config.weightDecay,
   });
+  // Clipped in the optimizer's step: after a data-parallel run's all-reduce, so every rank clips the same gradients.
+  const optimizer = config.clipGradNorm === undefined ? sgd : new GradClipping(sgd, config.clipGradNorm);
   return { model, optimizer };
 }
 
