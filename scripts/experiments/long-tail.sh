@@ -82,6 +82,6 @@ experiment lt100-cosine-lambda --strategies "low:base=ldam,scale=sample" --imbal
 experiment paper --strategies "$STRATEGIES" --imbalance paper
 # Learning to Reweight with the gradients' norm clipped to 10 (--clip-grad-norm): in lt100 and
 # meta-50 one seed in five collapses late, after its gradient norms spike (median 4 to 7 over
-# training, then 100 to 400 in the epoch before the collapse); Normal beside it, clipped the same.
+# training, then 100 to 400 as it collapses); Normal beside it, clipped the same.
 experiment l2rw-clip --strategies "normal;l2rw" --imbalance long-tail:100 --clip-grad-norm 10
 exit $status
